@@ -1,0 +1,25 @@
+"""Connectors: everything that talks to files and services outside sheetsync.
+
+Each source connector returns a `SourceData` (the rows plus where they came from) and
+raises only `SourceError` subclasses, which carry that location too.
+"""
+
+from connectors.base import (
+    ROW_COLUMN,
+    SourceAccessDenied,
+    SourceData,
+    SourceError,
+    SourceFormatError,
+    SourceNotFound,
+    SourceUnavailable,
+)
+
+__all__ = [
+    "ROW_COLUMN",
+    "SourceAccessDenied",
+    "SourceData",
+    "SourceError",
+    "SourceFormatError",
+    "SourceNotFound",
+    "SourceUnavailable",
+]

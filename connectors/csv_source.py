@@ -1,0 +1,77 @@
+"""CSV exports: one file, or several files matched by a glob with the same columns."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from connectors.base import SourceData, SourceFormatError, SourceNotFound
+from connectors.files import read_files
+from connectors.tabular import frame_from_grid
+from sheetsync.config import SourceConfig
+
+_SNIFF_BYTES = 64 * 1024
+
+
+def _sniff_delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]:
+    def fail(message: str, row: int | None = None) -> SourceFormatError:
+        return SourceFormatError(message, source=config.name, location=path, row=row)
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except IsADirectoryError:
+        raise fail("is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise SourceNotFound(f"cannot open: {exc.strerror}", source=config.name, location=path) from None
+    if b"\x00" in head:
+        raise fail("looks like a binary file, not CSV text")
+    if not head.strip():
+        return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
+    try:
+        sample = head.decode(config.encoding, errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+    except UnicodeDecodeError as exc:
+        raise fail(
+            f"is not valid {config.encoding} text (byte {exc.start}); set encoding, e.g. encoding = \"cp1252\""
+        ) from None
+    # Sniff from the header row on: a title line above it says nothing about the delimiter.
+    delimiter = config.delimiter or _sniff_delimiter("\n".join(sample.splitlines()[config.header_row - 1 :]))
+    try:
+        grid = pd.read_csv(
+            path,
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            skip_blank_lines=False,
+            skiprows=config.header_row - 1,  # lines above the header may have other widths
+            encoding=config.encoding,
+            engine="c",
+        )
+    except UnicodeDecodeError as exc:
+        raise fail(
+            f"is not valid {config.encoding} text; set encoding, e.g. encoding = \"cp1252\" ({exc.reason})"
+        ) from None
+    except pd.errors.EmptyDataError:
+        grid = pd.DataFrame()
+    except pd.errors.ParserError as exc:
+        message = str(exc).strip().splitlines()[-1]
+        raise fail(f"cannot parse CSV: {message}") from None
+    grid = grid.replace("", None) if len(grid) else grid
+    return frame_from_grid(grid, rename=config.rename, skipped_rows=config.header_row - 1)
+
+
+def read_csv_source(config: SourceConfig) -> SourceData:
+    """Read a CSV source; a glob stacks files that share their columns."""
+    frame, warnings, location = read_files(config, lambda path: _read_one(config, path))
+    return SourceData(config.name, "csv", location, None, datetime.now(UTC), frame, warnings)

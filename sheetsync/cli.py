@@ -1,0 +1,246 @@
+"""The `sheetsync` command line: a thin layer over `sheetsync.jobs`.
+
+Exit codes: 0 success; 1 a run that could not finish (an output could not be written, an
+unexpected error); 2 a config or usage error; 3 finished, but some sources or KPIs failed
+and their numbers are empty and marked stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from connectors.base import SourceData, SourceError
+from sheetsync import resources
+from sheetsync.atomic import OutputError
+from sheetsync.config import Config, ConfigError, load_config
+from sheetsync.jobs import SyncOutcome, run_sync
+from sheetsync.kpis import KPIDataError, prepare_kpi_rows
+from sheetsync.pipeline import today
+from sheetsync.results import SyncResult
+
+log = logging.getLogger("sheetsync")
+F = TypeVar("F", bound=Callable[..., Any])
+CONFIG_ENV = "SHEETSYNC_CONFIG"
+
+
+def find_config(path: str | None) -> Config:
+    """The config named, else ./config.toml, else $SHEETSYNC_CONFIG, else the built-in example.
+
+    The built-in example reads its bundled sample data but writes into the current folder.
+    """
+    if path is not None:
+        return load_config(path)
+    if Path("config.toml").exists():
+        return load_config("config.toml")
+    if os.environ.get(CONFIG_ENV):
+        return load_config(os.environ[CONFIG_ENV])
+    log.info("no config.toml here: using the built-in example (sheetsync init writes one to edit)")
+    return load_config(resources.example_config(), output_base=Path.cwd())
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-24") from None
+
+
+def common_options(func: F) -> F:
+    func = click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml)."
+    )(func)
+    func = click.option(
+        "--as-of", callback=_parse_date, help="Compute as of this date (YYYY-MM-DD; default: today, project time zone)."
+    )(func)
+    return func
+
+
+class Reporter:
+    """Steps shown as a live line on a terminal, or as plain log lines otherwise."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.tty = sys.stderr.isatty() and not quiet
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        started = time.monotonic()
+        if self.tty:
+            click.echo(f"… {label}", err=True, nl=False)
+        else:
+            log.info("%s: started", label)
+        try:
+            yield
+        except BaseException:
+            if self.tty:
+                click.echo(f"\r✗ {label}", err=True)
+            raise
+        elapsed = time.monotonic() - started
+        if self.tty:
+            click.echo(f"\r✓ {label} ({elapsed:.1f}s)", err=True)
+        else:
+            log.info("%s: done in %.1fs", label, elapsed)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def user_errors(debug: bool) -> Iterator[None]:
+    """Known failures become one line and an exit code; no traceback unless --debug."""
+    try:
+        yield
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except OutputError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except click.exceptions.Exit:
+        raise
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", 1)
+
+
+def _summary(result: SyncResult) -> None:
+    counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in result.status_counts().items() if n)
+    overall = result.overall_progress
+    click.echo(
+        f"{result.project} {result.period.name} as of {result.as_of}: "
+        f"{result.expected:.0%} of the period elapsed, overall progress "
+        f"{'n/a' if overall is None else f'{overall:.0%}'}; key results: {counts or 'none'}"
+    )
+    for message in [*result.errors, *result.warnings]:
+        click.echo(f"warning: {message}", err=True)
+    for source in result.sources:
+        for message in source.warnings:
+            click.echo(f"warning: {message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sheetsync")
+@click.option("-v", "--verbose", is_flag=True, help="Log each step.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
+    """sheetsync: OKR and KPI tracking from Google Sheets, Excel and CSV."""
+    logging.basicConfig(
+        level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    ctx.obj = {"debug": debug}
+
+
+def _sync(config: Config, as_of: date | None, json_path: str | None, reporter: Reporter) -> SyncOutcome:
+    with reporter.step("sync"):
+        outcome = run_sync(config, as_of, json_path=json_path)
+    _summary(outcome.result)
+    for output in outcome.outputs:
+        click.echo(f"wrote {output}")
+    return outcome
+
+
+@main.command("sync")
+@common_options
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@click.pass_context
+def sync_command(ctx: click.Context, config_path: str | None, as_of: date | None, json_path: str | None) -> None:
+    """Pull every source, compute KPIs and key results, write the outputs."""
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        outcome = _sync(config, as_of, json_path, Reporter())
+    sys.exit(outcome.exit_code)
+
+
+@main.command("run")
+@common_options
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@click.pass_context
+def run_command(ctx: click.Context, config_path: str | None, as_of: date | None, json_path: str | None) -> None:
+    """The main job: sync, then the weekly digest."""
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        outcome = _sync(config, as_of, json_path, Reporter())
+    sys.exit(outcome.exit_code)
+
+
+@main.command("check")
+@common_options
+@click.pass_context
+def check_command(ctx: click.Context, config_path: str | None, as_of: date | None) -> None:
+    """Validate the config and open every source, saying what was found or what is wrong."""
+    from connectors.sources import read_sources
+
+    problems = 0
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        click.echo(f"config {config.path}: ok ({len(config.sources)} sources, {len(config.kpis)} KPIs, "
+                   f"{sum(1 for _ in config.key_results())} key results, period {config.period.name})")
+        data = read_sources(config.sources.values(), config.google)
+        for name, got in data.items():
+            if isinstance(got, SourceError):
+                problems += 1
+                click.echo(f"✗ {got}")
+                continue
+            assert isinstance(got, SourceData)
+            click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
+                       f"{got.rows} rows, columns: {', '.join(got.columns)}")
+            for warning in got.warnings:
+                click.echo(f"  warning: {warning}")
+        for kpi in config.kpis.values():
+            got = data.get(kpi.source or "")
+            if not isinstance(got, SourceData):
+                continue
+            try:
+                rows, warnings = prepare_kpi_rows(got.frame, kpi, config.sources[got.name], tz=config.timezone)
+            except KPIDataError as exc:
+                problems += 1
+                click.echo(f"✗ {exc}")
+                continue
+            span = ""
+            if rows.days is not None and len(rows.days):
+                first, last = (date.fromordinal(int(d) + 719163) for d in (rows.days[0], rows.days[-1]))
+                span = f", dated {first} to {last}"
+            click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} rows{span}")
+            for warning in warnings:
+                click.echo(f"  warning: {warning}")
+        click.echo(f"as of {as_of or today(config)}: {config.period.expected(as_of or today(config)):.0%} of "
+                   f"{config.period.name} elapsed")
+    if problems:
+        _fail(f"{problems} problem(s) found", 1)
+
+
+@main.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing config.toml.")
+def init_command(directory: str, force: bool) -> None:
+    """Write a starter config.toml and its sample data into DIRECTORY."""
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    config = target / "config.toml"
+    if config.exists() and not force:
+        _fail(f"{config} already exists (use --force to overwrite)", 2)
+    shutil.copyfile(resources.example_config(), config)
+    shutil.copytree(resources.sample_data_dir(), target / "data", dirs_exist_ok=True)
+    click.echo(f"wrote {config} and sample data in {target / 'data'}; next: sheetsync check --config {config}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

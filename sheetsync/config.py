@@ -1,0 +1,766 @@
+"""Load and validate `config.toml` into plain dataclasses.
+
+Every problem is a `ConfigError` whose message is one line naming the file, the dotted key
+and what was expected, e.g. ``config.toml: kpis.csat.agg: 'avg' is not one of sum, mean, ...``.
+Checks that need no data (types, choices, references between tables, formula cycles, filter
+syntax) all happen here, before any source is opened.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sheetsync.expressions import ExpressionError, parse_filter, parse_formula
+from sheetsync.numbers import NumberFormatError, parse_number
+from sheetsync.periods import GRAINS, Period, PeriodError, custom_period, parse_period
+
+SOURCE_TYPES = ("csv", "xlsx", "gsheet")
+AGGS = ("sum", "mean", "median", "min", "max", "count", "count_distinct", "first", "last")
+WINDOWS = ("to_date", "latest")
+DIRECTIONS = ("increase", "decrease")
+TRACKER_TYPES = ("xlsx", "gsheet")
+SECURITY = ("starttls", "ssl", "none")
+SUBJECT_FIELDS = ("project", "period", "week", "iso_week", "as_of", "team", "progress", "elapsed")
+_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
+
+
+class ConfigError(ValueError):
+    """A config problem, already phrased as one line for the user."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    type: str
+    path: str | None = None  # csv/xlsx: absolute path or glob
+    sheet: str | None = None  # xlsx
+    spreadsheet: str | None = None  # gsheet: URL or key
+    worksheet: str | None = None  # gsheet
+    range: str | None = None  # gsheet
+    rename: Mapping[str, str] = field(default_factory=dict)
+    filter: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    decimal: str = "."
+    thousands: str | None = None
+    header_row: int = 1
+    dayfirst: bool = False
+
+
+@dataclass(frozen=True)
+class KPIConfig:
+    id: str
+    title: str
+    source: str | None = None
+    column: str | None = None
+    agg: str = "sum"
+    date_column: str | None = None
+    filter: str | None = None
+    window: str = "to_date"
+    grain: str = "week"
+    unit: str = ""
+    direction: str = "increase"
+    target: float | None = None
+    warn: float | None = None
+    formula: str | None = None
+
+    @property
+    def is_formula(self) -> bool:
+        return self.formula is not None
+
+
+@dataclass(frozen=True)
+class KeyResultConfig:
+    id: str
+    title: str
+    kpi: str
+    start: float | None = None
+    target: float | None = None
+    baseline: float | str | None = None  # number or "previous_period"
+    change: str | None = None  # "+15%", "-15%", "+5"
+    weight: float = 1.0
+    direction: str | None = None
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    id: str
+    title: str
+    owner: str = ""
+    team: str = ""
+    parent: str = ""
+    key_results: tuple[KeyResultConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    """How far progress may trail the expected pace before a KR is at risk / off track."""
+
+    on_track: float = 0.10
+    at_risk: float = 0.25
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    type: str = "xlsx"
+    path: str | None = None
+    template: str | None = None
+    spreadsheet: str | None = None
+    create: str | None = None
+    share: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GoogleConfig:
+    credentials: str | None = None
+    api_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamDigestConfig:
+    team: str
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    sender: str = "sheetsync@localhost"
+    subject: str = "{project} OKRs · {period} · week {week}"
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    security: str = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+    outbox: str = "outbox"
+    attach_tracker: bool = False
+    tracker_url: str | None = None
+    teams: tuple[TeamDigestConfig, ...] = ()
+    retries: int = 3  # delivery attempts before a digest is kept in outbox/pending
+    retry_wait: float = 5.0  # seconds before the second attempt, doubling after
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    sync: tuple[str, ...] = ("monday 07:00",)
+    digest: tuple[str, ...] = ("monday 08:00",)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    name: str
+    timezone: str
+    period: Period
+    state_dir: Path
+    sources: Mapping[str, SourceConfig]
+    kpis: Mapping[str, KPIConfig]
+    objectives: tuple[ObjectiveConfig, ...]
+    status: StatusConfig = StatusConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    google: GoogleConfig = GoogleConfig()
+    digest: DigestConfig = DigestConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def key_results(self) -> Iterable[tuple[ObjectiveConfig, KeyResultConfig]]:
+        for objective in self.objectives:
+            for kr in objective.key_results:
+                yield objective, kr
+
+
+# --- a small validating reader --------------------------------------------------------
+
+
+class _Table:
+    """Typed access to one TOML table that remembers which keys were read.
+
+    `done()` turns every key nobody asked for into an "unknown key" error with a
+    did-you-mean, so a typo never silently falls back to a default.
+    """
+
+    def __init__(self, data: Any, key: str, file: str) -> None:
+        self.key = key
+        self.file = file
+        if not isinstance(data, dict):
+            self.fail(f"expected a table, got {_kind(data)}")
+        self.data: dict[str, Any] = data
+        self.seen: set[str] = set()
+
+    def where(self, name: str | None = None) -> str:
+        if not name:
+            return self.key
+        return f"{self.key}.{name}" if self.key else name
+
+    def fail(self, message: str, name: str | None = None) -> NoReturn:
+        raise ConfigError(f"{self.file}: {self.where(name)}: {message}")
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def raw(self, name: str, default: Any = None) -> Any:
+        self.seen.add(name)
+        return self.data.get(name, default)
+
+    def str(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                self.fail("is required", name)
+            return default
+        if not isinstance(value, str):
+            self.fail(f"expected text, got {_kind(value)}", name)
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> Any:
+        value = self.str(name, default)
+        if value is not None and value not in choices:
+            self.fail(f"{value!r} is not one of {', '.join(choices)}{_hint(value, choices)}", name)
+        return value
+
+    def number(self, name: str, default: float | None = None) -> float | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        return _as_number(value, lambda message: self.fail(message, name))
+
+    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
+        value = self.raw(name, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(f"expected a whole number, got {_kind(value)}", name)
+        if value < minimum:
+            self.fail(f"must be at least {minimum}, got {value}", name)
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw(name, default)
+        if not isinstance(value, bool):
+            self.fail(f"expected true or false, got {_kind(value)}", name)
+        return value
+
+    def str_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail("expected text or a list of text", name)
+        return tuple(value)
+
+    def table(self, name: str) -> _Table:
+        return _Table(self.raw(name, {}), self.where(name), self.file)
+
+    def done(self, allowed_extra: Iterable[str] = ()) -> None:
+        known = self.seen | set(allowed_extra)
+        for name in self.data:
+            if name not in known:
+                self.fail(f"unknown key{_hint(name, sorted(known))}", name)
+
+
+def _kind(value: Any) -> str:
+    return {
+        str: "text",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _as_number(value: Any, fail: Any) -> float:
+    """Numbers, or text a person would write for one: "90%", "1,200"."""
+    if isinstance(value, bool):
+        fail(f"expected a number, got {_kind(value)}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = parse_number(value)
+        except NumberFormatError:
+            number = None
+        if number is not None:
+            return number
+        fail(f"expected a number, got {value!r}")
+    fail(f"expected a number, got {_kind(value)}")
+    raise AssertionError("unreachable")
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def load_config(path: str | os.PathLike[str], *, output_base: Path | None = None) -> Config:
+    """Read, parse and validate a config file.
+
+    Relative paths resolve against the config file's folder; `output_base`, when given,
+    anchors what sheetsync writes (tracker, outbox, state) elsewhere, so the built-in
+    example can run from a read-only install and write into the current folder.
+    """
+    path = Path(path)
+    file = path.name
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    return parse_config(data, path.resolve(), output_base=output_base)
+
+
+def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None = None) -> Config:
+    """Validate an already parsed TOML document (`path` anchors relative paths)."""
+    root = _Table(data, "", path.name)
+    base = path.parent
+    out = output_base or base
+
+    project = root.table("project")
+    name = project.str("name", "sheetsync")
+    timezone = project.str("timezone", "UTC")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        project.fail(f"{timezone!r} is not an IANA time zone (e.g. 'Europe/Lisbon')", "timezone")
+    period = _period(project)
+    state_dir = out / project.str("state_dir", ".sheetsync")
+    project.done()
+
+    sources = _sources(root.table("sources"), base)
+    kpis = _kpis(root.table("kpis"), sources)
+    objectives = _objectives(root, kpis)
+
+    status_t = root.table("status")
+    status = StatusConfig(
+        on_track=_fraction(status_t, "on_track", 0.10), at_risk=_fraction(status_t, "at_risk", 0.25)
+    )
+    if status.at_risk < status.on_track:
+        status_t.fail("must be at least status.on_track", "at_risk")
+    status_t.done()
+
+    config = Config(
+        path=path,
+        name=name,
+        timezone=timezone,
+        period=period,
+        state_dir=state_dir,
+        sources=sources,
+        kpis=kpis,
+        objectives=objectives,
+        status=status,
+        tracker=_tracker(root.table("tracker"), base, out),
+        google=_google(root.table("google"), base),
+        digest=_digest(root.table("digest"), out),
+        schedule=_schedule(root.table("schedule")),
+    )
+    root.done()
+    return config
+
+
+def _fraction(table: _Table, name: str, default: float) -> float:
+    value = table.number(name, default)
+    assert value is not None
+    if not 0 <= value <= 1:
+        table.fail(f"must be between 0 and 1, got {value}", name)
+    return value
+
+
+def _period(project: _Table) -> Period:
+    start, end = project.raw("period_start"), project.raw("period_end")
+    if start is not None or end is not None:
+        if project.has("period"):
+            project.fail("give either period or period_start/period_end, not both", "period")
+        for key, value in (("period_start", start), ("period_end", end)):
+            if not isinstance(value, date):
+                project.fail(f"expected a date like 2026-10-01, got {_kind(value)}", key)
+        try:
+            return custom_period(start, end)
+        except PeriodError as exc:
+            project.fail(str(exc), "period_end")
+    text = project.str("period", required=True)
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        project.fail(str(exc), "period")
+    raise AssertionError("unreachable")
+
+
+def _path(table: _Table, name: str, base: Path, default: str | None = None) -> str | None:
+    value = table.str(name, default)
+    if value is None:
+        return None
+    expanded = os.path.expanduser(os.path.expandvars(value))
+    return str(base / expanded) if not os.path.isabs(expanded) else expanded
+
+
+def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
+    sources: dict[str, SourceConfig] = {}
+    for name in table.data:
+        src = table.table(name)
+        kind = src.choice("type", SOURCE_TYPES)
+        if kind is None:
+            src.fail(f"is required: one of {', '.join(SOURCE_TYPES)}", "type")
+        rename = src.raw("rename", {})
+        if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
+            src.fail('expected a table of "old name" = "new name"', "rename")
+        filter_text = src.str("filter")
+        _check_filter(src, "filter", filter_text)
+        decimal = src.str("decimal", ".")
+        if decimal not in (".", ","):
+            src.fail(f"expected '.' or ',', got {decimal!r}", "decimal")
+        thousands = src.str("thousands")
+        if thousands is not None and thousands == decimal:
+            src.fail("must differ from decimal", "thousands")
+        delimiter = src.str("delimiter")
+        if delimiter is not None and len(delimiter) != 1 and delimiter != "\\t":
+            src.fail(f"expected one character, got {delimiter!r}", "delimiter")
+        config = SourceConfig(
+            name=name,
+            type=kind,
+            path=_path(src, "path", base) if kind != "gsheet" else None,
+            sheet=src.str("sheet") if kind == "xlsx" else None,
+            spreadsheet=src.str("spreadsheet", required=True) if kind == "gsheet" else None,
+            worksheet=src.str("worksheet") if kind == "gsheet" else None,
+            range=src.str("range") if kind == "gsheet" else None,
+            rename=dict(rename),
+            filter=filter_text,
+            delimiter="\t" if delimiter == "\\t" else delimiter,
+            encoding=src.str("encoding", "utf-8") if kind == "csv" else "utf-8",
+            decimal=decimal,
+            thousands=thousands,
+            header_row=src.int("header_row", 1, minimum=1),
+            dayfirst=src.bool("dayfirst", False),
+        )
+        if kind in ("csv", "xlsx") and config.path is None:
+            src.fail("is required for csv and xlsx sources", "path")
+        if kind == "csv":
+            _check_encoding(src, config.encoding)
+        src.done()
+        sources[name] = config
+    return sources
+
+
+def _check_encoding(table: _Table, encoding: str) -> None:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        table.fail(f"unknown text encoding {encoding!r}", "encoding")
+
+
+def _check_filter(table: _Table, name: str, text: str | None) -> None:
+    if text is None:
+        return
+    try:
+        parse_filter(text)
+    except ExpressionError as exc:
+        table.fail(f"bad filter {text!r}: {exc}", name)
+
+
+def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPIConfig]:
+    kpis: dict[str, KPIConfig] = {}
+    formulas: dict[str, frozenset[str]] = {}
+    for kpi_id in table.data:
+        t = table.table(kpi_id)
+        if not _ID_RE.match(kpi_id):
+            t.fail("KPI ids are letters, digits and _ (they are names in formulas)")
+        formula = t.str("formula")
+        source = t.str("source")
+        agg = t.choice("agg", AGGS, "sum")
+        if formula is not None:
+            if source is not None:
+                t.fail("a formula KPI takes no source", "source")
+            try:
+                formulas[kpi_id] = parse_formula(formula).names
+            except ExpressionError as exc:
+                t.fail(f"bad formula {formula!r}: {exc}", "formula")
+        else:
+            if source is None:
+                t.fail("is required (or give a formula)", "source")
+            if source not in sources:
+                t.fail(f"no source named {source!r}{_hint(source, sources)}", "source")
+        column = t.str("column")
+        if formula is None and column is None and agg != "count":
+            t.fail(f"is required for agg = {agg!r}", "column")
+        filter_text = t.str("filter")
+        _check_filter(t, "filter", filter_text)
+        window = t.choice("window", WINDOWS, "to_date")
+        date_column = t.str("date_column")
+        if formula is None and window == "latest" and date_column is None:
+            t.fail("is required for window = 'latest'", "date_column")
+        kpis[kpi_id] = KPIConfig(
+            id=kpi_id,
+            title=t.str("title", kpi_id),
+            source=source,
+            column=column,
+            agg=agg,
+            date_column=date_column,
+            filter=filter_text,
+            window=window,
+            grain=t.choice("grain", GRAINS, "week"),
+            unit=t.str("unit", ""),
+            direction=t.choice("direction", DIRECTIONS, "increase"),
+            target=t.number("target"),
+            warn=t.number("warn"),
+            formula=formula,
+        )
+        t.done()
+    for kpi_id, names in formulas.items():
+        for name in sorted(names):
+            if name not in kpis:
+                table.fail(f"formula names unknown KPI {name!r}{_hint(name, kpis)}", f"{kpi_id}.formula")
+    _check_cycles(table, formulas)
+    return kpis
+
+
+def _check_cycles(table: _Table, formulas: Mapping[str, frozenset[str]]) -> None:
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 2 or node not in formulas:
+            return
+        if state.get(node) == 1:
+            cycle = " -> ".join([*path[path.index(node) :], node])
+            table.fail(f"formula cycle: {cycle}", f"{path[0]}.formula")
+        state[node] = 1
+        for name in sorted(formulas[node]):
+            visit(name, [*path, node])
+        state[node] = 2
+
+    for kpi_id in formulas:
+        visit(kpi_id, [])
+
+
+def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveConfig, ...]:
+    items = root.raw("objectives", [])
+    if not isinstance(items, list):
+        root.fail("expected [[objectives]] entries", "objectives")
+    objectives: list[ObjectiveConfig] = []
+    seen_kr: dict[str, str] = {}
+    for index, item in enumerate(items):
+        t = _Table(item, f"objectives[{index}]", root.file)
+        obj_id = t.str("id", required=True)
+        t.key = f"objectives.{obj_id}"
+        if any(o.id == obj_id for o in objectives):
+            t.fail(f"duplicate objective id {obj_id!r}", "id")
+        krs_raw = t.raw("key_results", [])
+        if not isinstance(krs_raw, list):
+            t.fail("expected [[objectives.key_results]] entries", "key_results")
+        krs = []
+        for kr_index, kr_item in enumerate(krs_raw):
+            kr = _key_result(_Table(kr_item, f"{t.key}.key_results[{kr_index}]", root.file), kpis)
+            if kr.id in seen_kr:
+                t.fail(f"duplicate key result id {kr.id!r} (also in objective {seen_kr[kr.id]})", "key_results")
+            seen_kr[kr.id] = obj_id
+            krs.append(kr)
+        objectives.append(
+            ObjectiveConfig(
+                id=obj_id,
+                title=t.str("title", obj_id),
+                owner=t.str("owner", ""),
+                team=t.str("team", ""),
+                parent=t.str("parent", ""),
+                key_results=tuple(krs),
+            )
+        )
+        t.done()
+    ids = {o.id for o in objectives}
+    for objective in objectives:
+        if objective.parent and objective.parent not in ids:
+            root.fail(
+                f"no objective with id {objective.parent!r}{_hint(objective.parent, ids)}",
+                f"objectives.{objective.id}.parent",
+            )
+        seen = {objective.id}
+        parent = objective.parent
+        while parent:
+            if parent in seen:
+                root.fail(f"objective parents form a loop through {parent!r}", f"objectives.{objective.id}.parent")
+            seen.add(parent)
+            parent = next(o.parent for o in objectives if o.id == parent)
+    return tuple(objectives)
+
+
+def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
+    kr_id = t.str("id", required=True)
+    t.key = re.sub(r"key_results\[\d+\]$", f"key_results.{kr_id}", t.key)
+    kpi = t.str("kpi", required=True)
+    if kpi not in kpis:
+        t.fail(f"no KPI named {kpi!r}{_hint(kpi, kpis)}", "kpi")
+    baseline: float | str | None
+    raw_baseline = t.raw("baseline")
+    if raw_baseline == "previous_period" or raw_baseline is None:
+        baseline = raw_baseline
+    else:
+        baseline = _as_number(raw_baseline, lambda m: t.fail(f'{m} or "previous_period"', "baseline"))
+    change = t.str("change")
+    if change is not None and not _CHANGE_RE.match(change):
+        t.fail(f'{change!r} is not a change: use e.g. "+15%", "-15%" or "+5"', "change")
+    start = t.number("start")
+    target = t.number("target")
+    if target is None and change is None:
+        t.fail("is required (or give baseline and change)", "target")
+    if target is not None and change is not None:
+        t.fail("give either target or change, not both", "change")
+    if change is not None and baseline is None and start is None:
+        t.fail("a change needs a baseline or a start to apply to", "change")
+    weight = t.number("weight", 1.0)
+    assert weight is not None
+    if weight < 0:
+        t.fail(f"must be zero or more, got {weight:g}", "weight")
+    direction = t.choice("direction", DIRECTIONS)
+    kr = KeyResultConfig(
+        id=kr_id,
+        title=t.str("title", kr_id),
+        kpi=kpi,
+        start=start,
+        target=target,
+        baseline=baseline,
+        change=change,
+        weight=weight,
+        direction=direction,
+        owner=t.str("owner", ""),
+    )
+    if direction is None and start is not None and target is not None and start == target:
+        t.fail("start equals target: say direction = 'increase' or 'decrease'", "direction")
+    t.done()
+    return kr
+
+
+def parse_change(change: str) -> tuple[float, bool]:
+    """'+15%' -> (0.15, True); '-5' -> (-5.0, False)."""
+    match = _CHANGE_RE.match(change)
+    if not match:
+        raise ValueError(f"{change!r} is not a change")
+    amount = float(match["num"]) * (-1 if match["sign"] == "-" else 1)
+    return (amount / 100, True) if match["pct"] else (amount, False)
+
+
+def _tracker(t: _Table, base: Path, out: Path) -> TrackerConfig:
+    kind = t.choice("type", TRACKER_TYPES, "xlsx")
+    config = TrackerConfig(
+        type=kind,
+        path=_path(t, "path", out, "output/okr_tracker.xlsx"),
+        template=_path(t, "template", base),
+        spreadsheet=t.str("spreadsheet"),
+        create=t.str("create"),
+        share=t.str_list("share"),
+    )
+    if kind == "gsheet" and not (config.spreadsheet or config.create):
+        t.fail("a gsheet tracker needs spreadsheet (URL or key) or create = \"Title\"", "spreadsheet")
+    t.done()
+    return config
+
+
+def _google(t: _Table, base: Path) -> GoogleConfig:
+    config = GoogleConfig(credentials=_path(t, "credentials", base), api_url=t.str("api_url"))
+    if config.api_url is not None and not re.match(r"^https?://", config.api_url):
+        t.fail(f"expected an http(s) URL, got {config.api_url!r}", "api_url")
+    t.done()
+    return config
+
+
+def _addresses(t: _Table, name: str) -> tuple[str, ...]:
+    values = t.str_list(name)
+    for value in values:
+        if "\n" in value or "\r" in value or "@" not in value:
+            t.fail(f"{value!r} is not an email address", name)
+    return values
+
+
+def _digest(t: _Table, base: Path) -> DigestConfig:
+    sender = t.str("from", "sheetsync@localhost")
+    if any(ch in sender for ch in "\r\n"):
+        t.fail("must be one line", "from")
+    port = t.raw("smtp_port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        t.fail(f"expected a port number, got {port!r}", "smtp_port")
+    teams_t = t.table("teams")
+    teams = []
+    for team in teams_t.data:
+        tt = teams_t.table(team)
+        teams.append(TeamDigestConfig(team=team, to=_addresses(tt, "to"), cc=_addresses(tt, "cc")))
+        tt.done()
+    timeout = t.number("timeout", 30.0)
+    retry_wait = t.number("retry_wait", 5.0)
+    assert timeout is not None and retry_wait is not None
+    subject = t.str("subject", DigestConfig.subject)
+    _check_subject(t, subject)
+    config = DigestConfig(
+        to=_addresses(t, "to"),
+        cc=_addresses(t, "cc"),
+        sender=sender,
+        subject=subject,
+        smtp_host=t.str("smtp_host"),
+        smtp_port=port,
+        security=t.choice("security", SECURITY, "starttls"),
+        username=t.str("username"),
+        password_env=t.str("password_env"),
+        timeout=timeout,
+        outbox=_path(t, "outbox", base, "outbox") or "outbox",
+        attach_tracker=t.bool("attach_tracker", False),
+        tracker_url=t.str("tracker_url"),
+        teams=tuple(teams),
+        retries=t.int("retries", 3, minimum=1),
+        retry_wait=retry_wait,
+    )
+    if config.username and not config.password_env:
+        t.fail("needs password_env: the name of the environment variable holding the password", "username")
+    if config.smtp_host and not (config.to or config.cc or config.teams):
+        t.fail("is required when smtp_host is set: who receives the digest", "to")
+    if t.has("password"):
+        t.fail("passwords do not belong in config: set password_env to an environment variable's name", "password")
+    t.done()
+    return config
+
+
+def _check_subject(t: _Table, subject: str) -> None:
+    """Placeholders are checked here so a typo fails at load, not on Monday morning."""
+    import string
+
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(subject) if name is not None]
+    except ValueError as exc:
+        t.fail(f"bad template {subject!r}: {exc}", "subject")
+    for name in fields:
+        if name not in SUBJECT_FIELDS:
+            t.fail(f"unknown placeholder {{{name}}}{_hint(name, SUBJECT_FIELDS)}; use {', '.join(SUBJECT_FIELDS)}",
+                   "subject")
+
+
+def _schedule(t: _Table) -> ScheduleConfig:
+    config = ScheduleConfig(
+        sync=t.str_list("sync", ScheduleConfig.sync), digest=t.str_list("digest", ScheduleConfig.digest)
+    )
+    t.done()
+    return config

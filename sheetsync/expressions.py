@@ -1,0 +1,973 @@
+"""Safe row filters and KPI formulas written in the config file.
+
+Config text comes from users, so it is never handed to eval/exec/pandas.eval/DataFrame.query.
+Instead it is parsed with ``ast.parse(mode="eval")`` and the tree is checked against a strict
+whitelist at parse time (so a bad config fails when loaded, not mid-report) and then
+interpreted here.  Anything not explicitly allowed raises ExpressionError naming the construct
+and the offending text.
+
+Pure computation: no I/O, no logging.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+import operator
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import (
+    infer_dtype,
+    is_bool_dtype,
+    is_complex_dtype,
+    is_numeric_dtype,
+)
+
+from sheetsync.dates import parse_date, parse_dates
+from sheetsync.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
+
+__all__ = [
+    "FILTER_FUNCTIONS",
+    "FORMULA_FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "ExpressionError",
+    "Filter",
+    "Formula",
+    "FormulaValueError",
+    "parse_filter",
+    "parse_formula",
+]
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 50
+#: Largest allowed |exponent| in formulas: enough for compounding (x ** 52), too small to hang.
+MAX_EXPONENT = 100
+FILTER_FUNCTIONS: Mapping[str, int] = {"isna": 1, "notna": 1, "contains": 2, "startswith": 2, "lower": 1}
+FORMULA_FUNCTIONS: Mapping[str, tuple[int, int]] = {
+    "min": (1, 64),
+    "max": (1, 64),
+    "abs": (1, 1),
+    "round": (1, 2),
+}
+
+
+class ExpressionError(ValueError):
+    """A filter or formula is malformed, uses something not allowed, or names an unknown column/KPI."""
+
+
+class FormulaValueError(ExpressionError):
+    """A valid formula cannot be computed from these values (division by zero, overflow...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing shared by filters and formulas
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Prepared source: the text ast.parse saw plus how to show its pieces in user terms."""
+
+    original: str
+    prepared: str
+    placeholders: Mapping[str, str]  # placeholder identifier -> backtick-quoted name
+
+    def show(self, node: ast.AST) -> str:
+        segment = ast.get_source_segment(self.prepared, node) or ast.unparse(node)
+        for placeholder, name in self.placeholders.items():
+            segment = segment.replace(placeholder, f"`{name}`")
+        return segment if len(segment) <= 80 else segment[:77] + "..."
+
+    def name(self, identifier: str) -> str:
+        return self.placeholders.get(identifier, identifier)
+
+
+def _prepare(text: object, *, what: str, words_for_bitwise: bool) -> _Source:
+    """Check size, swap `backtick names` for placeholders and (filters) & | for and/or.
+
+    pandas.query gives & and | the precedence of and/or so ``a == 1 & b == 2`` means what it
+    says; replacing them before parsing gives the same reading.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"{what} must be text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"{what} is too long ({len(text)} characters, at most {MAX_LENGTH})")
+    if not text.strip():
+        raise ExpressionError(f"{what} is empty")
+    prefix = "__col_"
+    while prefix in text:
+        prefix = "_" + prefix
+    out: list[str] = []
+    placeholders: dict[str, str] = {}
+    i, n, depth = 0, len(text), 0
+    while i < n:
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExpressionError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
+        elif ch in ")]}":
+            depth -= 1
+        if ch in "'\"":
+            end = _string_end(text, i)
+            out.append(text[i:end])
+            i = end
+        elif ch == "`":
+            close = text.find("`", i + 1)
+            if close < 0:
+                raise ExpressionError(f"unclosed backtick at character {i + 1} of {what}: {text[i : i + 30]}")
+            name = text[i + 1 : close]
+            if not name.strip() or "\n" in name:
+                raise ExpressionError(f"empty or multi-line column name in backticks at character {i + 1}")
+            placeholder = f"{prefix}{len(placeholders)}"
+            placeholders[placeholder] = name
+            out.append(placeholder)
+            i = close + 1
+        elif words_for_bitwise and ch in "&|":
+            out.append(" and " if ch == "&" else " or ")
+            i += 1
+        elif ch in "\r\n\t\f\v":  # allow multi-line config values without parentheses
+            out.append(" ")
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return _Source(text, "".join(out).strip(), placeholders)
+
+
+def _string_end(text: str, start: int) -> int:
+    """Index just past the string literal starting at ``start`` (or len(text) if unterminated)."""
+    quote = text[start]
+    if text.startswith(quote * 3, start):
+        end = text.find(quote * 3, start + 3)
+        return len(text) if end < 0 else end + 3
+    i = start + 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text[i] == quote:
+            return i + 1
+        else:
+            i += 1
+    return len(text)
+
+
+def _parse(source: _Source, what: str) -> ast.expr:
+    try:
+        tree = ast.parse(source.prepared, mode="eval")
+    except SyntaxError as exc:
+        where = f" near {exc.text.strip()[:60]!r}" if exc.text else ""
+        raise ExpressionError(f"invalid {what} syntax ({exc.msg}){where}: {source.original[:80]!r}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"cannot parse {what}: {type(exc).__name__}") from None
+    # Depth is checked iteratively before any recursive walk, so deep input can't blow the stack.
+    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return tree.body
+
+
+_NOT_ALLOWED: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Slice: "slicing",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "generator expression",
+    ast.JoinedStr: "f-string",
+    ast.FormattedValue: "f-string",
+    ast.NamedExpr: "assignment (:=)",
+    ast.IfExp: "conditional expression",
+    ast.Dict: "dict literal",
+    ast.Set: "set literal",
+    ast.Starred: "starred argument",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+_OPERATOR_TEXT: dict[type[ast.AST], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.MatMult: "@ (matrix multiplication)",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.Invert: "~",
+    ast.Not: "not",
+    ast.UAdd: "unary +",
+    ast.USub: "unary -",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
+
+
+def _reject(source: _Source, node: ast.AST, context: str) -> ExpressionError:
+    what = _NOT_ALLOWED.get(type(node), f"{type(node).__name__} expression")
+    return ExpressionError(f"{what} is not allowed{context}: {source.show(node)}")
+
+
+def _check_identifier(source: _Source, node: ast.Name, what: str) -> str:
+    if node.id in source.placeholders:
+        return source.placeholders[node.id]
+    if node.id.startswith("__"):
+        raise ExpressionError(f"names starting with '__' are not allowed in {what}s: {node.id}")
+    return node.id
+
+
+def _number_literal(source: _Source, node: ast.Constant) -> float:
+    try:
+        value = float(node.value)
+    except OverflowError:
+        raise ExpressionError(f"number is too large: {source.show(node)[:30]}") from None
+    if not math.isfinite(value):
+        raise ExpressionError(f"number is too large: {source.show(node)[:30]}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# filters
+
+# Static kinds, used to reject nonsense (``a + 1 and b``) when the config is loaded.
+_BOOL, _NUM, _TEXT, _COL, _LIST, _NONE = "condition", "number", "text", "column", "list", "None"
+
+_COMPARE_OPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_ARITH_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
+_FALSE_TEXT = frozenset({"false", "no", "n", "0"})
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A validated row filter; ``apply`` returns a boolean mask aligned with the frame."""
+
+    text: str
+    columns: frozenset[str]
+    _source: _Source = field(repr=False, compare=False)
+    _tree: ast.expr = field(repr=False, compare=False)
+    _column_order: tuple[str, ...] = field(repr=False, compare=False)
+
+    def apply(self, df: pd.DataFrame) -> pd.Series:
+        """Rows where the condition holds; missing values never match (only isna/notna see them)."""
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"Filter.apply expects a DataFrame, got {type(df).__name__}")
+        lookup = _column_lookup(df)
+        for name in self._column_order:
+            if name not in lookup:
+                raise ExpressionError(_unknown_column_message(name, lookup))
+        evaluator = _FilterEvaluator(self._source, df, lookup)
+        try:
+            result = evaluator.condition(self._tree, top=True)
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
+            raise ExpressionError(f"cannot evaluate filter {self.text!r}: {exc}") from exc
+        if isinstance(result, bool | np.bool_):
+            return pd.Series(bool(result), index=df.index, dtype=bool)
+        mask = result.to_numpy(dtype=bool, na_value=False)
+        return pd.Series(mask, index=df.index, dtype=bool)
+
+
+def parse_filter(text: str) -> Filter:
+    """Parse and validate a pandas.query-like row filter; raises ExpressionError when not allowed."""
+    source = _prepare(text, what="filter", words_for_bitwise=True)
+    tree = _parse(source, "filter")
+    columns: list[str] = []
+    kind = _FilterChecker(source, columns).check(tree)
+    if kind not in (_BOOL, _COL):
+        raise ExpressionError(
+            f"a filter must be a condition (true/false for each row), got {kind}: {source.show(tree)}"
+        )
+    order = tuple(dict.fromkeys(columns))
+    return Filter(text, frozenset(order), source, tree, order)
+
+
+class _FilterChecker:
+    """Whitelist walk for filters, returning a static kind for each node."""
+
+    def __init__(self, source: _Source, columns: list[str]) -> None:
+        self.source = source
+        self.columns = columns
+
+    def fail(self, message: str, node: ast.AST) -> ExpressionError:
+        return ExpressionError(f"{message}: {self.source.show(node)}")
+
+    def check(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Name):
+            self.columns.append(_check_identifier(self.source, node, "filter"))
+            return _COL
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.BoolOp):
+            for value in node.values:
+                self.need_condition(value, "and" if isinstance(node.op, ast.And) else "or")
+            return _BOOL
+        if isinstance(node, ast.UnaryOp):
+            return self.unary(node)
+        if isinstance(node, ast.BinOp):
+            op = type(node.op)
+            if op not in _ARITH_OPS:
+                raise self.fail(f"operator {_OPERATOR_TEXT.get(op, op.__name__)} is not allowed in filters", node)
+            for side in (node.left, node.right):
+                kind = self.check(side)
+                if kind not in (_NUM, _COL):
+                    raise self.fail(f"{kind} cannot be used in arithmetic", node)
+            return _NUM
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.List | ast.Tuple):
+            raise self.fail("a list is only allowed after 'in' / 'not in'", node)
+        raise _reject(self.source, node, " in filters")
+
+    def constant(self, node: ast.Constant) -> str:
+        value = node.value
+        if value is None:
+            return _NONE
+        if isinstance(value, bool):
+            return _BOOL
+        if isinstance(value, int | float):
+            _number_literal(self.source, node)
+            return _NUM
+        if isinstance(value, str):
+            return _TEXT
+        raise self.fail(f"{type(value).__name__} literals are not allowed in filters", node)
+
+    def need_condition(self, node: ast.AST, op: str) -> None:
+        kind = self.check(node)
+        if kind not in (_BOOL, _COL):
+            raise self.fail(f"'{op}' needs conditions, got {kind}", node)
+
+    def unary(self, node: ast.UnaryOp) -> str:
+        if isinstance(node.op, ast.Not | ast.Invert):
+            self.need_condition(node.operand, "not" if isinstance(node.op, ast.Not) else "~")
+            return _BOOL
+        kind = self.check(node.operand)
+        if kind not in (_NUM, _COL):
+            raise self.fail(f"{_OPERATOR_TEXT[type(node.op)]} needs a number, got {kind}", node)
+        return _NUM
+
+    def compare(self, node: ast.Compare) -> str:
+        operands = [node.left, *node.comparators]
+        for i, op in enumerate(node.ops):
+            left, right = operands[i], operands[i + 1]
+            if isinstance(op, ast.In | ast.NotIn):
+                if not isinstance(right, ast.List | ast.Tuple):
+                    raise self.fail("'in' needs a list of values like [\"a\", \"b\"]", node)
+                self.literal_list(right)
+                sides = [left]
+            elif type(op) in _COMPARE_OPS:
+                sides = [left, right]
+            else:
+                raise self.fail(f"operator '{_OPERATOR_TEXT.get(type(op), type(op).__name__)}' is not allowed", node)
+            for side in sides:
+                if isinstance(side, ast.List | ast.Tuple):
+                    raise self.fail("a list is only allowed after 'in' / 'not in'", node)
+                if self.check(side) == _NONE:
+                    raise self.fail("comparing with None is not allowed; use isna(col) or notna(col)", node)
+        return _BOOL
+
+    def literal_list(self, node: ast.List | ast.Tuple) -> None:
+        for item in node.elts:
+            value = item
+            if isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub | ast.UAdd):
+                value = item.operand
+                if not (isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+                    raise self.fail("list items must be plain values", item)
+            if not isinstance(value, ast.Constant):
+                raise self.fail("list items must be plain values (text or numbers)", item)
+            kind = self.constant(value)
+            if kind == _NONE:
+                raise self.fail("None is not allowed in a list; use isna(col) or notna(col)", item)
+
+    def call(self, node: ast.Call) -> str:
+        if not isinstance(node.func, ast.Name):
+            self.check(node.func)  # names the real problem, e.g. attribute access
+            raise self.fail("only the filter functions may be called", node)
+        name = node.func.id
+        allowed = ", ".join(sorted(FILTER_FUNCTIONS))
+        if name not in FILTER_FUNCTIONS:
+            raise self.fail(f"function '{self.source.name(name)}' is not allowed (allowed: {allowed})", node)
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(f"{name}() takes plain positional arguments", node)
+        if len(node.args) != FILTER_FUNCTIONS[name]:
+            raise self.fail(f"{name}() takes {FILTER_FUNCTIONS[name]} argument(s)", node)
+        kind = self.check(node.args[0])
+        if kind not in (_COL, _TEXT, _NUM):
+            raise self.fail(f"{name}() needs a column, got {kind}", node)
+        if name in ("contains", "startswith"):
+            needle = node.args[1]
+            if not (isinstance(needle, ast.Constant) and isinstance(needle.value, str)):
+                raise self.fail(f"the second argument of {name}() must be quoted text", node)
+            return _BOOL
+        return _TEXT if name == "lower" else _BOOL
+
+
+def _column_lookup(df: pd.DataFrame) -> dict[str, Hashable]:
+    """Names usable in filters -> column labels (non-text labels are reachable by their str())."""
+    lookup: dict[str, Hashable] = {}
+    for label in df.columns:
+        lookup.setdefault(str(label), label)
+    for label in df.columns:
+        if isinstance(label, str):
+            lookup[label] = label
+    return lookup
+
+
+def _unknown_column_message(name: str, lookup: Mapping[str, Hashable]) -> str:
+    names = list(lookup)
+    folded = {n.casefold(): n for n in names}
+    guess = folded.get(name.casefold()) or next(iter(difflib.get_close_matches(name, names, n=1)), None)
+    hint = f" (did you mean {guess!r}?)" if guess else ""
+    shown = ", ".join(repr(n) for n in names[:30]) + (", ..." if len(names) > 30 else "")
+    return f"unknown column {name!r}{hint}; available columns: {shown or '(none)'}"
+
+
+@dataclass
+class _Operand:
+    """A value during filter evaluation: per-row array or a literal scalar, plus its kind."""
+
+    kind: str  # "number", "text", "bool", "datetime"
+    values: Any  # np.ndarray (per row) or scalar
+    missing: Any  # np.ndarray of bool or False
+    label: str  # for messages
+    cache_key: str | None = None  # set for raw columns, whose coercions are worth reusing
+
+    @property
+    def is_scalar(self) -> bool:
+        return not isinstance(self.values, np.ndarray)
+
+
+class _FilterEvaluator:
+    """Interprets a validated filter tree over one DataFrame (Kleene logic for missing values)."""
+
+    def __init__(self, source: _Source, df: pd.DataFrame, lookup: Mapping[str, Hashable]) -> None:
+        self.source = source
+        self.df = df
+        self.lookup = lookup
+        self.n = len(df)
+        self._cache: dict[tuple[str, str], _Operand] = {}
+
+    # ---- conditions (BooleanArray with NA, or a Python bool)
+
+    def condition(self, node: ast.AST, top: bool = False) -> Any:
+        if isinstance(node, ast.BoolOp):
+            parts = [self.condition(v) for v in node.values]
+            result = parts[0]
+            for part in parts[1:]:
+                result = (result & part) if isinstance(node.op, ast.And) else (result | part)
+            return result
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
+            inner = self.condition(node.operand)
+            return (not inner) if isinstance(inner, bool) else ~inner
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.Call) and node.func.id in ("isna", "notna", "contains", "startswith"):  # type: ignore[attr-defined]
+            return self.call_condition(node)
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            column = self.column(node)
+            if column.kind == "bool":
+                return pd.arrays.BooleanArray(column.values.astype(bool), column.missing.copy())
+            raise ExpressionError(
+                f"column {column.label} holds {column.kind}, not true/false; compare it instead,"
+                f" e.g. {column.label} == ..."
+            )
+        raise ExpressionError(f"expected a condition: {self.source.show(node)}")  # pragma: no cover
+
+    def compare(self, node: ast.Compare) -> Any:
+        operands = [node.left, *node.comparators]
+        result: Any = True
+        left = self.value(operands[0])
+        for op, right_node in zip(node.ops, operands[1:], strict=True):
+            if isinstance(op, ast.In | ast.NotIn):
+                assert isinstance(right_node, ast.List | ast.Tuple)
+                part = self.membership(left, right_node, node)
+                if isinstance(op, ast.NotIn):
+                    part = ~part if not isinstance(part, bool) else not part
+                right = left
+            else:
+                right = self.value(right_node)
+                part = self.compare_pair(_COMPARE_OPS[type(op)], left, right, node)
+            result = part if result is True else result & part
+            left = right
+        return result
+
+    def compare_pair(self, op: Callable[[Any, Any], Any], left: _Operand, right: _Operand, node: ast.AST) -> Any:
+        domain = self.domain(left, right, node)
+        ordering = op not in (operator.eq, operator.ne)
+        lv, lm = self.coerce(left, domain, node, ordering)
+        rv, rm = self.coerce(right, domain, node, ordering)
+        if lv is _UNREADABLE or rv is _UNREADABLE:
+            # A literal that can't be a number/boolean never equals a value of that type.
+            hit = op is operator.ne
+            missing = lm if not isinstance(lm, bool) else rm
+            if isinstance(missing, bool):
+                return hit
+            return pd.arrays.BooleanArray(np.full(self.n, hit), np.asarray(missing, dtype=bool).copy())
+        if domain == "text" and ordering:
+            lv, rv = self._text_for_ordering(lv, lm), self._text_for_ordering(rv, rm)
+        with np.errstate(invalid="ignore"):
+            hits = op(lv, rv)
+        missing = np.logical_or(lm, rm)
+        if isinstance(hits, np.ndarray):
+            return pd.arrays.BooleanArray(hits.astype(bool), np.broadcast_to(missing, hits.shape).copy())
+        return bool(hits)
+
+    @staticmethod
+    def _text_for_ordering(values: Any, missing: Any) -> Any:
+        if isinstance(values, np.ndarray):
+            return np.where(missing, "", values)  # missing cells are masked out afterwards
+        return values
+
+    def membership(self, left: _Operand, items_node: ast.List | ast.Tuple, node: ast.AST) -> Any:
+        items = [_literal(item) for item in items_node.elts]
+        hits: Any = False
+        for item in items:
+            literal = _Operand(_scalar_kind(item), item, False, repr(item))
+            part = self.compare_pair(operator.eq, left, literal, node)
+            hits = part if hits is False else hits | part
+        if hits is False and not left.is_scalar:
+            return pd.arrays.BooleanArray(np.zeros(self.n, dtype=bool), np.asarray(left.missing, bool).copy())
+        return hits
+
+    def call_condition(self, node: ast.Call) -> Any:
+        name = node.func.id  # type: ignore[attr-defined]
+        arg = self.value(node.args[0])
+        if name in ("isna", "notna"):
+            missing = np.broadcast_to(np.asarray(arg.missing, dtype=bool), (self.n,))
+            result = missing if name == "isna" else ~missing
+            return pd.arrays.BooleanArray(result.copy(), np.zeros(self.n, dtype=bool))
+        needle = node.args[1].value  # type: ignore[attr-defined]
+        values, missing = self.coerce(arg, "text", node, False)
+        if not isinstance(values, np.ndarray):
+            text = str(values)
+            return needle.casefold() in text.casefold() if name == "contains" else text.startswith(needle)
+        texts = pd.Series(np.where(missing, "", values), dtype=object)
+        if name == "contains":
+            hits = texts.str.casefold().str.contains(needle.casefold(), regex=False)
+        else:
+            hits = texts.str.startswith(needle)
+        return pd.arrays.BooleanArray(hits.to_numpy(dtype=bool), np.asarray(missing, dtype=bool).copy())
+
+    # ---- values
+
+    def value(self, node: ast.AST) -> _Operand:
+        if isinstance(node, ast.Name):
+            return self.column(node)
+        if isinstance(node, ast.Constant):
+            return _Operand(_scalar_kind(node.value), node.value, False, repr(node.value))
+        if isinstance(node, ast.BinOp):
+            return self.arithmetic(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            operand = self.value(node.operand)
+            values, missing = self.coerce(operand, "number", node, True)
+            if values is _UNREADABLE:  # pragma: no cover - only literals can be unreadable
+                raise ExpressionError(f"expected a number: {self.source.show(node)}")
+            values = -values if isinstance(node.op, ast.USub) else values
+            return _Operand("number", values, missing, self.source.show(node))
+        if isinstance(node, ast.Call) and node.func.id == "lower":  # type: ignore[attr-defined]
+            arg = self.value(node.args[0])
+            values, missing = self.coerce(arg, "text", node, False)
+            if isinstance(values, np.ndarray):
+                lowered = np.array([v.lower() if not m else "" for v, m in zip(values, missing, strict=True)],
+                                   dtype=object)
+                return _Operand("text", lowered, missing, self.source.show(node))
+            return _Operand("text", str(values).lower(), False, self.source.show(node))
+        # Conditions used as values, e.g. (a > 1) == (b > 1)
+        result = self.condition(node)
+        if isinstance(result, bool):
+            return _Operand("bool", result, False, self.source.show(node))
+        return _Operand("bool", result.to_numpy(dtype=bool, na_value=False), result.isna(),
+                        self.source.show(node))
+
+    def column(self, node: ast.Name) -> _Operand:
+        name = self.source.name(node.id)
+        key = (name, "raw")
+        if key in self._cache:
+            return self._cache[key]
+        data = self.df[self.lookup[name]]
+        if isinstance(data, pd.DataFrame):
+            raise ExpressionError(f"column {name!r} appears more than once in the sheet")
+        operand = _column_operand(data, f"{name!r}")
+        operand.cache_key = name
+        self._cache[key] = operand
+        return operand
+
+    def arithmetic(self, node: ast.BinOp) -> _Operand:
+        left, right = self.value(node.left), self.value(node.right)
+        lv, lm = self.coerce(left, "number", node, True)
+        rv, rm = self.coerce(right, "number", node, True)
+        if lv is _UNREADABLE or rv is _UNREADABLE:  # pragma: no cover - text literals rejected at parse
+            raise ExpressionError(f"arithmetic needs numbers: {self.source.show(node)}")
+        op = _ARITH_OPS[type(node.op)]
+        label = self.source.show(node)
+        if isinstance(lv, np.ndarray) or isinstance(rv, np.ndarray):
+            with np.errstate(all="ignore"):
+                result = np.asarray(op(np.asarray(lv, dtype=float), np.asarray(rv, dtype=float)), dtype=float)
+            missing = np.logical_or(lm, rm) | ~np.isfinite(result)  # x / 0 never matches
+            result = np.where(missing, np.nan, result)
+            return _Operand("number", result, missing, label)
+        try:
+            scalar = float(op(lv, rv))
+        except ZeroDivisionError:
+            raise ExpressionError(f"division by zero: {label}") from None
+        if not math.isfinite(scalar):
+            raise ExpressionError(f"result is too large: {label}")
+        return _Operand("number", scalar, False, label)
+
+    # ---- coercion
+
+    def domain(self, left: _Operand, right: _Operand, node: ast.AST) -> str:
+        kinds = {left.kind, right.kind}
+        if len(kinds) == 1:
+            return left.kind
+        if kinds == {"number", "text"}:
+            return "number"
+        if kinds == {"datetime", "text"}:
+            return "datetime"
+        if kinds == {"bool", "text"} and (left.is_scalar or right.is_scalar):
+            return "bool"
+        raise ExpressionError(
+            f"cannot compare {left.kind} ({left.label}) with {right.kind} ({right.label}):"
+            f" {self.source.show(node)}"
+        )
+
+    def coerce(self, operand: _Operand, domain: str, node: ast.AST, ordering: bool) -> tuple[Any, Any]:
+        """Return (values, missing) of ``operand`` in ``domain``; literals may come back _UNREADABLE."""
+        if operand.kind == domain:
+            return operand.values, operand.missing
+        if operand.kind == "bool" and domain != "bool":
+            raise ExpressionError(f"{operand.label} holds true/false, not {domain}: {self.source.show(node)}")
+        if operand.kind != "text":
+            raise ExpressionError(f"{operand.label} is {operand.kind}, not {domain}: {self.source.show(node)}")
+        if operand.is_scalar:
+            return self._coerce_literal(operand, domain, node, ordering)
+        key = (operand.cache_key or "", domain)
+        cached = self._cache.get(key) if operand.cache_key is not None else None
+        if cached is None:
+            series = pd.Series(np.where(operand.missing, None, operand.values), dtype=object)
+            if domain == "number":
+                parsed, _ = parse_numbers(series)
+                values = parsed.to_numpy(dtype=float)
+                cached = _Operand(domain, values, np.isnan(values), operand.label)
+            elif domain == "datetime":
+                parsed, _ = parse_dates(series)
+                values = parsed.to_numpy().astype("datetime64[us]").view(np.int64)
+                cached = _Operand(domain, values, parsed.isna().to_numpy(), operand.label)
+            else:
+                raise ExpressionError(f"cannot use {operand.label} as {domain}: {self.source.show(node)}")
+            if operand.cache_key is not None:
+                self._cache[key] = cached
+        return cached.values, cached.missing
+
+    def _coerce_literal(self, operand: _Operand, domain: str, node: ast.AST, ordering: bool) -> tuple[Any, Any]:
+        text = str(operand.values)
+        try:
+            if domain == "number":
+                number = parse_number(text)
+                if number is None:
+                    raise NumberFormatError("empty")
+                return number, False
+            if domain == "datetime":
+                date = parse_date(text)
+                if date is None:
+                    raise ValueError("empty")
+                return _date_micros(date), False
+            if domain == "bool":
+                folded = text.strip().casefold()
+                if folded in _TRUE_TEXT | _FALSE_TEXT and not ordering:
+                    return folded in _TRUE_TEXT, False
+                raise ValueError("not a boolean")
+        except ValueError:
+            if ordering or domain == "datetime":
+                raise ExpressionError(
+                    f"cannot compare {domain} with text {operand.values!r}: {self.source.show(node)}"
+                ) from None
+            return _UNREADABLE, False
+        raise ExpressionError(f"cannot use {operand.label} as {domain}: {self.source.show(node)}")
+
+
+_UNREADABLE: Any = object()
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.UnaryOp):
+        value = _literal(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    assert isinstance(node, ast.Constant)
+    return node.value
+
+
+def _scalar_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "text"
+
+
+def _date_micros(date: Any) -> int:
+    return int((pd.Timestamp(date) - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
+
+
+def _column_operand(data: pd.Series, label: str) -> _Operand:
+    """Classify a column and expose it as numpy values + missing mask."""
+    dtype = data.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        data = data.astype(object)
+        dtype = data.dtype
+    if is_bool_dtype(dtype):
+        missing = data.isna().to_numpy()
+        return _Operand("bool", data.to_numpy(dtype=bool, na_value=False), missing, label)
+    if is_numeric_dtype(dtype) and not is_complex_dtype(dtype):
+        values = data.to_numpy(dtype="float64", na_value=np.nan)
+        return _Operand("number", values, np.isnan(values), label)
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        naive = data.dt.tz_localize(None) if isinstance(dtype, pd.DatetimeTZDtype) else data
+        values = naive.to_numpy().astype("datetime64[us]").view(np.int64)
+        return _Operand("datetime", values, naive.isna().to_numpy(), label)
+    arr = data.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(arr), dtype=bool)
+    kind = infer_dtype(arr, skipna=True)
+    if kind == "boolean":
+        return _Operand("bool", np.where(missing, False, arr).astype(bool), missing, label)
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
+        parsed, _ = parse_numbers(pd.Series(arr, dtype=object))
+        values = parsed.to_numpy(dtype=float)
+        return _Operand("number", values, np.isnan(values), label)
+    if kind in ("datetime", "datetime64", "date"):
+        parsed, _ = parse_dates(pd.Series(arr, dtype=object))
+        values = parsed.to_numpy().astype("datetime64[us]").view(np.int64)
+        return _Operand("datetime", values, parsed.isna().to_numpy(), label)
+    # Text: blank cells and spreadsheet placeholders ("N/A", "-") count as missing.
+    texts = np.array([v if isinstance(v, str) else str(v) for v in np.where(missing, "", arr)], dtype=object)
+    folded = pd.Series(texts, dtype=object).str.strip().str.casefold()
+    missing = missing | folded.isin(MISSING_TOKENS).to_numpy()
+    return _Operand("text", texts, missing, label)
+
+
+# ---------------------------------------------------------------------------------------------
+# formulas
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A validated KPI formula over other KPIs' values."""
+
+    text: str
+    names: frozenset[str]
+    _source: _Source = field(repr=False, compare=False)
+    _tree: ast.expr = field(repr=False, compare=False)
+
+    def evaluate(self, values: Mapping[str, float | None]) -> float | None:
+        """Compute the formula; None if any value it uses is missing (None/NaN).
+
+        Raises FormulaValueError when the inputs make it uncomputable (e.g. dividing by a KPI
+        that is 0) and ExpressionError when a referenced KPI is not in ``values``.
+        """
+        unknown = sorted(name for name in self.names if name not in values)
+        if unknown:
+            known = [str(k) for k in values]
+            guess = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            raise ExpressionError(f"unknown KPI {unknown[0]!r} in formula {self.text!r}{hint}")
+        return _FormulaEvaluator(self._source, values).eval(self._tree)
+
+
+def parse_formula(text: str) -> Formula:
+    """Parse and validate a formula (arithmetic over KPI ids); raises ExpressionError when not allowed."""
+    source = _prepare(text, what="formula", words_for_bitwise=False)
+    tree = _parse(source, "formula")
+    names: list[str] = []
+    _check_formula(source, tree, names)
+    return Formula(text, frozenset(names), source, tree)
+
+
+def _check_formula(source: _Source, node: ast.AST, names: list[str]) -> None:
+    """Whitelist walk for formulas; constant exponents are evaluated here so 9**9**9 fails early."""
+
+    def fail(message: str, at: ast.AST) -> ExpressionError:
+        return ExpressionError(f"{message}: {source.show(at)}")
+
+    if isinstance(node, ast.Name):
+        names.append(_check_identifier(source, node, "formula"))
+    elif isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            kind = "true/false" if isinstance(node.value, bool) else type(node.value).__name__
+            raise fail(f"{kind} values are not allowed in formulas (only numbers)", node)
+        _number_literal(source, node)
+    elif isinstance(node, ast.BinOp):
+        op = type(node.op)
+        if op not in _ARITH_OPS and op is not ast.Pow:
+            raise fail(f"operator {_OPERATOR_TEXT.get(op, op.__name__)} is not allowed in formulas", node)
+        _check_formula(source, node.left, names)
+        before = len(names)
+        _check_formula(source, node.right, names)
+        if op is ast.Pow:
+            if len(names) > before:
+                raise fail("the exponent must be a constant number, not a KPI", node)
+            _check_exponent(source, node)
+    elif isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.USub | ast.UAdd):
+            raise fail(f"{_OPERATOR_TEXT[type(node.op)]} is not allowed in formulas", node)
+        _check_formula(source, node.operand, names)
+    elif isinstance(node, ast.Call):
+        _check_formula_call(source, node, names)
+    elif isinstance(node, ast.Compare | ast.BoolOp):
+        raise fail("comparisons and and/or are not allowed in formulas", node)
+    elif isinstance(node, ast.List | ast.Tuple):
+        raise fail("lists are not allowed in formulas", node)
+    else:
+        raise _reject(source, node, " in formulas")
+
+
+def _check_exponent(source: _Source, node: ast.BinOp) -> None:
+    exponent = _FormulaEvaluator(source, {}).eval(node.right)
+    if exponent is None or abs(exponent) > MAX_EXPONENT:
+        raise ExpressionError(f"exponents must be between -{MAX_EXPONENT} and {MAX_EXPONENT}: {source.show(node)}")
+
+
+def _check_formula_call(source: _Source, node: ast.Call, names: list[str]) -> None:
+    if not isinstance(node.func, ast.Name):
+        _check_formula(source, node.func, [])  # names the real problem, e.g. attribute access
+    if not isinstance(node.func, ast.Name) or node.func.id not in FORMULA_FUNCTIONS:
+        shown = source.show(node.func)
+        allowed = ", ".join(sorted(FORMULA_FUNCTIONS))
+        raise ExpressionError(f"function '{shown}' is not allowed (allowed: {allowed}): {source.show(node)}")
+    name = node.func.id
+    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        raise ExpressionError(f"{name}() takes plain positional arguments: {source.show(node)}")
+    low, high = FORMULA_FUNCTIONS[name]
+    if not low <= len(node.args) <= high:
+        count = str(low) if low == high else f"{low} to {high}"
+        raise ExpressionError(f"{name}() takes {count} argument(s): {source.show(node)}")
+    for arg in node.args:
+        _check_formula(source, arg, names)
+    if name == "round" and len(node.args) == 2:
+        digits = node.args[1]
+        literal = digits.operand if isinstance(digits, ast.UnaryOp) else digits
+        if not (isinstance(literal, ast.Constant) and type(literal.value) is int and literal.value <= 15):
+            raise ExpressionError(f"round() digits must be a whole number up to 15: {source.show(node)}")
+
+
+class _FormulaEvaluator:
+    """Interprets a validated formula tree with None propagation."""
+
+    def __init__(self, source: _Source, values: Mapping[str, float | None]) -> None:
+        self.source = source
+        self.values = values
+
+    def fail(self, message: str) -> FormulaValueError:
+        return FormulaValueError(message)
+
+    def eval(self, node: ast.AST) -> float | None:
+        result = self._eval(node)
+        if result is not None and not math.isfinite(result):
+            raise self.fail(f"result is too large to represent: {self.source.show(node)}")
+        return result
+
+    def _eval(self, node: ast.AST) -> float | None:
+        if isinstance(node, ast.Constant):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return self._lookup(node)
+        if isinstance(node, ast.UnaryOp):
+            operand = self._eval(node.operand)
+            if operand is None:
+                return None
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            left, right = self._eval(node.left), self._eval(node.right)
+            if left is None or right is None:
+                return None
+            return self._binop(node, left, right)
+        if isinstance(node, ast.Call):
+            args = [self._eval(arg) for arg in node.args]
+            if any(a is None for a in args):
+                return None
+            return self._call(node.func.id, args)  # type: ignore[attr-defined, arg-type]
+        raise self.fail(f"cannot evaluate: {self.source.show(node)}")  # pragma: no cover
+
+    def _lookup(self, node: ast.Name) -> float | None:
+        name = self.source.name(node.id)
+        value = self.values.get(name)
+        if value is None or value is pd.NA:
+            return None
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number | Decimal):
+            raise self.fail(f"value of {name!r} is not a number: {value!r}")
+        try:
+            number = float(value)
+        except (OverflowError, ValueError, TypeError):
+            raise self.fail(f"value of {name!r} is not a usable number: {value!r}") from None
+        if math.isnan(number):
+            return None
+        return number
+
+    def _binop(self, node: ast.BinOp, left: float, right: float) -> float:
+        if isinstance(node.op, ast.Div) and right == 0:
+            raise self.fail(f"division by zero: {self.source.show(node.right)} is 0")
+        if isinstance(node.op, ast.Pow):
+            if left == 0 and right < 0:
+                raise self.fail(f"division by zero: 0 to a negative power: {self.source.show(node)}")
+            if left < 0 and not float(right).is_integer():
+                raise self.fail(f"negative number to a fractional power: {self.source.show(node)}")
+            try:
+                return float(left**right)
+            except OverflowError:
+                raise self.fail(f"result is too large to represent: {self.source.show(node)}") from None
+        return float(_ARITH_OPS[type(node.op)](left, right))
+
+    @staticmethod
+    def _call(name: str, args: Sequence[float]) -> float:
+        if name == "min":
+            return min(args)
+        if name == "max":
+            return max(args)
+        if name == "abs":
+            return abs(args[0])
+        digits = int(args[1]) if len(args) > 1 else 0
+        return _round_half_up(args[0], digits)
+
+
+def _round_half_up(value: float, digits: int) -> float:
+    """Round like spreadsheets' ROUND (halves away from zero), not Python's banker's rounding."""
+    if not math.isfinite(value):
+        return value
+    try:
+        quantum = Decimal(1).scaleb(-digits)
+        return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # too many digits for the decimal context: already "rounded"
+        return value

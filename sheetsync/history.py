@@ -1,0 +1,224 @@
+"""Week-by-week history in SQLite: one snapshot per ISO week of the as-of date.
+
+Re-running a week replaces that week's snapshot, so a Monday re-run never duplicates
+rows. Week-over-week changes in the tracker and the digest come from here, and so do the
+records the digest and the scheduler keep of what they already did. SQLite transactions
+keep the file whole even when the process is killed mid-write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sheetsync.results import SyncResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    week TEXT PRIMARY KEY, as_of TEXT NOT NULL, period TEXT NOT NULL, expected REAL,
+    overall_progress REAL, taken_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kr_history (
+    week TEXT NOT NULL, as_of TEXT NOT NULL, objective TEXT NOT NULL, kr_id TEXT NOT NULL,
+    title TEXT, kpi TEXT, start REAL, target REAL, current REAL, progress REAL,
+    progress_raw REAL, expected REAL, status TEXT NOT NULL, stale TEXT,
+    PRIMARY KEY (week, kr_id)
+);
+CREATE TABLE IF NOT EXISTS kpi_history (
+    week TEXT NOT NULL, as_of TEXT NOT NULL, kpi_id TEXT NOT NULL, title TEXT, value REAL,
+    unit TEXT, target REAL, status TEXT NOT NULL, stale TEXT,
+    PRIMARY KEY (week, kpi_id)
+);
+CREATE TABLE IF NOT EXISTS objective_history (
+    week TEXT NOT NULL, as_of TEXT NOT NULL, objective TEXT NOT NULL, progress REAL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (week, objective)
+);
+CREATE TABLE IF NOT EXISTS digests (
+    week TEXT NOT NULL, audience TEXT NOT NULL, sent_at TEXT NOT NULL, message_id TEXT,
+    PRIMARY KEY (week, audience)
+);
+CREATE TABLE IF NOT EXISTS job_runs (
+    job TEXT PRIMARY KEY, last_success TEXT, last_attempt TEXT, outcome TEXT, detail TEXT
+);
+"""
+
+HISTORY_FILE = "history.sqlite"
+
+
+def week_key(day: date) -> str:
+    """The ISO week a date falls in, e.g. 2026-W48: the unit of history."""
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+@dataclass(frozen=True)
+class KRSnapshot:
+    kr_id: str
+    objective: str
+    current: float | None
+    progress: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class KPISnapshot:
+    kpi_id: str
+    value: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    week: str
+    as_of: date
+    period: str
+    overall_progress: float | None
+    key_results: dict[str, KRSnapshot]
+    kpis: dict[str, KPISnapshot]
+    objectives: dict[str, tuple[float | None, str]]
+
+
+class History:
+    """The history database of one project (`<state_dir>/history.sqlite`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    @classmethod
+    def for_state_dir(cls, state_dir: str | Path) -> History:
+        return cls(Path(state_dir) / HISTORY_FILE)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: what runs inside is committed only if the block finishes."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- snapshots -----------------------------------------------------------------
+
+    def record(self, result: SyncResult, *, taken_at: datetime | None = None) -> str:
+        """Store `result` as its week's snapshot, replacing one already there.
+
+        Call inside `transaction()` to make it part of a larger all-or-nothing step.
+        """
+        week = week_key(result.as_of)
+        as_of = result.as_of.isoformat()
+        own = not self.db.in_transaction
+        if own:
+            self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("snapshots", "kr_history", "kpi_history", "objective_history"):
+                self.db.execute(f"DELETE FROM {table} WHERE week = ?", (week,))
+            self.db.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?)",
+                (week, as_of, result.period.name, result.expected, result.overall_progress,
+                 (taken_at or datetime.now(UTC)).isoformat(timespec="seconds")),
+            )
+            self.db.executemany(
+                "INSERT INTO kr_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (week, as_of, kr.objective, kr.id, kr.title, kr.kpi, kr.start, kr.target, kr.current,
+                     kr.progress, kr.progress_raw, kr.expected, kr.status, kr.stale)
+                    for kr in result.key_results
+                ],
+            )
+            self.db.executemany(
+                "INSERT INTO kpi_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(week, as_of, k.id, k.title, k.value, k.unit, k.target, k.status, k.stale) for k in result.kpis],
+            )
+            self.db.executemany(
+                "INSERT INTO objective_history VALUES (?, ?, ?, ?, ?)",
+                [(week, as_of, o.id, o.progress, o.status) for o in result.objectives],
+            )
+        except BaseException:
+            if own:
+                self.db.execute("ROLLBACK")
+            raise
+        if own:
+            self.db.execute("COMMIT")
+        return week
+
+    def weeks(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT week FROM snapshots ORDER BY week")]
+
+    def snapshot(self, week: str) -> Snapshot | None:
+        row = self.db.execute("SELECT * FROM snapshots WHERE week = ?", (week,)).fetchone()
+        if row is None:
+            return None
+        krs = {
+            r["kr_id"]: KRSnapshot(r["kr_id"], r["objective"], r["current"], r["progress"], r["status"])
+            for r in self.db.execute("SELECT * FROM kr_history WHERE week = ?", (week,))
+        }
+        kpis = {
+            r["kpi_id"]: KPISnapshot(r["kpi_id"], r["value"], r["status"])
+            for r in self.db.execute("SELECT * FROM kpi_history WHERE week = ?", (week,))
+        }
+        objectives = {
+            r["objective"]: (r["progress"], r["status"])
+            for r in self.db.execute("SELECT * FROM objective_history WHERE week = ?", (week,))
+        }
+        return Snapshot(
+            week, date.fromisoformat(row["as_of"]), row["period"], row["overall_progress"], krs, kpis, objectives
+        )
+
+    def previous(self, as_of: date) -> Snapshot | None:
+        """The latest snapshot from a week before `as_of`'s week: what "last week" means."""
+        row = self.db.execute(
+            "SELECT week FROM snapshots WHERE week < ? ORDER BY week DESC LIMIT 1", (week_key(as_of),)
+        ).fetchone()
+        return None if row is None else self.snapshot(row[0])
+
+    def kr_rows(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM kr_history ORDER BY week, objective, kr_id").fetchall()
+
+    def kpi_rows(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM kpi_history ORDER BY week, kpi_id").fetchall()
+
+    # --- what jobs already did -----------------------------------------------------
+
+    def digest_sent(self, week: str, audience: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM digests WHERE week = ? AND audience = ?", (week, audience)).fetchone()
+        return row is not None
+
+    def mark_digest_sent(self, week: str, audience: str, message_id: str | None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?)",
+            (week, audience, datetime.now(UTC).isoformat(timespec="seconds"), message_id),
+        )
+
+    def record_job(self, job: str, *, ok: bool, detail: str = "", when: datetime | None = None) -> None:
+        stamp = (when or datetime.now(UTC)).isoformat(timespec="seconds")
+        self.db.execute(
+            "INSERT INTO job_runs (job, last_success, last_attempt, outcome, detail) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(job) DO UPDATE SET last_attempt = excluded.last_attempt, outcome = excluded.outcome, "
+            "detail = excluded.detail, last_success = COALESCE(excluded.last_success, job_runs.last_success)",
+            (job, stamp if ok else None, stamp, "ok" if ok else "failed", detail),
+        )
+
+    def last_success(self, job: str) -> datetime | None:
+        row = self.db.execute("SELECT last_success FROM job_runs WHERE job = ?", (job,)).fetchone()
+        return None if row is None or row[0] is None else datetime.fromisoformat(row[0])

@@ -1,0 +1,338 @@
+"""KPI values over date windows, their per-bucket series and their status against a target.
+
+Pure functions over DataFrames: connectors hand in frames, this module never reads a file.
+A KPI's rows are cleaned once (`prepare_kpi_rows`) and sorted by date, so the current
+value, the previous bucket, the series and a previous-period baseline are all cheap slices
+of the same arrays.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from connectors.base import ROW_COLUMN
+from sheetsync.config import KPIConfig, SourceConfig
+from sheetsync.dates import parse_dates
+from sheetsync.expressions import ExpressionError, FormulaValueError, parse_filter, parse_formula
+from sheetsync.numbers import parse_numbers
+from sheetsync.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
+
+NUMERIC_AGGS = frozenset({"sum", "mean", "median", "min", "max", "first", "last"})
+
+MAX_CELL_WARNINGS = 5
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+class KPIDataError(ValueError):
+    """A KPI whose source data does not fit its config (a missing column, a filter on one)."""
+
+
+@dataclass(frozen=True)
+class KPIRows:
+    """One KPI's cleaned inputs, sorted by date.
+
+    `days` holds each row's date as days since 1970-01-01 (None when the KPI has no date
+    column: every window then covers all rows). `values` are floats for numeric
+    aggregations and objects (text) for count_distinct.
+    """
+
+    agg: str
+    values: np.ndarray
+    days: np.ndarray | None
+
+    def window(self, start: date | None, end: date | None) -> np.ndarray:
+        if self.days is None or (start is None and end is None):
+            return self.values
+        lo = 0 if start is None else int(np.searchsorted(self.days, _day_number(start), "left"))
+        hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
+        return self.values[lo:hi]
+
+    def value(self, start: date | None, end: date | None) -> float | None:
+        """The aggregate over rows dated start..end (inclusive); None when there is no data."""
+        chosen = self.window(start, end)
+        if self.agg == "count_distinct":
+            present = chosen[pd.notna(chosen)]
+            return float(len(set(present.tolist())))
+        if self.agg == "count":
+            return float(np.count_nonzero(~np.isnan(chosen))) if len(chosen) else 0.0
+        numbers = chosen[~np.isnan(chosen)]
+        if len(numbers) == 0:
+            # An empty window of a sum is a real 0 (nothing sold yet); cells that are all
+            # missing, or any other aggregation of nothing, is no data.
+            return 0.0 if self.agg == "sum" and len(chosen) == 0 else None
+        return float(_AGGREGATE[self.agg](numbers))
+
+
+_AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
+    "sum": np.sum,
+    "mean": np.mean,
+    "median": np.median,
+    "min": np.min,
+    "max": np.max,
+    "first": lambda a: a[0],
+    "last": lambda a: a[-1],
+}
+
+
+def _day_number(day: date) -> int:
+    return int((np.datetime64(day, "D") - _EPOCH).astype(int))
+
+
+def _missing_column(kind: str, column: str, kpi: KPIConfig, available: list[str]) -> KPIDataError:
+    close = difflib.get_close_matches(column, available, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    shown = ", ".join(repr(c) for c in available[:20]) + (" ..." if len(available) > 20 else "")
+    return KPIDataError(
+        f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint}; it has {shown}"
+    )
+
+
+def _cell_warnings(
+    bad: list[tuple[object, object]], frame: pd.DataFrame, source: str, column: str, what: str
+) -> list[str]:
+    """'source 'x', column 'y', row 14: 'abc' is not a number (skipped)', capped."""
+    out = []
+    for label, value in bad[:MAX_CELL_WARNINGS]:
+        row = frame.at[label, ROW_COLUMN] if ROW_COLUMN in frame.columns else label
+        shown = str(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        out.append(f"source {source!r}, column {column!r}, row {row}: {shown!r} is not {what} (skipped)")
+    if len(bad) > MAX_CELL_WARNINGS:
+        out.append(
+            f"source {source!r}, column {column!r}: {len(bad) - MAX_CELL_WARNINGS} more cells are not {what} (skipped)"
+        )
+    return out
+
+
+def apply_filter(frame: pd.DataFrame, text: str | None, key: str) -> pd.DataFrame:
+    """Rows of `frame` that match a config filter; a bad column is a KPIDataError naming `key`."""
+    if not text:
+        return frame
+    try:
+        mask = parse_filter(text).apply(frame)
+    except ExpressionError as exc:
+        raise KPIDataError(f"{key}: {exc}") from None
+    return frame[mask.to_numpy(dtype=bool)]
+
+
+def prepare_kpi_rows(
+    frame: pd.DataFrame, kpi: KPIConfig, source: SourceConfig, *, tz: str | None = None
+) -> tuple[KPIRows, list[str]]:
+    """Clean a (source-filtered) frame into one KPI's sorted values, with cell warnings."""
+    available = [c for c in frame.columns if c != ROW_COLUMN]
+    for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
+        if column is not None and column not in frame.columns:
+            raise _missing_column(kind, column, kpi, available)
+    frame = apply_filter(frame, kpi.filter, f"kpis.{kpi.id}.filter")
+    warnings: list[str] = []
+    days: np.ndarray | None = None
+    keep = np.ones(len(frame), dtype=bool)
+    if kpi.date_column is not None:
+        dates, bad = parse_dates(frame[kpi.date_column], dayfirst=source.dayfirst, tz=tz)
+        warnings += _cell_warnings(bad, frame, source.name, kpi.date_column, "a date")
+        keep = dates.notna().to_numpy()
+        days = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype("int64")
+    if kpi.agg in NUMERIC_AGGS:
+        assert kpi.column is not None
+        numbers, bad = parse_numbers(frame[kpi.column], decimal=source.decimal, thousands=source.thousands)
+        warnings += _cell_warnings(bad, frame, source.name, kpi.column, "a number")
+        values = numbers.to_numpy(dtype="float64")
+    elif kpi.agg == "count":
+        if kpi.column is None:
+            values = np.zeros(len(frame))
+        else:
+            present = frame[kpi.column].notna() & (frame[kpi.column].astype("string").str.strip() != "")
+            values = np.where(present.fillna(False).to_numpy(dtype=bool), 0.0, np.nan)
+    else:  # count_distinct: distinct non-blank values, compared as trimmed text
+        assert kpi.column is not None
+        text = frame[kpi.column].astype("string").str.strip()
+        values = text.where(text != "").astype(object).to_numpy()
+        values = np.array([None if pd.isna(v) else v for v in values], dtype=object)
+    if days is not None:
+        days, values = days[keep], values[keep]
+        order = np.argsort(days, kind="stable")
+        days, values = days[order], values[order]
+    return KPIRows(kpi.agg, values, days), warnings
+
+
+# --- evaluating KPIs and formulas over windows ------------------------------------------
+
+
+@dataclass
+class KPIEvaluator:
+    """Values of any KPI over any date window, formulas included.
+
+    A formula's inputs are taken over the formula's own window, so
+    `conversion_rate = orders / sessions` compares orders and sessions of the same week.
+    """
+
+    kpis: Mapping[str, KPIConfig]
+    rows: Mapping[str, KPIRows]
+    failed: Mapping[str, str] = field(default_factory=dict)  # kpi id -> why it has no data
+    warnings: dict[str, None] = field(default_factory=dict)  # ordered set
+
+    def value(self, kpi_id: str, start: date | None, end: date | None) -> float | None:
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is None:
+            rows = self.rows.get(kpi_id)
+            return None if rows is None else rows.value(start, end)
+        formula = parse_formula(kpi.formula)
+        inputs = {name: self.value(name, start, end) for name in formula.names}
+        try:
+            return formula.evaluate(inputs)
+        except FormulaValueError as exc:
+            span = f" for {start}..{end}" if start else ""
+            self.warnings[f"kpis.{kpi_id}.formula: {exc}{span}; the value is left empty"] = None
+            return None
+
+    def has_dates(self, kpi_id: str) -> bool:
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is None:
+            return kpi.date_column is not None
+        return any(self.has_dates(name) for name in parse_formula(kpi.formula).names)
+
+    def stale_reason(self, kpi_id: str) -> str | None:
+        """Why a KPI (or any KPI its formula uses) has no fresh data, if it has none."""
+        if kpi_id in self.failed:
+            return self.failed[kpi_id]
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is not None:
+            for name in sorted(parse_formula(kpi.formula).names):
+                reason = self.stale_reason(name)
+                if reason:
+                    return reason
+        return None
+
+
+# --- KPI results --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    label: str
+    start: date
+    end: date
+    value: float | None
+    complete: bool
+
+
+@dataclass(frozen=True)
+class KPIResult:
+    id: str
+    title: str
+    unit: str
+    direction: str
+    target: float | None
+    warn: float | None
+    value: float | None
+    previous: float | None
+    status: str
+    window_start: date | None
+    window_end: date | None
+    series: tuple[SeriesPoint, ...] = ()
+    source: str | None = None
+    stale: str | None = None  # why the data is stale, when a source failed
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+def kpi_status(value: float | None, target: float | None, warn: float | None, direction: str) -> str:
+    """RAG against a KPI's own target: on_track when met, at_risk past `warn`, else off_track."""
+    if value is None:
+        return "no_data"
+    if target is None:
+        return "no_target"
+    sign = 1 if direction == "increase" else -1
+    if sign * (value - target) >= 0:
+        return "on_track"
+    if warn is not None and sign * (value - warn) >= 0:
+        return "at_risk"
+    return "off_track"
+
+
+def kpi_window(kpi: KPIConfig, period: Period, as_of: date) -> tuple[date, date]:
+    """Dates a KPI's value covers: the period to date, or the last complete grain bucket."""
+    if kpi.window == "latest":
+        return last_complete_bucket(as_of, kpi.grain)
+    return period.start, min(as_of, period.end)
+
+
+def evaluate_kpi(evaluator: KPIEvaluator, kpi_id: str, period: Period, as_of: date) -> KPIResult:
+    """A KPI's value, previous value (one grain step earlier), series and status."""
+    kpi = evaluator.kpis[kpi_id]
+    dated = evaluator.has_dates(kpi_id)
+    start, end = kpi_window(kpi, period, as_of)
+    series: tuple[SeriesPoint, ...] = ()
+    if dated:
+        value = evaluator.value(kpi_id, start, end)
+        before = shift(as_of, kpi.grain, -1)
+        prev_start, prev_end = kpi_window(kpi, period, before)
+        previous = evaluator.value(kpi_id, prev_start, prev_end) if prev_end >= prev_start else None
+        # Buckets count days inside the period and up to the as-of date only: the first
+        # week of Q4 does not take in September, the current week no future-dated rows.
+        series = tuple(
+            SeriesPoint(
+                bucket_label(b_start, kpi.grain), b_start, b_end,
+                evaluator.value(kpi_id, max(b_start, period.start), min(b_end, as_of)), b_end <= as_of,
+            )
+            for b_start, b_end in buckets_between(period.start, min(as_of, period.end), kpi.grain)
+        )
+    else:
+        value, previous, start, end = evaluator.value(kpi_id, None, None), None, None, None
+    stale = evaluator.stale_reason(kpi_id)
+    if stale:
+        value, previous = None, None
+    return KPIResult(
+        id=kpi.id,
+        title=kpi.title,
+        unit=kpi.unit,
+        direction=kpi.direction,
+        target=kpi.target,
+        warn=kpi.warn,
+        value=value,
+        previous=previous,
+        status=kpi_status(value, kpi.target, kpi.warn, kpi.direction),
+        window_start=start,
+        window_end=end,
+        series=series,
+        source=kpi.source,
+        stale=stale,
+    )
+
+
+def previous_period_value(evaluator: KPIEvaluator, kpi_id: str, period: Period) -> float | None:
+    """The KPI over the whole previous period of the same kind (a `previous_period` baseline)."""
+    prev = period.previous()
+    if not evaluator.has_dates(kpi_id):
+        return None
+    return evaluator.value(kpi_id, prev.start, prev.end)
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Warnings in first-seen order without repeats (several KPIs share a column)."""
+    return list(dict.fromkeys(items))
+
+
+__all__ = [
+    "KPIDataError",
+    "KPIEvaluator",
+    "KPIResult",
+    "KPIRows",
+    "SeriesPoint",
+    "apply_filter",
+    "evaluate_kpi",
+    "kpi_status",
+    "kpi_window",
+    "prepare_kpi_rows",
+    "previous_period_value",
+]

@@ -1,0 +1,346 @@
+"""Parse the numbers people type into spreadsheets.
+
+Sheets and CSV exports hold numbers as text in every local style: ``92%``,
+``$1,200.50``, ``(1,200)``, ``1.234,56``, ``1 234``.  This module turns such
+cells into floats, strictly: text that could mean two different numbers (``1,5``
+with a ``.`` decimal point) is refused rather than guessed, because a silently
+wrong KPI is worse than a reported bad cell.
+
+Pure computation: no I/O, no logging.
+"""
+
+from __future__ import annotations
+
+import decimal as _decimal
+import math
+import numbers as _numbers
+import re
+from collections.abc import Hashable
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import (
+    infer_dtype,
+    is_bool_dtype,
+    is_complex_dtype,
+    is_numeric_dtype,
+)
+
+__all__ = [
+    "MISSING_TOKENS",
+    "NumberFormatError",
+    "is_missing",
+    "parse_number",
+    "parse_numbers",
+]
+
+
+class NumberFormatError(ValueError):
+    """A cell holds something that is not a readable number (the message says what was expected)."""
+
+    def __init__(self, message: str, value: object = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+#: Texts that mean "no value" in spreadsheets (compared case-insensitively, after stripping).
+MISSING_TOKENS: frozenset[str] = frozenset(
+    {"", "n/a", "na", "#n/a", "-", "–", "—", "null", "none", "nan"}
+)
+
+# Whitespace Python's str.strip() does not remove but spreadsheets leak (zero-width, BOM, bidi marks).
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\ufe63": "-", "\uff0d": "-"})
+_SPACE_SEPARATORS = frozenset({" ", "\xa0", "\u202f", "\u2009"})
+_DEFAULT_THOUSANDS = frozenset({",", ".", "'", "\u2019", *_SPACE_SEPARATORS})
+#: Characters that may be named explicitly as ``thousands`` (the defaults plus Python-style "_").
+_ALLOWED_THOUSANDS = _DEFAULT_THOUSANDS | {"_"}
+
+#: Active ISO 4217 codes; only these count as a currency next to a number, so "5 MIN" stays unreadable.
+_ISO_CODES_TEXT = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN
+    BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW
+    KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
+    NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+    SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU
+    UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+"""
+_ISO_CURRENCIES = frozenset(_ISO_CODES_TEXT.split())
+_SYMBOLS = "$€£¥₹₩₽₺₪₫฿₦₱"
+_CURRENCY_PREFIX = re.compile(rf"^(?:[A-Z]{{1,2}}\$|[{_SYMBOLS}]|(?P<iso>[A-Z]{{3}})(?![A-Za-z]))\s*")
+_CURRENCY_SUFFIX = re.compile(rf"\s*(?:[{_SYMBOLS}]|(?<![A-Za-z])(?P<iso>[A-Z]{{3}}))$")
+_SIGN_PREFIX = re.compile(r"^([+-])\s*")
+_PERCENT_SUFFIX = re.compile(r"\s*%$")
+_EXAMPLES = {".": "1,234.5, 12%, $1,200 or (1,200)", ",": "1.234,5, 12%, 1.200 € or (1.200)"}
+
+
+def is_missing(value: object) -> bool:
+    """True for None/NaN/NA/NaT and for the spreadsheet placeholder texts in MISSING_TOKENS."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return _clean_text(value).casefold() in MISSING_TOKENS
+    return False
+
+
+def parse_number(value: object, *, decimal: str = ".", thousands: str | None = None) -> float | None:
+    """Read one cell as a float; None when the cell is empty/a missing marker.
+
+    Raises NumberFormatError when the cell holds something else (a boolean, a unit like
+    ``5 min``, ambiguous grouping like ``1,5``), so callers can report the exact cell.
+    """
+    seps = _separators(decimal, thousands)
+    return _parse_value(value, decimal, seps)
+
+
+def parse_numbers(
+    values: pd.Series, *, decimal: str = ".", thousands: str | None = None
+) -> tuple[pd.Series, list[tuple[Hashable, object]]]:
+    """Parse a whole column; returns (float64 Series with NaN for missing/unreadable, unreadable cells).
+
+    The unreadable list holds (index label, original value) so a report can point at rows;
+    missing cells are not listed.  Numeric columns take a vectorised path; text columns go
+    through ``pandas.to_numeric`` first and only the leftovers are parsed one by one (each
+    distinct text once).
+    """
+    if not isinstance(values, pd.Series):
+        raise TypeError(f"parse_numbers expects a pandas Series, got {type(values).__name__}")
+    seps = _separators(decimal, thousands)
+    dtype = values.dtype
+    bad_positions: list[int]
+    if isinstance(dtype, pd.CategoricalDtype):
+        out, bad_positions, originals = _parse_categorical(values, decimal, thousands)
+    elif is_bool_dtype(dtype):
+        originals = values.to_numpy(dtype=object)
+        out = np.full(len(values), np.nan)
+        bad_positions = [i for i, v in enumerate(originals) if not is_missing(v)]
+    elif is_numeric_dtype(dtype) and not is_complex_dtype(dtype):
+        out = values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
+        return pd.Series(out, index=values.index, name=values.name), []
+    else:
+        originals = values.to_numpy(dtype=object)
+        out, bad_positions = _parse_object_array(originals, decimal, seps)
+    index = values.index
+    bad = [(index[i], originals[i]) for i in bad_positions]
+    return pd.Series(out, index=index, name=values.name, dtype="float64"), bad
+
+
+# ---------------------------------------------------------------------------------------------
+# internals
+
+
+def _separators(decimal: str, thousands: str | None) -> frozenset[str]:
+    """Validate the options once and return the accepted grouping characters."""
+    if decimal not in (".", ","):
+        raise ValueError(f"decimal must be '.' or ',', got {decimal!r}")
+    if thousands is None:
+        return _DEFAULT_THOUSANDS - {decimal}
+    if thousands not in _ALLOWED_THOUSANDS or thousands == decimal:
+        allowed = ", ".join(repr(c) for c in sorted(_ALLOWED_THOUSANDS - {decimal}))
+        raise ValueError(
+            f"thousands must be one of {allowed} (not the decimal {decimal!r}), got {thousands!r}"
+        )
+    # Locales that group with a space emit NBSP or narrow NBSP; treat all spaces alike.
+    return _SPACE_SEPARATORS if thousands in _SPACE_SEPARATORS else frozenset({thousands})
+
+
+def _clean_text(text: str) -> str:
+    return text.strip().strip(_INVISIBLE).strip()
+
+
+def _parse_value(value: object, decimal: str, seps: frozenset[str]) -> float | None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return _parse_text(value, decimal, seps)
+    if isinstance(value, bool | np.bool_):
+        raise NumberFormatError(f"expected a number, got a boolean ({value})", value)
+    if isinstance(value, _numbers.Real | _decimal.Decimal):
+        try:
+            result = float(value)
+        except (OverflowError, ValueError) as exc:
+            raise NumberFormatError(f"expected a number within float range, got {value!r}", value) from exc
+        return None if math.isnan(result) else result
+    raise NumberFormatError(f"expected a number or numeric text, got {type(value).__name__} {value!r}", value)
+
+
+def _parse_text(raw: str, decimal: str, seps: frozenset[str]) -> float | None:
+    text = _clean_text(raw).translate(_MINUS_SIGNS)
+    if text.casefold() in MISSING_TOKENS:
+        return None
+    body, negative, percent = _strip_affixes(text)
+    if body is None:
+        raise NumberFormatError(_expected(raw, decimal), raw)
+    number = _read_core(body, decimal, seps)
+    if number is None:
+        raise NumberFormatError(_expected(raw, decimal, hint=_hint(body, decimal, seps)), raw)
+    if percent:
+        number /= 100.0
+    if not math.isfinite(number):
+        raise NumberFormatError(f"expected a number within float range, got {raw!r}", raw)
+    return -number if negative else number
+
+
+def _strip_affixes(text: str) -> tuple[str | None, bool, bool]:
+    """Peel sign, parentheses, currency and percent (in any sensible order) off the digits.
+
+    Returns (digits part or None when the affixes themselves are malformed, negative, percent).
+    """
+    negative = percent = currency = signed = paren = False
+    changed = True
+    while changed and text:
+        changed = False
+        if not currency and not percent:
+            for pattern in (_CURRENCY_PREFIX, _CURRENCY_SUFFIX):
+                m = pattern.search(text)
+                if m and (m["iso"] is None or m["iso"] in _ISO_CURRENCIES):
+                    text = (text[: m.start()] + text[m.end() :]).strip()
+                    currency = changed = True
+                    break
+        if not percent and not currency:
+            m = _PERCENT_SUFFIX.search(text)
+            if m:
+                text = text[: m.start()]
+                percent = changed = True
+        if not signed and not paren:
+            m = _SIGN_PREFIX.match(text)
+            if m:
+                text = text[m.end() :]
+                negative = m[1] == "-"
+                signed = changed = True
+            elif len(text) >= 2 and text[0] == "(" and text[-1] == ")":
+                text = text[1:-1].strip()
+                negative = paren = changed = True
+    return (text or None), negative, percent
+
+
+def _read_core(body: str, decimal: str, seps: frozenset[str]) -> float | None:
+    """Read unsigned digits with optional grouping, decimal part and exponent; None if malformed."""
+    m = _CORE_PATTERNS[decimal].fullmatch(body)
+    if m is None:
+        return None
+    sep = m["sep"]
+    if sep is not None and sep not in seps:
+        return None
+    int_part = m["int"] or ""
+    if sep is not None:
+        int_part = int_part.replace(sep, "")
+    frac = m["frac"] or ""
+    if not int_part and not frac:
+        return None
+    exp = m["exp"]
+    return float(f"{int_part or '0'}.{frac or '0'}e{exp or '0'}")
+
+
+def _core_pattern(decimal: str) -> re.Pattern[str]:
+    dec = re.escape(decimal)
+    seps = "".join(re.escape(c) for c in sorted(_ALLOWED_THOUSANDS - {decimal}))
+    grouped = rf"[1-9][0-9]{{0,2}}(?P<sep>[{seps}])[0-9]{{3}}(?:(?P=sep)[0-9]{{3}})*"
+    return re.compile(
+        rf"(?P<int>{grouped}|[0-9]+)?(?:{dec}(?P<frac>[0-9]*))?"
+        rf"(?:(?<=[0-9.,])[eE](?P<exp>[+-]?[0-9]+))?"
+    )
+
+
+_CORE_PATTERNS = {d: _core_pattern(d) for d in (".", ",")}
+
+
+def _expected(raw: str, decimal: str, hint: str = "") -> str:
+    shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    return f"expected a number like {_EXAMPLES[decimal]}, got {shown!r}{hint}"
+
+
+def _hint(body: str, decimal: str, seps: frozenset[str]) -> str:
+    other = "," if decimal == "." else "."
+    if other in body and re.fullmatch(rf"[0-9]+(?:{re.escape(other)}[0-9]+)+", body):
+        return (
+            f" (thousands separators must group 3 digits; if {other!r} is the decimal separator here,"
+            f" set decimal={other!r})"
+        )
+    if any(c in body for c in _DEFAULT_THOUSANDS - seps - {decimal}):
+        return f" (only {''.join(sorted(seps))!r} is accepted as thousands separator)"
+    return ""
+
+
+def _parse_categorical(
+    values: pd.Series, decimal: str, thousands: str | None
+) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Parse each category once, then spread the results by code."""
+    cat = values.array
+    assert isinstance(cat, pd.Categorical)
+    parsed, bad = parse_numbers(pd.Series(cat.categories, dtype=object), decimal=decimal, thousands=thousands)
+    codes = cat.codes
+    cat_values = np.append(parsed.to_numpy(dtype="float64"), np.nan)  # code -1 -> NaN
+    out = cat_values[codes]
+    bad_codes = np.zeros(len(cat.categories) + 1, dtype=bool)
+    bad_codes[[int(label) for label, _ in bad]] = True
+    bad_positions = np.flatnonzero(bad_codes[codes]).tolist()
+    return out, bad_positions, values.to_numpy(dtype=object)
+
+
+def _parse_object_array(arr: np.ndarray, decimal: str, seps: frozenset[str]) -> tuple[np.ndarray, list[int]]:
+    """Parse an object array: pandas.to_numeric for the easy cells, per distinct value for the rest."""
+    n = len(arr)
+    out = np.full(n, np.nan)
+    kind = infer_dtype(arr, skipna=True)
+    todo: np.ndarray
+    if kind == "empty":
+        todo = np.zeros(0, dtype=np.intp)
+    elif kind in ("integer", "floating", "mixed-integer-float") or (kind == "string" and decimal == "."):
+        # Plain numerals and real numbers read identically here and in parse_number; the
+        # rest (NaN from to_numeric, or inf, which parse_number refuses in text) is redone per cell.
+        try:
+            fast = np.asarray(pd.to_numeric(arr, errors="coerce"), dtype="float64")
+        except (TypeError, ValueError, OverflowError):
+            fast = np.full(n, np.nan)
+        ok = np.isfinite(fast)
+        out[ok] = fast[ok]
+        todo = np.flatnonzero(~ok)
+    else:
+        todo = np.arange(n)
+    if len(todo) == 0:
+        return out, []
+    if kind == "string":
+        return out, _parse_strings(arr, todo, out, decimal, seps)
+    bad: list[int] = []
+    cache: dict[str, float | NumberFormatError | None] = {}
+    for i in todo.tolist():
+        value = arr[i]
+        if isinstance(value, str):
+            result = cache.get(value)
+            if result is None and value not in cache:
+                result = cache[value] = _safe_parse(value, decimal, seps)
+        else:
+            result = _safe_parse(value, decimal, seps)
+        if isinstance(result, NumberFormatError):
+            bad.append(i)
+        elif result is not None:
+            out[i] = result
+    return out, bad
+
+
+def _parse_strings(
+    arr: np.ndarray, todo: np.ndarray, out: np.ndarray, decimal: str, seps: frozenset[str]
+) -> list[int]:
+    """Parse string cells at ``todo`` once per distinct text (hash-based, so repeats are cheap)."""
+    codes, uniques = pd.factorize(arr[todo], use_na_sentinel=True)
+    parsed = np.full(len(uniques) + 1, np.nan)  # last slot: missing (code -1)
+    unreadable = np.zeros(len(uniques) + 1, dtype=bool)
+    for j, text in enumerate(uniques):
+        result = _safe_parse(text, decimal, seps)
+        if isinstance(result, NumberFormatError):
+            unreadable[j] = True
+        elif result is not None:
+            parsed[j] = result
+    out[todo] = parsed[codes]
+    return todo[unreadable[codes]].tolist()
+
+
+def _safe_parse(value: object, decimal: str, seps: frozenset[str]) -> float | NumberFormatError | None:
+    try:
+        return _parse_value(value, decimal, seps)
+    except NumberFormatError as exc:
+        return exc

@@ -1,0 +1,135 @@
+"""One sync: read the sources, then compute KPIs, key results and objectives.
+
+`compute` is pure (data in, results out) so it is tested without files; `sync` adds the
+reading. A source or KPI that fails is reported and leaves its numbers empty and marked
+stale; it never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from connectors.base import SourceData, SourceError
+from sheetsync.config import Config, GoogleConfig, SourceConfig
+from sheetsync.key_results import KeyResultResult, evaluate_key_result
+from sheetsync.kpis import (
+    KPIDataError,
+    KPIEvaluator,
+    KPIRows,
+    apply_filter,
+    evaluate_kpi,
+    prepare_kpi_rows,
+    previous_period_value,
+)
+from sheetsync.objectives import roll_up
+from sheetsync.results import SourceResult, SyncResult
+
+Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceData | SourceError]]
+
+
+def today(config: Config) -> date:
+    """Today's date in the project's time zone (the default as-of date)."""
+    return datetime.now(ZoneInfo(config.timezone)).date()
+
+
+def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of: date) -> SyncResult:
+    """Results for `as_of` from already-read source data."""
+    errors: list[str] = []
+    failed: dict[str, str] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    source_warnings: dict[str, list[str]] = {}
+    for name, source in config.sources.items():
+        got = data.get(name)
+        if not isinstance(got, SourceData):
+            failed[name] = str(got) if got is not None else f"source {name!r} was not read"
+            continue
+        source_warnings[name] = list(got.warnings)
+        try:
+            frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter")
+        except KPIDataError as exc:
+            failed[name] = str(exc)
+    errors.extend(failed.values())
+
+    rows: dict[str, KPIRows] = {}
+    failed_kpis: dict[str, str] = {}
+    for kpi in config.kpis.values():
+        if kpi.formula is not None:
+            continue
+        assert kpi.source is not None
+        if kpi.source in failed:
+            failed_kpis[kpi.id] = failed[kpi.source]
+            continue
+        try:
+            rows[kpi.id], cell_warnings = prepare_kpi_rows(
+                frames[kpi.source], kpi, config.sources[kpi.source], tz=config.timezone
+            )
+        except KPIDataError as exc:
+            errors.append(str(exc))
+            failed_kpis[kpi.id] = str(exc)
+            continue
+        source_warnings[kpi.source].extend(cell_warnings)
+
+    evaluator = KPIEvaluator(config.kpis, rows, failed_kpis)
+    period = config.period
+    expected = period.expected(as_of)
+    kpis = {kpi_id: evaluate_kpi(evaluator, kpi_id, period, as_of) for kpi_id in config.kpis}
+
+    key_results: dict[str, list[KeyResultResult]] = {}
+    for objective, kr in config.key_results():
+        kpi = kpis[kr.kpi]
+        if kr.baseline == "previous_period":
+            baseline = None if kpi.stale else previous_period_value(evaluator, kr.kpi, period)
+        else:
+            baseline = kr.baseline if isinstance(kr.baseline, float) else None
+        key_results.setdefault(objective.id, []).append(
+            evaluate_key_result(
+                kr,
+                objective=objective.id,
+                current=kpi.value,
+                baseline=baseline,
+                expected=expected,
+                tolerances=config.status,
+                kpi_direction=kpi.direction,
+                unit=kpi.unit,
+                stale=kpi.stale,
+            )
+        )
+    objectives = roll_up(config.objectives, key_results, expected, config.status)
+    return SyncResult(
+        project=config.name,
+        as_of=as_of,
+        period=period,
+        expected=expected,
+        kpis=tuple(kpis.values()),
+        objectives=tuple(objectives),
+        sources=tuple(_source_result(config.sources[n], data.get(n), failed.get(n), source_warnings.get(n, []))
+                      for n in config.sources),
+        errors=tuple(dict.fromkeys(errors)),
+        warnings=tuple(evaluator.warnings),
+    )
+
+
+def _source_result(
+    source: SourceConfig, got: SourceData | SourceError | None, error: str | None, warnings: list[str]
+) -> SourceResult:
+    location = source.path or source.spreadsheet or ""
+    if isinstance(got, SourceData):
+        status = "failed" if error else ("warning" if warnings else "ok")
+        return SourceResult(
+            source.name, source.type, got.location, got.sheet, got.rows, got.fetched_at, status,
+            tuple(dict.fromkeys(warnings)), error, tuple(got.columns),
+        )
+    sheet = got.sheet if isinstance(got, SourceError) else None
+    return SourceResult(source.name, source.type, location, sheet, 0, None, "failed", (), error)
+
+
+def sync(config: Config, as_of: date | None = None, *, read: Reader | None = None) -> SyncResult:
+    """Read every source and compute the results (as of today in the project's zone by default)."""
+    if read is None:
+        from connectors.sources import read_sources as read
+    data = read(config.sources.values(), config.google)
+    return compute(config, data, as_of or today(config))

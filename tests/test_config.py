@@ -1,0 +1,157 @@
+"""Config loading: the shipped example, and one-line errors naming file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from sheetsync.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """
+[project]
+name = "T"
+period = "2026-Q4"
+
+[sources.s]
+type = "csv"
+path = "s.csv"
+
+[kpis.k]
+source = "s"
+column = "v"
+
+[[objectives]]
+id = "O1"
+title = "o"
+
+[[objectives.key_results]]
+id = "KR1"
+title = "kr"
+kpi = "k"
+target = 10
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads():
+    config = load_config(ROOT / "config.toml")
+    assert config.name == "Acme"
+    assert config.period.name == "2026-Q4"
+    assert set(config.sources) == {"support", "sales", "web", "customers", "products"}
+    assert config.kpis["conversion_rate"].formula == "orders / sessions"
+    assert [kr.id for _, kr in config.key_results()][:2] == ["O1-KR1", "O1-KR2"]
+    assert config.sources["support"].path == str(ROOT / "data" / "support.csv")
+    assert config.tracker.path == str(ROOT / "output" / "okr_tracker.xlsx")
+
+
+def test_minimal_config_defaults(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL))
+    kpi = config.kpis["k"]
+    assert (kpi.agg, kpi.window, kpi.grain, kpi.direction) == ("sum", "to_date", "week", "increase")
+    assert config.timezone == "UTC"
+    assert config.status.on_track == 0.10 and config.status.at_risk == 0.25
+    assert config.state_dir == tmp_path / ".sheetsync"
+
+
+def test_output_base_moves_outputs_only(tmp_path):
+    out = tmp_path / "out"
+    config = load_config(write(tmp_path, MINIMAL), output_base=out)
+    assert config.state_dir == out / ".sheetsync"
+    assert config.sources["s"].path == str(tmp_path / "s.csv")
+    assert config.tracker.path == str(out / "output" / "okr_tracker.xlsx")
+
+
+def test_percent_text_in_config_is_a_number(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL.replace("target = 10", 'start = "80%"\ntarget = "90%"')))
+    kr = config.objectives[0].key_results[0]
+    assert (kr.start, kr.target) == (pytest.approx(0.8), pytest.approx(0.9))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('column = "v"', 'column = "v"\nagg = "avg"'), "config.toml: kpis.k.agg: 'avg' is not one of sum, mean"),
+        (
+            ('column = "v"', 'column = "v"\ncolum = "x"'),
+            "config.toml: kpis.k.colum: unknown key (did you mean 'column'?)",
+        ),
+        (
+            ('source = "s"', 'source = "sx"'),
+            "config.toml: kpis.k.source: no source named 'sx' (did you mean 's'?)",
+        ),
+        (('kpi = "k"', 'kpi = "kk"'), "config.toml: objectives.O1.key_results.KR1.kpi: no KPI named 'kk'"),
+        (('period = "2026-Q4"', 'period = "Q4"'), "config.toml: project.period: 'Q4' is not a period"),
+        (
+            ('name = "T"', 'name = "T"\ntimezone = "Mars/Olympus"'),
+            "config.toml: project.timezone: 'Mars/Olympus' is not an IANA",
+        ),
+        (
+            ("target = 10", 'target = "lots"'),
+            "config.toml: objectives.O1.key_results.KR1.target: expected a number, got 'lots'",
+        ),
+        (
+            ("target = 10", "target = 10\nweight = true"),
+            "objectives.O1.key_results.KR1.weight: expected a number, got true/false",
+        ),
+        (
+            ('type = "csv"', 'type = "parquet"'),
+            "config.toml: sources.s.type: 'parquet' is not one of csv, xlsx, gsheet",
+        ),
+        (("target = 10", 'change = "lots"'), "objectives.O1.key_results.KR1.change: 'lots' is not a change"),
+        (("target = 10", "start = 5\ntarget = 5"), "KR1.direction: start equals target"),
+        (
+            ('path = "s.csv"', 'path = "s.csv"\nfilter = "__import__(1)"'),
+            "config.toml: sources.s.filter: bad filter",
+        ),
+        (
+            ("[kpis.k]", '[kpis.f]\nformula = "f2 + 1"\n[kpis.f2]\nformula = "f * 2"\n[kpis.k]'),
+            "formula cycle: f -> f2 -> f",
+        ),
+        (
+            ("[kpis.k]", '[kpis.f]\nformula = "nope / 2"\n[kpis.k]'),
+            "kpis.f.formula: formula names unknown KPI 'nope'",
+        ),
+        (
+            ("target = 10", 'target = 10\n[[objectives.key_results]]\nid = "KR1"\nkpi = "k"\ntarget = 1\n'),
+            "duplicate key result id 'KR1'",
+        ),
+        (("[[objectives]]", '[[objectives]]\nid = "O1"\n[[objectives]]'), "duplicate objective id 'O1'"),
+        (('title = "o"', 'title = "o"\nparent = "O9"'), "objectives.O1.parent: no objective with id 'O9'"),
+        (
+            ("[project]", "[projects]\nx = 1\n[project]"),
+            "config.toml: projects: unknown key (did you mean 'project'?)",
+        ),
+        (
+            ("[kpis.k]", '[digest]\npassword = "hunter2"\n[kpis.k]'),
+            "digest.password: passwords do not belong in config",
+        ),
+        (
+            ("[kpis.k]", "[status]\non_track = 0.3\nat_risk = 0.2\n[kpis.k]"),
+            "status.at_risk: must be at least status.on_track",
+        ),
+    ],
+)
+def test_config_errors_name_file_and_key(tmp_path, change, message):
+    old, new = change
+    assert old in MINIMAL
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, MINIMAL.replace(old, new, 1)))
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_malformed_toml(tmp_path):
+    with pytest.raises(ConfigError, match=r"config.toml: invalid TOML: .*line 1"):
+        load_config(write(tmp_path, "[project\nname = 1"))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")

@@ -1,0 +1,122 @@
+"""CSV and .xlsx sources: headers, globs, encodings and broken files, read for real from disk."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+from connectors import ROW_COLUMN, SourceFormatError, SourceNotFound
+from connectors.csv_source import read_csv_source
+from connectors.sources import read_sources
+from connectors.tabular import column_letter
+from connectors.xlsx_source import read_xlsx_source
+from sheetsync.config import SourceConfig
+
+
+def csv_source(path: Path, **kw) -> SourceConfig:
+    return SourceConfig(name="s", type="csv", path=str(path), **kw)
+
+
+def test_column_letters():
+    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_csv_headers_rows_and_row_numbers(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("Name,,Amount,Amount\nx,1,2,3\n\ny,4,5,6\n,,,\n", encoding="utf-8")
+    data = read_csv_source(csv_source(path))
+    assert data.columns == ["Name", "B", "Amount", "Amount_2"]
+    assert data.frame["Name"].tolist() == ["x", "y"]
+    assert data.frame[ROW_COLUMN].tolist() == [2, 4]  # sheet rows, blank line skipped
+    assert "duplicate header 'Amount' in column D renamed to 'Amount_2'" in data.warnings
+    assert data.location == str(path) and data.fetched_at.tzinfo is not None
+
+
+def test_csv_header_row_and_rename_and_semicolons(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_text("Export of 2026\n\nDatum;Umsatz\n2026-10-01;1.234,5\n", encoding="utf-8")
+    data = read_csv_source(csv_source(path, header_row=3, rename={"Umsatz": "revenue"}))
+    assert data.columns == ["Datum", "revenue"]
+    assert data.frame["revenue"].tolist() == ["1.234,5"]
+    assert data.frame[ROW_COLUMN].tolist() == [4]
+
+
+def test_csv_glob_stacks_files_and_checks_columns(tmp_path):
+    (tmp_path / "m-1.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "m-2.csv").write_text("a,b\n3,4\n", encoding="utf-8")
+    data = read_csv_source(csv_source(tmp_path / "m-*.csv"))
+    assert data.frame["a"].tolist() == ["1", "3"]
+    (tmp_path / "m-3.csv").write_text("a,c\n5,6\n", encoding="utf-8")
+    with pytest.raises(SourceFormatError, match=r"m-3.csv.*columns differ from m-1.csv"):
+        read_csv_source(csv_source(tmp_path / "m-*.csv"))
+
+
+def test_csv_empty_and_header_only(tmp_path):
+    (tmp_path / "e.csv").write_text("", encoding="utf-8")
+    empty = read_csv_source(csv_source(tmp_path / "e.csv"))
+    assert empty.rows == 0 and empty.warnings == ["the sheet is empty: no header row"]
+    (tmp_path / "h.csv").write_text("a,b\n", encoding="utf-8")
+    header_only = read_csv_source(csv_source(tmp_path / "h.csv"))
+    assert header_only.rows == 0 and header_only.columns == ["a", "b"]
+    assert header_only.warnings == ["the sheet has a header but no data rows"]
+
+
+def test_csv_errors_name_source_and_file(tmp_path):
+    with pytest.raises(SourceNotFound, match=r"source 's' \(.*nope.csv\): file not found"):
+        read_csv_source(csv_source(tmp_path / "nope.csv"))
+    (tmp_path / "bin.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(SourceFormatError, match="binary file"):
+        read_csv_source(csv_source(tmp_path / "bin.csv"))
+    (tmp_path / "latin.csv").write_bytes("Name,Value\nCaf\xe9,1\n".encode("cp1252"))
+    with pytest.raises(SourceFormatError, match=r"not valid utf-8 text.*encoding"):
+        read_csv_source(csv_source(tmp_path / "latin.csv"))
+    assert read_csv_source(csv_source(tmp_path / "latin.csv", encoding="cp1252")).frame["Name"][0] == "Café"
+    (tmp_path / "ragged.csv").write_text("a,b\n1,2\n3,4,5\n", encoding="utf-8")
+    with pytest.raises(SourceFormatError, match="cannot parse CSV"):
+        read_csv_source(csv_source(tmp_path / "ragged.csv"))
+
+
+def test_xlsx_typed_cells_sheet_choice_and_errors(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Data"
+    sheet.append(["When", "Amount", "Note"])
+    sheet.append([datetime(2026, 10, 5), 1200.5, "=not a formula"])
+    sheet["B2"].number_format = '"$"#,##0.00'
+    book.create_sheet("Other")
+    path = tmp_path / "w.xlsx"
+    book.save(path)
+    data = read_xlsx_source(SourceConfig(name="w", type="xlsx", path=str(path), sheet="Data"))
+    assert data.sheet == "Data"
+    assert pd.Timestamp(data.frame["When"][0]) == pd.Timestamp("2026-10-05")
+    assert data.frame["Amount"][0] == 1200.5
+    with pytest.raises(
+        SourceNotFound, match=r"sheet 'Nope'.*no sheet named 'Nope'; the workbook has 'Data', 'Other'"
+    ):
+        read_xlsx_source(SourceConfig(name="w", type="xlsx", path=str(path), sheet="Nope"))
+    fake = tmp_path / "fake.xlsx"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    with pytest.raises(SourceFormatError, match="not a readable workbook"):
+        read_xlsx_source(SourceConfig(name="w", type="xlsx", path=str(fake)))
+    text = tmp_path / "text.xlsx"
+    text.write_text("a,b\n1,2\n")
+    with pytest.raises(SourceFormatError, match="not an Excel workbook"):
+        read_xlsx_source(SourceConfig(name="w", type="xlsx", path=str(text)))
+
+
+def test_read_sources_keeps_going_after_a_failure(tmp_path):
+    (tmp_path / "ok.csv").write_text("a\n1\n", encoding="utf-8")
+    results = read_sources(
+        [
+            csv_source(tmp_path / "missing.csv"),
+            SourceConfig(name="ok", type="csv", path=str(tmp_path / "ok.csv")),
+        ]
+    )
+    assert isinstance(results["s"], SourceNotFound)
+    assert results["ok"].rows == 1

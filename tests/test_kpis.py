@@ -1,0 +1,204 @@
+"""KPI values over windows, series, previous values and formulas: pure, on in-memory frames."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from connectors.base import ROW_COLUMN
+from sheetsync.config import KPIConfig, SourceConfig
+from sheetsync.kpis import (
+    KPIDataError,
+    KPIEvaluator,
+    evaluate_kpi,
+    kpi_status,
+    prepare_kpi_rows,
+    previous_period_value,
+)
+from sheetsync.periods import parse_period
+
+Q4 = parse_period("2026-Q4")
+SRC = SourceConfig(name="s", type="csv", path="s.csv")
+
+
+def frame(rows: list[tuple]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["Date", "Value", "Kind"], dtype=object)
+    df[ROW_COLUMN] = range(2, len(df) + 2)
+    return df
+
+
+def kpi(**kw) -> KPIConfig:
+    base = {"id": "k", "title": "K", "source": "s", "column": "Value", "date_column": "Date"}
+    base.update(kw)
+    return KPIConfig(**base)
+
+
+def evaluator(
+    df: pd.DataFrame, *kpis: KPIConfig, source: SourceConfig = SRC
+) -> tuple[KPIEvaluator, list[str]]:
+    rows, warnings = {}, []
+    for k in kpis:
+        if k.formula is None:
+            rows[k.id], w = prepare_kpi_rows(df, k, source)
+            warnings += w
+    return KPIEvaluator({k.id: k for k in kpis}, rows), warnings
+
+
+DATA = frame(
+    [
+        ("2026-09-30", "100", "a"),  # Q3: outside the to-date window
+        ("2026-10-01", "10", "a"),
+        ("2026-11-16", "20", "b"),  # Monday of W47
+        ("2026-11-22", "30", "a"),  # Sunday of W47
+        ("2026-11-23", "40", "a"),  # Monday of W48 (incomplete week)
+        ("2026-11-24", "50", "a"),  # the as-of date itself is included
+        ("2026-11-25", "60", "a"),  # after as-of: never counted
+    ]
+)
+AS_OF = date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("agg", "value"),
+    [
+        ("sum", 150),
+        ("mean", 30),
+        ("median", 30),
+        ("min", 10),
+        ("max", 50),
+        ("count", 5),
+        ("first", 10),
+        ("last", 50),
+        ("count_distinct", 5),
+    ],
+)
+def test_to_date_aggregations_include_as_of(agg, value):
+    ev, _ = evaluator(DATA, kpi(agg=agg))
+    assert evaluate_kpi(ev, "k", Q4, AS_OF).value == pytest.approx(value)
+
+
+def test_latest_window_is_last_complete_week():
+    ev, _ = evaluator(DATA, kpi(agg="sum", window="latest"))
+    result = evaluate_kpi(ev, "k", Q4, AS_OF)
+    assert result.value == 50  # 20 + 30, Monday 16th to Sunday 22nd
+    assert (result.window_start, result.window_end) == (date(2026, 11, 16), date(2026, 11, 22))
+    assert result.previous == 0  # W46 had no rows: a sum of nothing is 0
+
+
+def test_previous_is_one_grain_step_earlier():
+    ev, _ = evaluator(DATA, kpi(agg="sum"))
+    result = evaluate_kpi(ev, "k", Q4, AS_OF)
+    assert result.previous == 30  # to date as of 17 Nov: 10 (1 Oct) + 20 (16 Nov)
+    assert result.change == 150 - result.previous
+
+
+def test_series_buckets_and_completeness():
+    ev, _ = evaluator(DATA, kpi(agg="sum", grain="week"))
+    series = evaluate_kpi(ev, "k", Q4, AS_OF).series
+    assert series[0].label == "2026-W40" and series[0].value == 10
+    w47 = next(p for p in series if p.label == "2026-W47")
+    assert (w47.value, w47.complete) == (50, True)
+    # The current week counts rows up to the as-of date only (not the 60 dated 25 Nov).
+    assert (series[-1].label, series[-1].value, series[-1].complete) == ("2026-W48", 90, False)
+
+
+def test_count_distinct_and_empty_windows():
+    ev, _ = evaluator(DATA, kpi(column="Kind", agg="count_distinct"))
+    assert evaluate_kpi(ev, "k", Q4, AS_OF).value == 2
+    before_period = date(2026, 9, 30)
+    assert evaluate_kpi(evaluator(DATA, kpi(agg="mean"))[0], "k", Q4, before_period).value is None
+    assert evaluate_kpi(evaluator(DATA, kpi(agg="sum"))[0], "k", Q4, before_period).value == 0
+
+
+def test_filter_and_number_warnings_name_source_column_row():
+    df = frame(
+        [
+            ("2026-10-02", "12%", "a"),
+            ("2026-10-03", "N/A", "a"),
+            ("2026-10-04", "abc", "a"),
+            ("2026-10-05", "(1,200)", "b"),
+            ("not a date", "5", "a"),
+        ]
+    )
+    ev, warnings = evaluator(df, kpi(agg="sum", filter="Kind == 'a'"))
+    assert evaluate_kpi(ev, "k", Q4, AS_OF).value == pytest.approx(0.12)
+    assert "source 's', column 'Value', row 4: 'abc' is not a number (skipped)" in warnings
+    assert any("column 'Date', row 6: 'not a date' is not a date" in w for w in warnings)
+    assert not any("N/A" in w for w in warnings)  # missing is not an error
+
+
+def test_real_zero_is_a_value():
+    df = frame([("2026-10-02", "0", "a")])
+    ev, _ = evaluator(df, kpi(agg="mean"))
+    result = evaluate_kpi(ev, "k", Q4, AS_OF)
+    assert result.value == 0.0
+    assert result.status == "no_target"
+
+
+def test_all_missing_cells_are_no_data_not_zero():
+    df = frame([("2026-10-02", "N/A", "a"), ("2026-10-03", "", "a")])
+    ev, _ = evaluator(df, kpi(agg="sum"))
+    assert evaluate_kpi(ev, "k", Q4, AS_OF).value is None
+
+
+def test_missing_column_is_a_clear_error():
+    with pytest.raises(
+        KPIDataError, match=r"kpis.k.column: source 's' has no column 'Valeu' \(did you mean 'Value'\?\)"
+    ):
+        prepare_kpi_rows(DATA, kpi(column="Valeu"), SRC)
+
+
+def test_formula_over_the_same_window_and_division_by_zero():
+    df = frame([("2026-11-16", "5", "o"), ("2026-11-17", "5", "o")])
+    sessions = frame([("2026-11-16", "400", "s"), ("2026-11-17", "600", "s"), ("2026-11-10", "0", "s")])
+    orders_k = kpi(id="orders", agg="sum", grain="week")
+    sessions_k = kpi(id="sessions", agg="sum", grain="week")
+    rate = KPIConfig(id="rate", title="Rate", formula="orders / sessions", window="latest", grain="week")
+    rows = {
+        "orders": prepare_kpi_rows(df, orders_k, SRC)[0],
+        "sessions": prepare_kpi_rows(sessions, sessions_k, SRC)[0],
+    }
+    ev = KPIEvaluator({"orders": orders_k, "sessions": sessions_k, "rate": rate}, rows)
+    result = evaluate_kpi(ev, "rate", Q4, AS_OF)
+    assert result.value == pytest.approx(10 / 1000)
+    assert result.previous is None  # W46: 0 orders / 0 sessions
+    assert any("kpis.rate.formula: division by zero" in w for w in ev.warnings)
+
+
+def test_previous_period_value():
+    ev, _ = evaluator(DATA, kpi(agg="sum"))
+    assert previous_period_value(ev, "k", Q4) == 100
+
+
+def test_kpi_without_date_column_uses_all_rows():
+    ev, _ = evaluator(DATA, kpi(agg="sum", date_column=None))
+    result = evaluate_kpi(ev, "k", Q4, AS_OF)
+    assert result.value == 310
+    assert result.series == () and result.previous is None
+
+
+def test_european_decimals():
+    df = frame([("05/10/2026", "1.234,56", "a")])
+    source = SourceConfig(name="s", type="csv", path="s.csv", decimal=",", dayfirst=True)
+    ev, warnings = evaluator(df, kpi(agg="sum"), source=source)
+    assert warnings == []
+    assert evaluate_kpi(ev, "k", Q4, AS_OF).value == pytest.approx(1234.56)
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "warn", "direction", "status"),
+    [
+        (0.91, 0.9, 0.85, "increase", "on_track"),
+        (0.87, 0.9, 0.85, "increase", "at_risk"),
+        (0.80, 0.9, 0.85, "increase", "off_track"),
+        (2.5, 2, 3, "decrease", "at_risk"),
+        (1.5, 2, 3, "decrease", "on_track"),
+        (None, 2, 3, "decrease", "no_data"),
+        (5, None, None, "increase", "no_target"),
+        (0.8, 0.9, None, "increase", "off_track"),
+    ],
+)
+def test_kpi_status(value, target, warn, direction, status):
+    assert kpi_status(value, target, warn, direction) == status
