@@ -1,0 +1,440 @@
+"""Build gspread clients with our own endpoint override and a bounded, honest retry policy.
+
+Why not gspread's ``BackOffHTTPClient`` (6.2.1)? It never gives up, ignores ``Retry-After``,
+has no jitter, does not retry dropped connections, and decides from the JSON body, so an HTML
+503 page is not retried at all. ``RetryingHTTPClient`` fixes all of that, and it can point
+gspread at another base URL (the loopback fake in tests) because gspread's endpoints are
+module constants that cannot be patched.
+
+Credentials never reach messages or logs: errors name the file, never its contents.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import logging
+import os
+import random as _random
+import re
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
+
+import google.auth.exceptions
+import gspread
+import requests
+from google.auth.credentials import Credentials
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
+from gspread.exceptions import APIError, GSpreadException
+from gspread.http_client import FileType, HTTPClient, HTTPClientType, ParamsType
+
+log = logging.getLogger(__name__)
+
+SCOPES = (
+    "https://www.googleapis.com/auth/spreadsheets",
+    "https://www.googleapis.com/auth/drive",
+)
+GOOGLE_PREFIXES = (
+    "https://sheets.googleapis.com",
+    "https://www.googleapis.com",  # Drive v3 and the Drive v2 upload endpoint
+)
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_DRIVE_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+class GoogleConfigError(ValueError):
+    """The Google credentials are missing or unusable; the message names the file, never its content."""
+
+
+class GoogleAPIError(APIError):
+    """A Google API call failed for good (after any retries), with a message a person can act on.
+
+    ``code``/``status_code`` is the HTTP status even when the body was an HTML page (where
+    gspread's own APIError reports -1); ``status`` is Google's status name when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: requests.Response | None,
+        status_code: int | None,
+        status: str | None = None,
+        attempts: int = 1,
+        error: Mapping[str, Any] | None = None,
+    ) -> None:
+        GSpreadException.__init__(self, message)
+        self.message = message
+        # gspread reads ``err.response.status_code``: keep a response even when none arrived.
+        self.response = response if response is not None else _stub_response(status_code)
+        self.status_code = status_code
+        self.code = status_code if status_code is not None else -1
+        self.status = status
+        self.attempts = attempts
+        self.error = dict(error) if error is not None else {"code": self.code, "message": message, "status": status}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), self.message, self.status_code, self.status, self.attempts))
+
+
+class GoogleConnectionError(GoogleAPIError):
+    """Google could not be reached (connection refused/reset, timeout) after all retries."""
+
+
+def _rebuild_error(
+    cls: type[GoogleAPIError], message: str, status_code: int | None, status: str | None, attempts: int
+) -> GoogleAPIError:
+    """Unpickle an error (the HTTP response itself is not kept)."""
+    return cls(message, response=None, status_code=status_code, status=status, attempts=attempts)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: exponential backoff with full jitter, ``Retry-After`` honoured.
+
+    A request is tried at most ``max_attempts`` times and never past ``total_timeout`` seconds
+    from the first try: if the next wait would cross that budget we stop and raise instead of
+    sleeping. ``sleep``, ``clock`` and ``random`` are injectable so tests never really wait.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 32.0
+    total_timeout: float = 120.0
+    jitter: bool = True
+    request_timeout: float | None = 60.0
+    retry_statuses: frozenset[int] = RETRYABLE_STATUSES
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    random: Callable[[], float] = field(default=_random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.total_timeout < 0:
+            raise ValueError("delays and total_timeout must not be negative")
+
+    def backoff(self, failed_attempts: int) -> float:
+        """Wait before the next try after ``failed_attempts`` failures (full jitter when enabled)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (failed_attempts - 1))
+        return ceiling * self.random() if self.jitter else ceiling
+
+
+NO_RETRY = RetryPolicy(max_attempts=1)  # for callers that must fail fast (e.g. a connectivity check)
+
+
+class RetryingHTTPClient(HTTPClient):
+    """gspread HTTP client with a base-URL override and ``RetryPolicy`` retries."""
+
+    def __init__(
+        self,
+        auth: Credentials,
+        session: requests.Session | None = None,
+        *,
+        api_url: str | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__(auth, session)
+        self.api_url = api_url.rstrip("/") if api_url else None
+        self.retry = retry or RetryPolicy()
+
+    def rewrite(self, url: str) -> str:
+        """Send Google endpoints to ``api_url`` when one is configured."""
+        if self.api_url:
+            for prefix in GOOGLE_PREFIXES:
+                if url.startswith(prefix):
+                    return self.api_url + url[len(prefix) :]
+        return url
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: ParamsType | None = None,
+        data: bytes | None = None,
+        json: Mapping[str, Any] | None = None,
+        files: FileType = None,
+        headers: MutableMapping[str, str] | None = None,
+    ) -> requests.Response:
+        """One API call with retries; raises GoogleAPIError/GoogleConnectionError when it gives up."""
+        url = self.rewrite(endpoint)
+        policy = self.retry
+        where = f"{method.upper()} {_describe(url)}"
+        started = policy.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            response: requests.Response | None = None
+            failure: str
+            retry_after: float | None = None
+            try:
+                response = self.session.request(
+                    method=method,
+                    url=url,
+                    json=json,
+                    params=params,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    timeout=self._timeout(policy, started),
+                )
+            except google.auth.exceptions.RefreshError as exc:
+                raise GoogleAPIError(
+                    f"Google rejected the credentials while getting an access token for {where}: "
+                    f"{_refresh_reason(exc)}. Check the credentials file and that the account is enabled.",
+                    response=None,
+                    status_code=401,
+                    status="UNAUTHENTICATED",
+                    attempts=attempt,
+                ) from None
+            except (requests.ConnectionError, requests.Timeout, google.auth.exceptions.TransportError) as exc:
+                failure = f"connection failed ({type(exc).__name__}: {str(exc)[:200]})"
+                retryable = files is None
+            else:
+                if response.ok:
+                    return response
+                status_name, message, error = _parse_error(response)
+                failure = f"HTTP {response.status_code}" + (f" {status_name}" if status_name else "")
+                failure += f": {message}" if message else ""
+                retryable = files is None and (
+                    response.status_code in policy.retry_statuses or _drive_rate_limited(response.status_code, error)
+                )
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+            elapsed = policy.clock() - started
+            stop_reason = None
+            delay = 0.0
+            if not retryable:
+                stop_reason = "not retryable"
+            elif attempt >= policy.max_attempts:
+                stop_reason = f"gave up after {attempt} attempts in {elapsed:.1f} s"
+            else:
+                delay = retry_after if retry_after is not None else policy.backoff(attempt)
+                if elapsed + delay > policy.total_timeout:
+                    stop_reason = (
+                        f"gave up after {attempt} attempts in {elapsed:.1f} s: waiting {delay:.1f} s more "
+                        f"would exceed the {policy.total_timeout:g} s retry budget"
+                    )
+            if stop_reason is not None:
+                raise self._final_error(where, failure, stop_reason, response, attempt)
+            log.warning("Google API %s: %s; retry %d in %.2f s", where, failure, attempt, delay)
+            policy.sleep(delay)
+
+    def _timeout(self, policy: RetryPolicy, started: float) -> float | tuple[float, float] | None:
+        """gspread's ``set_timeout`` wins; otherwise the policy's, capped by the remaining budget."""
+        if self.timeout is not None:
+            return self.timeout
+        if policy.request_timeout is None:
+            return None
+        remaining = policy.total_timeout - (policy.clock() - started)
+        return max(1.0, min(policy.request_timeout, remaining))
+
+    def _final_error(
+        self, where: str, failure: str, stop_reason: str, response: requests.Response | None, attempts: int
+    ) -> GoogleAPIError:
+        if response is None:
+            return GoogleConnectionError(
+                f"Google API {where} failed: {failure} ({stop_reason}).",
+                response=None,
+                status_code=None,
+                attempts=attempts,
+            )
+        status_name, _, error = _parse_error(response)
+        account = getattr(getattr(self, "auth", None), "service_account_email", None)
+        hint = _hint(response.status_code, account if isinstance(account, str) else None)
+        suffix = "" if stop_reason == "not retryable" else f" ({stop_reason})"
+        return GoogleAPIError(
+            f"Google API {where} failed: {failure}{suffix}.{hint}",
+            response=response,
+            status_code=response.status_code,
+            status=status_name,
+            attempts=attempts,
+            error=error,
+        )
+
+
+def _stub_response(status_code: int | None) -> requests.Response:
+    """An empty stand-in response (status 0 when there was none at all)."""
+    stub = requests.Response()
+    stub.status_code = status_code or 0
+    stub._content = b""
+    return stub
+
+
+def _describe(url: str) -> str:
+    """Method target for messages: the path only (no host, no query string)."""
+    return unquote(urlsplit(url).path)
+
+
+def _parse_error(response: requests.Response) -> tuple[str | None, str, dict[str, Any] | None]:
+    """(status name, short message, error dict) from a JSON or HTML error body."""
+    try:
+        body = response.json()
+        error = body.get("error") if isinstance(body, dict) else None
+    except ValueError:
+        error = None
+    if isinstance(error, dict):
+        status = error.get("status")
+        if status is None and error.get("errors"):
+            status = error["errors"][0].get("reason")
+        return status, str(error.get("message", "")), error
+    if isinstance(error, str):  # OAuth-style {"error": "invalid_grant", ...}
+        return error, str(body.get("error_description", "")), None
+    return None, _html_summary(response.text), None
+
+
+def _html_summary(text: str, limit: int = 160) -> str:
+    title = re.search(r"<title>(.*?)</title>", text, re.I | re.S)
+    plain = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
+    plain = " ".join(html.unescape(plain).split())
+    return plain[:limit] + ("..." if len(plain) > limit else "")
+
+
+def _drive_rate_limited(status: int, error: Mapping[str, Any] | None) -> bool:
+    """Drive signals rate limits as 403 with a usageLimits reason."""
+    if status != 403 or not error:
+        return False
+    reasons = {e.get("reason") for e in error.get("errors", []) if isinstance(e, dict)}
+    return bool(reasons & _DRIVE_RATE_REASONS)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _hint(status: int, account: str | None) -> str:
+    share = f"share the spreadsheet with {account}" if account else "share the spreadsheet with this account"
+    return {
+        401: " The credentials were not accepted.",
+        403: f" The account has no access: {share}.",
+        404: " Check the spreadsheet id or URL.",
+        429: " The Google Sheets quota (per minute) is exhausted; retry later or read less often.",
+    }.get(status, "")
+
+
+def _refresh_reason(exc: google.auth.exceptions.RefreshError) -> str:
+    """The OAuth error code/description only (google-auth puts the server's answer first)."""
+    first = exc.args[0] if exc.args else ""
+    return str(first)[:200] if isinstance(first, str) else type(exc).__name__
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def _resolve_path(credentials_path: str | None) -> Path:
+    path = credentials_path or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not path:
+        raise GoogleConfigError(
+            "No Google credentials configured: set a credentials file path (service account or "
+            "authorized-user JSON) or the GOOGLE_APPLICATION_CREDENTIALS environment variable."
+        )
+    return Path(path).expanduser()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GoogleConfigError(f"Google credentials file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GoogleConfigError(f"Google credentials file {path} cannot be read ({type(exc).__name__}).") from None
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GoogleConfigError(
+            f"Google credentials file {path} is not valid JSON (line {exc.lineno}, column {exc.colno})."
+        ) from None
+    if not isinstance(info, dict):
+        raise GoogleConfigError(f"Google credentials file {path} does not contain a JSON object.")
+    return info
+
+
+def load_credentials(credentials_path: str | None, scopes: tuple[str, ...] = SCOPES) -> Credentials:
+    """google-auth credentials from a service-account or authorized-user JSON file."""
+    path = _resolve_path(credentials_path)
+    info = _read_json(path)
+    kind = info.get("type")
+    if kind == "service_account":
+        required = ("client_email", "private_key", "token_uri")
+        builder: Callable[[], Credentials] = functools.partial(
+            service_account.Credentials.from_service_account_info, info, scopes=list(scopes)
+        )
+    elif kind == "authorized_user":
+        required = ("client_id", "client_secret", "refresh_token")
+        builder = functools.partial(_authorized_user, info, scopes)
+    else:
+        shown = "missing" if kind is None else repr(kind) if isinstance(kind, str) and len(kind) < 40 else "invalid"
+        raise GoogleConfigError(
+            f"Google credentials file {path} has type {shown}; expected 'service_account' or 'authorized_user'."
+        )
+    missing = [name for name in required if not info.get(name)]
+    if missing:
+        raise GoogleConfigError(f"Google credentials file {path} ({kind}) is missing: {', '.join(missing)}.")
+    try:
+        return builder()
+    except (ValueError, TypeError, KeyError, google.auth.exceptions.GoogleAuthError) as exc:
+        # The library's message may quote key material: report only the exception type.
+        raise GoogleConfigError(
+            f"Google credentials file {path} ({kind}) could not be loaded ({type(exc).__name__}); "
+            "is the private key intact?"
+        ) from None
+
+
+def _authorized_user(info: dict[str, Any], scopes: tuple[str, ...]) -> Credentials:
+    """Authorized-user credentials that keep the file's ``token_uri`` (google-auth drops it)."""
+    creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(scopes))
+    token_uri = info.get("token_uri")
+    if isinstance(token_uri, str) and token_uri:
+        creds = creds.with_token_uri(token_uri)
+    return creds
+
+
+def service_account_email(credentials_path: str | None) -> str | None:
+    """The service account's email (to tell users whom to share a sheet with), or None."""
+    try:
+        info = _read_json(_resolve_path(credentials_path))
+    except GoogleConfigError:
+        return None
+    email = info.get("client_email")
+    if info.get("type") == "service_account" and isinstance(email, str):
+        return email
+    return None
+
+
+def make_gspread_client(
+    *,
+    credentials_path: str | None,
+    api_url: str | None = None,
+    retry: RetryPolicy | None = None,
+) -> gspread.Client:
+    """A gspread Client using our credentials loading, endpoint override and retry policy.
+
+    ``credentials_path`` falls back to GOOGLE_APPLICATION_CREDENTIALS. No network happens here:
+    the first API call fetches the access token (from the file's own ``token_uri``).
+    """
+    creds = load_credentials(credentials_path)
+    factory = functools.partial(RetryingHTTPClient, api_url=api_url, retry=retry)
+    return gspread.Client(creds, http_client=cast(HTTPClientType, factory))
