@@ -110,6 +110,9 @@ def user_errors(debug: bool) -> Iterator[None]:
         _fail(str(exc), 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except BrokenPipeError:  # output piped into `head` and the reader left: not an error
+        sys.stderr.close()
+        sys.exit(0)
     except click.exceptions.Exit:
         raise
     except Exception as exc:

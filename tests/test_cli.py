@@ -1,0 +1,97 @@
+"""The command line as users meet it: exit codes, one-line errors, check and init."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import copy_example, run_cli
+
+
+def test_config_error_is_one_line_exit_2(tmp_path):
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace('agg = "mean"', 'agg = "avg"', 1))
+    proc = run_cli("sync", "--config", str(config), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: config.toml: kpis.csat.agg: 'avg' is not one of sum, mean, median, min, max, count, "
+        "count_distinct, first, last"
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_source_file_marks_krs_stale_exit_3(tmp_path):
+    copy_example(tmp_path)
+    (tmp_path / "data" / "support.csv").unlink()
+    proc = run_cli("sync", "--as-of", "2026-11-24", "--json", "out.json", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "source 'support'" in proc.stderr and "file not found" in proc.stderr
+    results = json.loads((tmp_path / "out.json").read_text())
+    sources = {s["name"]: s for s in results["sources"]}
+    assert sources["support"]["status"] == "failed"
+    assert sources["sales"]["status"] == "ok"  # one source failing never stops the others
+    krs = {k["id"]: k for o in results["objectives"] for k in o["key_results"]}
+    assert krs["O1-KR1"]["status"] == "no_data"
+    assert "support" in krs["O1-KR1"]["stale"]
+    assert krs["O2-KR1"]["status"] != "no_data"
+
+
+def test_missing_column_names_kpi_source_and_column(tmp_path):
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace('column = "CSAT"', 'column = "CSATT"'))
+    proc = run_cli("sync", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 3
+    assert "kpis.csat.column: source 'support' has no column 'CSATT' (did you mean 'CSAT'?)" in proc.stderr
+
+
+def test_text_in_a_number_column_is_a_warning_naming_the_row(tmp_path):
+    copy_example(tmp_path)
+    csv_path = tmp_path / "data" / "support.csv"
+    lines = csv_path.read_text().splitlines()
+    index = max(i for i, line in enumerate(lines) if ",chat," in line)  # a row the spam filter keeps
+    fields = lines[index].split(",")
+    fields[3] = "great!"
+    lines[index] = ",".join(fields)
+    csv_path.write_text("\n".join(lines) + "\n")
+    proc = run_cli("sync", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    row = index + 1  # the sheet row a person sees: the header is row 1
+    assert f"source 'support', column 'CSAT', row {row}: 'great!' is not a number (skipped)" in proc.stderr
+
+
+def test_check_reports_sources_and_problems(tmp_path):
+    copy_example(tmp_path)
+    ok = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "source 'sales'" in ok.stdout and "sheet 'Orders'" in ok.stdout
+    assert "kpi 'csat': " in ok.stdout and "dated 2026-07-01 to 2026-11-23" in ok.stdout
+    assert "60% of 2026-Q4 elapsed" in ok.stdout
+    (tmp_path / "data" / "web.csv").unlink()
+    bad = run_cli("check", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "source 'web'" in bad.stdout and "file not found" in bad.stdout
+
+
+def test_init_writes_a_runnable_project_and_refuses_to_overwrite(tmp_path):
+    proc = run_cli("init", "proj", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "proj" / "config.toml").exists()
+    assert (tmp_path / "proj" / "data" / "sales.xlsx").exists()
+    again = run_cli("init", "proj", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    sync = run_cli("sync", "--config", "proj/config.toml", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert sync.returncode == 0, sync.stderr
+
+
+def test_bad_as_of_is_a_usage_error(tmp_path):
+    copy_example(tmp_path)
+    proc = run_cli("sync", "--as-of", "24/11/2026", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "is not a date like 2026-11-24" in proc.stderr
+
+
+def test_builtin_example_runs_outside_a_project(tmp_path):
+    proc = run_cli("sync", "--as-of", "2026-11-24", "--json", "r.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["project"] == "Acme"
+    assert not Path(tmp_path / "config.toml").exists()
