@@ -220,9 +220,9 @@ _OPERATOR_TEXT: dict[type[ast.AST], str] = {
 }
 
 
-def _reject(source: _Source, node: ast.AST, context: str) -> ExpressionError:
+def _reject(source: _Source, node: ast.AST) -> ExpressionError:
     what = _NOT_ALLOWED.get(type(node), f"{type(node).__name__} expression")
-    return ExpressionError(f"{what} is not allowed{context}: {source.show(node)}")
+    return ExpressionError(f"{what} is not allowed: {source.show(node)}")
 
 
 def _check_identifier(source: _Source, node: ast.Name, what: str) -> str:
@@ -349,7 +349,7 @@ class _FilterChecker:
             return self.call(node)
         if isinstance(node, ast.List | ast.Tuple):
             raise self.fail("a list is only allowed after 'in' / 'not in'", node)
-        raise _reject(self.source, node, " in filters")
+        raise _reject(self.source, node)
 
     def constant(self, node: ast.Constant) -> str:
         value = node.value
@@ -380,22 +380,23 @@ class _FilterChecker:
 
     def compare(self, node: ast.Compare) -> str:
         operands = [node.left, *node.comparators]
+        # Each operand is checked exactly once: re-checking chain members would be exponential
+        # in the nesting depth of comparisons inside comparisons.
+        list_positions: set[int] = set()
         for i, op in enumerate(node.ops):
-            left, right = operands[i], operands[i + 1]
             if isinstance(op, ast.In | ast.NotIn):
-                if not isinstance(right, ast.List | ast.Tuple):
+                if not isinstance(operands[i + 1], ast.List | ast.Tuple):
                     raise self.fail("'in' needs a list of values like [\"a\", \"b\"]", node)
-                self.literal_list(right)
-                sides = [left]
-            elif type(op) in _COMPARE_OPS:
-                sides = [left, right]
-            else:
+                list_positions.add(i + 1)
+            elif type(op) not in _COMPARE_OPS:
                 raise self.fail(f"operator '{_OPERATOR_TEXT.get(type(op), type(op).__name__)}' is not allowed", node)
-            for side in sides:
-                if isinstance(side, ast.List | ast.Tuple):
-                    raise self.fail("a list is only allowed after 'in' / 'not in'", node)
-                if self.check(side) == _NONE:
-                    raise self.fail("comparing with None is not allowed; use isna(col) or notna(col)", node)
+        for i, operand in enumerate(operands):
+            if i in list_positions and i == len(operands) - 1:
+                self.literal_list(operand)  # type: ignore[arg-type]
+            elif isinstance(operand, ast.List | ast.Tuple):
+                raise self.fail("a list is only allowed after 'in' / 'not in'", node)
+            elif self.check(operand) == _NONE:
+                raise self.fail("comparing with None is not allowed; use isna(col) or notna(col)", node)
         return _BOOL
 
     def literal_list(self, node: ast.List | ast.Tuple) -> None:
@@ -687,6 +688,11 @@ class _FilterEvaluator:
                 parsed, _ = parse_dates(series)
                 values = parsed.to_numpy().astype("datetime64[us]").view(np.int64)
                 cached = _Operand(domain, values, parsed.isna().to_numpy(), operand.label)
+            elif domain == "bool":  # "yes"/"TRUE"/"1" vs True; anything else never matches
+                folded = series.str.strip().str.casefold()
+                truthy = folded.isin(_TRUE_TEXT).to_numpy()
+                readable = truthy | folded.isin(_FALSE_TEXT).to_numpy()
+                cached = _Operand(domain, truthy, ~readable, operand.label)
             else:
                 raise ExpressionError(f"cannot use {operand.label} as {domain}: {self.source.show(node)}")
             if operand.cache_key is not None:
@@ -772,11 +778,13 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
         parsed, _ = parse_dates(pd.Series(arr, dtype=object))
         values = parsed.to_numpy().astype("datetime64[us]").view(np.int64)
         return _Operand("datetime", values, parsed.isna().to_numpy(), label)
-    # Text: blank cells and spreadsheet placeholders ("N/A", "-") count as missing.
-    texts = np.array([v if isinstance(v, str) else str(v) for v in np.where(missing, "", arr)], dtype=object)
-    folded = pd.Series(texts, dtype=object).str.strip().str.casefold()
-    missing = missing | folded.isin(MISSING_TOKENS).to_numpy()
-    return _Operand("text", texts, missing, label)
+    # Text: blank cells and spreadsheet placeholders ("N/A", "-") count as missing. Each
+    # distinct value is classified once: text columns repeat a few labels a million times.
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    unique_texts = np.array([v if isinstance(v, str) else str(v) for v in uniques] + [""], dtype=object)
+    unique_missing = np.array([t.strip().casefold() in MISSING_TOKENS for t in unique_texts[:-1]] + [True])
+    codes = np.where(codes < 0, len(unique_texts) - 1, codes)
+    return _Operand("text", unique_texts[codes], missing | unique_missing[codes], label)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -851,7 +859,7 @@ def _check_formula(source: _Source, node: ast.AST, names: list[str]) -> None:
     elif isinstance(node, ast.List | ast.Tuple):
         raise fail("lists are not allowed in formulas", node)
     else:
-        raise _reject(source, node, " in formulas")
+        raise _reject(source, node)
 
 
 def _check_exponent(source: _Source, node: ast.BinOp) -> None:

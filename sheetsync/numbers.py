@@ -297,6 +297,13 @@ def _parse_object_array(arr: np.ndarray, decimal: str, seps: frozenset[str]) -> 
         except (TypeError, ValueError, OverflowError):
             fast = np.full(n, np.nan)
         ok = np.isfinite(fast)
+        if kind == "string" and ok.any():
+            # pandas < 3 rounds some decimal strings 1 ulp off; float() is exact, so let
+            # to_numeric only pick the plain numerals and convert those with float().
+            try:
+                fast[ok] = arr[ok].astype(np.float64)
+            except (TypeError, ValueError):
+                ok[:] = False
         out[ok] = fast[ok]
         todo = np.flatnonzero(~ok)
     else:
