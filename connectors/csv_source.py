@@ -9,7 +9,7 @@ import pandas as pd
 
 from connectors.base import SourceData, SourceFormatError, SourceNotFound
 from connectors.files import read_files
-from connectors.tabular import frame_from_grid
+from connectors.tabular import frame_from_grid, frame_from_rows
 from sheetsync.config import SourceConfig
 
 _SNIFF_BYTES = 64 * 1024
@@ -44,31 +44,36 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
             f"is not valid {config.encoding} text (byte {exc.start}); set encoding, e.g. encoding = \"cp1252\""
         ) from None
     # Sniff from the header row on: a title line above it says nothing about the delimiter.
-    delimiter = config.delimiter or _sniff_delimiter("\n".join(sample.splitlines()[config.header_row - 1 :]))
+    lines = sample.splitlines()[config.header_row - 1 :]
+    delimiter = config.delimiter or _sniff_delimiter("\n".join(lines))
+    if not lines:
+        return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
+    header = next(csv.reader([lines[0]], delimiter=delimiter), [])
     try:
-        grid = pd.read_csv(
+        # The body is read with types inferred (numbers arrive as numbers, the fast path);
+        # the header separately, so it cannot turn every column into text.
+        body = pd.read_csv(
             path,
             sep=delimiter,
             header=None,
-            dtype=str,
             keep_default_na=False,
-            na_values=[],
+            na_values=[""],
             skip_blank_lines=False,
-            skiprows=config.header_row - 1,  # lines above the header may have other widths
+            skiprows=config.header_row,
             encoding=config.encoding,
             engine="c",
+            low_memory=False,
         )
     except UnicodeDecodeError as exc:
         raise fail(
             f"is not valid {config.encoding} text; set encoding, e.g. encoding = \"cp1252\" ({exc.reason})"
         ) from None
     except pd.errors.EmptyDataError:
-        grid = pd.DataFrame()
+        body = pd.DataFrame(columns=range(len(header)))
     except pd.errors.ParserError as exc:
         message = str(exc).strip().splitlines()[-1]
         raise fail(f"cannot parse CSV: {message}") from None
-    grid = grid.replace("", None) if len(grid) else grid
-    return frame_from_grid(grid, rename=config.rename, skipped_rows=config.header_row - 1)
+    return frame_from_rows(list(header), body, first_row=config.header_row + 1, rename=config.rename)
 
 
 def read_csv_source(config: SourceConfig) -> SourceData:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import ROW_COLUMN
@@ -32,26 +33,10 @@ def _is_blank(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def frame_from_grid(
-    grid: pd.DataFrame,
-    *,
-    header_row: int = 1,
-    rename: Mapping[str, str] | None = None,
-    skipped_rows: int = 0,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Split a headerless grid into headers and data rows.
-
-    `header_row` is 1-based, as a person counts rows in a sheet; `skipped_rows` says how
-    many sheet rows were dropped before the grid started (so row numbers stay the sheet's).
-    Returns the frame (with `ROW_COLUMN` holding each row's sheet row number) and warnings.
-    """
-    warnings: list[str] = []
-    if len(grid) < header_row:
-        return pd.DataFrame({ROW_COLUMN: pd.Series([], dtype="int64")}), [
-            "the sheet is empty: no header row" if len(grid) == 0 else f"no header at row {header_row}"
-        ]
-    headers = grid.iloc[header_row - 1].tolist()
+def unique_headers(headers: list[object]) -> tuple[list[str], list[str]]:
+    """Column names from a header row: blanks named by column letter, repeats suffixed."""
     names: list[str] = []
+    warnings: list[str] = []
     seen: dict[str, int] = {}
     for position, header in enumerate(headers):
         letter = column_letter(position)
@@ -71,24 +56,64 @@ def frame_from_grid(
             name = unique
         seen.setdefault(name, 1)
         names.append(name)
-    data = grid.iloc[header_row:].copy()
-    data.columns = names
-    first = skipped_rows + header_row + 1
-    data[ROW_COLUMN] = range(first, first + len(data))
-    # Drop rows with nothing in them (sheets pad with empty rows; CSV exports end with them).
-    value_part = data.drop(columns=[ROW_COLUMN])
-    if len(value_part.columns):
-        filled = value_part.notna()
-        for col in value_part.columns:
-            if value_part[col].dtype == object or pd.api.types.is_string_dtype(value_part[col]):
-                filled[col] = filled[col] & (value_part[col].astype("string").str.strip() != "").fillna(False)
-        data = data[filled.any(axis=1)]
-    # Blank-named columns with no values at all are padding, not data.
+    return names, warnings
+
+
+def frame_from_rows(
+    headers: list[object],
+    data: pd.DataFrame,
+    *,
+    first_row: int,
+    rename: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Name `data`'s columns from a header row; `first_row` is the sheet row of data's first row.
+
+    Empty rows are dropped (sheets pad with them; CSV exports end with them), and so are
+    unnamed columns holding nothing. Returns the frame, with `ROW_COLUMN` holding each
+    row's sheet row number, and warnings for the user.
+    """
+    width = max(len(headers), len(data.columns))
+    headers = list(headers) + [None] * (width - len(headers))
+    for extra in range(len(data.columns), width):
+        data[extra] = None
+    names, warnings = unique_headers(headers)
+    data = data.set_axis(names, axis=1)
+    data[ROW_COLUMN] = np.arange(first_row, first_row + len(data))
+    filled = np.zeros(len(data), dtype=bool)
+    for name in names:
+        column = data[name]
+        present = column.notna().to_numpy()
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            present = present & (column != "").to_numpy(dtype=bool, na_value=False)
+        filled |= present
+    data = data[filled]
     for position, name in enumerate(names):
-        if name == column_letter(position) and _is_blank(headers[position]) and data[name].isna().all():
+        if _is_blank(headers[position]) and data[name].isna().all():
             data = data.drop(columns=[name])
     if rename:
         data = data.rename(columns=dict(rename))
     if data.empty:
         warnings.append("the sheet has a header but no data rows")
     return data.reset_index(drop=True), warnings
+
+
+def frame_from_grid(
+    grid: pd.DataFrame,
+    *,
+    header_row: int = 1,
+    rename: Mapping[str, str] | None = None,
+    skipped_rows: int = 0,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Split a headerless grid into its header row and the data rows under it.
+
+    `header_row` is 1-based, as a person counts rows in a sheet; `skipped_rows` says how
+    many sheet rows were dropped before the grid started (so row numbers stay the sheet's).
+    """
+    if len(grid) < header_row:
+        return pd.DataFrame({ROW_COLUMN: pd.Series([], dtype="int64")}), [
+            "the sheet is empty: no header row" if len(grid) == 0 else f"no header at row {header_row}"
+        ]
+    headers = grid.iloc[header_row - 1].tolist()
+    data = grid.iloc[header_row:].reset_index(drop=True)
+    data.columns = range(len(data.columns))
+    return frame_from_rows(headers, data, first_row=skipped_rows + header_row + 1, rename=rename)

@@ -57,8 +57,7 @@ class KPIRows:
         """The aggregate over rows dated start..end (inclusive); None when there is no data."""
         chosen = self.window(start, end)
         if self.agg == "count_distinct":
-            present = chosen[pd.notna(chosen)]
-            return float(len(set(present.tolist())))
+            return float(len(set(chosen.tolist()) - {None}))
         if self.agg == "count":
             return float(np.count_nonzero(~np.isnan(chosen))) if len(chosen) else 0.0
         numbers = chosen[~np.isnan(chosen)]
@@ -110,54 +109,122 @@ def _cell_warnings(
     return out
 
 
-def apply_filter(frame: pd.DataFrame, text: str | None, key: str) -> pd.DataFrame:
-    """Rows of `frame` that match a config filter; a bad column is a KPIDataError naming `key`."""
-    if not text:
-        return frame
+def apply_filter_mask(frame: pd.DataFrame, text: str, key: str) -> np.ndarray:
+    """Which rows of `frame` match a config filter; a bad column is a KPIDataError naming `key`."""
     try:
         mask = parse_filter(text).apply(frame)
     except ExpressionError as exc:
         raise KPIDataError(f"{key}: {exc}") from None
-    return frame[mask.to_numpy(dtype=bool)]
+    return mask.to_numpy(dtype=bool, na_value=False)
+
+
+def apply_filter(frame: pd.DataFrame, text: str | None, key: str) -> pd.DataFrame:
+    """Rows of `frame` that match a config filter, re-indexed 0..n-1."""
+    if not text:
+        return frame
+    return frame[apply_filter_mask(frame, text, key)].reset_index(drop=True)
+
+
+class ColumnCache:
+    """Each column of one source frame parsed once, however many KPIs read it.
+
+    Five KPIs over the same sheet share its date column: parsing it five times was most
+    of a sync's time. The frame must have a plain 0..n-1 index (positions = labels).
+    """
+
+    def __init__(self, frame: pd.DataFrame, source: SourceConfig, tz: str | None = None) -> None:
+        self.frame = frame
+        self.source = source
+        self.tz = tz
+        self._parsed: dict[tuple[str, str], tuple[np.ndarray, list[tuple[object, object]]]] = {}
+
+    def _get(self, kind: str, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
+        key = (kind, column)
+        if key not in self._parsed:
+            series = self.frame[column]
+            if kind == "date":
+                dates, bad = parse_dates(series, dayfirst=self.source.dayfirst, tz=self.tz)
+                days = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype("int64")
+                days[dates.isna().to_numpy()] = _NO_DAY
+                self._parsed[key] = (days, bad)
+            elif kind == "number":
+                numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands)
+                self._parsed[key] = (numbers.to_numpy(dtype="float64"), bad)
+            else:  # text: trimmed, blanks as None, for count and count_distinct
+                # Trim each distinct value once; blanks become None.
+                codes, uniques = pd.factorize(series, use_na_sentinel=True)
+                trimmed = [v.strip() if isinstance(v, str) else v for v in uniques]
+                table = np.array([None if v == "" else v for v in trimmed] + [None], dtype=object)
+                self._parsed[key] = (table[np.where(codes < 0, len(table) - 1, codes)], [])
+        return self._parsed[key]
+
+    def dates(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
+        return self._get("date", column)
+
+    def date_order(self, column: str) -> np.ndarray:
+        """Row positions sorted by date (stable), computed once per date column."""
+        key = ("order", column)
+        if key not in self._parsed:
+            self._parsed[key] = (np.argsort(self.dates(column)[0], kind="stable"), [])
+        return self._parsed[key][0]
+
+    def numbers(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
+        return self._get("number", column)
+
+    def text(self, column: str) -> np.ndarray:
+        return self._get("text", column)[0]
+
+
+_NO_DAY = np.iinfo("int64").min
 
 
 def prepare_kpi_rows(
-    frame: pd.DataFrame, kpi: KPIConfig, source: SourceConfig, *, tz: str | None = None
+    frame: pd.DataFrame,
+    kpi: KPIConfig,
+    source: SourceConfig,
+    *,
+    tz: str | None = None,
+    cache: ColumnCache | None = None,
 ) -> tuple[KPIRows, list[str]]:
     """Clean a (source-filtered) frame into one KPI's sorted values, with cell warnings."""
     available = [c for c in frame.columns if c != ROW_COLUMN]
     for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
         if column is not None and column not in frame.columns:
             raise _missing_column(kind, column, kpi, available)
-    frame = apply_filter(frame, kpi.filter, f"kpis.{kpi.id}.filter")
-    warnings: list[str] = []
-    days: np.ndarray | None = None
+    if cache is None or cache.frame is not frame:
+        frame = frame.reset_index(drop=True)
+        cache = ColumnCache(frame, source, tz)
     keep = np.ones(len(frame), dtype=bool)
+    if kpi.filter:
+        keep = apply_filter_mask(frame, kpi.filter, f"kpis.{kpi.id}.filter")
+    warnings: list[str] = []
+
+    def note(bad: list[tuple[object, object]], column: str, what: str) -> None:
+        chosen = [(label, value) for label, value in bad if keep[label]]  # type: ignore[index]
+        warnings.extend(_cell_warnings(chosen, frame, source.name, column, what))
+
+    days: np.ndarray | None = None
     if kpi.date_column is not None:
-        dates, bad = parse_dates(frame[kpi.date_column], dayfirst=source.dayfirst, tz=tz)
-        warnings += _cell_warnings(bad, frame, source.name, kpi.date_column, "a date")
-        keep = dates.notna().to_numpy()
-        days = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype("int64")
+        all_days, bad = cache.dates(kpi.date_column)
+        note(bad, kpi.date_column, "a date")
     if kpi.agg in NUMERIC_AGGS:
         assert kpi.column is not None
-        numbers, bad = parse_numbers(frame[kpi.column], decimal=source.decimal, thousands=source.thousands)
-        warnings += _cell_warnings(bad, frame, source.name, kpi.column, "a number")
-        values = numbers.to_numpy(dtype="float64")
-    elif kpi.agg == "count":
-        if kpi.column is None:
-            values = np.zeros(len(frame))
-        else:
-            present = frame[kpi.column].notna() & (frame[kpi.column].astype("string").str.strip() != "")
-            values = np.where(present.fillna(False).to_numpy(dtype=bool), 0.0, np.nan)
+        numbers, bad = cache.numbers(kpi.column)
+        note(bad, kpi.column, "a number")
+        values = numbers
+    elif kpi.agg == "count":  # a 0 per counted row, NaN per blank cell: count = non-NaN
+        present = np.ones(len(frame), bool) if kpi.column is None else pd.notna(cache.text(kpi.column))
+        values = np.where(present, 0.0, np.nan)
     else:  # count_distinct: distinct non-blank values, compared as trimmed text
         assert kpi.column is not None
-        text = frame[kpi.column].astype("string").str.strip()
-        values = text.where(text != "").astype(object).to_numpy()
-        values = np.array([None if pd.isna(v) else v for v in values], dtype=object)
-    if days is not None:
-        days, values = days[keep], values[keep]
-        order = np.argsort(days, kind="stable")
-        days, values = days[order], values[order]
+        values = cache.text(kpi.column)
+    if kpi.date_column is not None:
+        keep = keep & (all_days != _NO_DAY)
+        order = cache.date_order(kpi.date_column)
+        chosen = order[keep[order]]
+        days, values = all_days[chosen], values[chosen]
+    else:
+        values = values[keep]
     return KPIRows(kpi.agg, values, days), warnings
 
 
@@ -327,6 +394,7 @@ __all__ = [
     "KPIDataError",
     "KPIEvaluator",
     "KPIResult",
+    "ColumnCache",
     "KPIRows",
     "SeriesPoint",
     "apply_filter",

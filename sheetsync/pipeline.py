@@ -17,6 +17,7 @@ from connectors.base import SourceData, SourceError
 from sheetsync.config import Config, GoogleConfig, SourceConfig
 from sheetsync.key_results import KeyResultResult, evaluate_key_result
 from sheetsync.kpis import (
+    ColumnCache,
     KPIDataError,
     KPIEvaluator,
     KPIRows,
@@ -49,11 +50,12 @@ def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of:
             continue
         source_warnings[name] = list(got.warnings)
         try:
-            frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter")
+            frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter").reset_index(drop=True)
         except KPIDataError as exc:
             failed[name] = str(exc)
     errors.extend(failed.values())
 
+    caches = {name: ColumnCache(frame, config.sources[name], config.timezone) for name, frame in frames.items()}
     rows: dict[str, KPIRows] = {}
     failed_kpis: dict[str, str] = {}
     for kpi in config.kpis.values():
@@ -65,7 +67,7 @@ def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of:
             continue
         try:
             rows[kpi.id], cell_warnings = prepare_kpi_rows(
-                frames[kpi.source], kpi, config.sources[kpi.source], tz=config.timezone
+                frames[kpi.source], kpi, config.sources[kpi.source], tz=config.timezone, cache=caches[kpi.source]
             )
         except KPIDataError as exc:
             errors.append(str(exc))

@@ -50,7 +50,7 @@ def test_csv_glob_stacks_files_and_checks_columns(tmp_path):
     (tmp_path / "m-1.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "m-2.csv").write_text("a,b\n3,4\n", encoding="utf-8")
     data = read_csv_source(csv_source(tmp_path / "m-*.csv"))
-    assert data.frame["a"].tolist() == ["1", "3"]
+    assert data.frame["a"].tolist() == [1, 3]  # typed: numbers arrive as numbers
     (tmp_path / "m-3.csv").write_text("a,c\n5,6\n", encoding="utf-8")
     with pytest.raises(SourceFormatError, match=r"m-3.csv.*columns differ from m-1.csv"):
         read_csv_source(csv_source(tmp_path / "m-*.csv"))
