@@ -391,10 +391,10 @@ def unique(items: Iterable[str]) -> list[str]:
 
 
 __all__ = [
+    "ColumnCache",
     "KPIDataError",
     "KPIEvaluator",
     "KPIResult",
-    "ColumnCache",
     "KPIRows",
     "SeriesPoint",
     "apply_filter",
