@@ -8,7 +8,6 @@ syntax) all happen here, before any source is opened.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -16,12 +15,15 @@ import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, NoReturn
 
 from sheetsync.expressions import ExpressionError, parse_filter, parse_formula
 from sheetsync.numbers import NumberFormatError, parse_number
 from sheetsync.periods import GRAINS, Period, PeriodError, custom_period, parse_period
+from sheetsync.schedule_spec import ScheduleSpecError, parse_spec
+from sheetsync.suggest import closest, did_you_mean
 
 SOURCE_TYPES = ("csv", "xlsx", "gsheet")
 AGGS = ("sum", "mean", "median", "min", "max", "count", "count_distinct", "first", "last")
@@ -125,6 +127,7 @@ class TrackerConfig:
 class GoogleConfig:
     credentials: str | None = None
     api_url: str | None = None
+    retry_seconds: float = 120.0  # per request: how long 429/5xx retries may go on before giving up
 
 
 @dataclass(frozen=True)
@@ -219,11 +222,19 @@ class _Table:
         self.seen.add(name)
         return self.data.get(name, default)
 
+    def missing(self, name: str, message: str = "is required") -> NoReturn:
+        """A required key is absent: blame a misspelling of it if there is one."""
+        unknown = [k for k in self.data if k not in self.seen]
+        typo = next((k for k in unknown if closest(k, [name]) == name), None)
+        if typo is not None:
+            self.fail(f"unknown key (did you mean {name!r}?)", typo)
+        self.fail(message, name)
+
     def str(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
         value = self.raw(name)
         if value is None:
             if required:
-                self.fail("is required", name)
+                self.missing(name)
             return default
         if not isinstance(value, str):
             self.fail(f"expected text, got {_kind(value)}", name)
@@ -287,8 +298,7 @@ def _kind(value: Any) -> str:
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean(word, choices)
 
 
 def _as_number(value: Any, fail: Any) -> float:
@@ -428,7 +438,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
         src = table.table(name)
         kind = src.choice("type", SOURCE_TYPES)
         if kind is None:
-            src.fail(f"is required: one of {', '.join(SOURCE_TYPES)}", "type")
+            src.missing("type", f"is required: one of {', '.join(SOURCE_TYPES)}")
         rename = src.raw("rename", {})
         if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
             src.fail('expected a table of "old name" = "new name"', "rename")
@@ -461,7 +471,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             dayfirst=src.bool("dayfirst", False),
         )
         if kind in ("csv", "xlsx") and config.path is None:
-            src.fail("is required for csv and xlsx sources", "path")
+            src.missing("path", "is required for csv and xlsx sources")
         if kind == "csv":
             _check_encoding(src, config.encoding)
         src.done()
@@ -506,18 +516,18 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
                 t.fail(f"bad formula {formula!r}: {exc}", "formula")
         else:
             if source is None:
-                t.fail("is required (or give a formula)", "source")
+                t.missing("source", "is required (or give a formula)")
             if source not in sources:
                 t.fail(f"no source named {source!r}{_hint(source, sources)}", "source")
         column = t.str("column")
         if formula is None and column is None and agg != "count":
-            t.fail(f"is required for agg = {agg!r}", "column")
+            t.missing("column", f"is required for agg = {agg!r}")
         filter_text = t.str("filter")
         _check_filter(t, "filter", filter_text)
         window = t.choice("window", WINDOWS, "to_date")
         date_column = t.str("date_column")
         if formula is None and window == "latest" and date_column is None:
-            t.fail("is required for window = 'latest'", "date_column")
+            t.missing("date_column", "is required for window = 'latest'")
         kpis[kpi_id] = KPIConfig(
             id=kpi_id,
             title=t.str("title", kpi_id),
@@ -629,7 +639,7 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
     start = t.number("start")
     target = t.number("target")
     if target is None and change is None:
-        t.fail("is required (or give baseline and change)", "target")
+        t.missing("target", "is required (or give baseline and change)")
     if target is not None and change is not None:
         t.fail("give either target or change, not both", "change")
     if change is not None and baseline is None and start is None:
@@ -683,7 +693,13 @@ def _tracker(t: _Table, base: Path, out: Path) -> TrackerConfig:
 
 
 def _google(t: _Table, base: Path) -> GoogleConfig:
-    config = GoogleConfig(credentials=_path(t, "credentials", base), api_url=t.str("api_url"))
+    retry_seconds = t.number("retry_seconds", GoogleConfig.retry_seconds)
+    assert retry_seconds is not None
+    if retry_seconds < 0:
+        t.fail(f"must be zero or more, got {retry_seconds:g}", "retry_seconds")
+    config = GoogleConfig(
+        credentials=_path(t, "credentials", base), api_url=t.str("api_url"), retry_seconds=retry_seconds
+    )
     if config.api_url is not None and not re.match(r"^https?://", config.api_url):
         t.fail(f"expected an http(s) URL, got {config.api_url!r}", "api_url")
     t.done()
@@ -693,8 +709,9 @@ def _google(t: _Table, base: Path) -> GoogleConfig:
 def _addresses(t: _Table, name: str) -> tuple[str, ...]:
     values = t.str_list(name)
     for value in values:
-        if "\n" in value or "\r" in value or "@" not in value:
-            t.fail(f"{value!r} is not an email address", name)
+        found = getaddresses([value]) if not any(ch in value for ch in "\r\n\x00") else []
+        if len(found) != 1 or "@" not in found[0][1]:
+            t.fail(f"{value!r} is not one email address (write a list for several)", name)
     return values
 
 
@@ -702,6 +719,8 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
     sender = t.str("from", "sheetsync@localhost")
     if any(ch in sender for ch in "\r\n"):
         t.fail("must be one line", "from")
+    if len(getaddresses([sender])) != 1 or "@" not in getaddresses([sender])[0][1]:
+        t.fail(f"{sender!r} is not one email address, e.g. \"OKR bot <okrs@example.com>\"", "from")
     port = t.raw("smtp_port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
         t.fail(f"expected a port number, got {port!r}", "smtp_port")
@@ -737,7 +756,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
     if config.username and not config.password_env:
         t.fail("needs password_env: the name of the environment variable holding the password", "username")
     if config.smtp_host and not (config.to or config.cc or config.teams):
-        t.fail("is required when smtp_host is set: who receives the digest", "to")
+        t.missing("to", "is required when smtp_host is set: who receives the digest")
     if t.has("password"):
         t.fail("passwords do not belong in config: set password_env to an environment variable's name", "password")
     t.done()
@@ -762,5 +781,11 @@ def _schedule(t: _Table) -> ScheduleConfig:
     config = ScheduleConfig(
         sync=t.str_list("sync", ScheduleConfig.sync), digest=t.str_list("digest", ScheduleConfig.digest)
     )
+    for job in ("sync", "digest"):
+        for index, text in enumerate(getattr(config, job)):
+            try:
+                parse_spec(text)
+            except ScheduleSpecError as exc:  # checked here so a typo fails at load, not on Monday morning
+                t.fail(str(exc), f"{job}[{index}]" if isinstance(t.raw(job), list) else job)
     t.done()
     return config

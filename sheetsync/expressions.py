@@ -12,7 +12,6 @@ Pure computation: no I/O, no logging.
 from __future__ import annotations
 
 import ast
-import difflib
 import math
 import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -31,6 +30,7 @@ from pandas.api.types import (
 
 from sheetsync.dates import parse_date, parse_dates
 from sheetsync.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
+from sheetsync.suggest import did_you_mean
 
 __all__ = [
     "FILTER_FUNCTIONS",
@@ -447,10 +447,8 @@ def _column_lookup(df: pd.DataFrame) -> dict[str, Hashable]:
 
 
 def _unknown_column_message(name: str, lookup: Mapping[str, Hashable]) -> str:
-    names = list(lookup)
-    folded = {n.casefold(): n for n in names}
-    guess = folded.get(name.casefold()) or next(iter(difflib.get_close_matches(name, names, n=1)), None)
-    hint = f" (did you mean {guess!r}?)" if guess else ""
+    names = [str(n) for n in lookup]
+    hint = did_you_mean(name, names)
     shown = ", ".join(repr(n) for n in names[:30]) + (", ..." if len(names) > 30 else "")
     return f"unknown column {name!r}{hint}; available columns: {shown or '(none)'}"
 
@@ -808,9 +806,7 @@ class Formula:
         """
         unknown = sorted(name for name in self.names if name not in values)
         if unknown:
-            known = [str(k) for k in values]
-            guess = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            hint = did_you_mean(unknown[0], values)
             raise ExpressionError(f"unknown KPI {unknown[0]!r} in formula {self.text!r}{hint}")
         return _FormulaEvaluator(self._source, values).eval(self._tree)
 

@@ -8,7 +8,6 @@ of the same arrays.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ from sheetsync.dates import parse_dates
 from sheetsync.expressions import ExpressionError, FormulaValueError, parse_filter, parse_formula
 from sheetsync.numbers import parse_numbers
 from sheetsync.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
+from sheetsync.suggest import did_you_mean
 
 NUMERIC_AGGS = frozenset({"sum", "mean", "median", "min", "max", "first", "last"})
 
@@ -84,8 +84,7 @@ def _day_number(day: date) -> int:
 
 
 def _missing_column(kind: str, column: str, kpi: KPIConfig, available: list[str]) -> KPIDataError:
-    close = difflib.get_close_matches(column, available, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(column, available)
     shown = ", ".join(repr(c) for c in available[:20]) + (" ..." if len(available) > 20 else "")
     return KPIDataError(
         f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint}; it has {shown}"
@@ -188,6 +187,8 @@ def prepare_kpi_rows(
 ) -> tuple[KPIRows, list[str]]:
     """Clean a (source-filtered) frame into one KPI's sorted values, with cell warnings."""
     available = [c for c in frame.columns if c != ROW_COLUMN]
+    if not available:
+        raise KPIDataError(f"kpis.{kpi.id}: source {kpi.source!r} has no columns (the file or sheet is empty)")
     for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
         if column is not None and column not in frame.columns:
             raise _missing_column(kind, column, kpi, available)
@@ -244,18 +245,21 @@ class KPIEvaluator:
     failed: Mapping[str, str] = field(default_factory=dict)  # kpi id -> why it has no data
     warnings: dict[str, None] = field(default_factory=dict)  # ordered set
 
-    def value(self, kpi_id: str, start: date | None, end: date | None) -> float | None:
+    def value(self, kpi_id: str, start: date | None, end: date | None, *, warn: bool = True) -> float | None:
+        """The KPI over start..end; `warn=False` for series points, where an empty week's
+        0 / 0 is ordinary and a warning per bucket would only be noise."""
         kpi = self.kpis[kpi_id]
         if kpi.formula is None:
             rows = self.rows.get(kpi_id)
             return None if rows is None else rows.value(start, end)
         formula = parse_formula(kpi.formula)
-        inputs = {name: self.value(name, start, end) for name in formula.names}
+        inputs = {name: self.value(name, start, end, warn=warn) for name in formula.names}
         try:
             return formula.evaluate(inputs)
         except FormulaValueError as exc:
-            span = f" for {start}..{end}" if start else ""
-            self.warnings[f"kpis.{kpi_id}.formula: {exc}{span}; the value is left empty"] = None
+            if warn:
+                span = f" for {start}..{end}" if start else ""
+                self.warnings[f"kpis.{kpi_id}.formula: {exc}{span}; the value is left empty"] = None
             return None
 
     def has_dates(self, kpi_id: str) -> bool:
@@ -344,13 +348,14 @@ def evaluate_kpi(evaluator: KPIEvaluator, kpi_id: str, period: Period, as_of: da
         value = evaluator.value(kpi_id, start, end)
         before = shift(as_of, kpi.grain, -1)
         prev_start, prev_end = kpi_window(kpi, period, before)
-        previous = evaluator.value(kpi_id, prev_start, prev_end) if prev_end >= prev_start else None
+        previous = evaluator.value(kpi_id, prev_start, prev_end, warn=False) if prev_end >= prev_start else None
         # Buckets count days inside the period and up to the as-of date only: the first
         # week of Q4 does not take in September, the current week no future-dated rows.
         series = tuple(
             SeriesPoint(
                 bucket_label(b_start, kpi.grain), b_start, b_end,
-                evaluator.value(kpi_id, max(b_start, period.start), min(b_end, as_of)), b_end <= as_of,
+                evaluator.value(kpi_id, max(b_start, period.start), min(b_end, as_of), warn=False),
+                b_end <= as_of,
             )
             for b_start, b_end in buckets_between(period.start, min(as_of, period.end), kpi.grain)
         )

@@ -150,21 +150,35 @@ def test_missing_column_is_a_clear_error():
         prepare_kpi_rows(DATA, kpi(column="Valeu"), SRC)
 
 
-def test_formula_over_the_same_window_and_division_by_zero():
-    df = frame([("2026-11-16", "5", "o"), ("2026-11-17", "5", "o")])
-    sessions = frame([("2026-11-16", "400", "s"), ("2026-11-17", "600", "s"), ("2026-11-10", "0", "s")])
+def rate_evaluator(orders: list[tuple], sessions: list[tuple]) -> KPIEvaluator:
     orders_k = kpi(id="orders", agg="sum", grain="week")
     sessions_k = kpi(id="sessions", agg="sum", grain="week")
     rate = KPIConfig(id="rate", title="Rate", formula="orders / sessions", window="latest", grain="week")
     rows = {
-        "orders": prepare_kpi_rows(df, orders_k, SRC)[0],
-        "sessions": prepare_kpi_rows(sessions, sessions_k, SRC)[0],
+        "orders": prepare_kpi_rows(frame(orders), orders_k, SRC)[0],
+        "sessions": prepare_kpi_rows(frame(sessions), sessions_k, SRC)[0],
     }
-    ev = KPIEvaluator({"orders": orders_k, "sessions": sessions_k, "rate": rate}, rows)
+    return KPIEvaluator({"orders": orders_k, "sessions": sessions_k, "rate": rate}, rows)
+
+
+def test_formula_over_the_same_window():
+    ev = rate_evaluator(
+        [("2026-11-16", "5", "o"), ("2026-11-17", "5", "o")],
+        [("2026-11-16", "400", "s"), ("2026-11-17", "600", "s"), ("2026-11-10", "0", "s")],
+    )
     result = evaluate_kpi(ev, "rate", Q4, AS_OF)
     assert result.value == pytest.approx(10 / 1000)
     assert result.previous is None  # W46: 0 orders / 0 sessions
-    assert any("kpis.rate.formula: division by zero" in w for w in ev.warnings)
+    assert ev.warnings == {}  # an empty earlier week is no reason to warn
+
+
+def test_formula_division_by_zero_in_the_current_window_warns():
+    ev = rate_evaluator([("2026-11-16", "5", "o")], [("2026-11-16", "0", "s")])
+    result = evaluate_kpi(ev, "rate", Q4, AS_OF)
+    assert result.value is None
+    assert list(ev.warnings) == [
+        "kpis.rate.formula: division by zero: sessions is 0 for 2026-11-16..2026-11-22; the value is left empty"
+    ]
 
 
 def test_previous_period_value():

@@ -1,0 +1,102 @@
+"""The bad-input corpus: every case in tests/corpus/ must fail (or warn) exactly as written.
+
+Each case starts from a good run of tests/corpus/_base (tracker and history written),
+breaks one thing, runs the CLI and checks: the exit code, the one-line message, that no
+traceback reaches the user, that no output is half-written, and that when the run cannot
+go on (exit 1 or 2) the last good tracker and history are untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sheetsync.cli import main
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and not p.name.startswith("_"))
+DEFAULT_ARGS = ["sync", "--config", "config.toml", "--as-of", "2026-11-24"]
+
+
+def load_case(name: str) -> dict:
+    return tomllib.loads((CORPUS / name / "case.toml").read_text(encoding="utf-8"))
+
+
+def digest_of(folder: Path) -> dict[str, str]:
+    """What a user would lose: the tracker's bytes and the history's rows."""
+    out: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.xlsx")):
+        out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    db = folder / ".sheetsync" / "history.sqlite"
+    if db.exists():
+        with sqlite3.connect(db) as conn:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            rows = [(t, conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()) for t in tables]
+        out["history"] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return out
+
+
+def run(args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(cwd)
+    return CliRunner().invoke(main, args, catch_exceptions=True)
+
+
+@pytest.fixture(scope="session")
+def good_run(tmp_path_factory) -> Path:
+    """The base project after one good sync: the state every case starts from."""
+    folder = tmp_path_factory.mktemp("corpus-base") / "project"
+    shutil.copytree(CORPUS / "_base", folder)
+    with pytest.MonkeyPatch.context() as mp:
+        result = run(DEFAULT_ARGS, folder, mp)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_corpus_case(name: str, good_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = load_case(name)
+    work = tmp_path / "project"
+    shutil.copytree(good_run, work)
+    before = digest_of(work)
+    config = work / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    for edit in case.get("replace", []):
+        assert edit["old"] in text, f"{name}: the base config has no {edit['old']!r}"
+        text = text.replace(edit["old"], edit["new"], 1)
+    config.write_text(text, encoding="utf-8")
+    for path in (CORPUS / name).rglob("*"):
+        if path.is_file() and path.name != "case.toml":
+            target = work / path.relative_to(CORPUS / name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+    result = run(case.get("args", DEFAULT_ARGS), work, monkeypatch)
+
+    stderr = result.stderr
+    assert result.exit_code == case["exit"], f"{name}: {result.output}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), f"{name}: {result.exception!r}"
+    assert "Traceback" not in result.output
+    assert case["message"] in stderr, f"{name}: expected {case['message']!r} in:\n{stderr}"
+    for text_absent in case.get("absent", []):
+        assert text_absent not in result.output, f"{name}: {text_absent!r} must not appear"
+    for line in stderr.splitlines():
+        assert len(line) < 600, f"{name}: a message line of {len(line)} characters"
+    assert not list(work.rglob("*.tmp")), f"{name}: a temporary file was left behind"
+    if case["exit"] in (1, 2):
+        assert digest_of(work) == before, f"{name}: the last good tracker or history changed"
+    db = work / ".sheetsync" / "history.sqlite"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_corpus_is_big_enough_and_every_case_is_described():
+    assert len(CASES) >= 40
+    for name in CASES:
+        case = load_case(name)
+        assert case["description"] and case["family"] and "exit" in case, name
