@@ -33,6 +33,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(target)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
     except OSError as exc:
@@ -54,6 +55,19 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete temporary files a killed earlier run left beside `target` (only ours, by name).
+
+    Runs never overlap (the runner lock), so any such file belongs to a dead process.
+    """
+    for orphan in target.parent.glob(f".{glob_escape(target.name)}.*.tmp"):
+        orphan.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -1,0 +1,540 @@
+"""What the OKR tracker shows, independent of where it is written.
+
+Pure: a `SyncResult`, the history rows and last week's snapshot go in, a `TrackerContent`
+comes out: tabs of tables whose cells carry a value and a semantic kind (percent, currency,
+status...). The .xlsx writer and the Google Sheets writer both render this same content,
+so which tabs, columns and kinds the tracker has is decided here, once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sheetsync.history import Snapshot, week_key
+from sheetsync.key_results import STATUSES, KeyResultResult
+from sheetsync.kpis import KPIResult
+from sheetsync.objectives import ObjectiveResult
+from sheetsync.results import SourceResult, SyncResult
+
+Kind = Literal["text", "number", "percent", "currency", "date", "datetime", "status"]
+
+CURRENCIES = frozenset({"$", "€", "£", "¥"})
+"""KPI units shown as money; "%" is shown as a percentage; any other unit is a suffix."""
+
+STATUS_LABELS = {
+    "done": "Done",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "no_data": "No data",
+    "no_target": "No target",
+    "ok": "OK",
+    "warning": "Warning",
+    "failed": "Failed",
+}
+"""What people read for each machine status; conditional formats match these labels."""
+
+STATUS_COLORS = {
+    "done": ("E4E1FB", "4C3D9E"),
+    "on_track": ("DDF3E4", "1E6B3A"),
+    "at_risk": ("FDF0D2", "8A5A00"),
+    "off_track": ("FBE0DE", "9B2C2C"),
+    "no_data": ("EEF0F3", "6B7280"),
+    "no_target": ("F5F6F8", "8A93A0"),
+    "ok": ("DDF3E4", "1E6B3A"),
+    "warning": ("FDF0D2", "8A5A00"),
+    "failed": ("FBE0DE", "9B2C2C"),
+}
+"""(fill, text) RGB per status: purple done, green on track, amber at risk, red off track, grey no data.
+The built-in .xlsx template is generated from these; a Google Sheets writer can use them too."""
+
+TAB_NAMES = ("Dashboard", "Key Results", "KPIs", "History", "Sources")
+SPARK = "▁▂▃▄▅▆▇█"
+RECENT_BUCKETS = 8
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value and how to show it.
+
+    `unit` is the currency symbol of a currency cell or the suffix of a number ("min");
+    `status` keeps the machine value ("on_track") of a status cell whose `value` is its
+    label; `signed` cells are changes, shown with a + when positive.
+    """
+
+    value: str | float | date | datetime | None
+    kind: Kind = "text"
+    unit: str = ""
+    status: str | None = None
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A header row and data rows, placed by default with its header at `anchor` (row, column).
+
+    `key` names the table for writers: the .xlsx template marks where each table sits with
+    a defined name `sheetsync_<key>`; `anchor` is the place used when it does not. A table
+    with an empty header has no header row: its data starts at the anchor.
+    """
+
+    key: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    anchor: tuple[int, int] = (1, 1)
+
+    @property
+    def width(self) -> int:
+        return max([len(self.header), *(len(r) for r in self.rows)], default=0)
+
+    @property
+    def first_data_row(self) -> int:
+        return self.anchor[0] + (1 if self.header else 0)
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One worksheet: its tables, the main one (`header` and `rows`) first."""
+
+    name: str
+    tables: tuple[Table, ...]
+
+    @property
+    def main(self) -> Table:
+        return self.tables[0]
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return self.main.header
+
+    @property
+    def rows(self) -> tuple[tuple[Cell, ...], ...]:
+        return self.main.rows
+
+    def table(self, key: str) -> Table:
+        for table in self.tables:
+            if table.key == key:
+                return table
+        raise KeyError(f"tab {self.name!r} has no table {key!r}")
+
+
+@dataclass(frozen=True)
+class DashboardFacts:
+    """The headline numbers, for writers that place them themselves (and the digest)."""
+
+    project: str
+    period: str
+    period_start: date
+    period_end: date
+    as_of: date
+    week: str
+    expected: float
+    overall_progress: float | None
+    overall_change: float | None
+    previous_week: str | None
+    status_counts: dict[str, int]
+    generated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A chart over a table's columns (0-based within the table), for writers that draw it."""
+
+    tab: str
+    table: str
+    title: str
+    categories: int
+    values: tuple[int, ...]
+    anchor: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class TrackerContent:
+    tabs: tuple[Tab, ...]
+    dashboard: DashboardFacts
+    charts: tuple[ChartSpec, ...] = ()
+
+    def tab(self, name: str) -> Tab:
+        for tab in self.tabs:
+            if tab.name == name:
+                return tab
+        raise KeyError(f"the tracker has no tab {name!r}")
+
+
+# --- cells -------------------------------------------------------------------------------
+
+
+def finite(value: float | None) -> float | None:
+    """None for missing, NaN and infinite numbers: no spreadsheet stores those."""
+    if value is None or isinstance(value, bool):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def text(value: object) -> Cell:
+    return Cell(None if value is None or value == "" else str(value))
+
+
+def status_cell(status: str | None) -> Cell:
+    if not status:
+        return Cell(None)
+    return Cell(STATUS_LABELS.get(status, status.replace("_", " ").capitalize()), "status", status=status)
+
+
+def percent(value: float | None, *, signed: bool = False) -> Cell:
+    return Cell(finite(value), "percent", signed=signed)
+
+
+def count(value: int | float | None) -> Cell:
+    return Cell(finite(value), "number")
+
+
+def measure(value: float | None, unit: str, *, signed: bool = False) -> Cell:
+    """A KPI or KR figure in its KPI's unit: %, money, or a number with a suffix."""
+    value = finite(value)
+    if unit == "%":
+        return Cell(value, "percent", signed=signed)
+    if unit in CURRENCIES:
+        return Cell(value, "currency", unit=unit, signed=signed)
+    return Cell(value, "number", unit=unit, signed=signed)
+
+
+def day(value: date | None) -> Cell:
+    return Cell(value, "date")
+
+
+def moment(value: datetime | None, timezone: str) -> Cell:
+    return Cell(None if value is None else local(value, timezone), "datetime")
+
+
+def local(value: datetime, timezone: str) -> datetime:
+    """A naive wall-clock time in the project's zone (spreadsheets have no time zones)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return value.replace(microsecond=0)
+
+
+def number_format(cell: Cell) -> str | None:
+    """The spreadsheet number format for a cell's kind (Excel and Google Sheets share it).
+
+    None for text and status cells. Money shows cents only below 1,000; plain numbers
+    show up to two decimals only when they have any.
+    """
+    if cell.kind == "percent":
+        body = "0.0%"
+    elif cell.kind == "currency":
+        money = f'"{cell.unit}"#,##0'
+        whole = isinstance(cell.value, float) and (abs(cell.value) >= 1000 or cell.value.is_integer())
+        body = money if whole else money + ".00"
+    elif cell.kind == "number":
+        whole = not isinstance(cell.value, float) or cell.value.is_integer()
+        body = "#,##0" if whole else "#,##0.0#"
+        if cell.unit:
+            body += '" ' + cell.unit.replace('"', "") + '"'
+    elif cell.kind == "date":
+        return "yyyy-mm-dd"
+    elif cell.kind == "datetime":
+        return "yyyy-mm-dd hh:mm"
+    else:
+        return None
+    if cell.signed:
+        return f"+{body};-{body};{body}"
+    return body
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A figure as short text: 86.6% · $12,300 · 3.32 min · 1,234 (for the Recent column)."""
+    value = finite(value)
+    if value is None:
+        return "–"
+    if unit == "%":
+        return f"{value:.1%}"
+    if unit in CURRENCIES:
+        return f"{'-' if value < 0 else ''}{unit}{abs(value):,.0f}"
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{shown} {unit}" if unit else shown
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """Unicode bars, oldest first; a gap (·) where a bucket has no value."""
+    present = [v for v in (finite(v) for v in values) if v is not None]
+    if not present:
+        return ""
+    low, high = min(present), max(present)
+    out = []
+    for raw in values:
+        v = finite(raw)
+        if v is None:
+            out.append("·")
+        elif high == low:
+            out.append(SPARK[3])
+        else:
+            out.append(SPARK[round((v - low) / (high - low) * (len(SPARK) - 1))])
+    return "".join(out)
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    now, before = finite(now), finite(before)
+    return None if now is None or before is None else now - before
+
+
+def span(start: date | None, end: date | None) -> str:
+    """'16–22 Nov 2026', '1 Oct – 24 Nov 2026', or 'all rows' for undated KPIs."""
+    if start is None or end is None:
+        return "all rows"
+    if start.year != end.year:
+        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{start.day}–{end.day} {end:%b %Y}"
+
+
+# --- tabs ----------------------------------------------------------------------------------
+
+KR_HEADER = (
+    "Objective", "Key result", "Title", "Owner", "KPI", "Start", "Target", "Current", "Progress",
+    "Expected", "Status", "Change since last week", "Weight", "Updated", "Note",
+)
+KPI_HEADER = (
+    "KPI", "Title", "Value", "Unit", "Target", "Status", "Previous", "Change", "Trend", "Recent",
+    "Window", "Source", "Note",
+)
+HISTORY_HEADER = (
+    "Week", "As of", "Type", "ID", "Title", "Objective", "KPI", "Value", "Progress", "Expected", "Status",
+)
+SOURCE_HEADER = ("Source", "Type", "Location", "Sheet", "Rows", "Fetched at", "Status", "Warnings", "Error")
+OBJECTIVE_HEADER = (
+    "Objective", "Title", "Owner", "Team", "Progress", "Expected", "Status", "Change since last week",
+    "Key results", "Aligns to",
+)
+FACTS_HEADER = ("At a glance", "")
+COUNTS_HEADER = ("Key results by status", "Count", "Share")
+
+TITLE_ANCHOR = (1, 1)
+FACTS_ANCHOR = (4, 1)
+COUNTS_ANCHOR = (4, 4)
+OBJECTIVES_ANCHOR = (15, 1)
+CHART_ANCHOR = (3, 8)
+
+
+def kr_note(kr: KeyResultResult) -> str | None:
+    """Why a KR's numbers look the way they do: stale data, no baseline, past its target."""
+    if kr.stale:
+        return f"stale: {kr.stale}"
+    if kr.note:
+        return kr.note
+    raw = finite(kr.progress_raw)
+    if raw is not None and raw > 1:
+        return f"past its target: {raw:.0%} of the way"
+    if raw is not None and raw < 0:
+        return f"behind its start: {raw:.0%}"
+    return None
+
+
+def kr_rows(
+    result: SyncResult, previous: Snapshot | None, units: Mapping[str, str], updated: Mapping[str, date]
+) -> tuple[tuple[Cell, ...], ...]:
+    owners = {o.id: o.owner for o in result.objectives}
+    rows = []
+    for kr in result.key_results:
+        unit = units.get(kr.kpi, kr.unit)
+        before = previous.key_results.get(kr.id) if previous else None
+        rows.append((
+            text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
+            text(kr.kpi), measure(kr.start, unit), measure(kr.target, unit), measure(kr.current, unit),
+            percent(kr.progress), percent(kr.expected), status_cell(kr.status),
+            percent(change(kr.progress, before.progress if before else None), signed=True),
+            count(kr.weight), day(updated.get(kr.kpi, result.as_of)), text(kr_note(kr)),
+        ))
+    return tuple(rows)
+
+
+def kpi_rows(result: SyncResult) -> tuple[tuple[Cell, ...], ...]:
+    rows = []
+    for k in result.kpis:
+        recent = [p for p in k.series if p.complete][-RECENT_BUCKETS:]
+        rows.append((
+            text(k.id), text(k.title), measure(k.value, k.unit), text(k.unit), measure(k.target, k.unit),
+            status_cell(k.status), measure(k.previous, k.unit), measure(k.change, k.unit, signed=True),
+            text(sparkline([p.value for p in recent])),
+            text(" · ".join(f"{_short_label(p.label)} {format_value(p.value, k.unit)}" for p in recent[-4:])),
+            text(span(k.window_start, k.window_end)), text(k.source or "formula"),
+            text(f"stale: {k.stale}" if k.stale else None),
+        ))
+    return tuple(rows)
+
+
+def _short_label(label: str) -> str:
+    """'2026-W47' -> 'W47', '2026-11' -> 'Nov': enough inside one period."""
+    if "-W" in label:
+        return label.split("-", 1)[1]
+    if len(label) == 7 and label[4] == "-" and label[5:].isdigit():
+        return date(int(label[:4]), int(label[5:]), 1).strftime("%b")
+    return label
+
+
+def history_rows(
+    kr_history: Iterable[Mapping[str, Any]], kpi_history: Iterable[Mapping[str, Any]], units: Mapping[str, str]
+) -> tuple[tuple[Cell, ...], ...]:
+    """One row per KR and per KPI per week, oldest week first (the DB keeps one snapshot a week)."""
+    krs = [(r["week"], 0, r["objective"], r["kr_id"], r) for r in kr_history]
+    kpis = [(r["week"], 1, "", r["kpi_id"], r) for r in kpi_history]
+    rows = []
+    for _week, kind, _objective, _id, r in sorted(krs + kpis, key=lambda item: item[:4]):
+        as_of = date.fromisoformat(r["as_of"])
+        if kind == 0:
+            unit = units.get(r["kpi"] or "", "")
+            rows.append((
+                text(r["week"]), day(as_of), text("Key result"), text(r["kr_id"]), text(r["title"]),
+                text(r["objective"]), text(r["kpi"]), measure(r["current"], unit), percent(r["progress"]),
+                percent(r["expected"]), status_cell(r["status"]),
+            ))
+        else:
+            unit = r["unit"] or ""
+            rows.append((
+                text(r["week"]), day(as_of), text("KPI"), text(r["kpi_id"]), text(r["title"]), text(None),
+                text(r["kpi_id"]), measure(r["value"], unit), Cell(None, "percent"), Cell(None, "percent"),
+                status_cell(r["status"]),
+            ))
+    return tuple(rows)
+
+
+def source_rows(sources: Sequence[SourceResult], timezone: str) -> tuple[tuple[Cell, ...], ...]:
+    return tuple(
+        (
+            text(s.name), text(s.type), text(s.location), text(s.sheet), count(s.rows),
+            moment(s.fetched_at, timezone), status_cell(s.status), text("\n".join(s.warnings) or None),
+            text(s.error),
+        )
+        for s in sources
+    )
+
+
+def objective_rows(
+    objectives: Sequence[ObjectiveResult], previous: Snapshot | None
+) -> tuple[tuple[Cell, ...], ...]:
+    rows = []
+    for o in objectives:
+        before = previous.objectives.get(o.id, (None, ""))[0] if previous else None
+        rows.append((
+            text(o.id), text(o.title), text(o.owner), text(o.team), percent(o.progress), percent(o.expected),
+            status_cell(o.status), percent(change(o.progress, before), signed=True), count(len(o.key_results)),
+            text(o.parent or None),
+        ))
+    return tuple(rows)
+
+
+def dashboard_facts(
+    result: SyncResult, previous: Snapshot | None, generated_at: datetime | None
+) -> DashboardFacts:
+    return DashboardFacts(
+        project=result.project,
+        period=result.period.name,
+        period_start=result.period.start,
+        period_end=result.period.end,
+        as_of=result.as_of,
+        week=week_key(result.as_of),
+        expected=result.expected,
+        overall_progress=finite(result.overall_progress),
+        overall_change=change(result.overall_progress, previous.overall_progress if previous else None),
+        previous_week=previous.week if previous else None,
+        status_counts=result.status_counts(),
+        generated_at=generated_at,
+    )
+
+
+def dashboard_tab(
+    result: SyncResult, facts: DashboardFacts, previous: Snapshot | None, timezone: str
+) -> Tab:
+    total = sum(facts.status_counts.values())
+    title = Table("title", (), (
+        (text(f"{facts.project} OKRs · {facts.period}"),),
+        (text(f"As of {facts.as_of:%A} {facts.as_of.day} {facts.as_of:%B %Y} · week {facts.week}"
+              + (f" · compared with {facts.previous_week}" if facts.previous_week else "")),),
+    ), TITLE_ANCHOR)
+    glance = Table("facts", FACTS_HEADER, (
+        (text("Period"), text(f"{facts.period} ({span(facts.period_start, facts.period_end)})")),
+        (text("As of"), day(facts.as_of)),
+        (text("Period elapsed"), percent(facts.expected)),
+        (text("Overall progress"), percent(facts.overall_progress)),
+        (text("Change since last week"), percent(facts.overall_change, signed=True)),
+        (text("Objectives"), count(len(result.objectives))),
+        (text("Key results"), count(total)),
+        (text("Updated"), moment(facts.generated_at, timezone)),
+    ), FACTS_ANCHOR)
+    counts = Table("status_counts", COUNTS_HEADER, tuple(
+        (status_cell(s), count(n), percent(n / total if total else None))
+        for s, n in facts.status_counts.items()
+    ), COUNTS_ANCHOR)
+    objectives = Table("objectives", OBJECTIVE_HEADER, objective_rows(result.objectives, previous), OBJECTIVES_ANCHOR)
+    return Tab("Dashboard", (objectives, title, glance, counts))
+
+
+def units_by_kpi(result: SyncResult, kpi_history: Iterable[Mapping[str, Any]] = ()) -> dict[str, str]:
+    """Each KPI's unit: today's config first, else the unit history recorded for it."""
+    units = {r["kpi_id"]: r["unit"] or "" for r in kpi_history}
+    units.update({k.id: k.unit for k in result.kpis})
+    return units
+
+
+def _updated(kpis: Sequence[KPIResult], as_of: date) -> dict[str, date]:
+    """The last day each KPI's figure covers (its window's end, never past the as-of date)."""
+    return {k.id: min(k.window_end, as_of) if k.window_end else as_of for k in kpis}
+
+
+def build_tracker(
+    result: SyncResult,
+    *,
+    kr_history: Sequence[Mapping[str, Any]] = (),
+    kpi_history: Sequence[Mapping[str, Any]] = (),
+    previous: Snapshot | None = None,
+    generated_at: datetime | None = None,
+    timezone: str = "UTC",
+) -> TrackerContent:
+    """Every tab of the tracker.
+
+    `kr_history`/`kpi_history` are the history DB's rows (this week's included), `previous`
+    is last week's snapshot (`History.previous(as_of)`): "change since last week" comes
+    from it. `generated_at` is shown as the Updated time, in `timezone`.
+    """
+    if generated_at is not None and generated_at.tzinfo is None:
+        generated_at = generated_at.replace(tzinfo=UTC)
+    stamp = None if generated_at is None else local(generated_at, timezone)
+    facts = dashboard_facts(result, previous, stamp)
+    units = units_by_kpi(result, kpi_history)
+    tabs = (
+        dashboard_tab(result, facts, previous, timezone),
+        Tab("Key Results", (Table("key_results", KR_HEADER, kr_rows(
+            result, previous, units, _updated(result.kpis, result.as_of))),)),
+        Tab("KPIs", (Table("kpis", KPI_HEADER, kpi_rows(result)),)),
+        Tab("History", (Table("history", HISTORY_HEADER, history_rows(kr_history, kpi_history, units)),)),
+        Tab("Sources", (Table("sources", SOURCE_HEADER, source_rows(result.sources, timezone)),)),
+    )
+    chart = ChartSpec("Dashboard", "objectives", "Objective progress", categories=1, values=(4, 5),
+                      anchor=CHART_ANCHOR)
+    return TrackerContent(tabs, facts, (chart,))
+
+
+__all__ = [
+    "STATUSES",
+    "STATUS_COLORS",
+    "STATUS_LABELS",
+    "TAB_NAMES",
+    "Cell",
+    "ChartSpec",
+    "DashboardFacts",
+    "Kind",
+    "Tab",
+    "Table",
+    "TrackerContent",
+    "build_tracker",
+    "format_value",
+    "number_format",
+    "sparkline",
+]
