@@ -1,0 +1,170 @@
+"""One sheetsync at a time per project: an exclusive `flock` on a file in the state folder.
+
+Why `flock` and not "the file exists": the kernel drops the lock when its process ends,
+however it ends (a crash, SIGKILL, the machine's power), so a lock left behind by a
+killed process needs no cleaning up; the next run simply takes it. The file itself
+stays. What is written in it (pid, start time, command) only tells the next process
+who it is waiting for.
+
+Two locks use this: `run.lock`, held while a sync or digest runs (manual or scheduled,
+so they never overlap), and `schedule.lock`, held for a scheduler's whole life (so a
+project has one scheduler).
+
+`flock` needs a local file system; on NFS some systems emulate it with `fcntl` locks
+and some do not lock at all. Keep `state_dir` local.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; runs are not expected to overlap there
+    fcntl = None  # type: ignore[assignment]
+
+RUN_LOCK = "run.lock"
+SCHEDULE_LOCK = "schedule.lock"
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as its holder wrote it."""
+
+    pid: int | None
+    since: str
+    command: str
+
+    def describe(self) -> str:
+        parts = [f"pid {self.pid}" if self.pid else "", self.command, f"since {self.since}" if self.since else ""]
+        return ", ".join(p for p in parts if p)
+
+
+class LockBusy(Exception):
+    """The lock is held by another process and we were told not to wait (or waited long enough)."""
+
+    def __init__(self, holder: Holder | None, what: str = "sheetsync", advice: str = "") -> None:
+        self.holder = holder
+        who = f" ({holder.describe()})" if holder and holder.describe() else ""
+        super().__init__(f"another {what}{who} is running for this project" + (f"; {advice}" if advice else ""))
+
+
+class FileLock:
+    """An exclusive, non-reentrant lock on `path`; `command` says who we are to those who wait."""
+
+    def __init__(self, path: str | Path, command: str = "sheetsync") -> None:
+        self.path = Path(path)
+        self.command = command
+        self._file: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def holder(self) -> Holder | None:
+        """What the current holder wrote; None when nothing (or nothing readable) is there."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
+        fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+        if not fields:
+            return None
+        pid = fields.get("pid", "")
+        return Holder(int(pid) if pid.isdigit() else None, fields.get("since", ""), fields.get("command", ""))
+
+    def _try(self) -> bool:
+        assert self._file is None, f"{self.path} is already held by this process"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # "a+": opening must never truncate what the holder wrote; the handle outlives this call.
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                return False
+        handle.truncate(0)
+        since = datetime.now().astimezone().isoformat(timespec="seconds")
+        handle.write(f"pid={os.getpid()}\nsince={since}\ncommand={self.command}\n")
+        handle.flush()
+        self._file = handle
+        return True
+
+    def acquire(
+        self,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_wait: Callable[[Holder | None], None] | None = None,
+        cancel: threading.Event | None = None,
+        what: str = "sheetsync",
+        advice: str = "",
+    ) -> bool:
+        """Take the lock. Returns False only if `cancel` was set while waiting.
+
+        Without `wait` (or after `timeout` seconds) a held lock raises LockBusy, whose
+        message names the holder. `on_wait` is called once, when waiting starts.
+        """
+        if self._try():
+            return True
+        if not wait:
+            raise LockBusy(self.holder(), what, advice)
+        if on_wait is not None:
+            on_wait(self.holder())
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if cancel is not None:
+                if cancel.wait(POLL_SECONDS):
+                    return False
+            else:
+                time.sleep(POLL_SECONDS)
+            if self._try():
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                raise LockBusy(self.holder(), what, advice)
+
+    def release(self) -> None:
+        """Let go; the file is emptied first, so its content never names a finished process."""
+        handle, self._file = self._file, None
+        if handle is None:
+            return
+        with suppress(OSError):
+            handle.truncate(0)
+            handle.flush()
+        handle.close()  # closing the last descriptor releases the flock
+
+    def busy(self) -> Holder | None:
+        """Who holds the lock right now, or None if it is free (checked by briefly taking it)."""
+        if self.held:
+            return self.holder()
+        if self._try():
+            self.release()
+            return None
+        return self.holder() or Holder(None, "", "")
+
+    def __enter__(self) -> FileLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def run_lock(state_dir: str | Path, command: str = "sheetsync") -> FileLock:
+    """The lock every sync and digest holds while it runs."""
+    return FileLock(Path(state_dir) / RUN_LOCK, command)
+
+
+def schedule_lock(state_dir: str | Path) -> FileLock:
+    """The lock a `sheetsync schedule` holds for as long as it runs."""
+    return FileLock(Path(state_dir) / SCHEDULE_LOCK, "sheetsync schedule")
