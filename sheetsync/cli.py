@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 a run that could not finish (an output could not be written, an
 unexpected error); 2 a config or usage error; 3 finished, but some sources or KPIs failed
-and their numbers are empty and marked stale.
+and their numbers are empty and marked stale; 4 another sheetsync is running for this
+project (with --no-wait; see `sheetsync.lock`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from sheetsync.atomic import OutputError
 from sheetsync.config import Config, ConfigError, load_config
 from sheetsync.jobs import SyncOutcome, run_sync
 from sheetsync.kpis import KPIDataError, prepare_kpi_rows
+from sheetsync.lock import LockBusy, run_lock
 from sheetsync.pipeline import today
 from sheetsync.results import SyncResult
 
@@ -68,6 +70,28 @@ def common_options(func: F) -> F:
     return func
 
 
+def wait_option(func: F) -> F:
+    return click.option(
+        "--wait/--no-wait", default=True, show_default=True,
+        help="If another sheetsync (e.g. the scheduler) is running for this project: wait for it, or exit with code 4.",
+    )(func)
+
+
+@contextmanager
+def runner_lock(config: Config, command: str, wait: bool) -> Iterator[None]:
+    """The project's run lock, so a manual run and a scheduled one never overlap."""
+
+    def waiting(holder: Any) -> None:
+        click.echo(f"another sheetsync{f' ({holder.describe()})' if holder else ''} is running; waiting…", err=True)
+
+    lock = run_lock(config.state_dir, f"sheetsync {command}")
+    lock.acquire(wait=wait, on_wait=waiting, advice="try again when it has finished, or leave out --no-wait to wait")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 class Reporter:
     """Steps shown as a live line on a terminal, or as plain log lines otherwise."""
 
@@ -108,6 +132,8 @@ def user_errors(debug: bool) -> Iterator[None]:
         _fail(str(exc), 2)
     except OutputError as exc:
         _fail(str(exc), 1)
+    except LockBusy as exc:
+        _fail(str(exc), 4)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:  # output piped into `head` and the reader left: not an error
@@ -147,6 +173,7 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
         level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
+        force=True,  # each invocation logs to the stderr it has (tests run many in one process)
     )
     ctx.obj = {"debug": debug}
 
@@ -163,25 +190,73 @@ def _sync(config: Config, as_of: date | None, json_path: str | None, reporter: R
 @main.command("sync")
 @common_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@wait_option
 @click.pass_context
-def sync_command(ctx: click.Context, config_path: str | None, as_of: date | None, json_path: str | None) -> None:
+def sync_command(
+    ctx: click.Context, config_path: str | None, as_of: date | None, json_path: str | None, wait: bool
+) -> None:
     """Pull every source, compute KPIs and key results, write the outputs."""
     with user_errors(ctx.obj["debug"]):
         config = find_config(config_path)
-        outcome = _sync(config, as_of, json_path, Reporter())
+        with runner_lock(config, "sync", wait):
+            outcome = _sync(config, as_of, json_path, Reporter())
     sys.exit(outcome.exit_code)
+
+
+def _digest(config: Config, as_of: date | None, reporter: Reporter, **options: Any) -> int:
+    """Run the digest job and print one line per digest; returns its exit code."""
+    from sheetsync.jobs import run_digest
+
+    with reporter.step("digest"):
+        outcome = run_digest(config, as_of, **options)
+    for delivery in outcome.deliveries:
+        if delivery.action == "pending":
+            click.echo(f"error: {delivery.describe()}", err=True)
+        else:
+            click.echo(delivery.describe())
+    return outcome.exit_code
+
+
+def _worst(*codes: int) -> int:
+    """The exit code that says the most: a failure (1) outranks stale numbers (3), then success."""
+    return max(codes, key=lambda code: {0: 0, 3: 1, 1: 2}.get(code, 3))
+
+
+@main.command("digest")
+@common_options
+@click.option("--dry-run", is_flag=True, help="Render and say where each digest would go; send and write nothing.")
+@click.option("--force", is_flag=True, help="Send again even if this week's digest was already sent.")
+@wait_option
+@click.pass_context
+def digest_command(
+    ctx: click.Context, config_path: str | None, as_of: date | None, dry_run: bool, force: bool, wait: bool
+) -> None:
+    """Send this week's digest (once per ISO week), or write it to the outbox without smtp_host."""
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        with nullcontext() if dry_run else runner_lock(config, "digest", wait):
+            code = _digest(config, as_of, Reporter(), dry_run=dry_run, force=force)
+    sys.exit(code)
 
 
 @main.command("run")
 @common_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")
+@click.option("--force", is_flag=True, help="Send the digest again even if this week's was already sent.")
+@wait_option
 @click.pass_context
-def run_command(ctx: click.Context, config_path: str | None, as_of: date | None, json_path: str | None) -> None:
+def run_command(
+    ctx: click.Context, config_path: str | None, as_of: date | None, json_path: str | None, force: bool, wait: bool
+) -> None:
     """The main job: sync, then the weekly digest."""
     with user_errors(ctx.obj["debug"]):
         config = find_config(config_path)
-        outcome = _sync(config, as_of, json_path, Reporter())
-    sys.exit(outcome.exit_code)
+        reporter = Reporter()
+        with runner_lock(config, "run", wait):
+            outcome = _sync(config, as_of, json_path, reporter)
+            link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
+            code = _digest(config, as_of, reporter, result=outcome.result, force=force, tracker_url=link)
+    sys.exit(_worst(outcome.exit_code, code))
 
 
 @main.command("check")
@@ -243,6 +318,31 @@ def init_command(directory: str, force: bool) -> None:
     shutil.copyfile(resources.example_config(), config)
     shutil.copytree(resources.sample_data_dir(), target / "data", dirs_exist_ok=True)
     click.echo(f"wrote {config} and sample data in {target / 'data'}; next: sheetsync check --config {config}")
+
+
+@main.command("schedule")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml).")
+@click.option("--list", "list_only", is_flag=True, help="Print when each job runs next and what catch-up is due; exit.")
+@click.option("--no-catch-up", is_flag=True, help="On start, do not run the jobs whose time passed while none ran.")
+@click.option(
+    "--wait/--no-wait", default=False, show_default=True,
+    help="If a scheduler already runs for this project: wait to take over when it stops, or exit with code 4.",
+)
+@click.pass_context
+def schedule_command(
+    ctx: click.Context, config_path: str | None, list_only: bool, no_catch_up: bool, wait: bool
+) -> None:
+    """Run the sync and the digest at the times in [schedule] until stopped (SIGTERM, Ctrl-C)."""
+    from sheetsync.scheduler import describe, serve
+
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        if list_only:
+            for line in describe(config):
+                click.echo(line)
+            return
+        code = serve(config, catch_up=not no_catch_up, wait=wait)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

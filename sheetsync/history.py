@@ -210,14 +210,21 @@ class History:
             (week, audience, datetime.now(UTC).isoformat(timespec="seconds"), message_id),
         )
 
-    def record_job(self, job: str, *, ok: bool, detail: str = "", when: datetime | None = None) -> None:
+    def record_job(
+        self, job: str, *, ok: bool, detail: str = "", when: datetime | None = None, outcome: str | None = None
+    ) -> None:
+        """Note a finished run of `job` that started at `when`; `outcome` refines ok/failed (e.g. "stale")."""
         stamp = (when or datetime.now(UTC)).isoformat(timespec="seconds")
         self.db.execute(
             "INSERT INTO job_runs (job, last_success, last_attempt, outcome, detail) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(job) DO UPDATE SET last_attempt = excluded.last_attempt, outcome = excluded.outcome, "
             "detail = excluded.detail, last_success = COALESCE(excluded.last_success, job_runs.last_success)",
-            (job, stamp if ok else None, stamp, "ok" if ok else "failed", detail),
+            (job, stamp if ok else None, stamp, outcome or ("ok" if ok else "failed"), detail),
         )
+
+    def last_job_run(self, job: str) -> sqlite3.Row | None:
+        """The job's row: last_success, last_attempt, outcome and detail of the last attempt."""
+        return self.db.execute("SELECT * FROM job_runs WHERE job = ?", (job,)).fetchone()
 
     def last_success(self, job: str) -> datetime | None:
         row = self.db.execute("SELECT last_success FROM job_runs WHERE job = ?", (job,)).fetchone()

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from connectors.base import SourceData, SourceError, SourceUnavailable
 from sheetsync.atomic import atomic_write_bytes
-from sheetsync.config import Config
+from sheetsync.config import Config, GoogleConfig, SourceConfig
+from sheetsync.history import History
 from sheetsync.pipeline import sync
 from sheetsync.results import SyncResult
+from sheetsync.tracker import TrackerContent, build_tracker
+
+if TYPE_CHECKING:
+    from sheetsync.delivery import DigestOutcome  # imported when a digest runs: jinja2, css-inline
 
 log = logging.getLogger("sheetsync")
 
@@ -36,9 +44,42 @@ def write_json(result: SyncResult, path: str | Path) -> None:
     atomic_write_bytes(path, payload.encode("utf-8"))
 
 
+def tracker_content(config: Config, result: SyncResult, history: History) -> TrackerContent:
+    """The tracker for `result`, with history up to and including its week."""
+    return build_tracker(
+        result,
+        kr_history=[dict(r) for r in history.kr_rows()],
+        kpi_history=[dict(r) for r in history.kpi_rows()],
+        previous=history.previous(result.as_of),
+        generated_at=datetime.now(UTC),
+        timezone=config.timezone,
+    )
+
+
+def write_tracker(config: Config, content: TrackerContent) -> str:
+    """Write the tracker where `[tracker]` says; returns its path or URL for the outputs list."""
+    if config.tracker.type == "gsheet":
+        from connectors.gsheet_tracker import write_gsheet_tracker  # needs Google's libraries
+
+        return str(write_gsheet_tracker(config, content))
+    from connectors.xlsx_tracker import write_xlsx_tracker
+
+    assert config.tracker.path is not None  # config gives it a default
+    return str(write_xlsx_tracker(content, config.tracker.path, config.tracker.template))
+
+
 def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path | None = None) -> SyncOutcome:
     """Read, compute and write every output; raises OutputError when an output cannot be written."""
-    result = sync(config, as_of)
+    unavailable: list[str] = []
+
+    def read(sources: Iterable[SourceConfig], google: GoogleConfig) -> Mapping[str, SourceData | SourceError]:
+        from connectors.sources import read_sources
+
+        data = read_sources(sources, google)
+        unavailable.extend(name for name, got in data.items() if isinstance(got, SourceUnavailable))
+        return data
+
+    result = sync(config, as_of, read=read)
     outcome = SyncOutcome(result)
     for source in result.sources:
         log.info(
@@ -48,7 +89,44 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
             source.rows,
             f" ({source.error})" if source.error else "",
         )
+    # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
+    # be written rolls the history back, so a re-run starts from the same state.
+    if unavailable:
+        # Google kept failing (quota, 5xx): keep the last good tracker and week rather than
+        # overwrite them with blanks; the results still say which numbers are stale.
+        log.warning(
+            "tracker and history left as they were: source(s) %s unavailable; run the sync again later",
+            ", ".join(unavailable),
+        )
+    else:
+        with History.for_state_dir(config.state_dir) as history, history.transaction():
+            history.record(result)
+            outcome.outputs.append(write_tracker(config, tracker_content(config, result, history)))
     if json_path is not None:
         write_json(result, json_path)
         outcome.outputs.append(str(json_path))
     return outcome
+
+
+def run_digest(
+    config: Config,
+    as_of: date | None = None,
+    *,
+    result: SyncResult | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    tracker_url: str | None = None,
+) -> DigestOutcome:
+    """This week's digests, once per ISO week and audience (see `sheetsync.delivery`).
+
+    Without `result` it computes one (reading the sources, writing nothing) only when a
+    digest is actually due. Delivery problems are in the outcome, not raised.
+    """
+    from sheetsync.delivery import deliver_digests
+    from sheetsync.pipeline import today
+
+    day = as_of or (result.as_of if result is not None else today(config))
+    return deliver_digests(
+        config, day, lambda: result if result is not None else sync(config, day),
+        dry_run=dry_run, force=force, tracker_url=tracker_url,
+    )

@@ -1,0 +1,169 @@
+"""Deliver an email over SMTP (STARTTLS, implicit TLS or plain), with bounded retries.
+
+Transient failures (connection refused, timeouts, a dropped connection, 4xx replies) are
+retried with a doubling wait; permanent ones (authentication, 5xx refusals) are not, since
+repeating them cannot help and may lock an account. Every failure surfaces as one
+`DeliveryError` line naming host:port and the cause, never the password.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from sheetsync.config import DigestConfig
+
+log = logging.getLogger("sheetsync.smtp")
+
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+_MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class DeliveryError(Exception):
+    """A message that could not be delivered; the text is one line fit for a user."""
+
+    def __init__(self, message: str, *, transient: bool = True, this_message_only: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+        # True when the server refused this message (its recipients, its size), not every message.
+        self.this_message_only = this_message_only
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    host: str
+    port: int
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    retries: int = 3
+    retry_wait: float = 5.0
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_config(cls, config: DigestConfig, environ: Mapping[str, str] | None = None) -> SMTPSettings:
+        """Settings from `[digest]`; the password only ever from the variable `password_env` names."""
+        if not config.smtp_host:
+            raise ValueError("no smtp_host configured")
+        environ = os.environ if environ is None else environ
+        password = None
+        if config.password_env:
+            password = environ.get(config.password_env)
+            if password is None:
+                raise DeliveryError(
+                    f"SMTP password: environment variable {config.password_env} (digest.password_env) is not set",
+                    transient=False,
+                )
+        return cls(
+            host=config.smtp_host,
+            port=config.smtp_port or DEFAULT_PORTS[config.security],
+            security=config.security,
+            username=config.username,
+            password=password,
+            timeout=config.timeout,
+            retries=config.retries,
+            retry_wait=config.retry_wait,
+        )
+
+
+def _connect(settings: SMTPSettings) -> smtplib.SMTP:
+    if settings.security == "ssl":
+        return smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+        )
+    client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
+        if settings.security == "starttls":
+            client.ehlo()
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _describe(exc: BaseException) -> tuple[str, bool]:
+    """(cause in a few words, whether trying again could help)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"authentication failed ({exc.smtp_code} {_reply(exc.smtp_error)})", False
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"the server does not support this: {exc}", False
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = ", ".join(f"{rcpt} ({code} {_reply(reply)})" for rcpt, (code, reply) in exc.recipients.items())
+        return f"every recipient was refused: {refused}", False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the server answered {exc.smtp_code} {_reply(exc.smtp_error)}", 400 <= exc.smtp_code < 500
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        if isinstance(exc.__context__, TimeoutError):  # smtplib reports a read timeout as a disconnect
+            return "timed out waiting for a reply", True
+        return f"the server closed the connection ({exc or 'no reason given'})", True
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the server's TLS certificate is not trusted ({exc.verify_message})", False
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc})", False
+    if isinstance(exc, TimeoutError):
+        return "timed out connecting", True
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the SMTP server running, and is the port right?)", True
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host name ({exc.strerror})", True
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or exc.__class__.__name__, True
+    return f"{exc.__class__.__name__}: {exc}", False
+
+
+def _reply(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return " ".join(text.split())
+
+
+def send_once(message: EmailMessage, settings: SMTPSettings) -> dict[str, tuple[int, bytes]]:
+    """One delivery attempt; returns the recipients refused when others were accepted."""
+    with _connect(settings) as client:
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        return client.send_message(message)
+
+
+def send(
+    message: EmailMessage,
+    settings: SMTPSettings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    attempt: Callable[[EmailMessage, SMTPSettings], dict[str, tuple[int, bytes]]] = send_once,
+) -> dict[str, tuple[int, bytes]]:
+    """Deliver `message`, retrying transient failures; raises DeliveryError when it gives up."""
+    wait = settings.retry_wait
+    for number in range(1, settings.retries + 1):
+        try:
+            refused = attempt(message, settings)
+        except Exception as exc:
+            cause, transient = _describe(exc)
+            if not transient or number == settings.retries:
+                tries = f" after {number} attempts" if number > 1 else ""
+                raise DeliveryError(
+                    f"SMTP {settings.address}: {cause}{tries}",
+                    transient=transient,
+                    this_message_only=isinstance(exc, _MESSAGE_ERRORS),
+                ) from None
+            log.warning("SMTP %s: %s; trying again in %.0fs (%d/%d)",
+                        settings.address, cause, wait, number, settings.retries)
+            sleep(wait)
+            wait *= 2
+            continue
+        for rcpt, (code, reply) in refused.items():
+            log.warning("SMTP %s refused recipient %s: %s %s", settings.address, rcpt, code, _reply(reply))
+        return refused
+    raise AssertionError("unreachable")

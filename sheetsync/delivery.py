@@ -1,0 +1,322 @@
+"""Get each week's digests out exactly once: audiences, the once-per-week record, the queue.
+
+A digest counts as sent for an ISO week and an audience ("all" or a team) once it was
+delivered over SMTP or, with no SMTP server configured, written to the outbox; a re-run
+of that week skips it unless forced. A message SMTP could not take waits in
+`outbox/pending/` and goes out first on the next run of the same week; a newer week's
+digest supersedes it. A file lock keeps a scheduled run and a manual one from both
+sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from connectors import smtp_mailer
+from connectors.smtp_mailer import DeliveryError, SMTPSettings
+from sheetsync.config import Config, DigestConfig
+from sheetsync.digest import ALL, build_digest, team_objectives
+from sheetsync.email_message import build_message, render
+from sheetsync.history import HISTORY_FILE, History, week_key
+from sheetsync.lock import FileLock
+from sheetsync.outbox import Outbox, file_name, to_bytes
+from sheetsync.results import SyncResult
+
+log = logging.getLogger("sheetsync.digest")
+
+Sender = Callable[[EmailMessage, SMTPSettings], object]
+DIGEST_LOCK = "digest.lock"
+
+
+@dataclass(frozen=True)
+class Audience:
+    name: str  # "all" or the team name: the key of the once-per-week record
+    team: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.to + self.cc
+
+
+def audiences(config: DigestConfig) -> list[Audience]:
+    """Everyone's digest (when it has recipients, or when there are no team digests) and each team's."""
+    out = []
+    if config.to or config.cc or not config.teams:
+        out.append(Audience(ALL, None, config.to, config.cc))
+    out += [Audience(t.team, t.team, t.to, t.cc) for t in config.teams]
+    return out
+
+
+@dataclass
+class Delivery:
+    """What happened to one digest (or one queued message) in this run."""
+
+    audience: str
+    week: str
+    action: str  # sent | written | already_sent | pending | delivered_pending | superseded | would_send | skipped
+    recipients: tuple[str, ...] = ()
+    subject: str = ""
+    path: Path | None = None
+    size: int = 0
+    error: str | None = None
+
+    def describe(self) -> str:
+        who = ", ".join(self.recipients) or "no recipients"
+        where = f" ({self.path})" if self.path else ""
+        return {
+            "sent": f"sent the {self.week} digest for {self.audience} to {who}{where}",
+            "written": f"wrote the {self.week} digest for {self.audience} to {self.path} (no smtp_host: not emailed)",
+            "already_sent": f"the {self.week} digest for {self.audience} was already sent; --force sends it again",
+            "pending": f"the {self.week} digest for {self.audience} was not delivered: {self.error}; "
+            f"kept in {self.path} for the next run",
+            "delivered_pending": f"sent the queued {self.week} digest for {self.audience}{where}",
+            "superseded": f"dropped the queued {self.week} digest for {self.audience}: a newer week replaces it{where}",
+            "would_send": f"would send the {self.week} digest for {self.audience} to {who}: {self.subject!r} "
+            f"({self.size / 1024:.0f} KB){where}",
+            "skipped": f"no {self.week} digest for {self.audience}: {self.error}",
+        }[self.action]
+
+
+@dataclass
+class DigestOutcome:
+    week: str
+    deliveries: list[Delivery] = field(default_factory=list)
+    render_seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.action == "pending"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every digest went out (or already had); 1 when one waits in the outbox."""
+        return 1 if self.failures else 0
+
+
+def tracker_link(config: Config) -> str | None:
+    """The tracker's web address: digest.tracker_url, else the Google Sheet the tracker writes."""
+    if config.digest.tracker_url:
+        return config.digest.tracker_url
+    sheet = config.tracker.spreadsheet if config.tracker.type == "gsheet" else None
+    if not sheet:
+        return None
+    return sheet if sheet.startswith(("https://", "http://")) else f"https://docs.google.com/spreadsheets/d/{sheet}/edit"
+
+
+def tracker_file(config: Config) -> Path | None:
+    """The .xlsx to attach, when asked for and it exists."""
+    if not config.digest.attach_tracker or config.tracker.type != "xlsx" or not config.tracker.path:
+        return None
+    path = Path(config.tracker.path)
+    if not path.is_file():
+        log.warning("digest.attach_tracker: %s does not exist yet; the digest goes without it", path)
+        return None
+    return path
+
+
+class _Run:
+    """One digest run's state: what is known, what was done, what is blocked."""
+
+    def __init__(
+        self,
+        config: Config,
+        as_of: date,
+        get_result: Callable[[], SyncResult],
+        *,
+        dry_run: bool,
+        force: bool,
+        tracker_url: str | None,
+        send: Sender,
+        environ: Mapping[str, str] | None,
+    ) -> None:
+        self.config = config
+        self.as_of = as_of
+        self.week = week_key(as_of)
+        self.dry_run = dry_run
+        self.force = force
+        self.tracker_url = tracker_url or tracker_link(config)
+        self.send = send
+        self.outbox = Outbox(config.digest.outbox)
+        self.outcome = DigestOutcome(self.week)
+        self._get_result = get_result
+        self._result: SyncResult | None = None
+        self.blocked: DeliveryError | None = None  # once the server fails, the rest wait in the queue
+        self.settings: SMTPSettings | None = None
+        if config.digest.smtp_host and not dry_run:
+            try:
+                self.settings = SMTPSettings.from_config(config.digest, environ)
+            except DeliveryError as exc:
+                self.blocked = exc
+        history_path = config.state_dir / HISTORY_FILE
+        self.history = History(history_path) if not dry_run or history_path.exists() else None
+
+    @property
+    def result(self) -> SyncResult:
+        if self._result is None:
+            self._result = self._get_result()
+        return self._result
+
+    def add(self, delivery: Delivery) -> None:
+        self.outcome.deliveries.append(delivery)
+        (log.error if delivery.action == "pending" else log.info)("%s", delivery.describe())
+
+    def deliver(self, message: EmailMessage) -> None:
+        """Send now, or raise the DeliveryError that keeps this message (and those after it) queued."""
+        if self.blocked is not None:
+            raise self.blocked
+        assert self.settings is not None
+        try:
+            self.send(message, self.settings)
+        except DeliveryError as exc:
+            if not exc.this_message_only:
+                self.blocked = exc
+            raise
+
+    def flush_pending(self) -> None:
+        for path in self.outbox.pending():
+            message, week, audience = self.outbox.load(path)
+            if week and week < self.week:
+                self.add(Delivery(audience, week, "superseded", path=self.outbox.supersede(path)))
+                continue
+            if week == self.week and self.force:
+                continue  # this run renders that digest afresh and replaces the file
+            try:
+                self.deliver(message)
+            except DeliveryError as exc:
+                self.add(Delivery(audience, week, "pending", _recipients(message), path=path, error=str(exc)))
+                continue
+            if self.history is not None:
+                self.history.mark_digest_sent(week, audience, str(message.get("Message-ID", "")) or None)
+            self.add(Delivery(audience, week, "delivered_pending", _recipients(message),
+                              path=self.outbox.mark_sent(path)))
+
+    def digest(self, audience: Audience) -> None:
+        week = self.week
+        if self.history is not None and self.history.digest_sent(week, audience.name) and not self.force:
+            self.add(Delivery(audience.name, week, "already_sent", audience.recipients))
+            return
+        smtp = bool(self.config.digest.smtp_host)
+        if smtp and self.outbox.pending_for(week, audience.name) and not self.force and not self.dry_run:
+            return  # still queued after flush_pending: its failure is already reported
+        if audience.team is not None and not team_objectives(self.result, audience.team):
+            self.add(Delivery(audience.name, week, "skipped", audience.recipients,
+                              error=f"no objective has team = {audience.team!r} (digest.teams.{audience.team})"))
+            return
+        message, subject = self.compose(audience)
+        size = len(to_bytes(message))
+        if self.dry_run:
+            where = None if smtp else self.outbox.root / file_name(week, audience.name)
+            self.add(Delivery(audience.name, week, "would_send", audience.recipients, subject, where, size))
+            return
+        message_id = str(message["Message-ID"])
+        if not smtp:
+            path = self.outbox.write(message, week, audience.name)
+            self._mark(week, audience.name, message_id)
+            self.add(Delivery(audience.name, week, "written", audience.recipients, subject, path, size))
+            return
+        try:
+            self.deliver(message)
+        except DeliveryError as exc:
+            path = self.outbox.keep_pending(message, week, audience.name)
+            self.add(Delivery(audience.name, week, "pending", audience.recipients, subject, path, size, str(exc)))
+            return
+        self._mark(week, audience.name, message_id)
+        copy = self.outbox.record_sent(message, week, audience.name)
+        self.add(Delivery(audience.name, week, "sent", audience.recipients, subject, copy, size))
+
+    def _mark(self, week: str, audience: str, message_id: str) -> None:
+        assert self.history is not None
+        self.history.mark_digest_sent(week, audience, message_id)
+        stale = self.outbox.pending_for(week, audience)
+        if stale is not None:  # a forced re-send replaces what was queued
+            self.outbox.supersede(stale)
+
+    def compose(self, audience: Audience) -> tuple[EmailMessage, str]:
+        started = time.perf_counter()
+        previous = self.history.previous(self.as_of) if self.history is not None else None
+        attachment = tracker_file(self.config)
+        content = build_digest(
+            self.result,
+            previous,
+            self.config.digest,
+            team=audience.team,
+            tracker_url=self.tracker_url,
+            tracker_name=Path(self.config.tracker.path).name if self.config.tracker.path else None,
+            tracker_attached=attachment is not None,
+        )
+        rendered = render(content)
+        message = build_message(
+            rendered,
+            sender=self.config.digest.sender,
+            to=audience.to,
+            cc=audience.cc,
+            week=self.week,
+            audience=audience.name,
+            date=datetime.now(ZoneInfo(self.config.timezone)),
+            attachments=[attachment] if attachment else [],
+        )
+        self.outcome.render_seconds += time.perf_counter() - started
+        return message, content.subject
+
+
+def _recipients(message: EmailMessage) -> tuple[str, ...]:
+    return tuple(str(a) for h in ("To", "Cc") for a in getattr(message.get(h), "addresses", ()))
+
+
+def deliver_digests(
+    config: Config,
+    as_of: date,
+    get_result: Callable[[], SyncResult],
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    tracker_url: str | None = None,
+    send: Sender | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DigestOutcome:
+    """Send (or write) this week's digests that are due; `get_result` runs only if one is."""
+    if send is None:
+
+        def send(message: EmailMessage, settings: SMTPSettings) -> object:
+            return smtp_mailer.send(message, settings)
+
+    run = _Run(config, as_of, get_result, dry_run=dry_run, force=force, tracker_url=tracker_url,
+               send=send, environ=environ if environ is not None else os.environ)
+    try:
+        with _run_lock(dry_run, config.state_dir):
+            if run.settings is not None or run.blocked is not None:
+                run.flush_pending()
+            for audience in audiences(config.digest):
+                run.digest(audience)
+    finally:
+        if run.history is not None:
+            run.history.close()
+    return run.outcome
+
+
+@contextmanager
+def _run_lock(dry_run: bool, state_dir: Path) -> Iterator[None]:
+    """`<state_dir>/digest.lock` around check-send-record, so two runs never both send a week.
+
+    A dry run takes no lock: it must not even create the file. This lock is separate from
+    `run.lock` (which callers may hold around the whole job), so holding both cannot deadlock.
+    """
+    if dry_run:
+        yield
+        return
+    with FileLock(state_dir / DIGEST_LOCK, "sheetsync digest"):
+        yield
+
+
+__all__ = ["Audience", "Delivery", "DigestOutcome", "audiences", "deliver_digests", "tracker_file", "tracker_link"]

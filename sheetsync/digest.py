@@ -1,0 +1,456 @@
+"""What the Monday digest says, as plain data: built from a sync result and last week's snapshot.
+
+Nothing here renders or sends. `build_digest` decides the facts (highlights, what needs
+attention, each objective's key results with their change since last week, the KPI table,
+the subject line) so the HTML and text templates only lay them out, and tests can check
+the facts without parsing an email.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sheetsync import display
+from sheetsync.config import ConfigError, DigestConfig
+from sheetsync.history import Snapshot, week_key
+from sheetsync.key_results import STATUSES, KeyResultResult
+from sheetsync.kpis import KPIResult
+from sheetsync.objectives import ObjectiveResult
+from sheetsync.periods import Period
+from sheetsync.results import SourceResult, SyncResult
+
+ALL = "all"
+"""The audience name of the digest that covers every objective."""
+
+_RANK = {status: rank for rank, status in enumerate(STATUSES)}  # done=0 ... no_data=4
+_SEVERITY = {"off_track": 0, "at_risk": 1, "kpi": 2, "no_data": 3, "source": 4, "warning": 5}
+MAX_WARNINGS_SHOWN = 3
+_HTTP = re.compile(r"^https?://[^\s\"'<>]+$")  # only web links become the tracker button
+
+
+@dataclass(frozen=True)
+class KRLine:
+    id: str
+    title: str
+    owner: str
+    unit: str
+    direction: str
+    start: float | None
+    target: float | None
+    current: float | None
+    progress: float | None  # clamped to [0, 1]
+    progress_raw: float | None
+    expected: float
+    status: str
+    previous_status: str | None = None
+    previous_current: float | None = None
+    value_change: float | None = None  # current minus last week's
+    progress_change: float | None = None
+    stale: str | None = None
+    note: str | None = None
+
+    @property
+    def progress_shown(self) -> float | None:
+        """Progress as people read it: past 100% when beaten, never below 0% when behind start."""
+        if self.progress_raw is not None and self.progress_raw > 1:
+            return self.progress_raw
+        return self.progress
+
+    @property
+    def change_tone(self) -> str:
+        """'good', 'bad' or 'flat': whether this week's move went the KR's way."""
+        return _tone(self.value_change, self.direction)
+
+    @property
+    def status_moved(self) -> int:
+        """+1 when the status improved since last week, -1 when it slipped, 0 otherwise."""
+        return _moved(self.previous_status, self.status)
+
+
+@dataclass(frozen=True)
+class ObjectiveBlock:
+    id: str
+    title: str
+    owner: str
+    team: str
+    parent: str
+    progress: float | None
+    status: str
+    expected: float
+    key_results: tuple[KRLine, ...]
+    previous_progress: float | None = None
+
+    @property
+    def progress_change(self) -> float | None:
+        if self.progress is None or self.previous_progress is None:
+            return None
+        return self.progress - self.previous_progress
+
+
+@dataclass(frozen=True)
+class KPIRow:
+    id: str
+    title: str
+    unit: str
+    direction: str
+    value: float | None
+    target: float | None
+    previous: float | None
+    status: str
+    grain_label: str  # "week of 2026-11-16", "2026-11"
+    series: tuple[float | None, ...] = ()
+    series_complete: tuple[bool, ...] = ()
+    stale: str | None = None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.value is None or self.previous is None else self.value - self.previous
+
+    @property
+    def change_tone(self) -> str:
+        return _tone(self.change, self.direction)
+
+
+@dataclass(frozen=True)
+class Highlight:
+    kr_id: str
+    title: str
+    objective: str
+    status: str
+    previous_status: str | None
+    current: float | None
+    unit: str
+
+    @property
+    def reason(self) -> str:
+        if self.status == "done":
+            return "reached its target"
+        return f"moved up from {display.status_label(self.previous_status)} to {display.status_label(self.status)}"
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    kind: str  # off_track | at_risk | kpi | no_data | source | warning
+    ref: str  # KR id, KPI id or source name
+    title: str
+    detail: str
+    status: str
+
+    @property
+    def label(self) -> str:
+        return {
+            "off_track": "Off track",
+            "at_risk": "At risk",
+            "kpi": "KPI",
+            "no_data": "No data",
+            "source": "Source",
+            "warning": "Warning",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    project: str
+    audience: str  # "all" or a team name
+    team: str | None
+    subject: str
+    as_of: date
+    week: str  # ISO week key, 2026-W48
+    period_name: str
+    period_start: date
+    period_end: date
+    expected: float
+    overall_progress: float | None
+    previous_overall: float | None
+    previous_week: str | None
+    status_counts: dict[str, int]
+    highlights: tuple[Highlight, ...]
+    needs_attention: tuple[AttentionItem, ...]
+    objectives: tuple[ObjectiveBlock, ...]
+    kpis: tuple[KPIRow, ...]
+    stale_notes: tuple[str, ...] = ()
+    tracker_url: str | None = None
+    tracker_name: str | None = None
+    tracker_attached: bool = False
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def overall_change(self) -> float | None:
+        if self.overall_progress is None or self.previous_overall is None:
+            return None
+        return self.overall_progress - self.previous_overall
+
+    @property
+    def week_number(self) -> int:
+        return int(self.week.split("-W")[1])
+
+
+def _tone(delta: float | None, direction: str) -> str:
+    if delta is None or abs(delta) < 1e-12:
+        return "flat"
+    return "good" if (delta > 0) == (direction != "decrease") else "bad"
+
+
+def _moved(before: str | None, after: str) -> int:
+    if before is None or before == after or "no_data" in (before, after):
+        return 0
+    return 1 if _RANK[after] < _RANK[before] else -1
+
+
+# --- building ---------------------------------------------------------------------------
+
+
+def team_objectives(result: SyncResult, team: str) -> list[ObjectiveResult]:
+    """A team's objectives: those whose `team` matches, ignoring case and spaces around it."""
+    wanted = team.strip().casefold()
+    return [o for o in result.objectives if o.team.strip().casefold() == wanted]
+
+
+def build_digest(
+    result: SyncResult,
+    previous: Snapshot | None,
+    config: DigestConfig,
+    *,
+    team: str | None = None,
+    tracker_url: str | None = None,
+    tracker_name: str | None = None,
+    tracker_attached: bool = False,
+) -> DigestContent:
+    """The digest for everyone (team None) or for one team's objectives and their KPIs."""
+    objectives = list(result.objectives) if team is None else team_objectives(result, team)
+    kpi_ids = {kr.kpi for o in objectives for kr in o.key_results}
+    kpis = [k for k in result.kpis if team is None or k.id in kpi_ids]
+    blocks = tuple(_objective_block(o, previous) for o in objectives)
+    lines = [kr for block in blocks for kr in block.key_results]
+    if team is None:
+        overall = result.overall_progress
+        before = previous.overall_progress if previous else None
+    else:
+        overall = _mean([o.progress for o in objectives])
+        before = _mean([previous.objectives.get(o.id, (None, ""))[0] for o in objectives]) if previous else None
+    sources = [s for s in result.sources if team is None or _feeds(s, kpis)]
+    counts = {status: sum(1 for kr in lines if kr.status == status) for status in STATUSES}
+    subject = render_subject(
+        config.subject, result, team=team, overall=overall, append_team=team is not None
+    )
+    return DigestContent(
+        project=result.project,
+        audience=ALL if team is None else team,
+        team=team,
+        subject=subject,
+        as_of=result.as_of,
+        week=week_key(result.as_of),
+        period_name=result.period.name,
+        period_start=result.period.start,
+        period_end=result.period.end,
+        expected=result.expected,
+        overall_progress=overall,
+        previous_overall=before,
+        previous_week=previous.week if previous else None,
+        status_counts=counts,
+        highlights=tuple(_highlights(lines, blocks, previous is not None)),
+        needs_attention=tuple(_attention(blocks, kpis, sources, result, team is None)),
+        objectives=blocks,
+        kpis=tuple(_kpi_row(k, result.period) for k in kpis),
+        stale_notes=tuple(_stale_notes(sources, kpis, lines)),
+        tracker_url=tracker_url if tracker_url and _HTTP.match(tracker_url) else None,
+        tracker_name=tracker_name,
+        tracker_attached=tracker_attached,
+        sources=tuple(s.name for s in sources),
+    )
+
+
+def render_subject(
+    template: str, result: SyncResult, *, team: str | None, overall: float | None, append_team: bool
+) -> str:
+    """The subject from its template, on one line whatever the config or a sheet put in it."""
+    iso = result.as_of.isocalendar()
+    fields = {
+        "project": result.project,
+        "period": result.period.name,
+        "week": str(iso.week),
+        "iso_week": week_key(result.as_of),
+        "as_of": result.as_of.isoformat(),
+        "team": team or "",
+        "progress": display.percent(overall),
+        "elapsed": display.percent(result.expected),
+    }
+    try:
+        subject = template.format(**{k: display.one_line(v) for k, v in fields.items()})
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ConfigError(f"digest.subject: cannot fill {template!r}: {exc}") from None
+    if append_team and team and "{team}" not in template:
+        subject = f"{subject} · {team}"
+    return display.one_line(subject, limit=200)
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _feeds(source: SourceResult, kpis: Sequence[KPIResult]) -> bool:
+    return any(k.source == source.name or (source.error and k.stale == source.error) for k in kpis)
+
+
+def _kr_line(kr: KeyResultResult, previous: Snapshot | None) -> KRLine:
+    before = previous.key_results.get(kr.id) if previous else None
+    value_change = progress_change = None
+    if before is not None:
+        if kr.current is not None and before.current is not None:
+            value_change = kr.current - before.current
+        if kr.progress is not None and before.progress is not None:
+            progress_change = kr.progress - before.progress
+    return KRLine(
+        id=kr.id,
+        title=kr.title,
+        owner=kr.owner,
+        unit=kr.unit,
+        direction=kr.direction,
+        start=kr.start,
+        target=kr.target,
+        current=kr.current,
+        progress=kr.progress,
+        progress_raw=kr.progress_raw,
+        expected=kr.expected,
+        status=kr.status,
+        previous_status=before.status if before else None,
+        previous_current=before.current if before else None,
+        value_change=value_change,
+        progress_change=progress_change,
+        stale=kr.stale,
+        note=kr.note,
+    )
+
+
+def _objective_block(objective: ObjectiveResult, previous: Snapshot | None) -> ObjectiveBlock:
+    before = previous.objectives.get(objective.id) if previous else None
+    return ObjectiveBlock(
+        id=objective.id,
+        title=objective.title,
+        owner=objective.owner,
+        team=objective.team,
+        parent=objective.parent,
+        progress=objective.progress,
+        status=objective.status,
+        expected=objective.expected,
+        key_results=tuple(_kr_line(kr, previous) for kr in objective.key_results),
+        previous_progress=before[0] if before else None,
+    )
+
+
+def window_label(start: date | None, end: date | None, period: Period) -> str:
+    """What a KPI value covers, as people say it: '2026-Q4 to date', 'Oct 2026', '16 – 22 Nov'."""
+    if start is None or end is None:
+        return "all rows"
+    if start.day == 1 and (end + timedelta(days=1)).day == 1 and (start.year, start.month) == (end.year, end.month):
+        return f"{start:%b %Y}"
+    if start == period.start and end != period.end:
+        return f"{period.name} to date"
+    if start == end:
+        return f"{start.day} {start:%b %Y}"
+    if start.month == end.month:
+        return f"{start.day} – {end.day} {end:%b}"
+    return f"{start.day} {start:%b} – {end.day} {end:%b}"
+
+
+def _kpi_row(kpi: KPIResult, period: Period) -> KPIRow:
+    label = window_label(kpi.window_start, kpi.window_end, period)
+    return KPIRow(
+        id=kpi.id,
+        title=kpi.title,
+        unit=kpi.unit,
+        direction=kpi.direction,
+        value=kpi.value,
+        target=kpi.target,
+        previous=kpi.previous,
+        status=kpi.status,
+        grain_label=label,
+        series=tuple(p.value for p in kpi.series),
+        series_complete=tuple(p.complete for p in kpi.series),
+        stale=kpi.stale,
+    )
+
+
+def _highlights(lines: Sequence[KRLine], blocks: Sequence[ObjectiveBlock], have_previous: bool) -> list[Highlight]:
+    """KRs that reached done or moved up a status; with no earlier digest, those already done."""
+    objective_of = {kr.id: b.id for b in blocks for kr in b.key_results}
+    out = []
+    for kr in lines:
+        reached_done = kr.status == "done" and kr.previous_status != "done"
+        if (reached_done and (have_previous or kr.previous_status is None)) or kr.status_moved > 0:
+            out.append(
+                Highlight(kr.id, kr.title, objective_of[kr.id], kr.status, kr.previous_status, kr.current, kr.unit)
+            )
+    return sorted(out, key=lambda h: _RANK[h.status])
+
+
+def _attention(
+    blocks: Sequence[ObjectiveBlock],
+    kpis: Sequence[KPIResult],
+    sources: Sequence[SourceResult],
+    result: SyncResult,
+    everyone: bool,
+) -> list[AttentionItem]:
+    items: list[AttentionItem] = []
+    for block in blocks:
+        for kr in block.key_results:
+            if kr.status in ("off_track", "at_risk"):
+                detail = (
+                    f"{display.value(kr.current, kr.unit)} toward {display.value(kr.target, kr.unit)}: "
+                    f"{display.percent(kr.progress)} done, {display.percent(kr.expected)} expected by now"
+                )
+                if kr.status_moved < 0:
+                    detail += f" (was {display.status_label(kr.previous_status)})"
+                items.append(AttentionItem(kr.status, kr.id, kr.title, detail, kr.status))
+            elif kr.status == "no_data":
+                reason = kr.stale or kr.note or "its KPI has no value for the current window"
+                items.append(AttentionItem("no_data", kr.id, kr.title, reason, "no_data"))
+    for kpi in kpis:
+        if kpi.status in ("off_track", "at_risk"):
+            limit = f"target {display.value(kpi.target, kpi.unit)}"
+            if kpi.status == "off_track" and kpi.warn is not None:
+                limit += f", warning level {display.value(kpi.warn, kpi.unit)}"
+            items.append(AttentionItem(
+                "kpi", kpi.id, kpi.title,
+                f"{display.value(kpi.value, kpi.unit)} against {limit} ({display.status_label(kpi.status)})",
+                kpi.status,
+            ))
+        elif kpi.status == "no_data" and not kpi.stale:
+            items.append(AttentionItem("kpi", kpi.id, kpi.title, "no value for the current window", "no_data"))
+    for source in sources:
+        if source.status == "failed":
+            items.append(AttentionItem(
+                "source", source.name, f"source {source.name!r} failed",
+                source.error or "it could not be read", "off_track",
+            ))
+        elif source.warnings:
+            shown = list(source.warnings[:MAX_WARNINGS_SHOWN])
+            more = len(source.warnings) - len(shown)
+            detail = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+            items.append(AttentionItem(
+                "source", source.name, f"source {source.name!r}: {len(source.warnings)} warning(s)",
+                detail, "at_risk",
+            ))
+    kpi_ids = {k.id for k in kpis}
+    for warning in result.warnings:
+        if everyone or any(warning.startswith(f"kpis.{kpi_id}.") for kpi_id in kpi_ids):
+            items.append(AttentionItem("warning", "", "data warning", warning, "at_risk"))
+    return sorted(items, key=lambda item: _SEVERITY[item.kind])  # stable: config order within a kind
+
+
+def _stale_notes(sources: Sequence[SourceResult], kpis: Sequence[KPIResult], lines: Sequence[KRLine]) -> list[str]:
+    """One line per failed source naming the KPIs and KRs whose numbers it left stale."""
+    notes = []
+    for source in sources:
+        if source.status != "failed":
+            continue
+        hit = [k.title for k in kpis if k.stale and (k.source == source.name or k.stale == source.error)]
+        hit += [kr.id for kr in lines if kr.stale and kr.stale == source.error]
+        note = f"Source {source.name!r} could not be read"
+        note += f", so these show no current numbers: {', '.join(hit)}." if hit else "; no number here uses it."
+        notes.append(note)
+    return notes

@@ -1,0 +1,92 @@
+"""How numbers and labels read in the digest: units, signs, percentages, one-line text.
+
+The HTML and the plain-text parts both format through these functions, so the two parts
+always state the same facts in the same words.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+CURRENCIES = frozenset({"$", "€", "£", "¥"})
+"""Units written before the number ($1,200) instead of after it (12 min)."""
+
+STATUS_LABELS = {
+    "done": "done",
+    "on_track": "on track",
+    "at_risk": "at risk",
+    "off_track": "off track",
+    "no_data": "no data",
+    "no_target": "no target",
+}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_SPACES = re.compile(r"\s+")
+
+
+def one_line(text: object, limit: int = 250) -> str:
+    """`text` with line breaks and control characters turned into single spaces.
+
+    Subjects and display names come from config and sheets; a newline in one must never
+    reach a mail header, where it could start a header of its own.
+    """
+    flat = _SPACES.sub(" ", _CONTROL.sub(" ", str(text))).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def number(x: float) -> str:
+    """Few enough digits to read at a glance: 1,234 · 87.3 · 2.93 · 0.05."""
+    if not math.isfinite(x):
+        return "n/a"
+    size = abs(x)
+    if size >= 100 or x == int(x):
+        text = f"{x:,.0f}"
+    elif size >= 10:
+        text = f"{x:,.1f}"
+    else:
+        text = f"{x:.2f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def value(x: float | None, unit: str = "") -> str:
+    """A value in its unit: '%' values are fractions (0.873 -> 87.3%); '—' when missing."""
+    if x is None:
+        return "—"
+    if unit == "%":
+        return f"{number(x * 100)}%"
+    if unit in CURRENCIES:
+        return f"-{unit}{number(-x)}" if x < 0 else f"{unit}{number(x)}"
+    return f"{number(x)} {unit}" if unit else number(x)
+
+
+def change(x: float | None, unit: str = "") -> str:
+    """A signed difference: +2.1 pts for percentages, +$1,200, -0.5 min; '—' when missing."""
+    if x is None:
+        return "—"
+    if unit == "%":
+        x, unit = x * 100, "pts"
+    if number(x) == "0":
+        return f"±0 {unit}".rstrip() if unit not in CURRENCIES else "±0"
+    sign = "+" if x > 0 else "-"
+    body = value(abs(x), unit) if unit != "pts" else f"{number(abs(x))} pts"
+    return f"{sign}{body}"
+
+
+def percent(x: float | None) -> str:
+    """A share as a whole percentage: 0.598 -> 60%."""
+    return "—" if x is None else f"{x * 100:.0f}%"
+
+
+def points(x: float | None) -> str:
+    """A change of a share in percentage points: 0.031 -> +3 pts."""
+    if x is None:
+        return "—"
+    pts = round(x * 100)
+    return "±0 pts" if pts == 0 else f"{pts:+d} pts"
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "—")

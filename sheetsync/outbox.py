@@ -1,0 +1,90 @@
+"""The digest outbox: .eml files, and the queue of messages still waiting for SMTP.
+
+Without an SMTP server the outbox is the delivery: `<week>-<audience>.eml`, ready to open
+in any mail client. With one, a message that could not be sent waits in `pending/` until
+a later run delivers it, then moves to `sent/`; nothing is lost to an outage. Every file
+is written atomically and carries its week and audience in headers, so a queued message
+still knows which digest it is.
+"""
+
+from __future__ import annotations
+
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+from sheetsync.atomic import OutputError, atomic_write_bytes, describe_os_error
+from sheetsync.email_message import AUDIENCE_HEADER, WEEK_HEADER
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def file_name(week: str, audience: str) -> str:
+    """`2026-W48-all.eml`; a team name is reduced to characters safe in any file system."""
+    slug = _UNSAFE.sub("_", audience).strip("._") or "team"
+    return f"{week}-{slug}.eml"
+
+
+def to_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes over the wire (CRLF line ends), which mail clients open as .eml."""
+    return message.as_bytes(policy=policy.SMTP)
+
+
+class Outbox:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.pending_dir = self.root / "pending"
+        self.sent_dir = self.root / "sent"
+        self.superseded_dir = self.root / "superseded"
+
+    def write(self, message: EmailMessage, week: str, audience: str) -> Path:
+        """The digest as `<outbox>/<week>-<audience>.eml`: delivery when there is no SMTP server."""
+        path = self.root / file_name(week, audience)
+        atomic_write_bytes(path, to_bytes(message))
+        return path
+
+    def keep_pending(self, message: EmailMessage, week: str, audience: str) -> Path:
+        path = self.pending_dir / file_name(week, audience)
+        atomic_write_bytes(path, to_bytes(message))
+        return path
+
+    def pending(self) -> list[Path]:
+        """Queued messages, oldest week first."""
+        return sorted(self.pending_dir.glob("*.eml")) if self.pending_dir.is_dir() else []
+
+    def pending_for(self, week: str, audience: str) -> Path | None:
+        path = self.pending_dir / file_name(week, audience)
+        return path if path.exists() else None
+
+    @staticmethod
+    def load(path: Path) -> tuple[EmailMessage, str, str]:
+        """A queued message with the week and audience it was made for."""
+        with open(path, "rb") as handle:
+            message = BytesParser(policy=policy.default).parse(handle)
+        assert isinstance(message, EmailMessage)
+        week = str(message.get(WEEK_HEADER, "")).strip()
+        audience = str(message.get(AUDIENCE_HEADER, "")).strip()
+        return message, week, audience
+
+    def _move(self, path: Path, folder: Path) -> Path:
+        target = folder / path.name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.replace(target)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot move to {folder}: {describe_os_error(exc)}") from None
+        return target
+
+    def mark_sent(self, path: Path) -> Path:
+        return self._move(path, self.sent_dir)
+
+    def supersede(self, path: Path) -> Path:
+        return self._move(path, self.superseded_dir)
+
+    def record_sent(self, message: EmailMessage, week: str, audience: str) -> Path:
+        """A copy of a message delivered straight away, for the record."""
+        path = self.sent_dir / file_name(week, audience)
+        atomic_write_bytes(path, to_bytes(message))
+        return path

@@ -1,0 +1,415 @@
+"""The digest's content and rendering: highlights, attention, changes, teams, escaping, headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from connectors import smtp_mailer
+from connectors.smtp_mailer import DeliveryError, SMTPSettings
+from sheetsync import display
+from sheetsync.config import ConfigError, DigestConfig, load_config
+from sheetsync.digest import build_digest, window_label
+from sheetsync.email_message import bar_segments, build_message, parse_address, render
+from sheetsync.history import History
+from sheetsync.key_results import KeyResultResult
+from sheetsync.kpis import KPIResult, SeriesPoint
+from sheetsync.objectives import ObjectiveResult
+from sheetsync.periods import parse_period
+from sheetsync.pipeline import sync
+from sheetsync.results import SourceResult, SyncResult
+from tests.helpers import ROOT
+
+AS_OF = date(2026, 11, 24)  # Tuesday of ISO week 48
+PERIOD = parse_period("2026-Q4")
+EXPECTED = PERIOD.expected(AS_OF)
+
+
+def kr(kr_id: str, objective: str, current: float | None, status: str, *, title: str | None = None,
+       start: float = 0.0, target: float = 100.0, stale: str | None = None, kpi: str = "k1") -> KeyResultResult:
+    progress = None if current is None else min(max((current - start) / (target - start), 0), 1)
+    raw = None if current is None else (current - start) / (target - start)
+    return KeyResultResult(
+        id=kr_id, title=title or f"KR {kr_id}", kpi=kpi, objective=objective, owner="", start=start, target=target,
+        current=current, progress=progress, progress_raw=raw, expected=EXPECTED, status=status, weight=1.0,
+        direction="increase", stale=stale,
+    )
+
+
+def objective(obj_id: str, krs: list[KeyResultResult], *, team: str = "", title: str | None = None) -> ObjectiveResult:
+    values = [k.progress for k in krs if k.progress is not None]
+    progress = sum(values) / len(values) if values else None
+    return ObjectiveResult(obj_id, title or f"Objective {obj_id}", "", team, "", progress,
+                           "on_track" if progress is not None else "no_data", tuple(krs), EXPECTED)
+
+
+def kpi(kpi_id: str, value: float | None, status: str, *, title: str | None = None, target: float | None = 0.9,
+        source: str = "s1", stale: str | None = None, unit: str = "%") -> KPIResult:
+    weeks = [AS_OF - timedelta(days=7 * n + 1) for n in range(4, 0, -1)]
+    series = tuple(SeriesPoint(f"w{i}", d - timedelta(days=6), d, 0.8 + i / 100, True) for i, d in enumerate(weeks))
+    return KPIResult(kpi_id, title or kpi_id, unit, "increase", target, 0.85, value, 0.8, status,
+                     AS_OF - timedelta(days=8), AS_OF - timedelta(days=2), series, source, stale)
+
+
+def result(objectives: list[ObjectiveResult], kpis: list[KPIResult] | None = None,
+           sources: list[SourceResult] | None = None, *, project: str = "Acme",
+           warnings: tuple[str, ...] = ()) -> SyncResult:
+    return SyncResult(
+        project=project, as_of=AS_OF, period=PERIOD, expected=EXPECTED, kpis=tuple(kpis or []),
+        objectives=tuple(objectives), sources=tuple(sources or [ok_source("s1")]), warnings=warnings,
+    )
+
+
+def ok_source(name: str, warnings: tuple[str, ...] = ()) -> SourceResult:
+    return SourceResult(name, "csv", f"{name}.csv", None, 10, datetime.now(UTC),
+                        "warning" if warnings else "ok", warnings)
+
+
+def history_with(tmp_path: Path, previous: SyncResult) -> History:
+    history = History(tmp_path / "history.sqlite")
+    history.record(replace(previous, as_of=AS_OF - timedelta(days=7)))
+    return history
+
+
+# --- content --------------------------------------------------------------------------------
+
+
+def test_highlights_are_krs_that_reached_done_or_moved_up(tmp_path: Path) -> None:
+    before = result([objective("O1", [
+        kr("A", "O1", 40, "at_risk"), kr("B", "O1", 90, "on_track"), kr("C", "O1", 70, "on_track"),
+        kr("D", "O1", 10, "off_track"), kr("E", "O1", 100, "done"),
+    ])])
+    now = result([objective("O1", [
+        kr("A", "O1", 55, "on_track"), kr("B", "O1", 100, "done"), kr("C", "O1", 45, "at_risk"),
+        kr("D", "O1", None, "no_data"), kr("E", "O1", 100, "done"),
+    ])])
+    with history_with(tmp_path, before) as history:
+        content = build_digest(now, history.previous(AS_OF), DigestConfig())
+    assert [(h.kr_id, h.previous_status, h.status) for h in content.highlights] == [
+        ("B", "on_track", "done"), ("A", "at_risk", "on_track"),
+    ]
+    assert content.highlights[0].reason == "reached its target"
+    assert content.highlights[1].reason == "moved up from at risk to on track"
+    attention = {(i.kind, i.ref) for i in content.needs_attention}
+    assert ("at_risk", "C") in attention and ("no_data", "D") in attention
+    slipped = next(i for i in content.needs_attention if i.ref == "C")
+    assert "(was on track)" in slipped.detail
+
+
+def test_first_digest_celebrates_krs_already_done() -> None:
+    now = result([objective("O1", [kr("A", "O1", 100, "done"), kr("B", "O1", 20, "off_track")])])
+    content = build_digest(now, None, DigestConfig())
+    assert [h.kr_id for h in content.highlights] == ["A"]
+    assert content.previous_week is None and content.overall_change is None
+
+
+def test_changes_since_last_week_come_from_the_previous_snapshot(tmp_path: Path) -> None:
+    before = result([objective("O1", [kr("A", "O1", 40, "at_risk"), kr("B", "O1", 30, "off_track")])])
+    now = result([objective("O1", [kr("A", "O1", 52.5, "on_track"), kr("B", "O1", 30, "off_track"),
+                                   kr("N", "O1", 10, "off_track")])])
+    with history_with(tmp_path, before) as history:
+        previous = history.previous(AS_OF)
+        content = build_digest(now, previous, DigestConfig())
+    assert content.previous_week == "2026-W47"
+    lines = {line.id: line for line in content.objectives[0].key_results}
+    assert lines["A"].value_change == pytest.approx(12.5)
+    assert lines["A"].progress_change == pytest.approx(0.125)
+    assert lines["A"].change_tone == "good" and lines["A"].status_moved == 1
+    assert lines["B"].value_change == 0 and lines["B"].change_tone == "flat"
+    assert lines["N"].previous_status is None and lines["N"].value_change is None  # new this week
+    assert content.objectives[0].progress_change == pytest.approx((0.525 + 0.3 + 0.1) / 3 - 0.35)
+    assert content.overall_change == pytest.approx(content.overall_progress - 0.35)
+    rendered = render(content)
+    assert "+12.5 this week" in rendered.text
+    assert "since 2026-W47" in rendered.text
+
+
+def test_needs_attention_lists_krs_kpis_sources_and_missing_data() -> None:
+    error = "source 's2': cannot read s2.csv: file not found"
+    now = result(
+        [objective("O1", [
+            kr("A", "O1", 10, "off_track"), kr("B", "O1", 40, "at_risk"), kr("C", "O1", 80, "on_track"),
+            kr("D", "O1", None, "no_data", stale=error, kpi="k2"),
+        ])],
+        [kpi("k1", 0.8, "off_track"), kpi("k3", 0.95, "on_track"),
+         kpi("k2", None, "no_data", source="s2", stale=error)],
+        [ok_source("s1", ("source 's1', column 'x', row 4: 'abc' is not a number (skipped)",)),
+         SourceResult("s2", "csv", "s2.csv", None, 0, None, "failed", (), error)],
+        warnings=("kpis.k1.formula: division by zero for 2026-11-16..2026-11-22; the value is left empty",),
+    )
+    content = build_digest(now, None, DigestConfig())
+    kinds = [(i.kind, i.ref) for i in content.needs_attention]
+    assert kinds == [("off_track", "A"), ("at_risk", "B"), ("kpi", "k1"), ("no_data", "D"),
+                     ("source", "s1"), ("source", "s2"), ("warning", "")]
+    assert next(i for i in content.needs_attention if i.ref == "D").detail == error
+    assert "'abc' is not a number" in next(i for i in content.needs_attention if i.ref == "s1").detail
+    assert content.stale_notes == ("Source 's2' could not be read, so these show no current numbers: k2, D.",)
+    text = render(content).text
+    assert "SOME NUMBERS ARE STALE" in text and error in text
+
+
+def test_team_digest_has_only_that_teams_objectives_and_kpis() -> None:
+    config = load_config(ROOT / "config.toml")
+    full = sync(config, AS_OF)
+    content = build_digest(full, None, config.digest, team="sales")  # team names match ignoring case
+    assert [o.id for o in content.objectives] == ["O2"]
+    assert {k.id for k in content.kpis} == {"revenue", "conversion_rate", "churn_rate"}
+    assert content.subject.endswith(" · sales")
+    assert all(i.ref in {"O2-KR1", "O2-KR2", "O2-KR3", "revenue", "conversion_rate", "churn_rate", "sales"}
+               for i in content.needs_attention if i.ref)
+    sales = next(o for o in full.objectives if o.id == "O2")
+    assert content.overall_progress == pytest.approx(sales.progress)
+    everyone = build_digest(full, None, config.digest)
+    assert [o.id for o in everyone.objectives] == ["O1", "O2", "O3"]
+    assert everyone.overall_progress == pytest.approx(full.overall_progress)
+
+
+def test_subject_template_fills_every_placeholder() -> None:
+    template = "{project}|{period}|{week}|{iso_week}|{as_of}|{team}|{progress}|{elapsed}"
+    now = result([objective("O1", [kr("A", "O1", 50, "on_track")], team="Support")])
+    content = build_digest(now, None, DigestConfig(subject=template), team="Support")
+    assert content.subject == f"Acme|2026-Q4|48|2026-W48|2026-11-24|Support|50%|{EXPECTED * 100:.0f}%"
+    assert build_digest(now, None, DigestConfig()).subject == "Acme OKRs · 2026-Q4 · week 48"
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [("{project} {quarter}", "unknown placeholder {quarter}"), ("{project", "bad template")],
+)
+def test_a_bad_subject_template_fails_when_the_config_loads(tmp_path: Path, subject: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[project]\nperiod = "2026-Q4"\n[digest]\nsubject = "{subject}"\n')
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("digest", "message"),
+    [
+        ('username = "bot"', "digest.username: needs password_env"),
+        ('password = "hunter2"', "passwords do not belong in config"),
+        ('smtp_host = "mail.example"', "digest.to: is required when smtp_host is set"),
+        ('retries = 0', "digest.retries: must be at least 1"),
+    ],
+)
+def test_digest_config_mistakes_are_one_line_errors(tmp_path: Path, digest: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[project]\nperiod = "2026-Q4"\n[digest]\n{digest}\n')
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        load_config(path)
+    assert "hunter2" not in str(info.value)
+
+
+# --- escaping and headers ---------------------------------------------------------------------
+
+NASTY = '<script>alert("x")</script> & "quoted" <b>bold</b>'
+
+
+class _Elements(HTMLParser):
+    """Elements, attributes and text as a browser would see them (entities decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: dict[str, list[str]] = {}
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            self.attrs.setdefault(name, []).append(value or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_titles_from_config_and_sheets_are_escaped_in_html_and_plain_in_text() -> None:
+    error = 'source "x" failed: <img src=x onerror=alert(1)>'
+    now = result(
+        [objective("O1", [kr("A", "O1", 10, "off_track", title=NASTY)], title=NASTY, team=NASTY)],
+        [kpi("k1", 0.5, "off_track", title=NASTY)],
+        [SourceResult("s1", "csv", "s1.csv", None, 0, None, "failed", (), error)],
+        project=NASTY,
+    )
+    content = build_digest(now, None, DigestConfig(), tracker_url='javascript:alert("x")')
+    rendered = render(content)
+    parsed = _Elements()
+    parsed.feed(rendered.html)
+    assert "script" not in parsed.tags and "b" not in parsed.tags  # no element came from the data
+    assert "onerror" not in parsed.attrs
+    text = "".join(parsed.text)
+    assert text.count(NASTY) >= 5 and error in text  # shown as the literal characters
+    assert f"{NASTY} trend" in parsed.attrs["alt"]  # quotes in an attribute did not end it
+    assert "javascript:" not in rendered.html  # only http(s) tracker links become a button
+    assert NASTY in rendered.text and error in rendered.text  # the text part is not HTML: shown as is
+    assert "\n" not in content.subject
+
+
+def test_newlines_in_names_cannot_inject_headers() -> None:
+    now = result([objective("O1", [kr("A", "O1", 10, "off_track")], team="Sales\r\nBcc: team@evil.example")],
+                 project="Acme\r\nBcc: evil@evil.example\r\n\r\n<html>")
+    content = build_digest(now, None, DigestConfig(subject="{project} {team}\nX-Injected: yes"),
+                           team="Sales\r\nBcc: team@evil.example")
+    message = build_message(
+        render(content), sender='"OKR bot" <okrs@acme.example>',
+        to=["Lead <lead@acme.example>"], cc=["cc@acme.example"],
+        week=content.week, audience=content.audience, date=datetime.now(UTC),
+    )
+    raw = message.as_bytes(policy=policy.SMTP)
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    assert parsed["Bcc"] is None and parsed["X-Injected"] is None
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert not re.search(rb"^(Bcc|X-Injected):", head, flags=re.MULTILINE | re.IGNORECASE)
+    assert all(part["Bcc"] is None and part["X-Injected"] is None for part in parsed.walk())
+    assert parsed["Subject"] == "Acme Bcc: evil@evil.example <html> Sales Bcc: team@evil.example X-Injected: yes"
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["lead@acme.example"]
+    assert parsed["From"].addresses[0].addr_spec == "okrs@acme.example"
+    assert parsed["X-Sheetsync-Audience"] == "Sales Bcc: team@evil.example"
+    with pytest.raises(ValueError, match="line break"):
+        build_message(render(content), sender='"OKR\r\nBcc: x@evil.example" <okrs@acme.example>', to=[],
+                      week=content.week, audience="all", date=datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    "value", ["Lead\nBcc: to@evil.example <lead@acme.example>", "a@acme.example, b@acme.example", "nobody"]
+)
+def test_a_recipient_must_be_exactly_one_address(value: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="is not one email address"):
+        parse_address(value)
+    path = tmp_path / "config.toml"
+    path.write_text(f'[project]\nperiod = "2026-Q4"\n[digest]\nto = [{json.dumps(value)}]\n')
+    with pytest.raises(ConfigError, match=r"digest\.to: .* is not one email address"):
+        load_config(path)
+
+
+def test_the_message_is_text_and_html_with_inline_charts() -> None:
+    config = load_config(ROOT / "config.toml")
+    content = build_digest(sync(config, AS_OF), None, config.digest)
+    rendered = render(content)
+    message = build_message(rendered, sender=config.digest.sender, to=config.digest.to, week=content.week,
+                            audience="all", date=datetime.now(UTC))
+    parsed = BytesParser(policy=policy.default).parsebytes(message.as_bytes())
+    assert parsed.get_content_type() == "multipart/alternative"
+    text_part, related = parsed.get_payload()
+    assert text_part.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html_part, *images = related.get_payload()
+    assert html_part.get_content_type() == "text/html"
+    cids = {img["Content-ID"].strip("<>") for img in images}
+    assert set(re.findall(r'src="cid:([^"]+)"', html_part.get_content())) == cids
+    assert all(img.get_content_type() == "image/png" and len(img.get_content()) < 30_000 for img in images)
+    assert 'style="' in html_part.get_content() and "<style>" in html_part.get_content()  # inlined; @media kept
+    assert re.search(r"@media", html_part.get_content())
+
+
+# --- formatting and bars ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [(0.8734, "%", "87.3%"), (0.0041, "%", "0.41%"), (338937.2, "$", "$338,937"), (-12.5, "$", "-$12.5"),
+     (3.3236, "min", "3.32 min"), (4345.0, "", "4,345"), (None, "%", "—"), (2.0, "", "2")],
+)
+def test_values_read_naturally(value: float | None, unit: str, text: str) -> None:
+    assert display.value(value, unit) == text
+
+
+@pytest.mark.parametrize(
+    ("delta", "unit", "text"),
+    [(0.0124, "%", "+1.24 pts"), (-0.0059, "%", "-0.59 pts"), (0.0, "%", "±0 pts"), (42293.4, "$", "+$42,293"),
+     (-0.14, "min", "-0.14 min"), (0.0, "", "±0"), (None, "", "—")],
+)
+def test_changes_are_signed(delta: float | None, unit: str, text: str) -> None:
+    assert display.change(delta, unit) == text
+
+
+def test_one_line_removes_every_kind_of_line_break() -> None:
+    assert display.one_line("a\r\nb\u2028c\x00d\te") == "a b c d e"
+    assert len(display.one_line("x" * 500)) == 250
+
+
+@pytest.mark.parametrize(
+    ("progress", "expected", "cells"),
+    [
+        (0.66, 0.6, [("fill-s", 60, ""), ("fill-s", 6, "left"), ("bar-rest", 34, "")]),
+        (0.3, 0.6, [("fill-s", 30, ""), ("bar-rest", 30, ""), ("bar-rest", 40, "left")]),
+        (None, 0.6, [("bar-rest", 60, ""), ("bar-rest", 40, "left")]),
+        (0.5, 1.0, [("fill-s", 50, ""), ("bar-rest", 50, "right")]),
+        (1.0, 1.0, [("fill-s", 100, "right")]),
+    ],
+)
+def test_progress_bars_mark_the_expected_pace(progress: float | None, expected: float, cells: list) -> None:
+    assert bar_segments(progress, expected, "s") == cells
+    assert sum(size for _, size, _ in cells) == 100
+
+
+def test_window_labels() -> None:
+    assert window_label(date(2026, 10, 1), date(2026, 11, 24), PERIOD) == "2026-Q4 to date"
+    assert window_label(date(2026, 10, 1), date(2026, 10, 31), PERIOD) == "Oct 2026"
+    assert window_label(date(2026, 11, 16), date(2026, 11, 22), PERIOD) == "16 – 22 Nov"
+    assert window_label(date(2026, 10, 26), date(2026, 11, 1), PERIOD) == "26 Oct – 1 Nov"
+
+
+# --- SMTP retry policy (no network: the attempt is injected) -----------------------------------
+
+
+def _settings(**kw: object) -> SMTPSettings:
+    base = {"host": "mail.example", "port": 587, "password": "s3cret-pw", "username": "bot",
+            "retries": 3, "retry_wait": 2.0}
+    return SMTPSettings(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def test_transient_failures_are_retried_with_a_doubling_wait() -> None:
+    waits: list[float] = []
+    calls = iter([ConnectionRefusedError(), TimeoutError(), {}])
+
+    def attempt(_message: object, _settings: SMTPSettings) -> dict:
+        outcome = next(calls)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert smtp_mailer.send(None, _settings(), sleep=waits.append, attempt=attempt) == {}  # type: ignore[arg-type]
+    assert waits == [2.0, 4.0]
+
+
+def test_giving_up_is_one_line_naming_the_server_and_never_the_password() -> None:
+    import smtplib
+
+    waits: list[float] = []
+
+    def refused(*_: object) -> dict:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    with pytest.raises(DeliveryError) as info:
+        smtp_mailer.send(None, _settings(), sleep=waits.append, attempt=refused)  # type: ignore[arg-type]
+    assert str(info.value).startswith("SMTP mail.example:587: connection refused")
+    assert "after 3 attempts" in str(info.value) and waits == [2.0, 4.0]
+
+    def auth(*_: object) -> dict:
+        raise smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid")
+
+    waits.clear()
+    with pytest.raises(DeliveryError) as info:
+        smtp_mailer.send(None, _settings(), sleep=waits.append, attempt=auth)  # type: ignore[arg-type]
+    assert waits == []  # an auth failure is not retried
+    assert str(info.value) == (
+        "SMTP mail.example:587: authentication failed (535 5.7.8 Authentication credentials invalid)"
+    )
+    assert "s3cret-pw" not in str(info.value) and "s3cret-pw" not in repr(_settings())
+    assert "\n" not in str(info.value)
+
+
+def test_a_missing_password_variable_is_named() -> None:
+    config = DigestConfig(to=("a@b.example",), smtp_host="mail.example", username="bot", password_env="NOPE_PW")
+    with pytest.raises(DeliveryError, match="environment variable NOPE_PW"):
+        SMTPSettings.from_config(config, environ={})
+    assert SMTPSettings.from_config(config, environ={"NOPE_PW": "pw"}).port == 587
