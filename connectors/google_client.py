@@ -375,6 +375,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def load_credentials(credentials_path: str | None, scopes: tuple[str, ...] = SCOPES) -> Credentials:
     """google-auth credentials from a service-account or authorized-user JSON file."""
     path = _resolve_path(credentials_path)
+    warn_if_readable_by_others(path)
     info = _read_json(path)
     kind = info.get("type")
     if kind == "service_account":
@@ -401,6 +402,18 @@ def load_credentials(credentials_path: str | None, scopes: tuple[str, ...] = SCO
             f"Google credentials file {path} ({kind}) could not be loaded ({type(exc).__name__}); "
             "is the private key intact?"
         ) from None
+
+
+def warn_if_readable_by_others(path: str | os.PathLike[str]) -> bool:
+    """Log a warning when a key file can be read by other users of the machine."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if mode & 0o077:
+        log.warning("Google credentials file %s is readable by other users: run chmod 600 %s", path, path)
+        return True
+    return False
 
 
 def _authorized_user(info: dict[str, Any], scopes: tuple[str, ...]) -> Credentials:

@@ -8,6 +8,8 @@ target is a threshold: met (1) or not (0) by its direction.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 
 from sheetsync.config import KeyResultConfig, StatusConfig, parse_change
@@ -60,6 +62,8 @@ def compute_progress(current: float, start: float, target: float, direction: str
         met = current >= target if direction == "increase" else current <= target
         return Progress(1.0 if met else 0.0, 1.0 if met else 0.0, True)
     raw = (current - start) / (target - start)
+    if not math.isfinite(raw):  # start and target a hair apart: keep the sign, stay a number
+        raw = math.copysign(sys.float_info.max, raw)
     return Progress(raw, clamp(raw), False)
 
 

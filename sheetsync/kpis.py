@@ -65,7 +65,8 @@ class KPIRows:
             # An empty window of a sum is a real 0 (nothing sold yet); cells that are all
             # missing, or any other aggregation of nothing, is no data.
             return 0.0 if self.agg == "sum" and len(chosen) == 0 else None
-        return float(_AGGREGATE[self.agg](numbers))
+        result = float(_AGGREGATE[self.agg](numbers))
+        return result if np.isfinite(result) else None  # overflowed: no number worth showing
 
 
 _AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
@@ -148,7 +149,12 @@ class ColumnCache:
                 self._parsed[key] = (days, bad)
             elif kind == "number":
                 numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands)
-                self._parsed[key] = (numbers.to_numpy(dtype="float64"), bad)
+                values = numbers.to_numpy(dtype="float64", copy=True)
+                infinite = np.flatnonzero(np.isinf(values))  # a CSV "inf" arrives as a float
+                if len(infinite):
+                    bad = sorted([*bad, *((int(i), series.iloc[i]) for i in infinite)], key=lambda item: item[0])
+                    values[infinite] = np.nan
+                self._parsed[key] = (values, bad)
             else:  # text: trimmed, blanks as None, for count and count_distinct
                 # Trim each distinct value once; blanks become None.
                 codes, uniques = pd.factorize(series, use_na_sentinel=True)

@@ -299,6 +299,12 @@ class FakeGoogle:
             self._tokens[token] = email
         return token
 
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token handed out so far (tests grep outputs for them)."""
+        with self._lock:
+            return list(self._tokens)
+
     def revoke_tokens(self) -> None:
         """Invalidate every issued token; the next API call gets 401 and must refresh."""
         with self._lock:
