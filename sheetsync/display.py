@@ -19,6 +19,9 @@ STATUS_LABELS = {
     "off_track": "off track",
     "no_data": "no data",
     "no_target": "no target",
+    "ok": "ok",
+    "warning": "warning",
+    "failed": "failed",
 }
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")

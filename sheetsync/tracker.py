@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from sheetsync.display import CURRENCIES
+from sheetsync.display import STATUS_LABELS as LABELS
 from sheetsync.history import Snapshot, week_key
 from sheetsync.key_results import STATUSES, KeyResultResult
 from sheetsync.kpis import KPIResult
@@ -23,21 +25,8 @@ from sheetsync.results import SourceResult, SyncResult
 
 Kind = Literal["text", "number", "percent", "currency", "date", "datetime", "status"]
 
-CURRENCIES = frozenset({"$", "€", "£", "¥"})
-"""KPI units shown as money; "%" is shown as a percentage; any other unit is a suffix."""
-
-STATUS_LABELS = {
-    "done": "Done",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "off_track": "Off track",
-    "no_data": "No data",
-    "no_target": "No target",
-    "ok": "OK",
-    "warning": "Warning",
-    "failed": "Failed",
-}
-"""What people read for each machine status; conditional formats match these labels."""
+STATUS_LABELS = {status: "OK" if status == "ok" else label.capitalize() for status, label in LABELS.items()}
+"""What people read for each machine status in a cell; conditional formats match these labels."""
 
 STATUS_COLORS = {
     "done": ("E4E1FB", "4C3D9E"),
