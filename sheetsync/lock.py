@@ -82,7 +82,7 @@ class FileLock:
         pid = fields.get("pid", "")
         return Holder(int(pid) if pid.isdigit() else None, fields.get("since", ""), fields.get("command", ""))
 
-    def _try(self) -> bool:
+    def _try(self, *, probe: bool = False) -> bool:
         assert self._file is None, f"{self.path} is already held by this process"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # "a+": opening must never truncate what the holder wrote; the handle outlives this call.
@@ -93,6 +93,9 @@ class FileLock:
             except BlockingIOError:
                 handle.close()
                 return False
+        if probe:  # only asked whether it is free: let go at once, leaving the file as it was
+            handle.close()
+            return True
         handle.truncate(0)
         since = datetime.now().astimezone().isoformat(timespec="seconds")
         handle.write(f"pid={os.getpid()}\nsince={since}\ncommand={self.command}\n")
@@ -147,8 +150,7 @@ class FileLock:
         """Who holds the lock right now, or None if it is free (checked by briefly taking it)."""
         if self.held:
             return self.holder()
-        if self._try():
-            self.release()
+        if self._try(probe=True):
             return None
         return self.holder() or Holder(None, "", "")
 
