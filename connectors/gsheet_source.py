@@ -1,0 +1,367 @@
+"""Google Sheets sources: every tab of a spreadsheet read with one metadata call and one batchGet.
+
+Quota is counted per request (about 60 reads a minute per user), so requests are grouped by
+spreadsheet, whatever the number of sources and KPIs on it: one ``spreadsheets.get`` limited
+to the tab properties (the default first tab, and the list of tabs when one is missing), then
+one ``values:batchGet`` for every range still valid. A missing tab is caught from the
+metadata, never by a 400 that would fail the other tabs' batch.
+
+Values are read unformatted (``0.12`` rather than ``"12%"``, ``1200`` rather than
+``"$1,200"``) with dates as serial numbers: the grid keeps numbers as numbers and the KPI's
+``date_column`` turns serials into days (epoch 1899-12-30, ``sheetsync.dates``). Text that
+people typed, such as ``"12%"``, stays text for the core number parser.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import gspread
+import pandas as pd
+
+from connectors.base import (
+    SourceAccessDenied,
+    SourceData,
+    SourceError,
+    SourceFormatError,
+    SourceNotFound,
+    SourceUnavailable,
+)
+from connectors.google_client import (
+    GoogleAPIError,
+    GoogleConfigError,
+    GoogleConnectionError,
+    RetryPolicy,
+    make_gspread_client,
+    service_account_email,
+)
+from connectors.tabular import frame_from_grid
+from sheetsync.config import GoogleConfig, SourceConfig
+
+READ_PARAMS = {
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "majorDimension": "ROWS",
+}
+METADATA_FIELDS = "spreadsheetId,properties.title,sheets.properties(sheetId,title,index,sheetType,hidden)"
+SHEETS_URL = "https://docs.google.com/spreadsheets/d/{key}"
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_URL_KEY_RE = re.compile(r"/spreadsheets/(?:u/\d+/)?d/(?P<key>[A-Za-z0-9_-]+)")
+_CELLS_RE = re.compile(r"^(?P<c1>[A-Za-z]{1,3})?(?P<r1>\d+)?(?::(?P<c2>[A-Za-z]{1,3})?(?P<r2>\d+)?)?$")
+_RETRYABLE = frozenset({408, 429})
+
+
+# --- spreadsheet keys, titles and ranges --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpreadsheetRef:
+    """A spreadsheet named in config: its key and, from a URL's ``#gid=``, a tab id."""
+
+    key: str
+    gid: int | None = None
+
+    @property
+    def url(self) -> str:
+        return SHEETS_URL.format(key=self.key)
+
+
+def parse_spreadsheet(value: str) -> SpreadsheetRef:
+    """A spreadsheet URL (``https://docs.google.com/spreadsheets/d/<key>/edit#gid=0``) or bare key.
+
+    Raises ValueError with a message for the user when it is neither.
+    """
+    text = value.strip()
+    if not text:
+        raise ValueError("spreadsheet is empty: give the spreadsheet's URL or key")
+    if _KEY_RE.match(text):
+        return SpreadsheetRef(text)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{text!r} is neither a spreadsheet key nor a Google Sheets URL")
+    if "/spreadsheets/d/e/" in parts.path:
+        raise ValueError(
+            "a 'Publish to the web' link cannot be read through the Sheets API: use the URL of the "
+            "spreadsheet itself (https://docs.google.com/spreadsheets/d/<key>/edit)"
+        )
+    match = _URL_KEY_RE.search(parts.path)
+    if not match:
+        raise ValueError(f"{text!r} is not a Google Sheets URL (expected https://docs.google.com/spreadsheets/d/<key>)")
+    gid: int | None = None
+    for source in (parts.fragment, parts.query):
+        found = parse_qs(source).get("gid")
+        if found and found[0].isdigit():
+            gid = int(found[0])
+            break
+    return SpreadsheetRef(match["key"], gid)
+
+
+def quote_title(title: str) -> str:
+    """A tab title as A1 notation wants it: always quoted, inner quotes doubled."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def split_range(text: str) -> tuple[str | None, str]:
+    """``'My tab'!A1:F`` -> ("My tab", "A1:F"); ``A1:F`` -> (None, "A1:F")."""
+    text = text.strip()
+    if "!" not in text:
+        return None, text
+    title, _, cells = text.rpartition("!")
+    if len(title) >= 2 and title[0] == title[-1] == "'":
+        title = title[1:-1].replace("''", "'")
+    return title, cells.strip()
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for char in letters.upper():
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def range_start(cells: str) -> tuple[int, int]:
+    """(first row, first column), 0-based, of an A1 cell range; ValueError when unreadable."""
+    match = _CELLS_RE.match(cells)
+    if not cells or not match or not (match["c1"] or match["r1"]):
+        raise ValueError(f"{cells!r} is not an A1 range such as A1:F or B3:H200")
+    row = int(match["r1"]) - 1 if match["r1"] else 0
+    col = _column_index(match["c1"]) if match["c1"] else 0
+    if row < 0:
+        raise ValueError(f"{cells!r}: rows are counted from 1")
+    return row, col
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def describe_google_error(exc: Exception, *, account: str | None, role: str) -> tuple[type[SourceError], str]:
+    """The SourceError class and a message a person can act on, for a failed Google call.
+
+    ``role`` is what the account needs on the spreadsheet ("Viewer", "Editor"); ``account`` is
+    the service account's email when the credentials are a service account.
+    """
+    who = account or "the Google account of the configured credentials"
+    if isinstance(exc, GoogleConnectionError):
+        return SourceUnavailable, f"Google could not be reached: {exc.message}"
+    if not isinstance(exc, GoogleAPIError):
+        return SourceUnavailable, f"unexpected answer from Google ({type(exc).__name__}: {str(exc)[:200]})"
+    code = exc.code
+    detail = str(exc.error.get("message") or "") if isinstance(exc.error, dict) else ""
+    if code == 401:
+        return SourceAccessDenied, f"Google rejected the credentials: {exc.message}"
+    reasons = {e.get("reason") for e in exc.error.get("errors", []) if isinstance(e, dict)}
+    if code == 403 and ("storageQuotaExceeded" in reasons or "storage quota" in detail.lower()):
+        return SourceAccessDenied, (
+            "Google refused to create a file: the account has no Drive storage (service accounts created "
+            "since 2025 have none). Create the spreadsheet yourself, share it with "
+            f"{who} as Editor and give its URL as tracker.spreadsheet; or use an OAuth authorized-user "
+            f"credentials file. Google said: {detail[:200]}"
+        )
+    if code == 403:
+        if "has not been used" in detail or "is disabled" in detail or exc.status == "SERVICE_DISABLED":
+            return SourceAccessDenied, (
+                f"the Google Sheets API is not enabled for the credentials' Cloud project; enable it "
+                f"(APIs & Services > Library > Google Sheets API) and retry. Google said: {detail[:300]}"
+            )
+        return SourceAccessDenied, (
+            f"access denied (HTTP 403): share the spreadsheet with {who} as {role} "
+            "(Share > add that email)"
+        )
+    if code == 404:
+        return SourceNotFound, (
+            f"spreadsheet not found (HTTP 404): check the key or URL; it must be a Google Sheet "
+            f"(not an uploaded .xlsx) shared with {who}"
+        )
+    if code in _RETRYABLE or code >= 500 or code <= 0:
+        return SourceUnavailable, f"Google Sheets kept failing, so this source was skipped: {exc.message}"
+    return SourceFormatError, f"Google Sheets refused the request: {exc.message}"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    """One source's read within its spreadsheet's batch."""
+
+    config: SourceConfig
+    title: str
+    a1: str
+    start_row: int
+    start_col: int
+
+
+def default_retry(google: GoogleConfig) -> RetryPolicy:
+    """Backoff with jitter, at most ``retry_seconds`` of retrying per request."""
+    return RetryPolicy(total_timeout=google.retry_seconds, max_attempts=10)
+
+
+def read_gsheet_sources(
+    configs: Iterable[SourceConfig],
+    google: GoogleConfig,
+    *,
+    retry: RetryPolicy | None = None,
+    client: gspread.Client | None = None,
+) -> dict[str, SourceData | SourceError]:
+    """Each gsheet source's data or the `SourceError` that stopped it; one never stops the rest.
+
+    Per spreadsheet: one metadata call and at most one ``values:batchGet``, however many
+    sources and KPIs read it. ``retry`` (tests inject a no-wait clock) and ``client`` override
+    the defaults built from ``google``.
+    """
+    configs = list(configs)
+    results: dict[str, SourceData | SourceError] = {}
+    groups: dict[str, list[tuple[SourceConfig, SpreadsheetRef]]] = {}
+    for config in configs:
+        try:
+            ref = parse_spreadsheet(config.spreadsheet or "")
+        except ValueError as exc:
+            results[config.name] = SourceFormatError(
+                str(exc), source=config.name, location=config.spreadsheet or "(no spreadsheet)"
+            )
+            continue
+        groups.setdefault(ref.key, []).append((config, ref))
+    if not groups:
+        return results
+    account = service_account_email(google.credentials)
+    if client is None:
+        try:
+            client = make_gspread_client(
+                credentials_path=google.credentials, api_url=google.api_url, retry=retry or default_retry(google)
+            )
+        except GoogleConfigError as exc:
+            for members in groups.values():
+                for config, ref in members:
+                    results[config.name] = SourceAccessDenied(
+                        f"cannot use the Google credentials: {exc}", source=config.name, location=ref.url
+                    )
+            return results
+    for key, members in groups.items():
+        results.update(_read_spreadsheet(client, key, members, account))
+    return {config.name: results[config.name] for config in configs}
+
+
+def _read_spreadsheet(
+    client: gspread.Client, key: str, members: Sequence[tuple[SourceConfig, SpreadsheetRef]], account: str | None
+) -> dict[str, SourceData | SourceError]:
+    url = SHEETS_URL.format(key=key)
+    out: dict[str, SourceData | SourceError] = {}
+
+    def fail_all(exc: Exception, configs: Iterable[SourceConfig]) -> None:
+        cls, message = describe_google_error(exc, account=account, role="Viewer")
+        for config in configs:
+            out[config.name] = cls(message, source=config.name, location=url, sheet=config.worksheet)
+
+    http = client.http_client
+    try:
+        metadata = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})
+    except (GoogleAPIError, ValueError) as exc:
+        fail_all(exc, [config for config, _ in members])
+        return out
+    tabs = [s.get("properties", {}) for s in metadata.get("sheets", [])]
+    tabs.sort(key=lambda p: p.get("index", 0))
+    planned: list[_Planned] = []
+    for config, ref in members:
+        try:
+            planned.append(_plan(config, ref, tabs))
+        except SourceError as exc:
+            out[config.name] = exc
+    if not planned:
+        return out
+    ranges = list(dict.fromkeys(p.a1 for p in planned))
+    try:
+        answer = http.values_batch_get(key, ranges, params=dict(READ_PARAMS))
+        value_ranges = answer.get("valueRanges", [])
+        if len(value_ranges) != len(ranges):
+            raise ValueError(f"asked for {len(ranges)} ranges, got {len(value_ranges)}")
+    except (GoogleAPIError, ValueError) as exc:
+        fail_all(exc, [p.config for p in planned])
+        return out
+    fetched = datetime.now(UTC)
+    by_range = dict(zip(ranges, value_ranges, strict=True))
+    for plan in planned:
+        out[plan.config.name] = _source_data(plan, by_range[plan.a1].get("values", []), url, fetched)
+    return out
+
+
+def _plan(config: SourceConfig, ref: SpreadsheetRef, tabs: list[dict[str, Any]]) -> _Planned:
+    """Which tab and A1 range a source reads; SourceNotFound/SourceFormatError when it cannot."""
+    grids = [t for t in tabs if t.get("sheetType", "GRID") == "GRID"]
+    titles = [str(t.get("title", "")) for t in tabs]
+    range_title, cells = split_range(config.range) if config.range else (None, "")
+    wanted = config.worksheet
+    if range_title is not None:
+        if wanted is not None and wanted != range_title:
+            raise SourceFormatError(
+                f"worksheet {wanted!r} and range {config.range!r} name different tabs; give the tab once",
+                source=config.name, location=ref.url, sheet=wanted,
+            )
+        wanted = range_title
+    if wanted is None and ref.gid is not None:
+        by_gid = next((t for t in tabs if t.get("sheetId") == ref.gid), None)
+        wanted = str(by_gid["title"]) if by_gid else None
+        if by_gid is None:
+            raise SourceNotFound(
+                f"the URL names tab id gid={ref.gid}, which the spreadsheet does not have; its tabs are "
+                + ", ".join(repr(t) for t in titles),
+                source=config.name, location=ref.url,
+            )
+    if wanted is None:
+        if not grids:
+            raise SourceFormatError("the spreadsheet has no grid tab to read", source=config.name, location=ref.url)
+        title = str(grids[0]["title"])
+    else:
+        found = next((t for t in tabs if t.get("title") == wanted), None)
+        if found is None:
+            close = [t for t in titles if t.strip().casefold() == wanted.strip().casefold()]
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SourceNotFound(
+                f"no tab named {wanted!r}{hint}; the spreadsheet has " + ", ".join(repr(t) for t in titles),
+                source=config.name, location=ref.url, sheet=wanted,
+            )
+        if found.get("sheetType", "GRID") != "GRID":
+            raise SourceFormatError(
+                "this tab is a chart, not a grid of cells", source=config.name, location=ref.url, sheet=wanted
+            )
+        title = wanted
+    start_row = start_col = 0
+    if cells:
+        try:
+            start_row, start_col = range_start(cells)
+        except ValueError as exc:
+            raise SourceFormatError(f"range: {exc}", source=config.name, location=ref.url, sheet=title) from None
+    a1 = quote_title(title) + (f"!{cells.upper()}" if cells else "")
+    return _Planned(config, title, a1, start_row, start_col)
+
+
+def _source_data(plan: _Planned, values: list[list[Any]], url: str, fetched: datetime) -> SourceData:
+    """Pad the ragged rows Google returns into a grid and split headers from data."""
+    width = max((len(row) for row in values), default=0)
+    lead = [None] * plan.start_col  # keeps blank headers named after the sheet's own column letters
+    rows = [lead + [None if v == "" else v for v in row] + [None] * (width - len(row)) for row in values]
+    grid = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame()
+    config = plan.config
+    # header_row counts sheet rows; a range starting lower puts the header on its first row.
+    header_row = max(config.header_row - plan.start_row, 1)
+    frame, warnings = frame_from_grid(grid, header_row=header_row, rename=config.rename, skipped_rows=plan.start_row)
+    return SourceData(config.name, "gsheet", url, plan.title, fetched, frame, warnings)
+
+
+__all__ = [
+    "METADATA_FIELDS",
+    "READ_PARAMS",
+    "SpreadsheetRef",
+    "default_retry",
+    "describe_google_error",
+    "parse_spreadsheet",
+    "quote_title",
+    "range_start",
+    "read_gsheet_sources",
+    "split_range",
+]
