@@ -74,13 +74,16 @@ def frame_from_rows(
     """
     width = max(len(headers), len(data.columns))
     headers = list(headers) + [None] * (width - len(headers))
-    for extra in range(len(data.columns), width):
-        data[extra] = None
+    if len(data.columns) < width:  # a header wider than every row: pad with empty columns
+        data = data.reindex(columns=[*data.columns, *range(len(data.columns), width)])
     names, warnings = unique_headers(headers)
-    data = data.set_axis(names, axis=1)
-    data[ROW_COLUMN] = np.arange(first_row, first_row + len(data))
+    rows = pd.DataFrame({ROW_COLUMN: np.arange(first_row, first_row + len(data))}, index=data.index)
+    # One concat, not a column insert: a 20,000-column sheet would fragment the frame.
+    data = pd.concat([data.set_axis(names, axis=1), rows], axis=1)
     filled = np.zeros(len(data), dtype=bool)
     for name in names:
+        if filled.all():  # usually after the first column: the rest cannot change the answer
+            break
         column = data[name]
         present = column.notna().to_numpy()
         if column.dtype == object or pd.api.types.is_string_dtype(column):

@@ -12,6 +12,7 @@ Pure computation: no I/O, no logging.
 from __future__ import annotations
 
 import ast
+import datetime
 import math
 import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -716,6 +717,9 @@ class _FilterEvaluator:
                     return folded in _TRUE_TEXT, False
                 raise ValueError("not a boolean")
         except ValueError:
+            serial = _serial_of_date(text) if domain == "number" else None
+            if serial is not None:
+                return serial, False
             if ordering or domain == "datetime":
                 raise ExpressionError(
                     f"cannot compare {domain} with text {operand.values!r}: {self.source.show(node)}"
@@ -725,6 +729,20 @@ class _FilterEvaluator:
 
 
 _UNREADABLE: Any = object()
+_SERIAL_EPOCH = datetime.date(1899, 12, 30)
+
+
+def _serial_of_date(text: str) -> float | None:
+    """A date literal as a spreadsheet serial number, for number columns that hold dates.
+
+    Google Sheets sources arrive as serial numbers (one metadata read cannot tell which
+    columns are dates), so `Date >= '2026-10-01'` compares serials with the date's serial.
+    """
+    try:
+        day = parse_date(text)
+    except ValueError:
+        return None
+    return None if day is None else float((day - _SERIAL_EPOCH).days)
 
 
 def _literal(node: ast.AST) -> Any:

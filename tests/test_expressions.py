@@ -590,3 +590,10 @@ def test_nested_chained_comparisons_are_checked_in_linear_time() -> None:
     start = time.perf_counter()
     parse_filter(text)
     assert time.perf_counter() - start < 1.0
+
+
+def test_date_literals_compare_with_serial_number_columns():
+    """Google Sheets dates arrive as serials: Date >= '2026-10-01' must still filter them."""
+    df = pd.DataFrame({"Date": [46295.0, 46296.0, 46296.5, 46297.0]})  # 2026-09-30 .. 2026-10-02
+    assert parse_filter("Date >= '2026-10-01'").apply(df).tolist() == [False, True, True, True]
+    assert parse_filter("Date == '2026-10-02'").apply(df).tolist() == [False, False, False, True]
