@@ -35,6 +35,8 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError, GSpreadException
 from gspread.http_client import FileType, HTTPClient, HTTPClientType, ParamsType
 
+from sheetsync.config import GoogleConfig
+
 log = logging.getLogger(__name__)
 
 SCOPES = (
@@ -451,3 +453,12 @@ def make_gspread_client(
     creds = load_credentials(credentials_path)
     factory = functools.partial(RetryingHTTPClient, api_url=api_url, retry=retry)
     return gspread.Client(creds, http_client=cast(HTTPClientType, factory))
+
+
+def client_from_config(google: GoogleConfig, retry: RetryPolicy | None = None) -> gspread.Client:
+    """The client `[google]` describes: its credentials, endpoint and retry budget.
+
+    Raises GoogleConfigError for credentials that cannot be used.
+    """
+    policy = retry or RetryPolicy(total_timeout=google.retry_seconds, max_attempts=10)
+    return make_gspread_client(credentials_path=google.credentials, api_url=google.api_url, retry=policy)

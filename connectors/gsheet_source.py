@@ -37,7 +37,7 @@ from connectors.google_client import (
     GoogleConfigError,
     GoogleConnectionError,
     RetryPolicy,
-    make_gspread_client,
+    client_from_config,
     service_account_email,
 )
 from connectors.tabular import frame_from_grid
@@ -197,11 +197,6 @@ class _Planned:
     start_col: int
 
 
-def default_retry(google: GoogleConfig) -> RetryPolicy:
-    """Backoff with jitter, at most ``retry_seconds`` of retrying per request."""
-    return RetryPolicy(total_timeout=google.retry_seconds, max_attempts=10)
-
-
 def read_gsheet_sources(
     configs: Iterable[SourceConfig],
     google: GoogleConfig,
@@ -232,9 +227,7 @@ def read_gsheet_sources(
     account = service_account_email(google.credentials)
     if client is None:
         try:
-            client = make_gspread_client(
-                credentials_path=google.credentials, api_url=google.api_url, retry=retry or default_retry(google)
-            )
+            client = client_from_config(google, retry)
         except GoogleConfigError as exc:
             for members in groups.values():
                 for config, ref in members:
@@ -357,7 +350,6 @@ __all__ = [
     "METADATA_FIELDS",
     "READ_PARAMS",
     "SpreadsheetRef",
-    "default_retry",
     "describe_google_error",
     "parse_spreadsheet",
     "quote_title",

@@ -46,10 +46,10 @@ from connectors.google_client import (
     GoogleAPIError,
     GoogleConfigError,
     RetryPolicy,
-    make_gspread_client,
+    client_from_config,
     service_account_email,
 )
-from connectors.gsheet_source import SHEETS_URL, default_retry, describe_google_error, parse_spreadsheet, quote_title
+from connectors.gsheet_source import SHEETS_URL, describe_google_error, parse_spreadsheet, quote_title
 from connectors.xlsx_tracker import load_template, locate
 from sheetsync.atomic import OutputError, atomic_write_bytes
 from sheetsync.config import Config, ConfigError
@@ -745,9 +745,7 @@ def write_gsheet_tracker(
     account = service_account_email(google.credentials)
     if client is None:
         try:
-            client = make_gspread_client(
-                credentials_path=google.credentials, api_url=google.api_url, retry=retry or default_retry(google)
-            )
+            client = client_from_config(google, retry)
         except GoogleConfigError as exc:
             raise ConfigError(f"google.credentials: {exc}") from None
     http = client.http_client

@@ -32,22 +32,7 @@ service_account_file = fixtures.service_account_file
 UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
 
 
-class FakeTime:
-    """A clock + sleep pair: sleeping records the wait and advances the clock (and the fake's)."""
-
-    def __init__(self, fake: FakeGoogle | None = None) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-        self.fake = fake
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-        if self.fake is not None:
-            self.fake.advance_clock(seconds)
+FakeTime = fixtures.FakeTime
 
 
 def _client(fake: FakeGoogle, creds: Path, **policy: object) -> tuple[gspread.Client, FakeTime]:

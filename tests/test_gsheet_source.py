@@ -42,21 +42,7 @@ fake_google = fixtures.fake_google
 service_account_file = fixtures.service_account_file
 
 
-class FakeTime:
-    """Sleeping records the wait and moves both our clock and the fake's quota clock."""
-
-    def __init__(self, fake: FakeGoogle) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-        self.fake = fake
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-        self.fake.advance_clock(seconds)
+FakeTime = fixtures.FakeTime
 
 
 def policy(timer: FakeTime, **overrides: object) -> RetryPolicy:

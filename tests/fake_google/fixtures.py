@@ -100,3 +100,22 @@ def fake_google(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
 def service_account_file(fake_google: FakeGoogle, tmp_path: Path) -> Path:
     """A service-account JSON trusted by ``fake_google``."""
     return write_service_account(tmp_path / "service-account.json", fake_google)
+
+
+class FakeTime:
+    """A clock + sleep pair for retry policies: sleeping records the wait and moves both
+    our clock and the fake's quota clock, so a 429 storm costs no real time."""
+
+    def __init__(self, fake: FakeGoogle | None = None) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+        self.fake = fake
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+        if self.fake is not None:
+            self.fake.advance_clock(seconds)
