@@ -120,11 +120,12 @@ def test_key_results_tab(cli_run):
         assert row["Status"] == STATUS_LABELS[kr["status"]]
         assert row["Change since last week"] is None  # no earlier week in the history yet
         assert row["Updated"].date() <= date.fromisoformat(AS_OF)
-    assert got["O2-KR2"]["Note"] == f"behind its start: {results_kr(results, 'O2-KR2'):.0%}"
-
-
-def results_kr(results: dict, kr_id: str) -> float:
-    return next(k["progress_raw"] for o in results["objectives"] for k in o["key_results"] if k["id"] == kr_id)
+    for _objective, kr in krs:  # the raw progress shows where the clamped one cannot
+        raw = kr["progress_raw"]
+        expected_note = (
+            f"behind its start: {raw:.0%}" if raw < 0 else f"past its target: {raw:.0%} of the way" if raw > 1 else None
+        )
+        assert got[kr["id"]]["Note"] == expected_note, kr["id"]
 
 
 def test_kpis_tab(cli_run):
