@@ -25,8 +25,9 @@ def installed_sheetsync() -> str | None:
     exe = shutil.which("sheetsync")
     if exe is None:
         return None
+    where = "import sheetsync, pathlib; print(pathlib.Path(sheetsync.__file__).parent)"
     probe = subprocess.run(
-        [Path(exe).parent / "python", "-c", "import sheetsync, pathlib; print(pathlib.Path(sheetsync.__file__).parent)"],
+        [Path(exe).parent / "python", "-c", where],
         capture_output=True, text=True, cwd="/", env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     if probe.returncode != 0 or Path(probe.stdout.strip()).parent == ROOT:
