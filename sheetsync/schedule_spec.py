@@ -17,11 +17,12 @@ importing the scheduler.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sheetsync.suggest import did_you_mean
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 UNITS = {"second": 1, "minute": 60, "hour": 3600}
@@ -132,8 +133,7 @@ def parse_spec(text: str) -> Spec:
         raise ScheduleSpecError(f"{text!r} is not a schedule: use e.g. {EXAMPLES}")
     day = at["day"]
     if day not in _DAY_WORDS:
-        close = difflib.get_close_matches(day, [*WEEKDAYS, "day", "weekdays"], n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else f"; use e.g. {EXAMPLES}"
+        hint = did_you_mean(day, [*WEEKDAYS, "day", "weekdays"]) or f"; use e.g. {EXAMPLES}"
         raise ScheduleSpecError(f"{text!r}: {day!r} is not a day of the week, 'day' or 'weekdays'{hint}")
     clock = _TIME_RE.match(at["time"])
     if clock is None or int(clock["h"]) > 23 or int(clock["m"]) > 59 or int(clock["s"] or 0) > 59:
