@@ -1,10 +1,11 @@
-"""Google Sheets sources: every tab of a spreadsheet read with one metadata call and one batchGet.
+"""Google Sheets sources: every tab of a spreadsheet read with one values:batchGet.
 
 Quota is counted per request (about 60 reads a minute per user), so requests are grouped by
-spreadsheet, whatever the number of sources and KPIs on it: one ``spreadsheets.get`` limited
-to the tab properties (the default first tab, and the list of tabs when one is missing), then
-one ``values:batchGet`` for every range still valid. A missing tab is caught from the
-metadata, never by a 400 that would fail the other tabs' batch.
+spreadsheet, whatever the number of sources and KPIs on it: one ``values:batchGet`` for all
+its ranges. The tab metadata (``spreadsheets.get``, tab properties only) is read only when it
+is needed: for a source that names no tab (the first tab) or a ``#gid=`` URL, or once to
+explain a batch Google refused (a tab that vanished); the batch is then sent again without
+the missing tabs, so one bad tab never fails the others.
 
 Values are read unformatted (``0.12`` rather than ``"12%"``, ``1200`` rather than
 ``"$1,200"``) with dates as serial numbers: the grid keeps numbers as numbers and the KPI's
@@ -206,8 +207,9 @@ def read_gsheet_sources(
 ) -> dict[str, SourceData | SourceError]:
     """Each gsheet source's data or the `SourceError` that stopped it; one never stops the rest.
 
-    Per spreadsheet: one metadata call and at most one ``values:batchGet``, however many
-    sources and KPIs read it. ``retry`` (tests inject a no-wait clock) and ``client`` override
+    Per spreadsheet: one ``values:batchGet``, however many sources and KPIs read it, plus one
+    metadata read when a source names no tab or a tab has gone missing. ``retry`` (tests
+    inject a no-wait clock) and ``client`` override
     the defaults built from ``google``.
     """
     configs = list(configs)
@@ -252,29 +254,47 @@ def _read_spreadsheet(
             out[config.name] = cls(message, source=config.name, location=url, sheet=config.worksheet)
 
     http = client.http_client
-    try:
+
+    def read_tabs() -> list[dict[str, Any]]:
         metadata = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})
-    except (GoogleAPIError, ValueError) as exc:
-        fail_all(exc, [config for config, _ in members])
-        return out
-    tabs = [s.get("properties", {}) for s in metadata.get("sheets", [])]
-    tabs.sort(key=lambda p: p.get("index", 0))
-    planned: list[_Planned] = []
-    for config, ref in members:
-        try:
-            planned.append(_plan(config, ref, tabs))
-        except SourceError as exc:
-            out[config.name] = exc
-    if not planned:
-        return out
-    ranges = list(dict.fromkeys(p.a1 for p in planned))
-    try:
+        return sorted((s.get("properties", {}) for s in metadata.get("sheets", [])), key=lambda p: p.get("index", 0))
+
+    def plan_all(tabs: list[dict[str, Any]] | None) -> list[_Planned]:
+        planned: list[_Planned] = []
+        for config, ref in members:
+            try:
+                planned.append(_plan(config, ref, tabs))
+            except SourceError as exc:
+                out[config.name] = exc
+        return planned
+
+    def batch_get(planned: list[_Planned]) -> tuple[list[str], list[dict[str, Any]]]:
+        ranges = list(dict.fromkeys(p.a1 for p in planned))
         answer = http.values_batch_get(key, ranges, params=dict(READ_PARAMS))
         value_ranges = answer.get("valueRanges", [])
         if len(value_ranges) != len(ranges):
             raise ValueError(f"asked for {len(ranges)} ranges, got {len(value_ranges)}")
+        return ranges, value_ranges
+
+    tabs = None
+    try:
+        if any(_needs_tabs(config, ref) for config, ref in members):
+            tabs = read_tabs()
+        planned = plan_all(tabs)
+        if not planned:
+            return out
+        try:
+            ranges, value_ranges = batch_get(planned)
+        except GoogleAPIError as exc:
+            if tabs is not None or getattr(exc, "code", None) != 400:
+                raise
+            # A tab was renamed or deleted: one metadata read says which, the rest are read again.
+            planned = plan_all(read_tabs())
+            if not planned:
+                return out
+            ranges, value_ranges = batch_get(planned)
     except (GoogleAPIError, ValueError) as exc:
-        fail_all(exc, [p.config for p in planned])
+        fail_all(exc, [config for config, _ in members if config.name not in out])
         return out
     fetched = datetime.now(UTC)
     by_range = dict(zip(ranges, value_ranges, strict=True))
@@ -283,8 +303,27 @@ def _read_spreadsheet(
     return out
 
 
-def _plan(config: SourceConfig, ref: SpreadsheetRef, tabs: list[dict[str, Any]]) -> _Planned:
-    """Which tab and A1 range a source reads; SourceNotFound/SourceFormatError when it cannot."""
+def _needs_tabs(config: SourceConfig, ref: SpreadsheetRef) -> bool:
+    """Whether a source can only be placed with the tab list: no tab named, or a #gid= URL."""
+    named = config.worksheet is not None or (config.range is not None and split_range(config.range)[0] is not None)
+    return not named
+
+
+def _plan(config: SourceConfig, ref: SpreadsheetRef, tabs: list[dict[str, Any]] | None) -> _Planned:
+    """Which tab and A1 range a source reads; SourceNotFound/SourceFormatError when it cannot.
+
+    Without `tabs` (no metadata was read) the named tab is taken on trust: a missing one
+    makes Google refuse the batch, and the caller then reads the metadata and plans again.
+    """
+    if tabs is None:
+        range_title, cells = split_range(config.range) if config.range else (None, "")
+        if range_title is not None and config.worksheet is not None and config.worksheet != range_title:
+            raise SourceFormatError(
+                f"worksheet {config.worksheet!r} and range {config.range!r} name different tabs; give the tab once",
+                source=config.name, location=ref.url, sheet=config.worksheet,
+            )
+        title = str(range_title if range_title is not None else config.worksheet)
+        return _placed(config, ref, title, cells)
     grids = [t for t in tabs if t.get("sheetType", "GRID") == "GRID"]
     titles = [str(t.get("title", "")) for t in tabs]
     range_title, cells = split_range(config.range) if config.range else (None, "")
@@ -323,6 +362,10 @@ def _plan(config: SourceConfig, ref: SpreadsheetRef, tabs: list[dict[str, Any]])
                 "this tab is a chart, not a grid of cells", source=config.name, location=ref.url, sheet=wanted
             )
         title = wanted
+    return _placed(config, ref, title, cells)
+
+
+def _placed(config: SourceConfig, ref: SpreadsheetRef, title: str, cells: str) -> _Planned:
     start_row = start_col = 0
     if cells:
         try:

@@ -79,10 +79,11 @@ def test_sync_from_and_to_google_sheets(
 
     code, results, output = sync(tmp_path)
     assert code == 0, output
-    # Exactly: one token per client, one metadata read + one batchGet for the source
-    # spreadsheet, and one metadata read + one batchUpdate + one values write for the tracker.
+    # Exactly: one token per client, one batchGet for the source spreadsheet (its tab is
+    # named: no metadata read), and one metadata read + one batchUpdate + one values write
+    # for the tracker.
     assert fake_google.call_counts() == {
-        "oauth.token": 2, "spreadsheets.get": 2, "values.batchGet": 1,
+        "oauth.token": 2, "spreadsheets.get": 1, "values.batchGet": 1,
         "spreadsheets.batchUpdate": 1, "values.batchUpdate": 1,
     }  # fmt: skip
     (batch_get,) = fake_google.calls_of("values.batchGet")
@@ -139,9 +140,9 @@ def test_quota_storm_fails_one_source_and_keeps_the_last_good_tracker(
     for kr_id in ("O1-KR1", "O1-KR2", "O2-KR3", "O3-KR1"):
         assert kr[kr_id]["stale"] is None and kr[kr_id]["current"] == krs(good)[kr_id]["current"]
 
-    # Bounded: a few tries of the metadata read (1 s waits within the 2 s budget), then nothing.
-    tries = fake_google.call_counts()["spreadsheets.get"]
-    assert fake_google.call_counts() == {"oauth.token": 1, "spreadsheets.get": tries}
+    # Bounded: a few tries of the batchGet (1 s waits within the 2 s budget), then nothing.
+    tries = fake_google.call_counts()["values.batchGet"]
+    assert fake_google.call_counts() == {"oauth.token": 1, "values.batchGet": tries}
     assert tries in (2, 3) and f"gave up after {tries} attempts" in sales["error"]
     assert "tracker and history left as they were" in output
     ss = fake_google.spreadsheet(tracker_id)

@@ -123,15 +123,15 @@ def test_serial_dates_become_days(fake_google: FakeGoogle, service_account_file:
 
 
 def test_request_shape(fake_google: FakeGoogle, service_account_file: Path, metrics: str) -> None:
-    read(fake_google, service_account_file, src("sales", metrics, worksheet="Sales"))
-    (meta,) = fake_google.calls_of("spreadsheets.get")
+    read(fake_google, service_account_file, src("sales", metrics, worksheet="Sales"), src("first", metrics))
+    (meta,) = fake_google.calls_of("spreadsheets.get")  # for the source that names no tab
     assert meta.query["fields"] == [
         "spreadsheetId,properties.title,sheets.properties(sheetId,title,index,sheetType,hidden)"
     ]
     (batch,) = fake_google.calls_of("values.batchGet")
     assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
     assert batch.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
-    assert batch.query["ranges"] == ["'Sales'"]
+    assert batch.query["ranges"] == ["'Sales'"]  # the first tab is 'Sales' too: read once
     assert READ_PARAMS["valueRenderOption"] == "UNFORMATTED_VALUE"
 
 
@@ -222,8 +222,12 @@ def test_missing_tab_lists_the_tabs_and_spares_the_others(
     assert "no tab named 'sales' (did you mean 'Sales'?); the spreadsheet has 'Sales', \"Team 'A'\"" in str(error)
     assert error.sheet == "sales" and metrics in error.location
     assert data(got["ok"]).rows == 3
-    # The missing tab never reaches the batch (a bad range would fail the whole batchGet).
-    assert fake_google.calls_of("values.batchGet")[0].query["ranges"] == ["'Sales'"]
+    # Google refuses the batch with the missing tab; one metadata read says which, and the
+    # good tab is read again on its own.
+    first, second = fake_google.calls_of("values.batchGet")
+    assert first.query["ranges"] == ["'sales'", "'Sales'"]
+    assert second.query["ranges"] == ["'Sales'"]
+    assert fake_google.call_counts()["spreadsheets.get"] == 1
 
 
 def test_403_names_the_account_to_share_with(fake_google: FakeGoogle, service_account_file: Path, metrics: str) -> None:
@@ -259,7 +263,7 @@ def test_429_storm_that_does_not_recover_fails_only_that_spreadsheet(
 ) -> None:
     other = fake_google.add_spreadsheet("Other", {"S": [["v"], [1]]})
     timer = FakeTime(fake_google)
-    fake_google.fail_next(4, status=429, kind="spreadsheets.get")  # exactly the first spreadsheet's tries
+    fake_google.fail_next(4, status=429, kind="values.batchGet")  # exactly the first spreadsheet's tries
     with caplog.at_level(logging.WARNING):
         got = read(
             fake_google,
@@ -328,7 +332,7 @@ def test_bad_spreadsheet_values(fake_google: FakeGoogle, service_account_file: P
 # --- calls -------------------------------------------------------------------------------------------
 
 
-def test_one_metadata_read_and_one_batch_get_per_spreadsheet(
+def test_one_batch_get_per_spreadsheet_and_metadata_only_when_a_source_names_no_tab(
     fake_google: FakeGoogle, service_account_file: Path, metrics: str
 ) -> None:
     other = fake_google.add_spreadsheet("Other", {"S": [["v"], [1]]})
@@ -337,7 +341,10 @@ def test_one_metadata_read_and_one_batch_get_per_spreadsheet(
     sources += [src(f"o{i}", other) for i in range(3)]
     got = read(fake_google, service_account_file, *sources)
     assert all(isinstance(v, SourceData) for v in got.values())
-    assert fake_google.call_counts() == {"oauth.token": 1, "spreadsheets.get": 2, "values.batchGet": 2}
+    # metrics: every source names its tab, so no metadata; other: the first tab, so one read.
+    assert fake_google.call_counts() == {"oauth.token": 1, "spreadsheets.get": 1, "values.batchGet": 2}
+    (meta,) = fake_google.calls_of("spreadsheets.get")
+    assert other in meta.path
     first = fake_google.calls_of("values.batchGet")[0]
     assert first.query["ranges"] == ["'Sales'", "'Team ''A'''"]  # identical ranges read once
 
