@@ -1,0 +1,54 @@
+"""The benchmark harness itself, run end to end at its small size (no timing assertions).
+
+`python -m bench small` must keep working as the code under it changes: every stage is
+measured on both sides, sheetsync and the hand-written script agree on every KPI, and
+sheetsync's Google API calls stay at the minimum.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.run import STAGES, render_report, run_size, summarise
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = tmp_path_factory.mktemp("bench-data")
+    result = run_size("small", data_root=Path(data))
+    return result, summarise(result)
+
+
+def test_report_has_every_stage_on_both_sides(small: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    result, summary = small
+    for side in ("sheetsync", "baseline"):
+        figures = summary[side]
+        assert set(STAGES) <= set(figures["stages"]), side
+        for stage in STAGES:
+            assert figures["stages"][stage]["seconds"] > 0
+            assert figures["stages"][stage]["peak_kb"] > 0
+        assert figures["rows"] == 10_000
+    assert summary["floor"]["seconds"] > 0
+    report = render_report(result, summary)
+    for stage in STAGES:
+        assert stage in report
+    assert "rows/s" in report and "floor" in report
+
+
+def test_sheetsync_and_the_script_agree(small: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, summary = small
+    same, total = summary["kpi_agreement"]
+    assert (same, total) == (10, 10)
+    assert summary["kr_agreement"] == (10, 10)
+    assert not small[0]["tasks"]["sheetsync-sync"]["failed_sources"]
+
+
+def test_google_api_calls_at_the_minimum(small: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """One values:batchGet per spreadsheet and nothing else (an .xlsx tracker writes nothing to Google)."""
+    result, summary = small
+    assert result["minimum_calls"] == 1
+    assert summary["sheetsync"]["calls"] == {"oauth.token": 1, "values.batchGet": 1}
+    assert summary["sheetsync"]["api_calls"] == result["minimum_calls"]
