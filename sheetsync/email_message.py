@@ -114,8 +114,16 @@ def _cid(name: str) -> str:
     return f"{name}.{secrets.token_hex(6)}@{CID_DOMAIN}"
 
 
+MAX_TREND_CHARTS = 40
+"""Trend charts per digest. An organisation-wide digest of 5,000 KPIs would otherwise carry
+5,000 images (a minute to draw, megabytes no mail client shows); KPIs that need attention
+get theirs first, the rest keep their numbers without a chart."""
+
+_ATTENTION = {"off_track": 0, "at_risk": 1}
+
+
 def render_charts(content: DigestContent) -> list[InlineImage]:
-    """PNG charts for `content`: the objectives overview and a trend per KPI with a series."""
+    """PNG charts for `content`: the objectives overview and trends for up to MAX_TREND_CHARTS KPIs."""
     from sheetsync import charts  # matplotlib takes ~0.5 s to import: only when a digest is drawn
 
     images = []
@@ -123,10 +131,13 @@ def render_charts(content: DigestContent) -> list[InlineImage]:
         rows = [(f"{o.id} {o.title}", o.progress, o.status) for o in content.objectives]
         png = charts.objectives_overview(rows, content.expected)
         images.append(InlineImage("overview", _cid("overview"), png))
+    drawable = []
     for kpi in content.kpis:
         complete = [v for v, done in zip(kpi.series, kpi.series_complete, strict=True) if done]
-        if sum(v is not None for v in complete) < 2:
-            continue
+        if sum(v is not None for v in complete) >= 2:
+            drawable.append((kpi, complete))
+    drawable.sort(key=lambda item: _ATTENTION.get(item[0].status, 2))  # stable: table order within
+    for kpi, complete in drawable[:MAX_TREND_CHARTS]:
         png = charts.sparkline(complete, target=kpi.target, status=kpi.status)
         images.append(InlineImage(f"kpi-{kpi.id}", _cid(f"kpi-{kpi.id}"), png))
     return images

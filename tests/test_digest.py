@@ -413,3 +413,22 @@ def test_a_missing_password_variable_is_named() -> None:
     with pytest.raises(DeliveryError, match="environment variable NOPE_PW"):
         SMTPSettings.from_config(config, environ={})
     assert SMTPSettings.from_config(config, environ={"NOPE_PW": "pw"}).port == 587
+
+
+def test_trend_charts_are_capped_and_attention_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An organisation-wide digest draws at most MAX_TREND_CHARTS trends, off-track KPIs first."""
+    from sheetsync import email_message
+
+    monkeypatch.setattr(email_message, "MAX_TREND_CHARTS", 3)
+    drawn: list[str] = []
+
+    def sparkline(values: list[float], **options: object) -> bytes:
+        drawn.append(str(options["status"]))
+        return b"png"
+
+    monkeypatch.setattr("sheetsync.charts.sparkline", sparkline)
+    statuses = [("a", "on_track"), ("b", "off_track"), ("c", "no_target"), ("d", "at_risk"), ("e", "off_track")]
+    content = build_digest(result([], [kpi(k, 0.8, status) for k, status in statuses]), None, DigestConfig())
+    images = email_message.render_charts(content)
+    assert [i.name for i in images] == ["kpi-b", "kpi-e", "kpi-d"]
+    assert drawn == ["off_track", "off_track", "at_risk"]
