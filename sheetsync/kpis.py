@@ -8,7 +8,7 @@ of the same arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -417,11 +417,6 @@ def previous_period_value(evaluator: KPIEvaluator, kpi_id: str, period: Period) 
     if not evaluator.has_dates(kpi_id):
         return None
     return evaluator.value(kpi_id, prev.start, prev.end)
-
-
-def unique(items: Iterable[str]) -> list[str]:
-    """Warnings in first-seen order without repeats (several KPIs share a column)."""
-    return list(dict.fromkeys(items))
 
 
 __all__ = [
