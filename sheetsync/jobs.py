@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors.base import SourceData, SourceError, SourceUnavailable
 from sheetsync.atomic import atomic_write_bytes
-from sheetsync.config import Config, GoogleConfig, SourceConfig
+from sheetsync.config import Config
 from sheetsync.history import History
 from sheetsync.pipeline import sync
 from sheetsync.results import SyncResult
@@ -70,16 +68,7 @@ def write_tracker(config: Config, content: TrackerContent) -> str:
 
 def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path | None = None) -> SyncOutcome:
     """Read, compute and write every output; raises OutputError when an output cannot be written."""
-    unavailable: list[str] = []
-
-    def read(sources: Iterable[SourceConfig], google: GoogleConfig) -> Mapping[str, SourceData | SourceError]:
-        from connectors.sources import read_sources
-
-        data = read_sources(sources, google)
-        unavailable.extend(name for name, got in data.items() if isinstance(got, SourceUnavailable))
-        return data
-
-    result = sync(config, as_of, read=read)
+    result = sync(config, as_of)
     outcome = SyncOutcome(result)
     for source in result.sources:
         log.info(
@@ -89,8 +78,7 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
             source.rows,
             f" ({source.error})" if source.error else "",
         )
-    # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
-    # be written rolls the history back, so a re-run starts from the same state.
+    unavailable = [source.name for source in result.sources if source.unavailable]
     if unavailable:
         # Google kept failing (quota, 5xx): keep the last good tracker and week rather than
         # overwrite them with blanks; the results still say which numbers are stale.
@@ -99,6 +87,8 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
             ", ".join(unavailable),
         )
     else:
+        # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
+        # be written rolls the history back, so a re-run starts from the same state.
         with History.for_state_dir(config.state_dir) as history, history.transaction():
             history.record(result)
             outcome.outputs.append(write_tracker(config, tracker_content(config, result, history)))

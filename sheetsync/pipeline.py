@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from connectors.base import SourceData, SourceError
+from connectors.base import SourceData, SourceError, SourceUnavailable
 from sheetsync.config import Config, GoogleConfig, SourceConfig
 from sheetsync.key_results import KeyResultResult, evaluate_key_result
 from sheetsync.kpis import (
@@ -126,7 +126,10 @@ def _source_result(
             tuple(dict.fromkeys(warnings)), error, tuple(got.columns),
         )
     sheet = got.sheet if isinstance(got, SourceError) else None
-    return SourceResult(source.name, source.type, location, sheet, 0, None, "failed", (), error)
+    return SourceResult(
+        source.name, source.type, location, sheet, 0, None, "failed", (), error,
+        unavailable=isinstance(got, SourceUnavailable),
+    )
 
 
 def sync(config: Config, as_of: date | None = None, *, read: Reader | None = None) -> SyncResult:

@@ -25,6 +25,7 @@ class SourceResult:
     warnings: tuple[str, ...] = ()
     error: str | None = None
     columns: tuple[str, ...] = ()
+    unavailable: bool = False  # the service kept failing (quota, 5xx): a later run may succeed
 
 
 @dataclass(frozen=True)
