@@ -77,7 +77,7 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
     from connectors import google_client, gsheet_source  # noqa: F401  (imported before timing)
     from connectors.sources import read_sources
     from sheetsync.config import load_config
-    from sheetsync.pipeline import compute
+    from sheetsync.runtime.pipeline import compute
 
     clock = _clock(run)
     if clock is not None:  # retries wait on the shared simulated clock instead of sleeping
@@ -113,9 +113,9 @@ def _sheetsync_result(run: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def sheetsync_tracker(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None:
-    """As `sheetsync.jobs.run_sync` does after reading: the week's snapshot and the tracker, together."""
-    from sheetsync.history import History
-    from sheetsync.jobs import tracker_content, write_tracker
+    """As `sheetsync.runtime.jobs.run_sync` does after reading: the week's snapshot and the tracker, together."""
+    from sheetsync.runtime.history import History
+    from sheetsync.runtime.jobs import tracker_content, write_tracker
 
     config, result = _sheetsync_result(run)
     with st.stage("write tracker"), History.for_state_dir(config.state_dir) as history, history.transaction():
@@ -126,7 +126,7 @@ def sheetsync_tracker(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> N
 
 
 def sheetsync_digest(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None:
-    from sheetsync.jobs import run_digest
+    from sheetsync.runtime.jobs import run_digest
 
     config, result = _sheetsync_result(run)
     with st.stage("digest"):

@@ -5,14 +5,13 @@ raises only `SourceError` subclasses, which carry that location too.
 """
 
 from connectors.base import (
-    ROW_COLUMN,
     SourceAccessDenied,
-    SourceData,
     SourceError,
     SourceFormatError,
     SourceNotFound,
     SourceUnavailable,
 )
+from sheetsync.core.sources import ROW_COLUMN, SourceData
 
 __all__ = [
     "ROW_COLUMN",

@@ -1,38 +1,21 @@
-"""What every source connector returns and raises."""
+"""What every source connector raises (and, from the core, what it returns)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from sheetsync.core.sources import ROW_COLUMN, SourceData
+from sheetsync.errors import SheetsyncError
 
-import pandas as pd
+__all__ = [
+    "ROW_COLUMN",
+    "SourceAccessDenied",
+    "SourceData",
+    "SourceError",
+    "SourceFormatError",
+    "SourceNotFound",
+    "SourceUnavailable",
+]
 
-ROW_COLUMN = "__row__"
-"""Frame column holding each row's number in the original sheet, for messages users can act on."""
-
-
-@dataclass
-class SourceData:
-    """Rows read from one source, with where and when they were read."""
-
-    name: str
-    type: str
-    location: str
-    sheet: str | None
-    fetched_at: datetime
-    frame: pd.DataFrame
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return len(self.frame)
-
-    @property
-    def columns(self) -> list[str]:
-        return [c for c in self.frame.columns if c != ROW_COLUMN]
-
-
-class SourceError(Exception):
+class SourceError(SheetsyncError):
     """A source that could not be read; the message names the source, file/sheet and row."""
 
     def __init__(

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from connectors.base import SourceData, SourceFormatError, SourceNotFound
+from connectors.base import SourceFormatError, SourceNotFound
 from connectors.files import read_files
 from connectors.tabular import frame_from_grid, frame_from_rows
-from sheetsync.config import SourceConfig
+from sheetsync.core.model import SourceConfig
+from sheetsync.core.sources import SourceData
 
 _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 100  # csv.Sniffer's regexes cost ~6 ms per 64 KiB; a hundred lines decide as well

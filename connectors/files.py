@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from connectors.base import SourceFormatError, SourceNotFound
-from sheetsync.config import SourceConfig
+from sheetsync.core.model import SourceConfig
 
 
 def matching_files(config: SourceConfig) -> list[str]:

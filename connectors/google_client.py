@@ -35,7 +35,7 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError, GSpreadException
 from gspread.http_client import FileType, HTTPClient, HTTPClientType, ParamsType
 
-from sheetsync.config import GoogleConfig
+from sheetsync.core.model import GoogleConfig
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ the missing tabs, so one bad tab never fails the others.
 
 Values are read unformatted (``0.12`` rather than ``"12%"``, ``1200`` rather than
 ``"$1,200"``) with dates as serial numbers: the grid keeps numbers as numbers and the KPI's
-``date_column`` turns serials into days (epoch 1899-12-30, ``sheetsync.dates``). Text that
+``date_column`` turns serials into days (epoch 1899-12-30, ``sheetsync.core.dates``). Text that
 people typed, such as ``"12%"``, stays text for the core number parser.
 """
 
@@ -27,7 +27,6 @@ import pandas as pd
 
 from connectors.base import (
     SourceAccessDenied,
-    SourceData,
     SourceError,
     SourceFormatError,
     SourceNotFound,
@@ -42,7 +41,8 @@ from connectors.google_client import (
     service_account_email,
 )
 from connectors.tabular import frame_from_grid
-from sheetsync.config import GoogleConfig, SourceConfig
+from sheetsync.core.model import GoogleConfig, SourceConfig
+from sheetsync.core.sources import SourceData
 
 READ_PARAMS = {
     "valueRenderOption": "UNFORMATTED_VALUE",

@@ -42,6 +42,7 @@ from openpyxl.styles.colors import COLOR_INDEX, Color
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
+from connectors.atomic import OutputError, atomic_write_bytes
 from connectors.google_client import (
     GoogleAPIError,
     GoogleConfigError,
@@ -51,9 +52,9 @@ from connectors.google_client import (
 )
 from connectors.gsheet_source import SHEETS_URL, describe_google_error, parse_spreadsheet, quote_title
 from connectors.xlsx_tracker import load_template, locate
-from sheetsync.atomic import OutputError, atomic_write_bytes
-from sheetsync.config import Config, ConfigError
-from sheetsync.tracker import Cell, ChartSpec, TrackerContent, number_format
+from sheetsync.core.model import Config
+from sheetsync.core.tracker import Cell, ChartSpec, TrackerContent, number_format
+from sheetsync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

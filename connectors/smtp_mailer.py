@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from sheetsync.config import DigestConfig
+from sheetsync.core.model import DigestConfig
 
 log = logging.getLogger("sheetsync.smtp")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from connectors.base import SourceData, SourceError
+from connectors.base import SourceError
 from connectors.csv_source import read_csv_source
 from connectors.xlsx_source import read_xlsx_source
-from sheetsync.config import GoogleConfig, SourceConfig
+from sheetsync.core.model import GoogleConfig, SourceConfig
+from sheetsync.core.sources import SourceData
 
 
 def read_sources(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from connectors.base import ROW_COLUMN
+from sheetsync.core.sources import ROW_COLUMN
 
 
 def column_letter(index: int) -> str:

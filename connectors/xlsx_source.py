@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from connectors.base import SourceData, SourceFormatError, SourceNotFound
+from connectors.base import SourceFormatError, SourceNotFound
 from connectors.files import read_files
 from connectors.tabular import frame_from_grid
-from sheetsync.config import SourceConfig
+from sheetsync.core.model import SourceConfig
+from sheetsync.core.sources import SourceData
 
 
 def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[str]]:

@@ -30,10 +30,10 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
 from sheetsync import resources
-from sheetsync.atomic import OutputError, atomic_write_bytes, describe_os_error
-from sheetsync.config import ConfigError
-from sheetsync.tracker import Cell, Tab, Table, TrackerContent, number_format
+from sheetsync.core.tracker import Cell, Tab, Table, TrackerContent, number_format
+from sheetsync.errors import ConfigError
 
 log = logging.getLogger("sheetsync")
 

@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sheetsync import tracker as t  # noqa: E402
+from sheetsync.core import tracker as t  # noqa: E402
 
 OUTPUT = ROOT / "templates" / "okr_tracker.xlsx"
 

@@ -1,9 +1,9 @@
-"""The `sheetsync` command line: a thin layer over `sheetsync.jobs`.
+"""The `sheetsync` command line: a thin layer over `sheetsync.runtime.jobs`.
 
 Exit codes: 0 success; 1 a run that could not finish (an output could not be written, an
 unexpected error); 2 a config or usage error; 3 finished, but some sources or KPIs failed
 and their numbers are empty and marked stale; 4 another sheetsync is running for this
-project (with --no-wait; see `sheetsync.lock`).
+project (with --no-wait; see `sheetsync.runtime.lock`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,18 @@ from typing import Any, TypeVar
 
 import click
 
-from connectors.base import SourceData, SourceError
+from connectors.atomic import OutputError
+from connectors.base import SourceError
 from sheetsync import resources
-from sheetsync.atomic import OutputError
-from sheetsync.config import Config, ConfigError, load_config
-from sheetsync.jobs import SyncOutcome, run_sync
-from sheetsync.kpis import KPIDataError, prepare_kpi_rows
-from sheetsync.lock import LockBusy, run_lock
-from sheetsync.pipeline import today
-from sheetsync.results import SyncResult
+from sheetsync.config import load_config
+from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
+from sheetsync.core.model import Config
+from sheetsync.core.results import SyncResult
+from sheetsync.core.sources import SourceData
+from sheetsync.errors import ConfigError
+from sheetsync.runtime.jobs import SyncOutcome, run_sync
+from sheetsync.runtime.lock import LockBusy, run_lock
+from sheetsync.runtime.pipeline import today
 
 log = logging.getLogger("sheetsync")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -205,7 +208,7 @@ def sync_command(
 
 def _digest(config: Config, as_of: date | None, reporter: Reporter, **options: Any) -> int:
     """Run the digest job and print one line per digest; returns its exit code."""
-    from sheetsync.jobs import run_digest
+    from sheetsync.runtime.jobs import run_digest
 
     with reporter.step("digest"):
         outcome = run_digest(config, as_of, **options)
@@ -333,7 +336,7 @@ def schedule_command(
     ctx: click.Context, config_path: str | None, list_only: bool, no_catch_up: bool, wait: bool
 ) -> None:
     """Run the sync and the digest at the times in [schedule] until stopped (SIGTERM, Ctrl-C)."""
-    from sheetsync.scheduler import describe, serve
+    from sheetsync.runtime.scheduler import describe, serve
 
     with user_errors(ctx.obj["debug"]):
         config = find_config(config_path)

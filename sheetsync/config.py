@@ -1,4 +1,4 @@
-"""Load and validate `config.toml` into plain dataclasses.
+"""Read `config.toml` and check it into the typed model of `sheetsync.core.model`.
 
 Every problem is a `ConfigError` whose message is one line naming the file, the dotted key
 and what was expected, e.g. ``config.toml: kpis.csat.agg: 'avg' is not one of sum, mean, ...``.
@@ -13,180 +13,40 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sheetsync.expressions import ExpressionError, parse_filter, parse_formula
-from sheetsync.numbers import NumberFormatError, parse_number
-from sheetsync.periods import GRAINS, Period, PeriodError, custom_period, parse_period
-from sheetsync.schedule_spec import ScheduleSpecError, parse_spec
-from sheetsync.suggest import closest, did_you_mean
+from sheetsync.core.expressions import ExpressionError, parse_filter, parse_formula
+from sheetsync.core.key_results import CHANGE_RE
+from sheetsync.core.model import (
+    AGGS,
+    DIRECTIONS,
+    SECURITY,
+    SOURCE_TYPES,
+    SUBJECT_FIELDS,
+    TRACKER_TYPES,
+    WINDOWS,
+    Config,
+    DigestConfig,
+    GoogleConfig,
+    KeyResultConfig,
+    KPIConfig,
+    ObjectiveConfig,
+    ScheduleConfig,
+    SourceConfig,
+    StatusConfig,
+    TeamDigestConfig,
+    TrackerConfig,
+)
+from sheetsync.core.numbers import NumberFormatError, parse_number
+from sheetsync.core.periods import GRAINS, Period, PeriodError, custom_period, parse_period
+from sheetsync.core.schedule_spec import ScheduleSpecError, parse_spec
+from sheetsync.core.suggest import closest, did_you_mean
+from sheetsync.errors import ConfigError
 
-SOURCE_TYPES = ("csv", "xlsx", "gsheet")
-AGGS = ("sum", "mean", "median", "min", "max", "count", "count_distinct", "first", "last")
-WINDOWS = ("to_date", "latest")
-DIRECTIONS = ("increase", "decrease")
-TRACKER_TYPES = ("xlsx", "gsheet")
-SECURITY = ("starttls", "ssl", "none")
-SUBJECT_FIELDS = ("project", "period", "week", "iso_week", "as_of", "team", "progress", "elapsed")
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
-
-
-class ConfigError(ValueError):
-    """A config problem, already phrased as one line for the user."""
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    name: str
-    type: str
-    path: str | None = None  # csv/xlsx: absolute path or glob
-    sheet: str | None = None  # xlsx
-    spreadsheet: str | None = None  # gsheet: URL or key
-    worksheet: str | None = None  # gsheet
-    range: str | None = None  # gsheet
-    rename: Mapping[str, str] = field(default_factory=dict)
-    filter: str | None = None
-    delimiter: str | None = None
-    encoding: str = "utf-8"
-    decimal: str = "."
-    thousands: str | None = None
-    header_row: int = 1
-    dayfirst: bool = False
-
-
-@dataclass(frozen=True)
-class KPIConfig:
-    id: str
-    title: str
-    source: str | None = None
-    column: str | None = None
-    agg: str = "sum"
-    date_column: str | None = None
-    filter: str | None = None
-    window: str = "to_date"
-    grain: str = "week"
-    unit: str = ""
-    direction: str = "increase"
-    target: float | None = None
-    warn: float | None = None
-    formula: str | None = None
-
-    @property
-    def is_formula(self) -> bool:
-        return self.formula is not None
-
-
-@dataclass(frozen=True)
-class KeyResultConfig:
-    id: str
-    title: str
-    kpi: str
-    start: float | None = None
-    target: float | None = None
-    baseline: float | str | None = None  # number or "previous_period"
-    change: str | None = None  # "+15%", "-15%", "+5"
-    weight: float = 1.0
-    direction: str | None = None
-    owner: str = ""
-
-
-@dataclass(frozen=True)
-class ObjectiveConfig:
-    id: str
-    title: str
-    owner: str = ""
-    team: str = ""
-    parent: str = ""
-    key_results: tuple[KeyResultConfig, ...] = ()
-
-
-@dataclass(frozen=True)
-class StatusConfig:
-    """How far progress may trail the expected pace before a KR is at risk / off track."""
-
-    on_track: float = 0.10
-    at_risk: float = 0.25
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    type: str = "xlsx"
-    path: str | None = None
-    template: str | None = None
-    spreadsheet: str | None = None
-    create: str | None = None
-    share: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GoogleConfig:
-    credentials: str | None = None
-    api_url: str | None = None
-    retry_seconds: float = 120.0  # per request: how long 429/5xx retries may go on before giving up
-
-
-@dataclass(frozen=True)
-class TeamDigestConfig:
-    team: str
-    to: tuple[str, ...] = ()
-    cc: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DigestConfig:
-    to: tuple[str, ...] = ()
-    cc: tuple[str, ...] = ()
-    sender: str = "sheetsync@localhost"
-    subject: str = "{project} OKRs · {period} · week {week}"
-    smtp_host: str | None = None
-    smtp_port: int | None = None
-    security: str = "starttls"
-    username: str | None = None
-    password_env: str | None = None
-    timeout: float = 30.0
-    outbox: str = "outbox"
-    attach_tracker: bool = False
-    tracker_url: str | None = None
-    teams: tuple[TeamDigestConfig, ...] = ()
-    retries: int = 3  # delivery attempts before a digest is kept in outbox/pending
-    retry_wait: float = 5.0  # seconds before the second attempt, doubling after
-
-
-@dataclass(frozen=True)
-class ScheduleConfig:
-    sync: tuple[str, ...] = ("monday 07:00",)
-    digest: tuple[str, ...] = ("monday 08:00",)
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    name: str
-    timezone: str
-    period: Period
-    state_dir: Path
-    sources: Mapping[str, SourceConfig]
-    kpis: Mapping[str, KPIConfig]
-    objectives: tuple[ObjectiveConfig, ...]
-    status: StatusConfig = StatusConfig()
-    tracker: TrackerConfig = TrackerConfig()
-    google: GoogleConfig = GoogleConfig()
-    digest: DigestConfig = DigestConfig()
-    schedule: ScheduleConfig = ScheduleConfig()
-
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
-
-    def key_results(self) -> Iterable[tuple[ObjectiveConfig, KeyResultConfig]]:
-        for objective in self.objectives:
-            for kr in objective.key_results:
-                yield objective, kr
 
 
 # --- a small validating reader --------------------------------------------------------
@@ -634,7 +494,7 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
     else:
         baseline = _as_number(raw_baseline, lambda m: t.fail(f'{m} or "previous_period"', "baseline"))
     change = t.str("change")
-    if change is not None and not _CHANGE_RE.match(change):
+    if change is not None and not CHANGE_RE.match(change):
         t.fail(f'{change!r} is not a change: use e.g. "+15%", "-15%" or "+5"', "change")
     start = t.number("start")
     target = t.number("target")
@@ -665,15 +525,6 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
         t.fail("start equals target: say direction = 'increase' or 'decrease'", "direction")
     t.done()
     return kr
-
-
-def parse_change(change: str) -> tuple[float, bool]:
-    """'+15%' -> (0.15, True); '-5' -> (-5.0, False)."""
-    match = _CHANGE_RE.match(change)
-    if not match:
-        raise ValueError(f"{change!r} is not a change")
-    amount = float(match["num"]) * (-1 if match["sign"] == "-" else 1)
-    return (amount / 100, True) if match["pct"] else (amount, False)
 
 
 def _tracker(t: _Table, base: Path, out: Path) -> TrackerConfig:

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sheetsync.config import ConfigError, load_config
+from sheetsync.config import load_config
+from sheetsync.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

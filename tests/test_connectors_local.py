@@ -15,7 +15,7 @@ from connectors.csv_source import read_csv_source
 from connectors.sources import read_sources
 from connectors.tabular import column_letter
 from connectors.xlsx_source import read_xlsx_source
-from sheetsync.config import SourceConfig
+from sheetsync.core.model import SourceConfig
 
 
 def csv_source(path: Path, **kw) -> SourceConfig:

@@ -1,4 +1,4 @@
-"""Tests for sheetsync.dates: every documented date form, serials, time zones and fast paths."""
+"""Tests for sheetsync.core.dates: every documented date form, serials, time zones and fast paths."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sheetsync.dates import (
+from sheetsync.core.dates import (
     EXCEL_EPOCH,
     MAX_SERIAL,
     DateFormatError,

@@ -15,17 +15,19 @@ import pytest
 
 from connectors import smtp_mailer
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
-from sheetsync import display
-from sheetsync.config import ConfigError, DigestConfig, load_config
-from sheetsync.digest import build_digest, window_label
-from sheetsync.email_message import bar_segments, build_message, parse_address, render
-from sheetsync.history import History
-from sheetsync.key_results import KeyResultResult
-from sheetsync.kpis import KPIResult, SeriesPoint
-from sheetsync.objectives import ObjectiveResult
-from sheetsync.periods import parse_period
-from sheetsync.pipeline import sync
-from sheetsync.results import SourceResult, SyncResult
+from sheetsync.config import load_config
+from sheetsync.core import display
+from sheetsync.core.digest import build_digest, window_label
+from sheetsync.core.key_results import KeyResultResult
+from sheetsync.core.kpis import KPIResult, SeriesPoint
+from sheetsync.core.model import DigestConfig
+from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.periods import parse_period
+from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.errors import ConfigError
+from sheetsync.render.email_message import bar_segments, build_message, parse_address, render
+from sheetsync.runtime.history import History
+from sheetsync.runtime.pipeline import sync
 from tests.helpers import ROOT
 
 AS_OF = date(2026, 11, 24)  # Tuesday of ISO week 48
@@ -417,7 +419,7 @@ def test_a_missing_password_variable_is_named() -> None:
 
 def test_trend_charts_are_capped_and_attention_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """An organisation-wide digest draws at most MAX_TREND_CHARTS trends, off-track KPIs first."""
-    from sheetsync import email_message
+    from sheetsync.render import email_message
 
     monkeypatch.setattr(email_message, "MAX_TREND_CHARTS", 3)
     drawn: list[str] = []
@@ -426,7 +428,7 @@ def test_trend_charts_are_capped_and_attention_first(monkeypatch: pytest.MonkeyP
         drawn.append(str(options["status"]))
         return b"png"
 
-    monkeypatch.setattr("sheetsync.charts.sparkline", sparkline)
+    monkeypatch.setattr("sheetsync.render.charts.sparkline", sparkline)
     statuses = [("a", "on_track"), ("b", "off_track"), ("c", "no_target"), ("d", "at_risk"), ("e", "off_track")]
     content = build_digest(result([], [kpi(k, 0.8, status) for k, status in statuses]), None, DigestConfig())
     images = email_message.render_charts(content)

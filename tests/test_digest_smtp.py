@@ -27,7 +27,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from sheetsync import display
+from sheetsync.core import display
 from tests.helpers import ROOT, copy_example, run_cli
 
 AS_OF = "2026-11-24"

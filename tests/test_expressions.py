@@ -1,4 +1,4 @@
-"""Tests for sheetsync.expressions: filter/formula semantics and the sandbox whitelist."""
+"""Tests for sheetsync.core.expressions: filter/formula semantics and the sandbox whitelist."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheetsync.expressions import (
+from sheetsync.core.expressions import (
     MAX_LENGTH,
     ExpressionError,
     Filter,

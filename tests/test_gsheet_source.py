@@ -14,14 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from connectors.base import (
-    ROW_COLUMN,
-    SourceAccessDenied,
-    SourceData,
-    SourceFormatError,
-    SourceNotFound,
-    SourceUnavailable,
-)
+from connectors.base import SourceAccessDenied, SourceFormatError, SourceNotFound, SourceUnavailable
 from connectors.google_client import RetryPolicy
 from connectors.gsheet_source import (
     READ_PARAMS,
@@ -32,9 +25,10 @@ from connectors.gsheet_source import (
     split_range,
 )
 from connectors.sources import read_sources
-from sheetsync.config import GoogleConfig, SourceConfig
-from sheetsync.dates import parse_dates
-from sheetsync.numbers import parse_numbers
+from sheetsync.core.dates import parse_dates
+from sheetsync.core.model import GoogleConfig, SourceConfig
+from sheetsync.core.numbers import parse_numbers
+from sheetsync.core.sources import ROW_COLUMN, SourceData
 from tests.fake_google import FakeGoogle, Formatted, Percent, fixtures
 
 ROOT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -415,7 +409,8 @@ def test_sheets_api_not_enabled(fake_google: FakeGoogle, service_account_file: P
 
 
 def test_retry_seconds_config(tmp_path: Path) -> None:
-    from sheetsync.config import ConfigError, load_config
+    from sheetsync.config import load_config
+    from sheetsync.errors import ConfigError
 
     text = (ROOT_CONFIG.read_text() + '\n[google]\ncredentials = "sa.json"\nretry_seconds = 5\n')
     (tmp_path / "config.toml").write_text(text)

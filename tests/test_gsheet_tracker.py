@@ -15,16 +15,18 @@ from typing import Any
 
 import pytest
 
+from connectors.atomic import OutputError
 from connectors.google_client import RetryPolicy
 from connectors.gsheet_tracker import build_requests, plan_tabs, serial, write_gsheet_tracker
-from sheetsync.atomic import OutputError
-from sheetsync.config import Config, ConfigError, GoogleConfig, TrackerConfig, load_config
-from sheetsync.key_results import KeyResultResult
-from sheetsync.kpis import KPIResult, SeriesPoint
-from sheetsync.objectives import ObjectiveResult
-from sheetsync.periods import parse_period
-from sheetsync.results import SourceResult, SyncResult
-from sheetsync.tracker import STATUS_LABELS, TAB_NAMES, TrackerContent, build_tracker
+from sheetsync.config import load_config
+from sheetsync.core.key_results import KeyResultResult
+from sheetsync.core.kpis import KPIResult, SeriesPoint
+from sheetsync.core.model import Config, GoogleConfig, TrackerConfig
+from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.periods import parse_period
+from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.tracker import STATUS_LABELS, TAB_NAMES, TrackerContent, build_tracker
+from sheetsync.errors import ConfigError
 from tests.fake_google import FakeGoogle, fixtures
 from tests.helpers import ROOT
 

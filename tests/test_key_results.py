@@ -2,14 +2,9 @@
 
 import pytest
 
-from sheetsync.config import KeyResultConfig, ObjectiveConfig, StatusConfig
-from sheetsync.key_results import (
-    compute_progress,
-    evaluate_key_result,
-    resolve_start_target,
-    status_for,
-)
-from sheetsync.objectives import roll_up, weighted_progress
+from sheetsync.core.key_results import compute_progress, evaluate_key_result, resolve_start_target, status_for
+from sheetsync.core.model import KeyResultConfig, ObjectiveConfig, StatusConfig
+from sheetsync.core.objectives import roll_up, weighted_progress
 
 TOL = StatusConfig()
 

@@ -7,8 +7,8 @@ import math
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from sheetsync.config import StatusConfig
-from sheetsync.key_results import STATUSES, compute_progress, status_for
+from sheetsync.core.key_results import STATUSES, compute_progress, status_for
+from sheetsync.core.model import StatusConfig
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
 share = st.floats(min_value=0, max_value=1, allow_nan=False)

@@ -7,9 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from connectors.base import ROW_COLUMN
-from sheetsync.config import KPIConfig, SourceConfig
-from sheetsync.kpis import (
+from sheetsync.core.kpis import (
     KPIDataError,
     KPIEvaluator,
     evaluate_kpi,
@@ -17,7 +15,9 @@ from sheetsync.kpis import (
     prepare_kpi_rows,
     previous_period_value,
 )
-from sheetsync.periods import parse_period
+from sheetsync.core.model import KPIConfig, SourceConfig
+from sheetsync.core.periods import parse_period
+from sheetsync.core.sources import ROW_COLUMN
 
 Q4 = parse_period("2026-Q4")
 SRC = SourceConfig(name="s", type="csv", path="s.csv")

@@ -1,4 +1,4 @@
-"""Tests for sheetsync.numbers: every documented cell format, the column API and its fast paths."""
+"""Tests for sheetsync.core.numbers: every documented cell format, the column API and its fast paths."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheetsync.numbers import MISSING_TOKENS, NumberFormatError, is_missing, parse_number, parse_numbers
+from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, is_missing, parse_number, parse_numbers
 
 # ---------------------------------------------------------------------------------------------
 # parse_number: missing values

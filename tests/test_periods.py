@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from sheetsync.periods import (
+from sheetsync.core.periods import (
     PeriodError,
     bucket_end,
     bucket_label,

@@ -28,13 +28,15 @@ import schedule
 import time_machine
 from click.testing import CliRunner
 
-from sheetsync.atomic import OutputError
+from connectors.atomic import OutputError
 from sheetsync.cli import main
-from sheetsync.config import Config, ConfigError, load_config
-from sheetsync.history import History
-from sheetsync.lock import FileLock, LockBusy, run_lock, schedule_lock
-from sheetsync.schedule_spec import AtTime, Every, ScheduleSpecError, parse_spec
-from sheetsync.scheduler import Scheduler, describe, library_jobs, logfmt, serve
+from sheetsync.config import load_config
+from sheetsync.core.model import Config
+from sheetsync.core.schedule_spec import AtTime, Every, ScheduleSpecError, parse_spec
+from sheetsync.errors import ConfigError
+from sheetsync.runtime.history import History
+from sheetsync.runtime.lock import FileLock, LockBusy, run_lock, schedule_lock
+from sheetsync.runtime.scheduler import Scheduler, describe, library_jobs, logfmt, serve
 from tests.helpers import ROOT, copy_example, run_cli
 
 LISBON = ZoneInfo("Europe/Lisbon")  # the example project's zone: WET (UTC+0) in winter, WEST (UTC+1) in summer
@@ -423,7 +425,7 @@ def test_log_lines_are_logfmt() -> None:
 
 HOLDER = """
 import sys, time
-from sheetsync.lock import FileLock
+from sheetsync.runtime.lock import FileLock
 lock = FileLock(sys.argv[1], "sheetsync holder-test")  # kept: a collected FileLock closes its file
 lock.acquire(wait=False)
 print("locked", flush=True)

@@ -1,4 +1,4 @@
-"""The tracker's content (sheetsync.tracker): pure, so checked on hand-made results."""
+"""The tracker's content (sheetsync.core.tracker): pure, so checked on hand-made results."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sheetsync.history import KPISnapshot, KRSnapshot, Snapshot
-from sheetsync.key_results import KeyResultResult
-from sheetsync.kpis import KPIResult, SeriesPoint
-from sheetsync.objectives import ObjectiveResult
-from sheetsync.periods import parse_period
-from sheetsync.results import SourceResult, SyncResult
-from sheetsync.tracker import (
+from sheetsync.core.key_results import KeyResultResult
+from sheetsync.core.kpis import KPIResult, SeriesPoint
+from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.periods import parse_period
+from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, Snapshot
+from sheetsync.core.tracker import (
     KR_HEADER,
     TAB_NAMES,
     Cell,

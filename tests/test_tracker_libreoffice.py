@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from sheetsync.config import load_config
-from sheetsync.jobs import run_sync
-from sheetsync.tracker import STATUS_LABELS
+from sheetsync.core.tracker import STATUS_LABELS
+from sheetsync.runtime.jobs import run_sync
 from tests.helpers import copy_example
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

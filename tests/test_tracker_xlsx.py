@@ -23,12 +23,11 @@ from openpyxl.utils import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from connectors import xlsx_tracker
+from connectors.atomic import OutputError
 from connectors.xlsx_tracker import default_template
-from sheetsync.atomic import OutputError
-from sheetsync.config import Config, ConfigError, load_config
-from sheetsync.history import History
-from sheetsync.jobs import run_sync
-from sheetsync.tracker import (
+from sheetsync.config import load_config
+from sheetsync.core.model import Config
+from sheetsync.core.tracker import (
     HISTORY_HEADER,
     KPI_HEADER,
     KR_HEADER,
@@ -37,6 +36,9 @@ from sheetsync.tracker import (
     STATUS_LABELS,
     TAB_NAMES,
 )
+from sheetsync.errors import ConfigError
+from sheetsync.runtime.history import History
+from sheetsync.runtime.jobs import run_sync
 from tests.helpers import ROOT, copy_example, run_cli
 
 AS_OF = "2026-11-24"

@@ -23,15 +23,16 @@ from zoneinfo import ZoneInfo
 
 from connectors import smtp_mailer
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
-from sheetsync.config import Config, DigestConfig
-from sheetsync.digest import ALL, build_digest, team_objectives
-from sheetsync.email_message import build_message, render
-from sheetsync.history import HISTORY_FILE, History, week_key
-from sheetsync.lock import FileLock
-from sheetsync.outbox import Outbox, file_name, to_bytes
-from sheetsync.results import SyncResult
+from sheetsync.core.digest import ALL, build_digest, team_objectives
+from sheetsync.core.model import Config, DigestConfig
+from sheetsync.core.results import SyncResult
+from sheetsync.core.snapshot import week_key
+from sheetsync.render.email_message import build_message, render
+from sheetsync.runtime.history import HISTORY_FILE, History
+from sheetsync.runtime.lock import FileLock
+from sheetsync.runtime.outbox import Outbox, file_name, to_bytes
 
-log = logging.getLogger("sheetsync.digest")
+log = logging.getLogger("sheetsync.core.digest")
 
 Sender = Callable[[EmailMessage, SMTPSettings], object]
 DIGEST_LOCK = "digest.lock"

@@ -26,6 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from sheetsync.errors import ExitCode, SheetsyncError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no flock; runs are not expected to overlap there
@@ -49,8 +51,10 @@ class Holder:
         return ", ".join(p for p in parts if p)
 
 
-class LockBusy(Exception):
+class LockBusy(SheetsyncError):
     """The lock is held by another process and we were told not to wait (or waited long enough)."""
+
+    exit_code = ExitCode.BUSY
 
     def __init__(self, holder: Holder | None, what: str = "sheetsync", advice: str = "") -> None:
         self.holder = holder

@@ -15,8 +15,8 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from sheetsync.atomic import OutputError, atomic_write_bytes, describe_os_error
-from sheetsync.email_message import AUDIENCE_HEADER, WEEK_HEADER
+from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
+from sheetsync.render.email_message import AUDIENCE_HEADER, WEEK_HEADER
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 

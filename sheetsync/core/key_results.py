@@ -9,10 +9,14 @@ target is a threshold: met (1) or not (0) by its direction.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass
 
-from sheetsync.config import KeyResultConfig, StatusConfig, parse_change
+from sheetsync.core.model import KeyResultConfig, StatusConfig
+
+CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
+
 
 STATUSES = ("done", "on_track", "at_risk", "off_track", "no_data")
 """Every status, best first: the order used when sorting and counting."""
@@ -153,3 +157,12 @@ def evaluate_key_result(
         stale=stale,
         note=note,
     )
+
+
+def parse_change(change: str) -> tuple[float, bool]:
+    """'+15%' -> (0.15, True); '-5' -> (-5.0, False)."""
+    match = CHANGE_RE.match(change)
+    if not match:
+        raise ValueError(f"{change!r} is not a change")
+    amount = float(match["num"]) * (-1 if match["sign"] == "-" else 1)
+    return (amount / 100, True) if match["pct"] else (amount, False)

@@ -29,9 +29,9 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
-from sheetsync.dates import parse_date, parse_dates
-from sheetsync.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
-from sheetsync.suggest import did_you_mean
+from sheetsync.core.dates import parse_date, parse_dates
+from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
+from sheetsync.core.suggest import did_you_mean
 
 __all__ = [
     "FILTER_FUNCTIONS",

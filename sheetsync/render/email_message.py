@@ -23,12 +23,13 @@ from pathlib import Path
 import css_inline
 import jinja2
 
-from sheetsync import display, resources
-from sheetsync.digest import DigestContent
+from sheetsync import resources
+from sheetsync.core import display
+from sheetsync.core.digest import DigestContent
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
-CID_DOMAIN = "sheetsync.digest"
+CID_DOMAIN = "sheetsync.core.digest"
 WEEK_HEADER = "X-Sheetsync-Week"
 AUDIENCE_HEADER = "X-Sheetsync-Audience"
 MIME_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -124,7 +125,7 @@ _ATTENTION = {"off_track": 0, "at_risk": 1}
 
 def render_charts(content: DigestContent) -> list[InlineImage]:
     """PNG charts for `content`: the objectives overview and trends for up to MAX_TREND_CHARTS KPIs."""
-    from sheetsync import charts  # matplotlib takes ~0.5 s to import: only when a digest is drawn
+    from sheetsync.render import charts  # matplotlib takes ~0.5 s to import: only when a digest is drawn
 
     images = []
     if content.objectives:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sheetsync.key_results import STATUSES, KeyResultResult
-from sheetsync.kpis import KPIResult
-from sheetsync.objectives import ObjectiveResult
-from sheetsync.periods import Period
+from sheetsync.core.key_results import STATUSES, KeyResultResult
+from sheetsync.core.kpis import KPIResult
+from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.periods import Period
 
 
 @dataclass(frozen=True)

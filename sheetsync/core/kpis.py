@@ -15,13 +15,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from connectors.base import ROW_COLUMN
-from sheetsync.config import KPIConfig, SourceConfig
-from sheetsync.dates import parse_dates
-from sheetsync.expressions import ExpressionError, FormulaValueError, parse_filter, parse_formula
-from sheetsync.numbers import parse_numbers
-from sheetsync.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
-from sheetsync.suggest import did_you_mean
+from sheetsync.core.dates import parse_dates
+from sheetsync.core.expressions import ExpressionError, FormulaValueError, parse_filter, parse_formula
+from sheetsync.core.model import KPIConfig, SourceConfig
+from sheetsync.core.numbers import parse_numbers
+from sheetsync.core.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
+from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.core.suggest import did_you_mean
 
 NUMERIC_AGGS = frozenset({"sum", "mean", "median", "min", "max", "first", "last"})
 

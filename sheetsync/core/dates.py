@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
-from sheetsync.numbers import MISSING_TOKENS
+from sheetsync.core.numbers import MISSING_TOKENS
 
 __all__ = [
     "EXCEL_EPOCH",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sheetsync.results import SyncResult
+from sheetsync.core.results import SyncResult
+from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, Snapshot, week_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -48,39 +48,6 @@ CREATE TABLE IF NOT EXISTS job_runs (
 """
 
 HISTORY_FILE = "history.sqlite"
-
-
-def week_key(day: date) -> str:
-    """The ISO week a date falls in, e.g. 2026-W48: the unit of history."""
-    iso = day.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
-
-
-@dataclass(frozen=True)
-class KRSnapshot:
-    kr_id: str
-    objective: str
-    current: float | None
-    progress: float | None
-    status: str
-
-
-@dataclass(frozen=True)
-class KPISnapshot:
-    kpi_id: str
-    value: float | None
-    status: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    week: str
-    as_of: date
-    period: str
-    overall_progress: float | None
-    key_results: dict[str, KRSnapshot]
-    kpis: dict[str, KPISnapshot]
-    objectives: dict[str, tuple[float | None, str]]
 
 
 class History:

@@ -15,7 +15,7 @@ is added here:
 - The digest follows the sync. If the latest sync has not succeeded, the digest job
   runs it once more first; if it fails again the digest still goes out and says
   which numbers are stale.
-- One runner. Jobs run under `run.lock` (`sheetsync.lock`), so a manual `sheetsync run`
+- One runner. Jobs run under `run.lock` (`sheetsync.runtime.lock`), so a manual `sheetsync run`
   and a scheduled one never overlap, and `schedule.lock` allows one scheduler per project.
 - Failures. A job that raises is logged and recorded and the loop goes on. (Left to the
   library, the exception would escape `run_pending` and the job would never be
@@ -48,13 +48,14 @@ from zoneinfo import ZoneInfo
 
 import schedule
 
-from sheetsync import jobs
-from sheetsync.atomic import OutputError
-from sheetsync.config import Config, ConfigError
-from sheetsync.history import HISTORY_FILE, History
-from sheetsync.lock import Holder, run_lock, schedule_lock
-from sheetsync.results import SyncResult
-from sheetsync.schedule_spec import WEEKDAYS, AtTime, Every, Spec, parse_spec
+from connectors.atomic import OutputError
+from sheetsync.core.model import Config
+from sheetsync.core.results import SyncResult
+from sheetsync.core.schedule_spec import WEEKDAYS, AtTime, Every, Spec, parse_spec
+from sheetsync.errors import ConfigError
+from sheetsync.runtime import jobs
+from sheetsync.runtime.history import HISTORY_FILE, History
+from sheetsync.runtime.lock import Holder, run_lock, schedule_lock
 
 log = logging.getLogger("sheetsync.schedule")
 
@@ -317,7 +318,7 @@ class Scheduler:
 
     def _stale_result(self, failed: JobRun) -> SyncResult | None:
         """Numbers read afresh for a digest whose sync failed, with a warning that the tracker is behind."""
-        from sheetsync.pipeline import sync
+        from sheetsync.runtime.pipeline import sync
 
         try:
             result = sync(self.config)

@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sheetsync.atomic import atomic_write_bytes
-from sheetsync.config import Config
-from sheetsync.history import History
-from sheetsync.pipeline import sync
-from sheetsync.results import SyncResult
-from sheetsync.tracker import TrackerContent, build_tracker
+from connectors.atomic import atomic_write_bytes
+from sheetsync.core.model import Config
+from sheetsync.core.results import SyncResult
+from sheetsync.core.tracker import TrackerContent, build_tracker
+from sheetsync.runtime.history import History
+from sheetsync.runtime.pipeline import sync
 
 if TYPE_CHECKING:
-    from sheetsync.delivery import DigestOutcome  # imported when a digest runs: jinja2, css-inline
+    from sheetsync.runtime.delivery import DigestOutcome  # imported when a digest runs: jinja2, css-inline
 
 log = logging.getLogger("sheetsync")
 
@@ -107,13 +107,13 @@ def run_digest(
     force: bool = False,
     tracker_url: str | None = None,
 ) -> DigestOutcome:
-    """This week's digests, once per ISO week and audience (see `sheetsync.delivery`).
+    """This week's digests, once per ISO week and audience (see `sheetsync.runtime.delivery`).
 
     Without `result` it computes one (reading the sources, writing nothing) only when a
     digest is actually due. Delivery problems are in the outcome, not raised.
     """
-    from sheetsync.delivery import deliver_digests
-    from sheetsync.pipeline import today
+    from sheetsync.runtime.delivery import deliver_digests
+    from sheetsync.runtime.pipeline import today
 
     day = as_of or (result.as_of if result is not None else today(config))
     return deliver_digests(

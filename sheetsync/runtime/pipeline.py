@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from connectors.base import SourceData, SourceError, SourceUnavailable
-from sheetsync.config import Config, GoogleConfig, SourceConfig
-from sheetsync.key_results import KeyResultResult, evaluate_key_result
-from sheetsync.kpis import (
+from connectors.base import SourceError, SourceUnavailable
+from sheetsync.core.key_results import KeyResultResult, evaluate_key_result
+from sheetsync.core.kpis import (
     ColumnCache,
     KPIDataError,
     KPIEvaluator,
@@ -26,8 +25,10 @@ from sheetsync.kpis import (
     prepare_kpi_rows,
     previous_period_value,
 )
-from sheetsync.objectives import roll_up
-from sheetsync.results import SourceResult, SyncResult
+from sheetsync.core.model import Config, GoogleConfig, SourceConfig
+from sheetsync.core.objectives import roll_up
+from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.sources import SourceData
 
 Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceData | SourceError]]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sheetsync.config import ObjectiveConfig, StatusConfig
-from sheetsync.key_results import KeyResultResult, status_for
+from sheetsync.core.key_results import KeyResultResult, status_for
+from sheetsync.core.model import ObjectiveConfig, StatusConfig
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sheetsync import display
-from sheetsync.config import ConfigError, DigestConfig
-from sheetsync.history import Snapshot, week_key
-from sheetsync.key_results import STATUSES, KeyResultResult
-from sheetsync.kpis import KPIResult
-from sheetsync.objectives import ObjectiveResult
-from sheetsync.periods import Period
-from sheetsync.results import SourceResult, SyncResult
+from sheetsync.core import display
+from sheetsync.core.key_results import STATUSES, KeyResultResult
+from sheetsync.core.kpis import KPIResult
+from sheetsync.core.model import DigestConfig
+from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.periods import Period
+from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.snapshot import Snapshot, week_key
+from sheetsync.errors import ConfigError
 
 ALL = "all"
 """The audience name of the digest that covers every objective."""

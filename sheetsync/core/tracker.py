@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sheetsync.display import CURRENCIES
-from sheetsync.display import STATUS_LABELS as LABELS
-from sheetsync.history import Snapshot, week_key
-from sheetsync.key_results import STATUSES, KeyResultResult
-from sheetsync.kpis import KPIResult
-from sheetsync.objectives import ObjectiveResult
-from sheetsync.results import SourceResult, SyncResult
+from sheetsync.core.display import CURRENCIES
+from sheetsync.core.display import STATUS_LABELS as LABELS
+from sheetsync.core.key_results import STATUSES, KeyResultResult
+from sheetsync.core.kpis import KPIResult
+from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.snapshot import Snapshot, week_key
 
 Kind = Literal["text", "number", "percent", "currency", "date", "datetime", "status"]
 

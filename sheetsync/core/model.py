@@ -1,0 +1,173 @@
+"""The typed configuration: what `config.toml` says, after `sheetsync.config` has checked it.
+
+Plain frozen dataclasses, so the core computes from values that are already valid and never
+re-reads the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheetsync.core.periods import Period
+
+SOURCE_TYPES = ("csv", "xlsx", "gsheet")
+AGGS = ("sum", "mean", "median", "min", "max", "count", "count_distinct", "first", "last")
+WINDOWS = ("to_date", "latest")
+DIRECTIONS = ("increase", "decrease")
+TRACKER_TYPES = ("xlsx", "gsheet")
+SECURITY = ("starttls", "ssl", "none")
+SUBJECT_FIELDS = ("project", "period", "week", "iso_week", "as_of", "team", "progress", "elapsed")
+
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    type: str
+    path: str | None = None  # csv/xlsx: absolute path or glob
+    sheet: str | None = None  # xlsx
+    spreadsheet: str | None = None  # gsheet: URL or key
+    worksheet: str | None = None  # gsheet
+    range: str | None = None  # gsheet
+    rename: Mapping[str, str] = field(default_factory=dict)
+    filter: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    decimal: str = "."
+    thousands: str | None = None
+    header_row: int = 1
+    dayfirst: bool = False
+
+
+@dataclass(frozen=True)
+class KPIConfig:
+    id: str
+    title: str
+    source: str | None = None
+    column: str | None = None
+    agg: str = "sum"
+    date_column: str | None = None
+    filter: str | None = None
+    window: str = "to_date"
+    grain: str = "week"
+    unit: str = ""
+    direction: str = "increase"
+    target: float | None = None
+    warn: float | None = None
+    formula: str | None = None
+
+    @property
+    def is_formula(self) -> bool:
+        return self.formula is not None
+
+
+@dataclass(frozen=True)
+class KeyResultConfig:
+    id: str
+    title: str
+    kpi: str
+    start: float | None = None
+    target: float | None = None
+    baseline: float | str | None = None  # number or "previous_period"
+    change: str | None = None  # "+15%", "-15%", "+5"
+    weight: float = 1.0
+    direction: str | None = None
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    id: str
+    title: str
+    owner: str = ""
+    team: str = ""
+    parent: str = ""
+    key_results: tuple[KeyResultConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    """How far progress may trail the expected pace before a KR is at risk / off track."""
+
+    on_track: float = 0.10
+    at_risk: float = 0.25
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    type: str = "xlsx"
+    path: str | None = None
+    template: str | None = None
+    spreadsheet: str | None = None
+    create: str | None = None
+    share: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GoogleConfig:
+    credentials: str | None = None
+    api_url: str | None = None
+    retry_seconds: float = 120.0  # per request: how long 429/5xx retries may go on before giving up
+
+
+@dataclass(frozen=True)
+class TeamDigestConfig:
+    team: str
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    sender: str = "sheetsync@localhost"
+    subject: str = "{project} OKRs · {period} · week {week}"
+    smtp_host: str | None = None
+    smtp_port: int | None = None
+    security: str = "starttls"
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+    outbox: str = "outbox"
+    attach_tracker: bool = False
+    tracker_url: str | None = None
+    teams: tuple[TeamDigestConfig, ...] = ()
+    retries: int = 3  # delivery attempts before a digest is kept in outbox/pending
+    retry_wait: float = 5.0  # seconds before the second attempt, doubling after
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    sync: tuple[str, ...] = ("monday 07:00",)
+    digest: tuple[str, ...] = ("monday 08:00",)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    name: str
+    timezone: str
+    period: Period
+    state_dir: Path
+    sources: Mapping[str, SourceConfig]
+    kpis: Mapping[str, KPIConfig]
+    objectives: tuple[ObjectiveConfig, ...]
+    status: StatusConfig = StatusConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    google: GoogleConfig = GoogleConfig()
+    digest: DigestConfig = DigestConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def key_results(self) -> Iterable[tuple[ObjectiveConfig, KeyResultConfig]]:
+        for objective in self.objectives:
+            for kr in objective.key_results:
+                yield objective, kr
+
+
