@@ -1,12 +1,9 @@
-"""Safe row filters and KPI formulas written in the config file.
+"""Row filters: a pandas.query-like condition checked when the config loads, applied per row.
 
-Config text comes from users, so it is never handed to eval/exec/pandas.eval/DataFrame.query.
-Instead it is parsed with ``ast.parse(mode="eval")`` and the tree is checked against a strict
-whitelist at parse time (so a bad config fails when loaded, not mid-report) and then
-interpreted here.  Anything not explicitly allowed raises ExpressionError naming the construct
-and the offending text.
-
-Pure computation: no I/O, no logging.
+`parse_filter` checks the tree against the filter whitelist and gives each node a static
+kind, so nonsense such as ``a + 1 and b`` fails at load. `Filter.apply` interprets the tree
+over a DataFrame with Kleene logic: a missing cell never matches, except for isna/notna.
+Text columns are compared as what they say ("$1,200" is a number, "2026-10-01" a date).
 """
 
 from __future__ import annotations
@@ -15,9 +12,8 @@ import ast
 import datetime
 import math
 import operator
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -30,222 +26,23 @@ from pandas.api.types import (
 )
 
 from sheetsync.core.dates import parse_date, parse_dates
+from sheetsync.core.expressions.syntax import (
+    ARITH_OPS,
+    OPERATOR_TEXT,
+    ExpressionError,
+    Source,
+    check_identifier,
+    number_literal,
+    parse,
+    prepare,
+    reject,
+)
 from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
 from sheetsync.core.suggest import did_you_mean
 
-__all__ = [
-    "FILTER_FUNCTIONS",
-    "FORMULA_FUNCTIONS",
-    "MAX_DEPTH",
-    "MAX_EXPONENT",
-    "MAX_LENGTH",
-    "ExpressionError",
-    "Filter",
-    "Formula",
-    "FormulaValueError",
-    "parse_filter",
-    "parse_formula",
-]
+__all__ = ["FILTER_FUNCTIONS", "Filter", "parse_filter"]
 
-MAX_LENGTH = 2000
-MAX_DEPTH = 50
-#: Largest allowed |exponent| in formulas: enough for compounding (x ** 52), too small to hang.
-MAX_EXPONENT = 100
 FILTER_FUNCTIONS: Mapping[str, int] = {"isna": 1, "notna": 1, "contains": 2, "startswith": 2, "lower": 1}
-FORMULA_FUNCTIONS: Mapping[str, tuple[int, int]] = {
-    "min": (1, 64),
-    "max": (1, 64),
-    "abs": (1, 1),
-    "round": (1, 2),
-}
-
-
-class ExpressionError(ValueError):
-    """A filter or formula is malformed, uses something not allowed, or names an unknown column/KPI."""
-
-
-class FormulaValueError(ExpressionError):
-    """A valid formula cannot be computed from these values (division by zero, overflow...)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# parsing shared by filters and formulas
-
-
-@dataclass(frozen=True)
-class _Source:
-    """Prepared source: the text ast.parse saw plus how to show its pieces in user terms."""
-
-    original: str
-    prepared: str
-    placeholders: Mapping[str, str]  # placeholder identifier -> backtick-quoted name
-
-    def show(self, node: ast.AST) -> str:
-        segment = ast.get_source_segment(self.prepared, node) or ast.unparse(node)
-        for placeholder, name in self.placeholders.items():
-            segment = segment.replace(placeholder, f"`{name}`")
-        return segment if len(segment) <= 80 else segment[:77] + "..."
-
-    def name(self, identifier: str) -> str:
-        return self.placeholders.get(identifier, identifier)
-
-
-def _prepare(text: object, *, what: str, words_for_bitwise: bool) -> _Source:
-    """Check size, swap `backtick names` for placeholders and (filters) & | for and/or.
-
-    pandas.query gives & and | the precedence of and/or so ``a == 1 & b == 2`` means what it
-    says; replacing them before parsing gives the same reading.
-    """
-    if not isinstance(text, str):
-        raise ExpressionError(f"{what} must be text, got {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"{what} is too long ({len(text)} characters, at most {MAX_LENGTH})")
-    if not text.strip():
-        raise ExpressionError(f"{what} is empty")
-    prefix = "__col_"
-    while prefix in text:
-        prefix = "_" + prefix
-    out: list[str] = []
-    placeholders: dict[str, str] = {}
-    i, n, depth = 0, len(text), 0
-    while i < n:
-        ch = text[i]
-        if ch in "([{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ExpressionError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
-        elif ch in ")]}":
-            depth -= 1
-        if ch in "'\"":
-            end = _string_end(text, i)
-            out.append(text[i:end])
-            i = end
-        elif ch == "`":
-            close = text.find("`", i + 1)
-            if close < 0:
-                raise ExpressionError(f"unclosed backtick at character {i + 1} of {what}: {text[i : i + 30]}")
-            name = text[i + 1 : close]
-            if not name.strip() or "\n" in name:
-                raise ExpressionError(f"empty or multi-line column name in backticks at character {i + 1}")
-            placeholder = f"{prefix}{len(placeholders)}"
-            placeholders[placeholder] = name
-            out.append(placeholder)
-            i = close + 1
-        elif words_for_bitwise and ch in "&|":
-            out.append(" and " if ch == "&" else " or ")
-            i += 1
-        elif ch in "\r\n\t\f\v":  # allow multi-line config values without parentheses
-            out.append(" ")
-            i += 1
-        else:
-            out.append(ch)
-            i += 1
-    return _Source(text, "".join(out).strip(), placeholders)
-
-
-def _string_end(text: str, start: int) -> int:
-    """Index just past the string literal starting at ``start`` (or len(text) if unterminated)."""
-    quote = text[start]
-    if text.startswith(quote * 3, start):
-        end = text.find(quote * 3, start + 3)
-        return len(text) if end < 0 else end + 3
-    i = start + 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-        elif text[i] == quote:
-            return i + 1
-        else:
-            i += 1
-    return len(text)
-
-
-def _parse(source: _Source, what: str) -> ast.expr:
-    try:
-        tree = ast.parse(source.prepared, mode="eval")
-    except SyntaxError as exc:
-        where = f" near {exc.text.strip()[:60]!r}" if exc.text else ""
-        raise ExpressionError(f"invalid {what} syntax ({exc.msg}){where}: {source.original[:80]!r}") from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"cannot parse {what}: {type(exc).__name__}") from None
-    # Depth is checked iteratively before any recursive walk, so deep input can't blow the stack.
-    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ExpressionError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return tree.body
-
-
-_NOT_ALLOWED: dict[type[ast.AST], str] = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "indexing",
-    ast.Slice: "slicing",
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehension",
-    ast.SetComp: "comprehension",
-    ast.DictComp: "comprehension",
-    ast.GeneratorExp: "generator expression",
-    ast.JoinedStr: "f-string",
-    ast.FormattedValue: "f-string",
-    ast.NamedExpr: "assignment (:=)",
-    ast.IfExp: "conditional expression",
-    ast.Dict: "dict literal",
-    ast.Set: "set literal",
-    ast.Starred: "starred argument",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-}
-_OPERATOR_TEXT: dict[type[ast.AST], str] = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.Pow: "**",
-    ast.MatMult: "@ (matrix multiplication)",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitAnd: "&",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-    ast.Invert: "~",
-    ast.Not: "not",
-    ast.UAdd: "unary +",
-    ast.USub: "unary -",
-    ast.Is: "is",
-    ast.IsNot: "is not",
-}
-
-
-def _reject(source: _Source, node: ast.AST) -> ExpressionError:
-    what = _NOT_ALLOWED.get(type(node), f"{type(node).__name__} expression")
-    return ExpressionError(f"{what} is not allowed: {source.show(node)}")
-
-
-def _check_identifier(source: _Source, node: ast.Name, what: str) -> str:
-    if node.id in source.placeholders:
-        return source.placeholders[node.id]
-    if node.id.startswith("__"):
-        raise ExpressionError(f"names starting with '__' are not allowed in {what}s: {node.id}")
-    return node.id
-
-
-def _number_literal(source: _Source, node: ast.Constant) -> float:
-    try:
-        value = float(node.value)
-    except OverflowError:
-        raise ExpressionError(f"number is too large: {source.show(node)[:30]}") from None
-    if not math.isfinite(value):
-        raise ExpressionError(f"number is too large: {source.show(node)[:30]}")
-    return value
-
-
-# ---------------------------------------------------------------------------------------------
-# filters
 
 # Static kinds, used to reject nonsense (``a + 1 and b``) when the config is loaded.
 _BOOL, _NUM, _TEXT, _COL, _LIST, _NONE = "condition", "number", "text", "column", "list", "None"
@@ -258,12 +55,6 @@ _COMPARE_OPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-_ARITH_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
 _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
 _FALSE_TEXT = frozenset({"false", "no", "n", "0"})
 
@@ -274,7 +65,7 @@ class Filter:
 
     text: str
     columns: frozenset[str]
-    _source: _Source = field(repr=False, compare=False)
+    _source: Source = field(repr=False, compare=False)
     _tree: ast.expr = field(repr=False, compare=False)
     _column_order: tuple[str, ...] = field(repr=False, compare=False)
 
@@ -301,8 +92,8 @@ class Filter:
 
 def parse_filter(text: str) -> Filter:
     """Parse and validate a pandas.query-like row filter; raises ExpressionError when not allowed."""
-    source = _prepare(text, what="filter", words_for_bitwise=True)
-    tree = _parse(source, "filter")
+    source = prepare(text, what="filter", words_for_bitwise=True)
+    tree = parse(source, "filter")
     columns: list[str] = []
     kind = _FilterChecker(source, columns).check(tree)
     if kind not in (_BOOL, _COL):
@@ -316,7 +107,7 @@ def parse_filter(text: str) -> Filter:
 class _FilterChecker:
     """Whitelist walk for filters, returning a static kind for each node."""
 
-    def __init__(self, source: _Source, columns: list[str]) -> None:
+    def __init__(self, source: Source, columns: list[str]) -> None:
         self.source = source
         self.columns = columns
 
@@ -325,7 +116,7 @@ class _FilterChecker:
 
     def check(self, node: ast.AST) -> str:
         if isinstance(node, ast.Name):
-            self.columns.append(_check_identifier(self.source, node, "filter"))
+            self.columns.append(check_identifier(self.source, node, "filter"))
             return _COL
         if isinstance(node, ast.Constant):
             return self.constant(node)
@@ -337,8 +128,8 @@ class _FilterChecker:
             return self.unary(node)
         if isinstance(node, ast.BinOp):
             op = type(node.op)
-            if op not in _ARITH_OPS:
-                raise self.fail(f"operator {_OPERATOR_TEXT.get(op, op.__name__)} is not allowed in filters", node)
+            if op not in ARITH_OPS:
+                raise self.fail(f"operator {OPERATOR_TEXT.get(op, op.__name__)} is not allowed in filters", node)
             for side in (node.left, node.right):
                 kind = self.check(side)
                 if kind not in (_NUM, _COL):
@@ -350,7 +141,7 @@ class _FilterChecker:
             return self.call(node)
         if isinstance(node, ast.List | ast.Tuple):
             raise self.fail("a list is only allowed after 'in' / 'not in'", node)
-        raise _reject(self.source, node)
+        raise reject(self.source, node)
 
     def constant(self, node: ast.Constant) -> str:
         value = node.value
@@ -359,7 +150,7 @@ class _FilterChecker:
         if isinstance(value, bool):
             return _BOOL
         if isinstance(value, int | float):
-            _number_literal(self.source, node)
+            number_literal(self.source, node)
             return _NUM
         if isinstance(value, str):
             return _TEXT
@@ -376,7 +167,7 @@ class _FilterChecker:
             return _BOOL
         kind = self.check(node.operand)
         if kind not in (_NUM, _COL):
-            raise self.fail(f"{_OPERATOR_TEXT[type(node.op)]} needs a number, got {kind}", node)
+            raise self.fail(f"{OPERATOR_TEXT[type(node.op)]} needs a number, got {kind}", node)
         return _NUM
 
     def compare(self, node: ast.Compare) -> str:
@@ -390,7 +181,7 @@ class _FilterChecker:
                     raise self.fail("'in' needs a list of values like [\"a\", \"b\"]", node)
                 list_positions.add(i + 1)
             elif type(op) not in _COMPARE_OPS:
-                raise self.fail(f"operator '{_OPERATOR_TEXT.get(type(op), type(op).__name__)}' is not allowed", node)
+                raise self.fail(f"operator '{OPERATOR_TEXT.get(type(op), type(op).__name__)}' is not allowed", node)
         for i, operand in enumerate(operands):
             if i in list_positions and i == len(operands) - 1:
                 self.literal_list(operand)  # type: ignore[arg-type]
@@ -472,7 +263,7 @@ class _Operand:
 class _FilterEvaluator:
     """Interprets a validated filter tree over one DataFrame (Kleene logic for missing values)."""
 
-    def __init__(self, source: _Source, df: pd.DataFrame, lookup: Mapping[str, Hashable]) -> None:
+    def __init__(self, source: Source, df: pd.DataFrame, lookup: Mapping[str, Hashable]) -> None:
         self.source = source
         self.df = df
         self.lookup = lookup
@@ -632,7 +423,7 @@ class _FilterEvaluator:
         rv, rm = self.coerce(right, "number", node, True)
         if lv is _UNREADABLE or rv is _UNREADABLE:  # pragma: no cover - text literals rejected at parse
             raise ExpressionError(f"arithmetic needs numbers: {self.source.show(node)}")
-        op = _ARITH_OPS[type(node.op)]
+        op = ARITH_OPS[type(node.op)]
         label = self.source.show(node)
         if isinstance(lv, np.ndarray) or isinstance(rv, np.ndarray):
             with np.errstate(all="ignore"):
@@ -801,195 +592,3 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
     unique_missing = np.array([t.strip().casefold() in MISSING_TOKENS for t in unique_texts[:-1]] + [True])
     codes = np.where(codes < 0, len(unique_texts) - 1, codes)
     return _Operand("text", unique_texts[codes], missing | unique_missing[codes], label)
-
-
-# ---------------------------------------------------------------------------------------------
-# formulas
-
-
-@dataclass(frozen=True)
-class Formula:
-    """A validated KPI formula over other KPIs' values."""
-
-    text: str
-    names: frozenset[str]
-    _source: _Source = field(repr=False, compare=False)
-    _tree: ast.expr = field(repr=False, compare=False)
-
-    def evaluate(self, values: Mapping[str, float | None]) -> float | None:
-        """Compute the formula; None if any value it uses is missing (None/NaN).
-
-        Raises FormulaValueError when the inputs make it uncomputable (e.g. dividing by a KPI
-        that is 0) and ExpressionError when a referenced KPI is not in ``values``.
-        """
-        unknown = sorted(name for name in self.names if name not in values)
-        if unknown:
-            hint = did_you_mean(unknown[0], values)
-            raise ExpressionError(f"unknown KPI {unknown[0]!r} in formula {self.text!r}{hint}")
-        return _FormulaEvaluator(self._source, values).eval(self._tree)
-
-
-def parse_formula(text: str) -> Formula:
-    """Parse and validate a formula (arithmetic over KPI ids); raises ExpressionError when not allowed."""
-    source = _prepare(text, what="formula", words_for_bitwise=False)
-    tree = _parse(source, "formula")
-    names: list[str] = []
-    _check_formula(source, tree, names)
-    return Formula(text, frozenset(names), source, tree)
-
-
-def _check_formula(source: _Source, node: ast.AST, names: list[str]) -> None:
-    """Whitelist walk for formulas; constant exponents are evaluated here so 9**9**9 fails early."""
-
-    def fail(message: str, at: ast.AST) -> ExpressionError:
-        return ExpressionError(f"{message}: {source.show(at)}")
-
-    if isinstance(node, ast.Name):
-        names.append(_check_identifier(source, node, "formula"))
-    elif isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            kind = "true/false" if isinstance(node.value, bool) else type(node.value).__name__
-            raise fail(f"{kind} values are not allowed in formulas (only numbers)", node)
-        _number_literal(source, node)
-    elif isinstance(node, ast.BinOp):
-        op = type(node.op)
-        if op not in _ARITH_OPS and op is not ast.Pow:
-            raise fail(f"operator {_OPERATOR_TEXT.get(op, op.__name__)} is not allowed in formulas", node)
-        _check_formula(source, node.left, names)
-        before = len(names)
-        _check_formula(source, node.right, names)
-        if op is ast.Pow:
-            if len(names) > before:
-                raise fail("the exponent must be a constant number, not a KPI", node)
-            _check_exponent(source, node)
-    elif isinstance(node, ast.UnaryOp):
-        if not isinstance(node.op, ast.USub | ast.UAdd):
-            raise fail(f"{_OPERATOR_TEXT[type(node.op)]} is not allowed in formulas", node)
-        _check_formula(source, node.operand, names)
-    elif isinstance(node, ast.Call):
-        _check_formula_call(source, node, names)
-    elif isinstance(node, ast.Compare | ast.BoolOp):
-        raise fail("comparisons and and/or are not allowed in formulas", node)
-    elif isinstance(node, ast.List | ast.Tuple):
-        raise fail("lists are not allowed in formulas", node)
-    else:
-        raise _reject(source, node)
-
-
-def _check_exponent(source: _Source, node: ast.BinOp) -> None:
-    exponent = _FormulaEvaluator(source, {}).eval(node.right)
-    if exponent is None or abs(exponent) > MAX_EXPONENT:
-        raise ExpressionError(f"exponents must be between -{MAX_EXPONENT} and {MAX_EXPONENT}: {source.show(node)}")
-
-
-def _check_formula_call(source: _Source, node: ast.Call, names: list[str]) -> None:
-    if not isinstance(node.func, ast.Name):
-        _check_formula(source, node.func, [])  # names the real problem, e.g. attribute access
-    if not isinstance(node.func, ast.Name) or node.func.id not in FORMULA_FUNCTIONS:
-        shown = source.show(node.func)
-        allowed = ", ".join(sorted(FORMULA_FUNCTIONS))
-        raise ExpressionError(f"function '{shown}' is not allowed (allowed: {allowed}): {source.show(node)}")
-    name = node.func.id
-    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-        raise ExpressionError(f"{name}() takes plain positional arguments: {source.show(node)}")
-    low, high = FORMULA_FUNCTIONS[name]
-    if not low <= len(node.args) <= high:
-        count = str(low) if low == high else f"{low} to {high}"
-        raise ExpressionError(f"{name}() takes {count} argument(s): {source.show(node)}")
-    for arg in node.args:
-        _check_formula(source, arg, names)
-    if name == "round" and len(node.args) == 2:
-        digits = node.args[1]
-        literal = digits.operand if isinstance(digits, ast.UnaryOp) else digits
-        if not (isinstance(literal, ast.Constant) and type(literal.value) is int and literal.value <= 15):
-            raise ExpressionError(f"round() digits must be a whole number up to 15: {source.show(node)}")
-
-
-class _FormulaEvaluator:
-    """Interprets a validated formula tree with None propagation."""
-
-    def __init__(self, source: _Source, values: Mapping[str, float | None]) -> None:
-        self.source = source
-        self.values = values
-
-    def fail(self, message: str) -> FormulaValueError:
-        return FormulaValueError(message)
-
-    def eval(self, node: ast.AST) -> float | None:
-        result = self._eval(node)
-        if result is not None and not math.isfinite(result):
-            raise self.fail(f"result is too large to represent: {self.source.show(node)}")
-        return result
-
-    def _eval(self, node: ast.AST) -> float | None:
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.Name):
-            return self._lookup(node)
-        if isinstance(node, ast.UnaryOp):
-            operand = self._eval(node.operand)
-            if operand is None:
-                return None
-            return -operand if isinstance(node.op, ast.USub) else operand
-        if isinstance(node, ast.BinOp):
-            left, right = self._eval(node.left), self._eval(node.right)
-            if left is None or right is None:
-                return None
-            return self._binop(node, left, right)
-        if isinstance(node, ast.Call):
-            args = [self._eval(arg) for arg in node.args]
-            if any(a is None for a in args):
-                return None
-            return self._call(node.func.id, args)  # type: ignore[attr-defined, arg-type]
-        raise self.fail(f"cannot evaluate: {self.source.show(node)}")  # pragma: no cover
-
-    def _lookup(self, node: ast.Name) -> float | None:
-        name = self.source.name(node.id)
-        value = self.values.get(name)
-        if value is None or value is pd.NA:
-            return None
-        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number | Decimal):
-            raise self.fail(f"value of {name!r} is not a number: {value!r}")
-        try:
-            number = float(value)
-        except (OverflowError, ValueError, TypeError):
-            raise self.fail(f"value of {name!r} is not a usable number: {value!r}") from None
-        if math.isnan(number):
-            return None
-        return number
-
-    def _binop(self, node: ast.BinOp, left: float, right: float) -> float:
-        if isinstance(node.op, ast.Div) and right == 0:
-            raise self.fail(f"division by zero: {self.source.show(node.right)} is 0")
-        if isinstance(node.op, ast.Pow):
-            if left == 0 and right < 0:
-                raise self.fail(f"division by zero: 0 to a negative power: {self.source.show(node)}")
-            if left < 0 and not float(right).is_integer():
-                raise self.fail(f"negative number to a fractional power: {self.source.show(node)}")
-            try:
-                return float(left**right)
-            except OverflowError:
-                raise self.fail(f"result is too large to represent: {self.source.show(node)}") from None
-        return float(_ARITH_OPS[type(node.op)](left, right))
-
-    @staticmethod
-    def _call(name: str, args: Sequence[float]) -> float:
-        if name == "min":
-            return min(args)
-        if name == "max":
-            return max(args)
-        if name == "abs":
-            return abs(args[0])
-        digits = int(args[1]) if len(args) > 1 else 0
-        return _round_half_up(args[0], digits)
-
-
-def _round_half_up(value: float, digits: int) -> float:
-    """Round like spreadsheets' ROUND (halves away from zero), not Python's banker's rounding."""
-    if not math.isfinite(value):
-        return value
-    try:
-        quantum = Decimal(1).scaleb(-digits)
-        return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
-    except InvalidOperation:  # too many digits for the decimal context: already "rounded"
-        return value
