@@ -120,3 +120,23 @@ def test_read_sources_keeps_going_after_a_failure(tmp_path):
     )
     assert isinstance(results["s"], SourceNotFound)
     assert results["ok"].rows == 1
+
+
+def test_xlsx_columns_are_typed_once_and_mixed_ones_left_to_the_core(tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Data"
+    sheet.append(["Exported 2026-11-24"])  # a title line above the header
+    sheet.append(["When", "Amount", "Rate", "Note"])
+    sheet.append([datetime(2026, 10, 5), 1200, "12%", "a"])
+    sheet.append([None, None, None, None])  # an empty row in the middle: dropped
+    sheet.append([datetime(2026, 10, 6), 3.5, 0.2, None])
+    path = tmp_path / "w.xlsx"
+    book.save(path)
+    data = read_xlsx_source(SourceConfig(name="w", type="xlsx", path=str(path), header_row=2))
+    frame = data.frame
+    assert list(frame["__row__"]) == [3, 5]
+    assert frame["When"].dtype.kind == "M" and frame["Amount"].dtype == "float64"
+    assert list(frame["Amount"]) == [1200.0, 3.5]
+    assert frame["Rate"].dtype == object and list(frame["Rate"]) == ["12%", 0.2]  # the core parses "12%"
+    assert frame["Note"][0] == "a" and pd.isna(frame["Note"][1])

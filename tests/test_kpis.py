@@ -216,3 +216,50 @@ def test_european_decimals():
 )
 def test_kpi_status(value, target, warn, direction, status):
     assert kpi_status(value, target, warn, direction) == status
+
+
+def test_a_filter_is_evaluated_once_per_source_however_many_kpis_use_it(monkeypatch, tmp_path):
+    """40 filtered KPIs on one source: one mask per distinct filter, each KPI still right."""
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from sheetsync.config import parse_config
+    from sheetsync.core import kpis as kpis_module
+    from sheetsync.core.sources import SourceData
+    from sheetsync.runtime.pipeline import compute
+
+    evaluated: Counter[str] = Counter()
+    real = kpis_module.apply_filter_mask
+
+    def counting(frame, text, key):
+        evaluated[text] += 1
+        return real(frame, text, key)
+
+    monkeypatch.setattr(kpis_module, "apply_filter_mask", counting)
+    rows = [(f"2026-10-{1 + i % 28:02d}", float(i), ["paid", "refunded", " paid "][i % 3], f"C{i % 7}")
+            for i in range(300)]
+    df = pd.DataFrame(rows, columns=["Date", "Amount", "Status", "Customer"])
+    df[ROW_COLUMN] = range(2, len(df) + 2)
+    filters = ["Status == 'paid'", "Status  ==  'paid'", "Status != 'paid'"]  # two distinct, one spaced
+    aggs = [("sum", "Amount"), ("count", "Customer"), ("count_distinct", "Customer"), ("median", "Amount")]
+    kpis = {
+        f"k{i}": {"title": f"K{i}", "source": "orders", "column": aggs[i % 4][1], "agg": aggs[i % 4][0],
+                  "date_column": "Date", "filter": filters[i % 3]}
+        for i in range(40)
+    }
+    config = parse_config(
+        {"project": {"period": "2026-Q4"}, "sources": {"orders": {"type": "csv", "path": "orders.csv"}},
+         "kpis": kpis},
+        tmp_path / "config.toml",
+    )
+    data = {"orders": SourceData("orders", "csv", "orders.csv", None, datetime.now(UTC), df)}
+    result = compute(config, data, AS_OF)
+
+    assert evaluated == {"Status == 'paid'": 1, "Status != 'paid'": 1}
+    for kpi_result in result.kpis:
+        spec = kpis[kpi_result.id]
+        chosen = df.query(spec["filter"])
+        expected = {"sum": chosen["Amount"].sum(), "count": float(len(chosen)),
+                    "count_distinct": float(chosen["Customer"].nunique()),
+                    "median": chosen["Amount"].median()}[spec["agg"]]
+        assert kpi_result.value == pytest.approx(expected), kpi_result.id

@@ -39,27 +39,35 @@ class KPIRows:
 
     `days` holds each row's date as days since 1970-01-01 (None when the KPI has no date
     column: every window then covers all rows). `values` are floats for numeric
-    aggregations and objects (text) for count_distinct.
+    aggregations, and integer codes of the trimmed text (-1 for a blank cell) for count and
+    count_distinct. Both may be shared by every KPI on the same source and column (see
+    `ColumnCache`); `index`, when given, picks this KPI's rows out of them (ascending
+    positions), so forty filtered KPIs on one source hold row numbers, not forty copies.
     """
 
     agg: str
     values: np.ndarray
     days: np.ndarray | None
+    index: np.ndarray | None = None
 
     def window(self, start: date | None, end: date | None) -> np.ndarray:
         if self.days is None or (start is None and end is None):
-            return self.values
+            return self.values if self.index is None else self.values[self.index]
         lo = 0 if start is None else int(np.searchsorted(self.days, _day_number(start), "left"))
         hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
-        return self.values[lo:hi]
+        if self.index is None:
+            return self.values[lo:hi]
+        a, b = np.searchsorted(self.index, (lo, hi), "left")
+        return self.values[self.index[a:b]]
 
     def value(self, start: date | None, end: date | None) -> float | None:
         """The aggregate over rows dated start..end (inclusive); None when there is no data."""
         chosen = self.window(start, end)
         if self.agg == "count_distinct":
-            return float(len(set(chosen.tolist()) - {None}))
+            present = chosen[chosen >= 0]
+            return float(np.count_nonzero(np.bincount(present))) if len(present) else 0.0
         if self.agg == "count":
-            return float(np.count_nonzero(~np.isnan(chosen))) if len(chosen) else 0.0
+            return float(np.count_nonzero(chosen >= 0))
         numbers = chosen[~np.isnan(chosen)]
         if len(numbers) == 0:
             # An empty window of a sum is a real 0 (nothing sold yet); cells that are all
@@ -129,14 +137,19 @@ class ColumnCache:
     """Each column of one source frame parsed once, however many KPIs read it.
 
     Five KPIs over the same sheet share its date column: parsing it five times was most
-    of a sync's time. The frame must have a plain 0..n-1 index (positions = labels).
+    of a sync's time. Likewise each filter is evaluated once per source (forty KPIs with
+    `Status == 'paid'` share one mask), and each column is sorted by date once: KPIs
+    slice the shared sorted arrays or hold row positions into them. The frame must have a
+    plain 0..n-1 index (positions = labels).
     """
 
     def __init__(self, frame: pd.DataFrame, source: SourceConfig, tz: str | None = None) -> None:
         self.frame = frame
         self.source = source
         self.tz = tz
-        self._parsed: dict[tuple[str, str], tuple[np.ndarray, list[tuple[object, object]]]] = {}
+        self._parsed: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[object, object]]]] = {}
+        self._masks: dict[str, np.ndarray] = {}
+        self._sorted: dict[tuple[str | None, ...], np.ndarray] = {}
 
     def _get(self, kind: str, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
         key = (kind, column)
@@ -156,12 +169,10 @@ class ColumnCache:
                     bad = sorted([*bad, *((int(i), series.iloc[i]) for i in infinite)], key=lambda item: item[0])
                     values[infinite] = np.nan
                 self._parsed[key] = (values, bad)
-            else:  # text: trimmed, blanks as None, for count and count_distinct
-                # Trim each distinct value once; blanks become None.
-                codes, uniques = pd.factorize(series, use_na_sentinel=True)
-                trimmed = [v.strip() if isinstance(v, str) else v for v in uniques]
-                table = np.array([None if v == "" else v for v in trimmed] + [None], dtype=object)
-                self._parsed[key] = (table[np.where(codes < 0, len(table) - 1, codes)], [])
+            elif kind == "present":  # for count: 0 for a cell with something in it, -1 for a blank
+                self._parsed[key] = (_presence(series, self._parsed.get(("text", column), (None,))[0]), [])
+            else:  # text codes: one per distinct trimmed value, -1 for a blank cell
+                self._parsed[key] = (_text_codes(series), [])
         return self._parsed[key]
 
     def dates(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
@@ -178,7 +189,89 @@ class ColumnCache:
         return self._get("number", column)
 
     def text(self, column: str) -> np.ndarray:
+        """Codes of the trimmed text: equal codes for equal text, -1 for a blank cell."""
         return self._get("text", column)[0]
+
+    def present(self, column: str) -> np.ndarray:
+        """0 where a cell holds something (trimmed text not empty), -1 where it is blank."""
+        return self._get("present", column)[0]
+
+    def mask(self, text: str, key: str) -> np.ndarray:
+        """Which rows match a filter, evaluated once per source whatever the number of KPIs."""
+        normal = " ".join(text.split())
+        if normal not in self._masks:
+            self._masks[normal] = apply_filter_mask(self.frame, text, key)
+        return self._masks[normal]
+
+    def dated_rows(self, date_column: str) -> int:
+        """Where the rows with a readable date start in the date order (undated ones sort first)."""
+        key = ("first", date_column)
+        if key not in self._sorted:
+            self._sorted[key] = np.searchsorted(self.sorted_days(date_column), _NO_DAY, "right")
+        return int(self._sorted[key])
+
+    def sorted_days(self, date_column: str) -> np.ndarray:
+        key = ("days", date_column)
+        if key not in self._sorted:
+            self._sorted[key] = self.dates(date_column)[0][self.date_order(date_column)]
+        return self._sorted[key]
+
+    def sorted_column(self, kind: str, column: str | None, date_column: str) -> np.ndarray:
+        """A column's numbers, text codes or presence (`kind`) in date order, shared by its KPIs."""
+        key = (kind, column, date_column)
+        if key not in self._sorted:
+            self._sorted[key] = self.column(kind, column)[self.date_order(date_column)]
+        return self._sorted[key]
+
+    def column(self, kind: str, column: str | None) -> np.ndarray:
+        """A column as KPIs aggregate it: "number" (floats), "text" (codes) or "present" (for count)."""
+        if column is None:  # a count of rows: every row counts
+            return np.zeros(len(self.frame), dtype=np.int8)
+        if kind == "number":
+            return self.numbers(column)[0]
+        return self.text(column) if kind == "text" else self.present(column)
+
+    def selection(self, filter_text: str, key: str, date_column: str) -> np.ndarray:
+        """Positions, in the date order past the undated rows, of the rows a filter keeps."""
+        skey = ("selection", " ".join(filter_text.split()), date_column)
+        if skey not in self._sorted:
+            keep = self.mask(filter_text, key)[self.date_order(date_column)]
+            self._sorted[skey] = np.flatnonzero(keep[self.dated_rows(date_column) :])
+        return self._sorted[skey]
+
+
+def _presence(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
+    """0 per cell with something in it, -1 per blank one (missing, or only spaces)."""
+    if codes is not None:
+        return np.where(codes >= 0, 0, -1).astype(np.int8)
+    present = series.notna().to_numpy()
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        present = present & series.str.strip().ne("").to_numpy(dtype=bool, na_value=False)
+    elif series.dtype == object:
+        return _presence(series, _text_codes(series))
+    return np.where(present, 0, -1).astype(np.int8)
+
+
+def _text_codes(series: pd.Series) -> np.ndarray:
+    """Integer codes of a column compared as trimmed text; -1 for a blank cell.
+
+    Numbers need no trimming (no per-value Python); text is trimmed once per distinct value.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes = codes.astype(np.int64, copy=False)
+    if pd.api.types.is_numeric_dtype(series.dtype) or not len(uniques):
+        return codes
+    canonical: dict[object, int] = {}
+    remap = np.empty(len(uniques) + 1, dtype=np.int64)
+    for position, value in enumerate(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)):
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                remap[position] = -1
+                continue
+        remap[position] = canonical.setdefault(value, len(canonical))
+    remap[-1] = -1
+    return remap[codes]
 
 
 _NO_DAY = np.iinfo("int64").min
@@ -224,38 +317,31 @@ def prepare_kpi_rows(
     if cache is None or cache.frame is not frame:
         frame = frame.reset_index(drop=True)
         cache = ColumnCache(frame, source, tz)
-    keep = np.ones(len(frame), dtype=bool)
+    keep: np.ndarray | None = None
     if kpi.filter:
-        keep = apply_filter_mask(frame, kpi.filter, f"kpis.{kpi.id}.filter")
+        keep = cache.mask(kpi.filter, f"kpis.{kpi.id}.filter")
     warnings: list[str] = []
 
     def note(bad: list[tuple[object, object]], column: str, what: str) -> None:
-        chosen = [(label, value) for label, value in bad if keep[label]]  # type: ignore[index]
+        chosen = bad if keep is None else [(label, value) for label, value in bad if keep[label]]  # type: ignore[index]
         warnings.extend(_cell_warnings(chosen, frame, source.name, column, what))
 
-    days: np.ndarray | None = None
     if kpi.date_column is not None:
-        all_days, bad = cache.dates(kpi.date_column)
-        note(bad, kpi.date_column, "a date")
-    if kpi.agg in NUMERIC_AGGS:
+        note(cache.dates(kpi.date_column)[1], kpi.date_column, "a date")
+    kind = "number" if kpi.agg in NUMERIC_AGGS else "present" if kpi.agg == "count" else "text"
+    if kind == "number":
         assert kpi.column is not None
-        numbers, bad = cache.numbers(kpi.column)
-        note(bad, kpi.column, "a number")
-        values = numbers
-    elif kpi.agg == "count":  # a 0 per counted row, NaN per blank cell: count = non-NaN
-        present = np.ones(len(frame), bool) if kpi.column is None else pd.notna(cache.text(kpi.column))
-        values = np.where(present, 0.0, np.nan)
-    else:  # count_distinct: distinct non-blank values, compared as trimmed text
-        assert kpi.column is not None
-        values = cache.text(kpi.column)
-    if kpi.date_column is not None:
-        keep = keep & (all_days != _NO_DAY)
-        order = cache.date_order(kpi.date_column)
-        chosen = order[keep[order]]
-        days, values = all_days[chosen], values[chosen]
+        note(cache.numbers(kpi.column)[1], kpi.column, "a number")
     else:
-        values = values[keep]
-    return KPIRows(kpi.agg, values, days), warnings
+        assert kpi.column is not None or kpi.agg == "count"
+    if kpi.date_column is None:  # no dates: every window is all rows, in sheet order
+        values = cache.column(kind, kpi.column)
+        return KPIRows(kpi.agg, values, None, None if keep is None else np.flatnonzero(keep)), warnings
+    first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
+    days = cache.sorted_days(kpi.date_column)[first:]
+    values = cache.sorted_column(kind, kpi.column, kpi.date_column)[first:]
+    index = None if keep is None else cache.selection(kpi.filter or "", f"kpis.{kpi.id}.filter", kpi.date_column)
+    return KPIRows(kpi.agg, values, days, index), warnings
 
 
 # --- evaluating KPIs and formulas over windows ------------------------------------------
