@@ -24,7 +24,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from connectors import xlsx_tracker
 from connectors.atomic import OutputError
-from connectors.xlsx_tracker import default_template
+from connectors.tracker_layout import default_template
 from sheetsync.config import load_config
 from sheetsync.core.model import Config
 from sheetsync.core.tracker import (
