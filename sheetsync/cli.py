@@ -29,7 +29,7 @@ from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
 from sheetsync.core.sources import SourceData
-from sheetsync.errors import ConfigError
+from sheetsync.errors import ConfigError, SheetsyncError
 from sheetsync.runtime.jobs import SyncOutcome, run_sync
 from sheetsync.runtime.lock import LockBusy, run_lock
 from sheetsync.runtime.pipeline import today
@@ -137,6 +137,8 @@ def user_errors(debug: bool) -> Iterator[None]:
         _fail(str(exc), 1)
     except LockBusy as exc:
         _fail(str(exc), 4)
+    except SheetsyncError as exc:
+        _fail(str(exc), int(exc.exit_code))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:  # output piped into `head` and the reader left: not an error
@@ -260,6 +262,27 @@ def run_command(
             link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
             code = _digest(config, as_of, reporter, result=outcome.result, force=force, tracker_url=link)
     sys.exit(_worst(outcome.exit_code, code))
+
+
+@main.command("report")
+@common_options
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Write the PDF here (default: [report] path, else <project>-<week>.pdf in this folder).")
+@click.option("--team", help="Only this team's objectives and their KPIs (as in [digest.teams.NAME]).")
+@click.pass_context
+def report_command(
+    ctx: click.Context, config_path: str | None, as_of: date | None, out: str | None, team: str | None
+) -> None:
+    """Write the week's PDF report: summary, key results by objective, KPI trends (A4 landscape)."""
+    from sheetsync.runtime.report import run_report
+
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        with Reporter().step("report"):
+            outcome = run_report(config, as_of, out=out, team=team)
+        _summary(outcome.result)
+        click.echo(f"wrote {outcome.path} ({outcome.size / 1024:.0f} KB)")
+    sys.exit(outcome.exit_code)
 
 
 @main.command("check")

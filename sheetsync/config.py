@@ -34,6 +34,7 @@ from sheetsync.core.model import (
     KeyResultConfig,
     KPIConfig,
     ObjectiveConfig,
+    ReportConfig,
     ScheduleConfig,
     SourceConfig,
     StatusConfig,
@@ -250,6 +251,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         tracker=_tracker(root.table("tracker"), base, out),
         google=_google(root.table("google"), base),
         digest=_digest(root.table("digest"), out),
+        report=_report(root.table("report"), out),
         schedule=_schedule(root.table("schedule")),
     )
     root.done()
@@ -599,6 +601,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         timeout=timeout,
         outbox=_path(t, "outbox", base, "outbox") or "outbox",
         attach_tracker=t.bool("attach_tracker", False),
+        attach_pdf=t.bool("attach_pdf", False),
         tracker_url=t.str("tracker_url"),
         teams=tuple(teams),
         retries=t.int("retries", 3, minimum=1),
@@ -626,6 +629,14 @@ def _check_subject(t: _Table, subject: str) -> None:
         if name not in SUBJECT_FIELDS:
             t.fail(f"unknown placeholder {{{name}}}{_hint(name, SUBJECT_FIELDS)}; use {', '.join(SUBJECT_FIELDS)}",
                    "subject")
+
+
+def _report(t: _Table, out: Path) -> ReportConfig:
+    config = ReportConfig(path=_path(t, "path", out))
+    if config.path is not None and not config.path.lower().endswith(".pdf"):
+        t.fail(f"expected a .pdf file name, got {t.raw('path')!r}", "path")
+    t.done()
+    return config
 
 
 def _schedule(t: _Table) -> ScheduleConfig:

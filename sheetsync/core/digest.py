@@ -177,6 +177,7 @@ class DigestContent:
     tracker_name: str | None = None
     tracker_attached: bool = False
     sources: tuple[str, ...] = field(default=())
+    report_attached: bool = False  # the PDF report travels with the email ([digest] attach_pdf)
 
     @property
     def overall_change(self) -> float | None:

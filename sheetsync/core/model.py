@@ -133,10 +133,18 @@ class DigestConfig:
     timeout: float = 30.0
     outbox: str = "outbox"
     attach_tracker: bool = False
+    attach_pdf: bool = False  # the PDF report (sheetsync.render.pdf_report) attached to each digest
     tracker_url: str | None = None
     teams: tuple[TeamDigestConfig, ...] = ()
     retries: int = 3  # delivery attempts before a digest is kept in outbox/pending
     retry_wait: float = 5.0  # seconds before the second attempt, doubling after
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """`[report]`: where every sync also writes the PDF report (None: only `sheetsync report` makes one)."""
+
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,7 @@ class Config:
     tracker: TrackerConfig = TrackerConfig()
     google: GoogleConfig = GoogleConfig()
     digest: DigestConfig = DigestConfig()
+    report: ReportConfig = ReportConfig()
     schedule: ScheduleConfig = ScheduleConfig()
 
     @property

@@ -32,7 +32,10 @@ TEXT_TEMPLATE = "digest.txt.j2"
 CID_DOMAIN = "sheetsync.core.digest"
 WEEK_HEADER = "X-Sheetsync-Week"
 AUDIENCE_HEADER = "X-Sheetsync-Audience"
-MIME_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MIME_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pdf": "application/pdf",
+}
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,14 @@ def _environment(templates: Path) -> jinja2.Environment:
         percent=display.percent,
         points=display.points,
         status_label=display.status_label,
-        width=_width,
+        width=bar_width,
         bar_segments=bar_segments,
     )
     return env
 
 
-def _width(share: float | None) -> int:
-    """A share as a whole percentage for a bar's table cell, within 0..100."""
+def bar_width(share: float | None) -> int:
+    """A share as a whole percentage for a bar's width, within 0..100."""
     return 0 if share is None else max(0, min(100, round(share * 100)))
 
 
@@ -90,7 +93,7 @@ def bar_segments(progress: float | None, expected: float, status: str) -> list[t
     Mail clients lay out tables but not overlays, so the pace marker is a border on the
     cell that starts at the expected pace ('right' on the last cell when that is 100%).
     """
-    done, pace = _width(progress), _width(expected)
+    done, pace = bar_width(progress), bar_width(expected)
     fill = f"fill-{status}"
     cells = [(fill, min(done, pace)), (fill if done > pace else "bar-rest", abs(done - pace)),
              ("bar-rest", 100 - max(done, pace))]
@@ -123,24 +126,32 @@ get theirs first, the rest keep their numbers without a chart."""
 _ATTENTION = {"off_track": 0, "at_risk": 1}
 
 
-def render_charts(content: DigestContent) -> list[InlineImage]:
-    """PNG charts for `content`: the objectives overview and trends for up to MAX_TREND_CHARTS KPIs."""
-    from sheetsync.render import charts  # matplotlib takes ~0.5 s to import: only when a digest is drawn
+def trend_charts(content: DigestContent, limit: int | None = None) -> list[tuple[str, bytes]]:
+    """(KPI id, PNG sparkline) for up to `limit` (MAX_TREND_CHARTS) KPIs with two complete buckets, attention first."""
+    from sheetsync.render import charts  # matplotlib takes ~0.5 s to import: only when a chart is drawn
 
-    images = []
-    if content.objectives:
-        rows = [(f"{o.id} {o.title}", o.progress, o.status) for o in content.objectives]
-        png = charts.objectives_overview(rows, content.expected)
-        images.append(InlineImage("overview", _cid("overview"), png))
+    limit = MAX_TREND_CHARTS if limit is None else limit
     drawable = []
     for kpi in content.kpis:
         complete = [v for v, done in zip(kpi.series, kpi.series_complete, strict=True) if done]
         if sum(v is not None for v in complete) >= 2:
             drawable.append((kpi, complete))
     drawable.sort(key=lambda item: _ATTENTION.get(item[0].status, 2))  # stable: table order within
-    for kpi, complete in drawable[:MAX_TREND_CHARTS]:
-        png = charts.sparkline(complete, target=kpi.target, status=kpi.status)
-        images.append(InlineImage(f"kpi-{kpi.id}", _cid(f"kpi-{kpi.id}"), png))
+    return [(kpi.id, charts.sparkline(complete, target=kpi.target, status=kpi.status))
+            for kpi, complete in drawable[:limit]]
+
+
+def render_charts(content: DigestContent) -> list[InlineImage]:
+    """PNG charts for `content`: the objectives overview and trends for up to MAX_TREND_CHARTS KPIs."""
+    from sheetsync.render import charts
+
+    images = []
+    if content.objectives:
+        rows = [(f"{o.id} {o.title}", o.progress, o.status) for o in content.objectives]
+        png = charts.objectives_overview(rows, content.expected)
+        images.append(InlineImage("overview", _cid("overview"), png))
+    for kpi_id, png in trend_charts(content):
+        images.append(InlineImage(f"kpi-{kpi_id}", _cid(f"kpi-{kpi_id}"), png))
     return images
 
 
@@ -182,6 +193,7 @@ def build_message(
     audience: str,
     date: datetime,
     attachments: Sequence[Path] = (),
+    documents: Sequence[tuple[str, bytes]] = (),
 ) -> EmailMessage:
     """The finished message; raises ValueError for an address the email package rejects."""
     msg = EmailMessage()
@@ -209,4 +221,8 @@ def build_message(
         kind = MIME_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         maintype, subtype = kind.split("/", 1)
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+    for name, data in documents:  # made in memory, e.g. the PDF report
+        kind = MIME_TYPES.get(Path(name).suffix.lower()) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        maintype, subtype = kind.split("/", 1)
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -256,6 +256,14 @@ class _Run:
             tracker_name=Path(self.config.tracker.path).name if self.config.tracker.path else None,
             tracker_attached=attachment is not None,
         )
+        documents = []
+        if self.config.digest.attach_pdf:
+            from sheetsync.runtime.report import file_name as report_name
+            from sheetsync.runtime.report import render_report
+
+            content = replace(content, report_attached=True)
+            pdf_name = report_name(self.config.name, self.week, audience.team)
+            documents.append((pdf_name, render_report(content)))
         rendered = render(content)
         message = build_message(
             rendered,
@@ -266,6 +274,7 @@ class _Run:
             audience=audience.name,
             date=datetime.now(ZoneInfo(self.config.timezone)),
             attachments=[attachment] if attachment else [],
+            documents=documents,
         )
         self.outcome.render_seconds += time.perf_counter() - started
         return message, content.subject

@@ -89,9 +89,17 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
     else:
         # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
         # be written rolls the history back, so a re-run starts from the same state.
-        with History.for_state_dir(config.state_dir) as history, history.transaction():
-            history.record(result)
-            outcome.outputs.append(write_tracker(config, tracker_content(config, result, history)))
+        with History.for_state_dir(config.state_dir) as history:
+            with history.transaction():
+                history.record(result)
+                outcome.outputs.append(write_tracker(config, tracker_content(config, result, history)))
+            if config.report.path:
+                from sheetsync.runtime.report import write_report
+
+                link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
+                write_report(config, result, config.report.path, previous=history.previous(result.as_of),
+                             tracker_url=link)
+                outcome.outputs.append(config.report.path)
     if json_path is not None:
         write_json(result, json_path)
         outcome.outputs.append(str(json_path))
