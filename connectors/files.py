@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from connectors.base import SourceFormatError, SourceNotFound
+from connectors.tabular import HeaderError
 from sheetsync.core.model import SourceConfig
 
 
@@ -37,7 +38,10 @@ def read_files(
     frames: list[pd.DataFrame] = []
     warnings: list[str] = []
     for path in paths:
-        frame, file_warnings = read_one(path)
+        try:
+            frame, file_warnings = read_one(path)
+        except HeaderError as exc:
+            raise SourceFormatError(str(exc), source=config.name, location=path) from None
         prefix = f"{os.path.basename(path)}: " if len(paths) > 1 else ""
         warnings.extend(prefix + w for w in file_warnings)
         if frames and len(frame) and list(frame.columns) != list(frames[0].columns):

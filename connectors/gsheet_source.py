@@ -40,7 +40,7 @@ from connectors.google_client import (
     client_from_config,
     service_account_email,
 )
-from connectors.tabular import frame_from_grid
+from connectors.tabular import HeaderError, frame_from_grid
 from sheetsync.core.model import GoogleConfig, SourceConfig
 from sheetsync.core.sources import SourceData
 
@@ -299,7 +299,10 @@ def _read_spreadsheet(
     fetched = datetime.now(UTC)
     by_range = dict(zip(ranges, value_ranges, strict=True))
     for plan in planned:
-        out[plan.config.name] = _source_data(plan, by_range[plan.a1].get("values", []), url, fetched)
+        try:
+            out[plan.config.name] = _source_data(plan, by_range[plan.a1].get("values", []), url, fetched)
+        except SourceError as exc:  # this tab's header cannot be used; the spreadsheet's other tabs can
+            out[plan.config.name] = exc
     return out
 
 
@@ -385,7 +388,12 @@ def _source_data(plan: _Planned, values: list[list[Any]], url: str, fetched: dat
     config = plan.config
     # header_row counts sheet rows; a range starting lower puts the header on its first row.
     header_row = max(config.header_row - plan.start_row, 1)
-    frame, warnings = frame_from_grid(grid, header_row=header_row, rename=config.rename, skipped_rows=plan.start_row)
+    try:
+        frame, warnings = frame_from_grid(
+            grid, header_row=header_row, rename=config.rename, skipped_rows=plan.start_row
+        )
+    except HeaderError as exc:
+        raise SourceFormatError(str(exc), source=config.name, location=url, sheet=plan.title) from None
     return SourceData(config.name, "gsheet", url, plan.title, fetched, frame, warnings)
 
 

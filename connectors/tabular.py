@@ -59,6 +59,19 @@ def unique_headers(headers: list[object]) -> tuple[list[str], list[str]]:
     return names, warnings
 
 
+class HeaderError(ValueError):
+    """The header row cannot give every column one name (the caller adds source and file)."""
+
+
+def _checked_rename(rename: Mapping[str, str], columns: list[str]) -> dict[str, str]:
+    """`rename` itself, refused when it would give two columns one name."""
+    after = [rename.get(c, c) for c in columns]
+    for old, new in rename.items():
+        if old in columns and after.count(new) > 1:
+            raise HeaderError(f"rename {old!r} -> {new!r}: the sheet already has a column {new!r}")
+    return dict(rename)
+
+
 def frame_from_rows(
     headers: list[object],
     data: pd.DataFrame,
@@ -94,7 +107,7 @@ def frame_from_rows(
         if _is_blank(headers[position]) and data[name].isna().all():
             data = data.drop(columns=[name])
     if rename:
-        data = data.rename(columns=dict(rename))
+        data = data.rename(columns=_checked_rename(rename, list(data.columns)))
     if data.empty:
         warnings.append("the sheet has a header but no data rows")
     return data.reset_index(drop=True), warnings

@@ -24,7 +24,7 @@ import click
 from connectors.atomic import OutputError
 from connectors.base import SourceError
 from sheetsync import resources
-from sheetsync.config import load_config
+from sheetsync.config import check_as_of, load_config
 from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
@@ -37,33 +37,80 @@ from sheetsync.runtime.pipeline import today
 log = logging.getLogger("sheetsync")
 F = TypeVar("F", bound=Callable[..., Any])
 CONFIG_ENV = "SHEETSYNC_CONFIG"
+EXAMPLE_FLAG = "sheetsync.example"
+
+
+def _interactive() -> bool:
+    """A person at a terminal (not cron, systemd or a pipe)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def find_config(path: str | None) -> Config:
-    """The config named, else ./config.toml, else $SHEETSYNC_CONFIG, else the built-in example.
+    """The config named, else ./config.toml, else $SHEETSYNC_CONFIG; the built-in example only on request.
 
-    The built-in example reads its bundled sample data but writes into the current folder.
+    A cron line with a mistyped folder must fail, not "succeed" on the example every week: the
+    example runs with `--example`, or when a person runs sheetsync in a folder holding no config
+    at all (said on stdout). It reads its bundled sample data but writes into the current folder.
     """
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(EXAMPLE_FLAG):
+        if path is not None:
+            raise ConfigError("--example and --config: give one of them")
+        return _example()
     if path is not None:
+        if not Path(path).exists():
+            raise ConfigError(f"{Path(path).absolute()}: config file not found (named by --config)")
         return load_config(path)
     if Path("config.toml").exists():
         return load_config("config.toml")
-    if os.environ.get(CONFIG_ENV):
-        return load_config(os.environ[CONFIG_ENV])
-    log.info("no config.toml here: using the built-in example (sheetsync init writes one to edit)")
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        if not Path(named).exists():
+            raise ConfigError(f"{Path(named).absolute()}: config file not found (named by ${CONFIG_ENV})")
+        return load_config(named)
+    here = Path.cwd()
+    if _interactive() and not any(here.glob("*.toml")):
+        click.echo(f"no config.toml in {here}: running the built-in example (sheetsync init writes one to edit)")
+        return _example()
+    raise ConfigError(
+        f"{here / 'config.toml'}: config file not found (nor --config, nor ${CONFIG_ENV}); "
+        "pass --config PATH, run sheetsync init, or --example for the built-in example"
+    )
+
+
+def _example() -> Config:
+    log.info("using the built-in example; it writes into %s", Path.cwd())
     return load_config(resources.example_config(), output_base=Path.cwd())
+
+
+def _remember_example(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta[EXAMPLE_FLAG] = True
+    return value
+
+
+def example_option(func: F) -> F:
+    return click.option(
+        "--example", is_flag=True, expose_value=False, callback=_remember_example,
+        help="Run the built-in example (sample data; writes into the current folder).",
+    )(func)
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-24") from None
+    try:
+        return check_as_of(day)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--as-of: ")) from None
 
 
 def common_options(func: F) -> F:
+    func = example_option(func)
     func = click.option(
         "--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml)."
     )(func)
@@ -348,6 +395,7 @@ def init_command(directory: str, force: bool) -> None:
 
 @main.command("schedule")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml).")
+@example_option
 @click.option("--list", "list_only", is_flag=True, help="Print when each job runs next and what catch-up is due; exit.")
 @click.option("--no-catch-up", is_flag=True, help="On start, do not run the jobs whose time passed while none ran.")
 @click.option(

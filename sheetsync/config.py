@@ -8,8 +8,10 @@ syntax) all happen here, before any source is opened.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import string
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -48,6 +50,11 @@ from sheetsync.core.suggest import closest, did_you_mean
 from sheetsync.errors import ConfigError
 
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The largest magnitude a number in the config may have (targets, weights, thresholds).
+MAX_CONFIG_NUMBER = 1e15
+#: Periods and as-of dates stay within years whose neighbours the calendar can still name.
+MIN_YEAR, MAX_YEAR = 1900, 9998
+_NOT_DELIMITERS = frozenset({"\n", "\r", '"', "\x00"})
 
 
 # --- a small validating reader --------------------------------------------------------
@@ -113,12 +120,23 @@ class _Table:
             return default
         return _as_number(value, lambda message: self.fail(message, name))
 
-    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
+    def seconds(self, name: str, default: float, *, positive: bool = False, maximum: float = 86_400) -> float:
+        """A duration: finite, not negative (or above zero), at most a day unless said."""
+        value = self.number(name, default)
+        assert value is not None
+        if value < 0 or (positive and value == 0) or value > maximum:
+            low = "above 0" if positive else "0 or more"
+            self.fail(f"expected seconds {low} and at most {maximum:g}, got {value:g}", name)
+        return value
+
+    def int(self, name: str, default: int, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
         value = self.raw(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(f"expected a whole number, got {_kind(value)}", name)
         if value < minimum:
             self.fail(f"must be at least {minimum}, got {value}", name)
+        if value > maximum:
+            self.fail(f"must be at most {maximum}, got {value}", name)
         return value
 
     def bool(self, name: str, default: bool) -> bool:
@@ -167,17 +185,22 @@ def _as_number(value: Any, fail: Any) -> float:
     if isinstance(value, bool):
         fail(f"expected a number, got {_kind(value)}")
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            number = parse_number(value)
+            parsed = parse_number(value)
         except NumberFormatError:
-            number = None
-        if number is not None:
-            return number
-        fail(f"expected a number, got {value!r}")
-    fail(f"expected a number, got {_kind(value)}")
-    raise AssertionError("unreachable")
+            parsed = None
+        if parsed is None:
+            fail(f"expected a number, got {value!r}")
+        number = parsed
+    else:
+        fail(f"expected a number, got {_kind(value)}")
+    # nan and inf are TOML floats, but no target, weight or threshold can be one; beyond
+    # MAX_CONFIG_NUMBER the progress arithmetic (target - start) would overflow.
+    if not math.isfinite(number) or abs(number) > MAX_CONFIG_NUMBER:
+        fail(f"expected a finite number between -{MAX_CONFIG_NUMBER:g} and {MAX_CONFIG_NUMBER:g}, got {value!r}")
+    return number
 
 
 # --- loading ----------------------------------------------------------------------------
@@ -274,6 +297,9 @@ def _period(project: _Table) -> Period:
         for key, value in (("period_start", start), ("period_end", end)):
             if not isinstance(value, date):
                 project.fail(f"expected a date like 2026-10-01, got {_kind(value)}", key)
+        for key, value in (("period_start", start), ("period_end", end)):
+            if not MIN_YEAR <= value.year <= MAX_YEAR:
+                project.fail(f"expected a date in the years {MIN_YEAR} to {MAX_YEAR}, got {value}", key)
         try:
             return custom_period(start, end)
         except PeriodError as exc:
@@ -284,6 +310,13 @@ def _period(project: _Table) -> Period:
     except PeriodError as exc:
         project.fail(str(exc), "period")
     raise AssertionError("unreachable")
+
+
+def check_as_of(day: date) -> date:
+    """An as-of date the calendar arithmetic can work with (a week and a period either side)."""
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ConfigError(f"--as-of: expected a date in the years {MIN_YEAR} to {MAX_YEAR}, got {day}")
+    return day
 
 
 def _path(table: _Table, name: str, base: Path, default: str | None = None) -> str | None:
@@ -312,9 +345,19 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
         thousands = src.str("thousands")
         if thousands is not None and thousands == decimal:
             src.fail("must differ from decimal", "thousands")
+        try:  # the number parser's own rule for separators, checked now rather than at the first cell
+            parse_number("1", decimal=decimal, thousands=thousands)
+        except ValueError as exc:
+            src.fail(str(exc).removeprefix("thousands "), "thousands")
         delimiter = src.str("delimiter")
         if delimiter is not None and len(delimiter) != 1 and delimiter != "\\t":
             src.fail(f"expected one character, got {delimiter!r}", "delimiter")
+        if delimiter is not None and delimiter in _NOT_DELIMITERS:
+            src.fail(f"{delimiter!r} cannot separate fields (it ends lines or quotes them)", "delimiter")
+        rename_targets = list(rename.values())
+        clash = next((v for v in rename_targets if rename_targets.count(v) > 1), None)
+        if clash is not None:
+            src.fail(f"two columns are renamed to {clash!r}", "rename")
         config = SourceConfig(
             name=name,
             type=kind,
@@ -546,10 +589,7 @@ def _tracker(t: _Table, base: Path, out: Path) -> TrackerConfig:
 
 
 def _google(t: _Table, base: Path) -> GoogleConfig:
-    retry_seconds = t.number("retry_seconds", GoogleConfig.retry_seconds)
-    assert retry_seconds is not None
-    if retry_seconds < 0:
-        t.fail(f"must be zero or more, got {retry_seconds:g}", "retry_seconds")
+    retry_seconds = t.seconds("retry_seconds", GoogleConfig.retry_seconds)
     config = GoogleConfig(
         credentials=_path(t, "credentials", base), api_url=t.str("api_url"), retry_seconds=retry_seconds
     )
@@ -583,9 +623,8 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         tt = teams_t.table(team)
         teams.append(TeamDigestConfig(team=team, to=_addresses(tt, "to"), cc=_addresses(tt, "cc")))
         tt.done()
-    timeout = t.number("timeout", 30.0)
-    retry_wait = t.number("retry_wait", 5.0)
-    assert timeout is not None and retry_wait is not None
+    timeout = t.seconds("timeout", 30.0, positive=True, maximum=3600)
+    retry_wait = t.seconds("retry_wait", 5.0, maximum=3600)
     subject = t.str("subject", DigestConfig.subject)
     _check_subject(t, subject)
     config = DigestConfig(
@@ -604,7 +643,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         attach_pdf=t.bool("attach_pdf", False),
         tracker_url=t.str("tracker_url"),
         teams=tuple(teams),
-        retries=t.int("retries", 3, minimum=1),
+        retries=t.int("retries", 3, minimum=1, maximum=20),
         retry_wait=retry_wait,
     )
     if config.username and not config.password_env:
@@ -619,16 +658,22 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
 
 def _check_subject(t: _Table, subject: str) -> None:
     """Placeholders are checked here so a typo fails at load, not on Monday morning."""
-    import string
-
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(subject) if name is not None]
+        parts = [(name, spec) for _, name, spec, _ in string.Formatter().parse(subject) if name is not None]
     except ValueError as exc:
         t.fail(f"bad template {subject!r}: {exc}", "subject")
-    for name in fields:
+    for name, spec in parts:
         if name not in SUBJECT_FIELDS:
             t.fail(f"unknown placeholder {{{name}}}{_hint(name, SUBJECT_FIELDS)}; use {', '.join(SUBJECT_FIELDS)}",
                    "subject")
+        if spec and re.search(r"\d{4}", spec):
+            t.fail(f"placeholder {{{name}:{spec}}} asks for a width beyond a subject line", "subject")
+    # Every field is filled with text (see core.digest.render_subject): a spec such as
+    # {week:d} or a conversion such as {project!z} fails here, not on Monday morning.
+    try:
+        subject.format(**dict.fromkeys(SUBJECT_FIELDS, "text"))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        t.fail(f"bad template {subject!r}: {exc} (every placeholder is filled with text)", "subject")
 
 
 def _report(t: _Table, out: Path) -> ReportConfig:

@@ -91,7 +91,46 @@ def test_bad_as_of_is_a_usage_error(tmp_path):
 
 
 def test_builtin_example_runs_outside_a_project(tmp_path):
-    proc = run_cli("sync", "--as-of", "2026-11-24", "--json", "r.json", cwd=tmp_path)
+    proc = run_cli("sync", "--example", "--as-of", "2026-11-24", "--json", "r.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "r.json").read_text())["project"] == "Acme"
     assert not Path(tmp_path / "config.toml").exists()
+
+
+def test_a_cron_run_in_the_wrong_folder_fails_naming_where_it_looked(tmp_path):
+    """Not a terminal (cron, systemd): no config is an error, never the example's exit 0."""
+    proc = run_cli("run", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"error: {tmp_path / 'config.toml'}: config file not found" in proc.stderr
+    assert not (tmp_path / "output").exists() and not (tmp_path / ".sheetsync").exists()
+    proc = run_cli("sync", cwd=tmp_path, env={"SHEETSYNC_CONFIG": str(tmp_path / "nope.toml")})
+    assert proc.returncode == 2 and "nope.toml: config file not found (named by $SHEETSYNC_CONFIG)" in proc.stderr
+    proc = run_cli("sync", "--config", "missing.toml", cwd=tmp_path)
+    assert proc.returncode == 2 and f"{tmp_path / 'missing.toml'}: config file not found" in proc.stderr
+
+
+def test_a_person_at_a_terminal_in_an_empty_folder_gets_the_example_and_is_told(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    main_fd, child_fd = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "sheetsync", "sync", "--as-of", "2026-11-24"], cwd=tmp_path,
+                          env=env, stdin=child_fd, stdout=child_fd, stderr=subprocess.PIPE, timeout=120)
+    os.close(child_fd)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_fd)
+    assert proc.returncode == 0, proc.stderr
+    assert b"no config.toml in" in shown and b"running the built-in example" in shown

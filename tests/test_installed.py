@@ -40,8 +40,9 @@ def test_installed_command_runs_the_builtin_example_from_an_empty_folder(tmp_pat
     if exe is None:
         pytest.skip("no non-editable `sheetsync` install on PATH")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([exe, "run", "--as-of", "2026-11-24", "--json", "results.json"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    args = [exe, "run", "--example", "--as-of", "2026-11-24", "--json", "results.json"]
+    proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+                          stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["project"] == "Acme" and len(results["objectives"]) == 3

@@ -63,8 +63,8 @@ def parse_period(text: str) -> Period:
     if not match:
         raise PeriodError(f"{text!r} is not a period: use YYYY-Qn, YYYY-Hn, YYYY or YYYY-MM")
     year = int(match["year"])
-    if year < 1900:
-        raise PeriodError(f"{text!r}: year {year} is out of range")
+    if not 1900 <= year <= 9998:  # 9999's last day has no next day to end a bucket on
+        raise PeriodError(f"{text!r}: year {year} is out of range (1900 to 9998)")
     if match["q"]:
         q = int(match["q"][1])
         return Period(f"{year}-Q{q}", date(year, 3 * q - 2, 1), _month_end(year, 3 * q), "quarter")
