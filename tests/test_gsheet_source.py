@@ -418,5 +418,5 @@ def test_retry_seconds_config(tmp_path: Path) -> None:
     assert config.google.retry_seconds == 5.0 and config.google.credentials == str(tmp_path / "sa.json")
     assert GoogleConfig().retry_seconds == 120.0
     (tmp_path / "config.toml").write_text(text.replace("retry_seconds = 5", "retry_seconds = -1"))
-    with pytest.raises(ConfigError, match=r"google\.retry_seconds: must be zero or more"):
+    with pytest.raises(ConfigError, match=r"google\.retry_seconds: expected seconds 0 or more"):
         load_config(tmp_path / "config.toml")
