@@ -20,7 +20,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sheetsync.core.expressions import ExpressionError, parse_filter, parse_formula
+from sheetsync.core.expressions import ExpressionError, Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.key_results import CHANGE_RE
 from sheetsync.core.model import (
     AGGS,
@@ -337,8 +337,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
         rename = src.raw("rename", {})
         if not isinstance(rename, dict) or not all(isinstance(v, str) for v in rename.values()):
             src.fail('expected a table of "old name" = "new name"', "rename")
-        filter_text = src.str("filter")
-        _check_filter(src, "filter", filter_text)
+        row_filter = _filter(src, "filter")
         decimal = src.str("decimal", ".")
         if decimal not in (".", ","):
             src.fail(f"expected '.' or ',', got {decimal!r}", "decimal")
@@ -367,7 +366,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             worksheet=src.str("worksheet") if kind == "gsheet" else None,
             range=src.str("range") if kind == "gsheet" else None,
             rename=dict(rename),
-            filter=filter_text,
+            filter=row_filter,
             delimiter="\t" if delimiter == "\\t" else delimiter,
             encoding=src.str("encoding", "utf-8") if kind == "csv" else "utf-8",
             decimal=decimal,
@@ -393,11 +392,12 @@ def _check_encoding(table: _Table, encoding: str) -> None:
         table.fail(f"unknown text encoding {encoding!r}", "encoding")
 
 
-def _check_filter(table: _Table, name: str, text: str | None) -> None:
+def _filter(table: _Table, name: str) -> Filter | None:
+    text = table.str(name)
     if text is None:
-        return
+        return None
     try:
-        parse_filter(text)
+        return parse_filter(text)
     except ExpressionError as exc:
         table.fail(f"bad filter {text!r}: {exc}", name)
 
@@ -409,16 +409,18 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
         t = table.table(kpi_id)
         if not _ID_RE.match(kpi_id):
             t.fail("KPI ids are letters, digits and _ (they are names in formulas)")
-        formula = t.str("formula")
+        formula_text = t.str("formula")
         source = t.str("source")
         agg = t.choice("agg", AGGS, "sum")
-        if formula is not None:
+        formula: Formula | None = None
+        if formula_text is not None:
             if source is not None:
                 t.fail("a formula KPI takes no source", "source")
             try:
-                formulas[kpi_id] = parse_formula(formula).names
+                formula = parse_formula(formula_text)
             except ExpressionError as exc:
-                t.fail(f"bad formula {formula!r}: {exc}", "formula")
+                t.fail(f"bad formula {formula_text!r}: {exc}", "formula")
+            formulas[kpi_id] = formula.names
         else:
             if source is None:
                 t.missing("source", "is required (or give a formula)")
@@ -427,8 +429,7 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
         column = t.str("column")
         if formula is None and column is None and agg != "count":
             t.missing("column", f"is required for agg = {agg!r}")
-        filter_text = t.str("filter")
-        _check_filter(t, "filter", filter_text)
+        row_filter = _filter(t, "filter")
         window = t.choice("window", WINDOWS, "to_date")
         date_column = t.str("date_column")
         if formula is None and window == "latest" and date_column is None:
@@ -440,7 +441,7 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
             column=column,
             agg=agg,
             date_column=date_column,
-            filter=filter_text,
+            filter=row_filter,
             window=window,
             grain=t.choice("grain", GRAINS, "week"),
             unit=t.str("unit", ""),

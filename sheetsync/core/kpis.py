@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sheetsync.core.dates import parse_dates
-from sheetsync.core.expressions import ExpressionError, FormulaValueError, parse_filter, parse_formula
+from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import parse_numbers
 from sheetsync.core.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
@@ -117,20 +117,20 @@ def _cell_warnings(
     return out
 
 
-def apply_filter_mask(frame: pd.DataFrame, text: str, key: str) -> np.ndarray:
+def apply_filter_mask(frame: pd.DataFrame, row_filter: Filter, key: str) -> np.ndarray:
     """Which rows of `frame` match a config filter; a bad column is a KPIDataError naming `key`."""
     try:
-        mask = parse_filter(text).apply(frame)
+        mask = row_filter.apply(frame)
     except ExpressionError as exc:
         raise KPIDataError(f"{key}: {exc}") from None
     return mask.to_numpy(dtype=bool, na_value=False)
 
 
-def apply_filter(frame: pd.DataFrame, text: str | None, key: str) -> pd.DataFrame:
+def apply_filter(frame: pd.DataFrame, row_filter: Filter | None, key: str) -> pd.DataFrame:
     """Rows of `frame` that match a config filter, re-indexed 0..n-1."""
-    if not text:
+    if row_filter is None:
         return frame
-    return frame[apply_filter_mask(frame, text, key)].reset_index(drop=True)
+    return frame[apply_filter_mask(frame, row_filter, key)].reset_index(drop=True)
 
 
 class ColumnCache:
@@ -196,11 +196,11 @@ class ColumnCache:
         """0 where a cell holds something (trimmed text not empty), -1 where it is blank."""
         return self._get("present", column)[0]
 
-    def mask(self, text: str, key: str) -> np.ndarray:
+    def mask(self, row_filter: Filter, key: str) -> np.ndarray:
         """Which rows match a filter, evaluated once per source whatever the number of KPIs."""
-        normal = " ".join(text.split())
+        normal = " ".join(row_filter.text.split())
         if normal not in self._masks:
-            self._masks[normal] = apply_filter_mask(self.frame, text, key)
+            self._masks[normal] = apply_filter_mask(self.frame, row_filter, key)
         return self._masks[normal]
 
     def dated_rows(self, date_column: str) -> int:
@@ -231,11 +231,11 @@ class ColumnCache:
             return self.numbers(column)[0]
         return self.text(column) if kind == "text" else self.present(column)
 
-    def selection(self, filter_text: str, key: str, date_column: str) -> np.ndarray:
+    def selection(self, row_filter: Filter, key: str, date_column: str) -> np.ndarray:
         """Positions, in the date order past the undated rows, of the rows a filter keeps."""
-        skey = ("selection", " ".join(filter_text.split()), date_column)
+        skey = ("selection", " ".join(row_filter.text.split()), date_column)
         if skey not in self._sorted:
-            keep = self.mask(filter_text, key)[self.date_order(date_column)]
+            keep = self.mask(row_filter, key)[self.date_order(date_column)]
             self._sorted[skey] = np.flatnonzero(keep[self.dated_rows(date_column) :])
         return self._sorted[skey]
 
@@ -318,7 +318,7 @@ def prepare_kpi_rows(
         frame = frame.reset_index(drop=True)
         cache = ColumnCache(frame, source, tz)
     keep: np.ndarray | None = None
-    if kpi.filter:
+    if kpi.filter is not None:
         keep = cache.mask(kpi.filter, f"kpis.{kpi.id}.filter")
     warnings: list[str] = []
 
@@ -340,7 +340,7 @@ def prepare_kpi_rows(
     first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
     days = cache.sorted_days(kpi.date_column)[first:]
     values = cache.sorted_column(kind, kpi.column, kpi.date_column)[first:]
-    index = None if keep is None else cache.selection(kpi.filter or "", f"kpis.{kpi.id}.filter", kpi.date_column)
+    index = None if kpi.filter is None else cache.selection(kpi.filter, f"kpis.{kpi.id}.filter", kpi.date_column)
     return KPIRows(kpi.agg, values, days, index), warnings
 
 
@@ -367,10 +367,9 @@ class KPIEvaluator:
         if kpi.formula is None:
             rows = self.rows.get(kpi_id)
             return None if rows is None else rows.value(start, end)
-        formula = parse_formula(kpi.formula)
-        inputs = {name: self.value(name, start, end, warn=warn) for name in formula.names}
+        inputs = {name: self.value(name, start, end, warn=warn) for name in kpi.formula.names}
         try:
-            return formula.evaluate(inputs)
+            return kpi.formula.evaluate(inputs)
         except FormulaValueError as exc:
             if warn:
                 span = f" for {start}..{end}" if start else ""
@@ -381,7 +380,7 @@ class KPIEvaluator:
         kpi = self.kpis[kpi_id]
         if kpi.formula is None:
             return kpi.date_column is not None
-        return any(self.has_dates(name) for name in parse_formula(kpi.formula).names)
+        return any(self.has_dates(name) for name in kpi.formula.names)
 
     def stale_reason(self, kpi_id: str) -> str | None:
         """Why a KPI (or any KPI its formula uses) has no fresh data, if it has none."""
@@ -389,7 +388,7 @@ class KPIEvaluator:
             return self.failed[kpi_id]
         kpi = self.kpis[kpi_id]
         if kpi.formula is not None:
-            for name in sorted(parse_formula(kpi.formula).names):
+            for name in sorted(kpi.formula.names):
                 reason = self.stale_reason(name)
                 if reason:
                     return reason

@@ -1,15 +1,20 @@
 """The typed configuration: what `config.toml` says, after `sheetsync.config` has checked it.
 
 Plain frozen dataclasses, so the core computes from values that are already valid and never
-re-reads the file.
+re-reads the file. Values written in a small language of their own (filters, formulas) are
+held parsed, so nothing parses them again at run time and a value that passed `check` cannot
+fail later. Built from code, such a field also takes its text, parsed once on construction:
+`KPIConfig(..., filter="Region == 'EU'")` is the same as the line in config.toml.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from sheetsync.core.expressions import Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.periods import Period
 
 SOURCE_TYPES = ("csv", "xlsx", "gsheet")
@@ -32,13 +37,16 @@ class SourceConfig:
     worksheet: str | None = None  # gsheet
     range: str | None = None  # gsheet
     rename: Mapping[str, str] = field(default_factory=dict)
-    filter: str | None = None
+    filter: Filter | None = None
     delimiter: str | None = None
     encoding: str = "utf-8"
     decimal: str = "."
     thousands: str | None = None
     header_row: int = 1
     dayfirst: bool = False
+
+    def __post_init__(self) -> None:
+        _parse_text(self, "filter", parse_filter)
 
 
 @dataclass(frozen=True)
@@ -49,14 +57,18 @@ class KPIConfig:
     column: str | None = None
     agg: str = "sum"
     date_column: str | None = None
-    filter: str | None = None
+    filter: Filter | None = None
     window: str = "to_date"
     grain: str = "week"
     unit: str = ""
     direction: str = "increase"
     target: float | None = None
     warn: float | None = None
-    formula: str | None = None
+    formula: Formula | None = None
+
+    def __post_init__(self) -> None:
+        _parse_text(self, "filter", parse_filter)
+        _parse_text(self, "formula", parse_formula)
 
     @property
     def is_formula(self) -> bool:
@@ -180,3 +192,8 @@ class Config:
                 yield objective, kr
 
 
+def _parse_text(config: Any, name: str, parse: Callable[[str], Any]) -> None:
+    """Replace a field given as text (by code, not the config reader) with its parsed value."""
+    value = getattr(config, name)
+    if isinstance(value, str):
+        object.__setattr__(config, name, parse(value))

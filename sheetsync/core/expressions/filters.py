@@ -59,7 +59,7 @@ _TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
 _FALSE_TEXT = frozenset({"false", "no", "n", "0"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Filter:
     """A validated row filter; ``apply`` returns a boolean mask aligned with the frame."""
 
@@ -68,6 +68,20 @@ class Filter:
     _source: Source = field(repr=False, compare=False)
     _tree: ast.expr = field(repr=False, compare=False)
     _column_order: tuple[str, ...] = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another filter or to the text it was parsed from: `kpi.filter == "..."` reads naturally."""
+        if isinstance(other, Filter):
+            return self.text == other.text
+        if isinstance(other, str):
+            return self.text == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
     def apply(self, df: pd.DataFrame) -> pd.Series:
         """Rows where the condition holds; missing values never match (only isna/notna see them)."""

@@ -53,7 +53,7 @@ class FormulaValueError(ExpressionError):
 
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Formula:
     """A validated KPI formula over other KPIs' values."""
 
@@ -61,6 +61,20 @@ class Formula:
     names: frozenset[str]
     _source: Source = field(repr=False, compare=False)
     _tree: ast.expr = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another formula or to the text it was parsed from: `kpi.formula == "..."` reads naturally."""
+        if isinstance(other, Formula):
+            return self.text == other.text
+        if isinstance(other, str):
+            return self.text == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
     def evaluate(self, values: Mapping[str, float | None]) -> float | None:
         """Compute the formula; None if any value it uses is missing (None/NaN).
