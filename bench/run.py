@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.orgs import AS_OF, SIZES, Org, load_or_generate, write_config
+from bench.vclock import SharedClock
+from tests.fake_google import FakeGoogle  # the plain install runs it: nothing there needs pytest
+from tests.fake_google.credentials import write_service_account
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("read", "compute", "write tracker", "digest")
@@ -86,10 +89,6 @@ def run_size(
     sync_only: bool = False,
 ) -> dict[str, Any]:
     """Run one size and return every figure the report prints (each task's best of `repeat` runs)."""
-    from bench.vclock import SharedClock
-    from tests.fake_google import FakeGoogle
-    from tests.fake_google.fixtures import write_service_account
-
     sides = tuple(sides)
     started = time.perf_counter()
     log(f"[bench] {size_name}: preparing data")

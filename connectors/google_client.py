@@ -135,8 +135,6 @@ class RetryPolicy:
         return ceiling * self.random() if self.jitter else ceiling
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)  # for callers that must fail fast (e.g. a connectivity check)
-
 
 class RetryingHTTPClient(HTTPClient):
     """gspread HTTP client with a base-URL override and ``RetryPolicy`` retries."""

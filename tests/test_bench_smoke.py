@@ -52,3 +52,31 @@ def test_google_api_calls_at_the_minimum(small: tuple[dict[str, Any], dict[str, 
     assert result["minimum_calls"] == 1
     assert summary["sheetsync"]["calls"] == {"oauth.token": 1, "values.batchGet": 1}
     assert summary["sheetsync"]["api_calls"] == result["minimum_calls"]
+
+
+NO_TEST_EXTRAS = """
+import sys
+for name in ("pytest", "_pytest", "hypothesis", "aiosmtpd", "time_machine"):
+    sys.modules[name] = None  # as if only `pip install .` had run: importing them fails
+import tempfile
+from pathlib import Path
+
+import bench.baseline, bench.orgs, bench.workers  # noqa: E401
+from bench.run import FakeGoogle, write_service_account  # what run_size starts the Google reads with
+
+with FakeGoogle() as server:
+    path = write_service_account(Path(tempfile.mkdtemp()) / "sa.json", server)
+    print("ok", path.is_file())
+"""
+
+
+def test_the_bench_needs_none_of_the_test_extras() -> None:
+    """`python -m bench` runs with the plain install: its fake Google server imports no pytest."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", NO_TEST_EXTRAS], cwd=root, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok True"

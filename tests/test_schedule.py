@@ -526,3 +526,44 @@ def test_a_second_scheduler_exits_4_with_a_clear_message(tmp_path: Path) -> None
         assert "is running for this project; stop it first, or use --wait to take over when it stops" in result.output
         assert f"scheduler: running (pid {holder.pid}, " in describe(config)[-1]
     assert schedule_lock(config.state_dir).busy() is None
+
+
+def test_no_flock_on_this_system_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without fcntl (Windows) a run must not go ahead unlocked: it says why and exits 1."""
+    from sheetsync.runtime import lock as lock_module
+
+    monkeypatch.setattr(lock_module, "fcntl", None)
+    with pytest.raises(lock_module.LockUnavailable, match=r"run\.lock: cannot take the project lock: .*no flock"):
+        run_lock(tmp_path / "state").acquire(wait=False)
+    with pytest.raises(lock_module.LockUnavailable):
+        FileLock(tmp_path / "state" / "schedule.lock").busy()
+    assert lock_module.LockUnavailable(tmp_path, "x").exit_code == 1
+
+
+def test_a_file_system_that_refuses_locks_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from sheetsync.runtime import lock as lock_module
+
+    def refuse(*_: object) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock_module.fcntl, "flock", refuse)
+    lock = run_lock(tmp_path / "state")
+    with pytest.raises(lock_module.LockUnavailable, match="No locks available; keep state_dir on a local disk"):
+        lock.acquire()
+    assert not lock.held
+
+
+def test_the_cli_reports_a_lock_it_cannot_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from sheetsync import cli
+    from sheetsync.runtime import lock as lock_module
+
+    config = project(tmp_path)
+    monkeypatch.setattr(lock_module, "fcntl", None)
+    result = CliRunner().invoke(cli.main, ["sync", "--config", str(config.path)])
+    assert result.exit_code == 1
+    assert "cannot take the project lock" in result.output and "unexpected" not in result.output
+    assert not (tmp_path / "output" / "okr_tracker.xlsx").exists()

@@ -70,10 +70,6 @@ class KPIConfig:
         _parse_text(self, "filter", parse_filter)
         _parse_text(self, "formula", parse_formula)
 
-    @property
-    def is_formula(self) -> bool:
-        return self.formula is not None
-
 
 @dataclass(frozen=True)
 class KeyResultConfig:
@@ -181,10 +177,6 @@ class Config:
     digest: DigestConfig = DigestConfig()
     report: ReportConfig = ReportConfig()
     schedule: ScheduleConfig = ScheduleConfig()
-
-    @property
-    def base_dir(self) -> Path:
-        return self.path.parent
 
     def key_results(self) -> Iterable[tuple[ObjectiveConfig, KeyResultConfig]]:
         for objective in self.objectives:

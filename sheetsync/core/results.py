@@ -53,10 +53,6 @@ class SyncResult:
         counts = Counter(kr.status for kr in self.key_results)
         return {status: counts.get(status, 0) for status in STATUSES}
 
-    @property
-    def failed_sources(self) -> list[SourceResult]:
-        return [s for s in self.sources if s.status == "failed"]
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "project": self.project,

@@ -54,10 +54,6 @@ class Rendered:
     html: str
     images: tuple[InlineImage, ...] = ()
 
-    @property
-    def image_bytes(self) -> int:
-        return sum(len(i.png) for i in self.images)
-
 
 @functools.cache
 def _environment(templates: Path) -> jinja2.Environment:

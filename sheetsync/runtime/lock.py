@@ -11,7 +11,9 @@ so they never overlap), and `schedule.lock`, held for a scheduler's whole life (
 project has one scheduler).
 
 `flock` needs a local file system; on NFS some systems emulate it with `fcntl` locks
-and some do not lock at all. Keep `state_dir` local.
+and some do not lock at all. Keep `state_dir` local. Where no lock can be taken (no
+`fcntl` module, as on Windows, or a file system that refuses locks) taking one fails with
+`LockUnavailable`: running unlocked could let two syncs write the same tracker and history.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sheetsync.errors import ExitCode, SheetsyncError
 
 try:
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no flock; runs are not expected to overlap there
+except ImportError:  # pragma: no cover - Windows: taking a lock raises LockUnavailable
     fcntl = None  # type: ignore[assignment]
 
 RUN_LOCK = "run.lock"
@@ -62,6 +64,16 @@ class LockBusy(SheetsyncError):
         super().__init__(f"another {what}{who} is running for this project" + (f"; {advice}" if advice else ""))
 
 
+class LockUnavailable(SheetsyncError):
+    """No lock can be taken here at all (not: someone else holds it)."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.file = str(path)
+        super().__init__(f"{path}: cannot take the project lock: {reason}")
+
+
 class FileLock:
     """An exclusive, non-reentrant lock on `path`; `command` says who we are to those who wait."""
 
@@ -90,13 +102,21 @@ class FileLock:
         assert self._file is None, f"{self.path} is already held by this process"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # "a+": opening must never truncate what the holder wrote; the handle outlives this call.
+        if fcntl is None:
+            raise LockUnavailable(
+                self.path, "this system has no flock (sheetsync's locks need Linux, macOS or another Unix)"
+            )
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                return False
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        except OSError as exc:  # ENOLCK, EOPNOTSUPP: a file system without locks (some NFS mounts)
+            handle.close()
+            raise LockUnavailable(
+                self.path, f"{exc.strerror or exc}; keep state_dir on a local disk"
+            ) from None
         if probe:  # only asked whether it is free: let go at once, leaving the file as it was
             handle.close()
             return True

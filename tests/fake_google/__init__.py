@@ -2,6 +2,8 @@
 
 Start it with ``FakeGoogle()`` (context manager) or the ``fake_google`` pytest fixture in
 ``tests.fake_google.fixtures``; point ``make_gspread_client(api_url=server.url)`` at it.
+Nothing here but ``fixtures`` imports pytest: the benchmark (``python -m bench``) runs the
+server and writes its credentials (``credentials``) with the plain install.
 """
 
 from .cells import Cell, Formatted, Formula, Percent
