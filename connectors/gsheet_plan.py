@@ -60,6 +60,7 @@ class TabPlan:
     filter_range: GridRange | None = None
     charts: list[dict[str, Any]] = field(default_factory=list)
     tables: list[Placed] = field(default_factory=list)  # 1-based, as the layout placed them
+    choices: list[tuple[GridRange, tuple[str, ...]]] = field(default_factory=list)  # drop-down lists
 
     @property
     def rows(self) -> int:
@@ -162,6 +163,10 @@ def _fill_table(plan: TabPlan, table: TableLayout, looks: dict[int, dict[str, An
             plan.styles[key] = {"textFormat": {"bold": True}}
     for row, height in table.heights():
         plan.heights[row - 1] = _pixels(height)
+    placed = table.placed
+    for offset, options in table.table.choices:
+        column = placed.first_col + offset
+        plan.choices.append((grid((column, placed.first_row, column, placed.last_row)), tuple(options)))
     for cell in table.cells():
         key = (cell.row - 1, cell.col - 1)
         if cell.look is not None:

@@ -178,6 +178,10 @@ def build_requests(
             requests.append({"addConditionalFormatRule": {"rule": body, "index": index}})
         if plan.filter_range is not None:
             requests.append({"setBasicFilter": {"filter": {"range": _grid(sid, plan.filter_range)}}})
+        for span, options in plan.choices:
+            requests.append({"setDataValidation": {"range": _grid(sid, span), "rule": {
+                "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": o} for o in options]},
+                "showCustomUi": True, "strict": False}}})  # fmt: skip
         for chart in plan.charts:
             requests.append({"addChart": {"chart": _chart_body(chart, ids)}})
     data = [

@@ -3,7 +3,8 @@
 The layout is `connectors.gsheet_plan`'s, the payloads `connectors.gsheet_requests`'; this
 module only talks to Google. A sync costs a constant number of calls, whatever the number
 of key results: ``spreadsheets.get`` with a field mask (tabs, grid sizes, old rules, charts
-and filter), one atomic ``spreadsheets:batchUpdate``, one ``values:batchUpdate``.
+and filter, and the Check-ins tab's cells, read back before anything is rewritten), one
+atomic ``spreadsheets:batchUpdate``, one ``values:batchUpdate``.
 
 Failures: until the batchUpdate succeeds nothing has changed (it is atomic). If the values
 write then fails, the sheet keeps last run's values under this run's formats (the error says
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,11 @@ from connectors.google_client import (
 )
 from connectors.gsheet_plan import plan_tabs
 from connectors.gsheet_requests import build_requests, existing_tabs
-from connectors.gsheet_source import SHEETS_URL, describe_google_error, parse_spreadsheet
+from connectors.gsheet_source import SHEETS_URL, describe_google_error, parse_spreadsheet, quote_title
+from connectors.tracker_layout import load_template
+from sheetsync.core.checkins import TabRows
 from sheetsync.core.model import Config
-from sheetsync.core.tracker import TrackerContent
+from sheetsync.core.tracker import CHECKINS_TAB, TrackerContent
 from sheetsync.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,127 @@ def tracker_url(key: str) -> str:
     return SHEETS_URL.format(key=key) + "/edit"
 
 
+CHECKINS_DATA = "data(startRow,startColumn,rowData.values(effectiveValue,formattedValue))"
+"""What the metadata request also asks for on the Check-ins tab: its cell values."""
+HEADER_SCAN = 20  # rows searched for the Check-ins header
+
+
+@dataclass
+class GSheetTracker:
+    """One sync's tracker spreadsheet: opened (one metadata request), then written (two).
+
+    Opening reads the Check-ins tab's values in the same ``spreadsheets.get`` the write needs
+    for the tab list: once sheetsync knows the spreadsheet's tabs (kept in the state folder
+    from the last write) it asks for those ranges only, so the other tabs' cells are not sent.
+    Only when that knowledge is missing or out of date, and a Check-ins tab exists, does the
+    tab cost one more read.
+    """
+
+    config: Config
+    http: Any
+    account: str | None
+    state: TrackerState
+    key: str
+    fresh: bool
+    metadata: Mapping[str, Any]
+    checkins: TabRows | None = None
+    ranged: bool = False  # the metadata covers only the tabs sheetsync knew of
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        *,
+        read_checkins: bool = False,
+        retry: RetryPolicy | None = None,
+        client: gspread.Client | None = None,
+    ) -> GSheetTracker:
+        """Find (or create) the spreadsheet and read its tabs, and the Check-ins tab's cells when asked."""
+        tracker, google = config.tracker, config.google
+        load_template(tracker.template)  # a bad template fails before any call
+        account = service_account_email(google.credentials)
+        if client is None:
+            try:
+                client = client_from_config(google, retry)
+            except GoogleConfigError as exc:
+                raise ConfigError(f"google.credentials: {exc}") from None
+        http = client.http_client
+        state = TrackerState.load(config.state_dir)
+        where = tracker.spreadsheet or f"new spreadsheet {tracker.create!r}"
+        given: str | None = None
+        if tracker.spreadsheet:
+            try:
+                given = parse_spreadsheet(tracker.spreadsheet).key
+            except ValueError as exc:
+                raise ConfigError(f"tracker.spreadsheet: {exc}") from None
+        try:
+            if given is not None:
+                key, fresh = given, False
+            else:
+                key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state)
+            where = tracker_url(key)
+            try:
+                metadata, ranged = _metadata(http, key, state, read_checkins and not fresh)
+            except GoogleAPIError as exc:
+                if exc.code != 404 or tracker.spreadsheet:
+                    raise
+                log.warning("the tracker spreadsheet %s was deleted; creating a new one", where)
+                state.data = {}
+                key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state)
+                where = tracker_url(key)
+                metadata, ranged = _metadata(http, key, state, False)
+            checkins = None
+            if read_checkins:
+                checkins = checkins_from_metadata(metadata)
+                if checkins is None and not ranged and _has_tab(metadata, CHECKINS_TAB):
+                    values = http.values_get(key, quote_title(CHECKINS_TAB), params={
+                        "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
+                    checkins = checkins_from_values(values.get("values", []))
+        except GoogleAPIError as exc:
+            _, message = describe_google_error(exc, account=account, role="Editor")
+            raise OutputError(f"Google Sheet tracker {where}: {message} (failed before changing anything)") from None
+        except (ValueError, KeyError) as exc:  # an answer that is not what the API documents
+            raise OutputError(f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) "
+                              "(before changing anything)") from None
+        return cls(config, http, account, state, key, fresh, metadata, checkins, ranged)
+
+    def write(self, content: TrackerContent) -> str:
+        """Render `content` into the spreadsheet; returns its URL (for the digest's link)."""
+        plans = plan_tabs(content, self.config.tracker.template)
+        http, key = self.http, self.key
+        where = tracker_url(key)
+        stage = "before changing anything"
+        try:
+            metadata = self.metadata
+            ours = {p.title for p in plans}
+            if self.ranged and not ours <= {t.title for t in existing_tabs(metadata)}:
+                metadata = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})  # the template changed
+            existing = existing_tabs(metadata)
+            drop = [t.title for t in existing if t.title not in ours] if self.fresh else []
+            requests, data = build_requests(plans, existing, drop_tabs=drop)
+            http.batch_update(key, {"requests": requests})
+            stage = ("after formatting, before writing values: the sheet shows last run's values under this run's "
+                     "formats")
+            http.values_batch_update(key, {"valueInputOption": "RAW", "data": data})
+        except GoogleAPIError as exc:
+            _, message = describe_google_error(exc, account=self.account, role="Editor")
+            raise OutputError(f"Google Sheet tracker {where}: {message} (failed {stage})") from None
+        except (ValueError, KeyError) as exc:  # an answer that is not what the API documents
+            raise OutputError(
+                f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) ({stage})"
+            ) from None
+        state = self.state
+        if state.data.get("spreadsheet_id") == key and not state.data.get("written"):
+            state.data["written"] = True
+            _save(state)
+        _share(http, key, self.config.tracker.share, state)
+        titles = sorted(ours | {t.title for t in existing if t.title not in drop})
+        if state.data.get("tabs") != {"key": key, "titles": titles}:
+            state.data["tabs"] = {"key": key, "titles": titles}
+            _save(state)
+        return tracker_url(key)
+
+
 def write_gsheet_tracker(
     config: Config,
     content: TrackerContent,
@@ -86,57 +210,73 @@ def write_gsheet_tracker(
     access is denied) when Google refuses or keeps failing; ConfigError for unusable
     credentials or a bad spreadsheet URL.
     """
-    tracker, google = config.tracker, config.google
-    plans = plan_tabs(content, tracker.template)  # a bad template fails before any call
-    account = service_account_email(google.credentials)
-    if client is None:
+    return GSheetTracker.open(config, retry=retry, client=client).write(content)
+
+
+def _metadata(http: Any, key: str, state: TrackerState, with_checkins: bool) -> tuple[Mapping[str, Any], bool]:
+    """The tab list (and, when asked, the Check-ins tab's cells) in one ``spreadsheets.get``.
+
+    Returns (metadata, ranged): ranged when only the tabs known from the last write were
+    asked for (a range per tab: the API returns the tabs its ranges touch).
+    """
+    known = state.data.get("tabs") or {}
+    titles = known.get("titles") if known.get("key") == key else None
+    if with_checkins and isinstance(titles, list) and CHECKINS_TAB in titles:
+        ranges = [f"{quote_title(t)}!A1" if t != CHECKINS_TAB else quote_title(t) for t in titles]
+        fields = METADATA_FIELDS[:-1] + "," + CHECKINS_DATA + ")"
         try:
-            client = client_from_config(google, retry)
-        except GoogleConfigError as exc:
-            raise ConfigError(f"google.credentials: {exc}") from None
-    http = client.http_client
-    state = TrackerState.load(config.state_dir)
-    where = tracker.spreadsheet or f"new spreadsheet {tracker.create!r}"
-    given: str | None = None
-    if tracker.spreadsheet:
-        try:
-            given = parse_spreadsheet(tracker.spreadsheet).key
-        except ValueError as exc:
-            raise ConfigError(f"tracker.spreadsheet: {exc}") from None
-    stage = "before changing anything"
-    try:
-        if given is not None:
-            key, fresh = given, False
-        else:
-            key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state)
-        where = tracker_url(key)
-        try:
-            metadata = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})
+            return http.fetch_sheet_metadata(key, params={"fields": fields, "ranges": ranges}), True
         except GoogleAPIError as exc:
-            if exc.code != 404 or tracker.spreadsheet:
+            if exc.code != 400:
                 raise
-            log.warning("the tracker spreadsheet %s was deleted; creating a new one", where)
-            state.data = {}
-            key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state)
-            where = tracker_url(key)
-            metadata = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})
-        existing = existing_tabs(metadata)
-        ours = {p.title for p in plans}
-        drop = [t.title for t in existing if t.title not in ours] if fresh else []
-        requests, data = build_requests(plans, existing, drop_tabs=drop)
-        http.batch_update(key, {"requests": requests})
-        stage = "after formatting, before writing values: the sheet shows last run's values under this run's formats"
-        http.values_batch_update(key, {"valueInputOption": "RAW", "data": data})
-    except GoogleAPIError as exc:
-        _, message = describe_google_error(exc, account=account, role="Editor")
-        raise OutputError(f"Google Sheet tracker {where}: {message} (failed {stage})") from None
-    except (ValueError, KeyError) as exc:  # an answer that is not what the API documents
-        raise OutputError(f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) ({stage})") from None
-    if state.data.get("spreadsheet_id") == key and not state.data.get("written"):
-        state.data["written"] = True
-        _save(state)
-    _share(http, key, tracker.share, state)
-    return tracker_url(key)
+            log.info("tracker tabs changed since the last sync (%s); reading the tab list afresh", exc.message)
+    return http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS}), False
+
+
+def _has_tab(metadata: Mapping[str, Any], title: str) -> bool:
+    return any(s.get("properties", {}).get("title") == title for s in metadata.get("sheets", []))
+
+
+def checkins_from_metadata(metadata: Mapping[str, Any]) -> TabRows | None:
+    """The Check-ins tab's rows from grid data in a ``spreadsheets.get`` answer (None when absent)."""
+    for sheet in metadata.get("sheets", []):
+        if sheet.get("properties", {}).get("title") != CHECKINS_TAB or "data" not in sheet:
+            continue
+        grid: list[list[object]] = []
+        for block in sheet.get("data", []):
+            top, left = int(block.get("startRow", 0)), int(block.get("startColumn", 0))
+            for r, row in enumerate(block.get("rowData", [])):
+                while len(grid) <= top + r:
+                    grid.append([])
+                cells = [_cell_value(v) for v in row.get("values", [])]
+                line = grid[top + r]
+                line.extend([None] * (left + len(cells) - len(line)))
+                line[left : left + len(cells)] = cells
+        return checkins_from_values(grid)
+    return None
+
+
+def _cell_value(cell: Mapping[str, Any]) -> object:
+    value = cell.get("effectiveValue") or {}
+    for kind in ("stringValue", "numberValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    return cell.get("formattedValue")
+
+
+def checkins_from_values(grid: Sequence[Sequence[object]]) -> TabRows:
+    """Rows of the Check-ins tab (values as the API gives them) as a table under its header row."""
+    where = f"Google Sheet tracker: tab {CHECKINS_TAB!r}"
+    wanted = {"key result", "confidence"}
+    for index, row in enumerate(list(grid)[:HEADER_SCAN]):
+        names = [str(v).strip().casefold() if v is not None else "" for v in row]
+        if wanted <= set(names):
+            first = next(i for i, n in enumerate(names) if n)
+            body = [tuple(r[first:]) for r in grid[index + 1 :]]
+            while body and all(v in (None, "") for v in body[-1]):
+                body.pop()
+            return TabRows(tuple(row[first:]), tuple(body), index + 2, where)
+    return TabRows((), (), where=where)
 
 
 def _created_spreadsheet(http: Any, title: str, state: TrackerState) -> tuple[str, bool]:
@@ -182,4 +322,4 @@ def _share(http: Any, key: str, emails: Sequence[str], state: TrackerState) -> N
         _save(state)
 
 
-__all__ = ["METADATA_FIELDS", "TrackerState", "tracker_url", "write_gsheet_tracker"]
+__all__ = ["METADATA_FIELDS", "GSheetTracker", "TrackerState", "tracker_url", "write_gsheet_tracker"]

@@ -12,19 +12,25 @@ from __future__ import annotations
 import errno
 import io
 import logging
+import warnings
+import zipfile
 from copy import copy
 from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.cell import Cell as OpenpyxlCell
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
 from connectors.tracker_layout import TableLayout, TrackerLayout, plan_layout, span_ref
-from sheetsync.core.tracker import Cell, TrackerContent
+from sheetsync.core.checkins import TabRows
+from sheetsync.core.tracker import CHECKINS_TAB, Cell, TrackerContent
 
 log = logging.getLogger("sheetsync")
 
@@ -36,10 +42,12 @@ MAX_TEXT = 32767  # Excel's limit for one cell
 def render(content: TrackerContent, template: str | Path | None = None) -> Workbook:
     """The filled workbook, in memory: the template with every tab's tables written in."""
     layout = plan_layout(content, template)
+    drop_unused_tabs(layout.workbook, content)
     for sheet in layout.sheets.values():
         ws = sheet.worksheet
         for table in sheet.tables:
             fill_table(ws, table)
+            add_choices(ws, table)
         stretched = ConditionalFormattingList()
         for spans, rules in sheet.conditional_formats:
             for rule in rules:
@@ -51,6 +59,30 @@ def render(content: TrackerContent, template: str | Path | None = None) -> Workb
         stretch_charts(ws, layout)
     layout.workbook.properties.title = content.dashboard.project + " OKR tracker"
     return layout.workbook
+
+
+def drop_unused_tabs(wb: Workbook, content: TrackerContent) -> None:
+    """Remove the template's Check-ins sheet when check-ins do not come from the tracker."""
+    if any(tab.name == CHECKINS_TAB for tab in content.tabs) or CHECKINS_TAB not in wb.sheetnames:
+        return
+    if len(wb.sheetnames) > 1:
+        wb.remove(wb[CHECKINS_TAB])
+        if "sheetsync_checkins" in wb.defined_names:
+            del wb.defined_names["sheetsync_checkins"]
+
+
+def add_choices(ws: Worksheet, layout: TableLayout) -> None:
+    """A drop-down list on each column with choices, over the table's rows."""
+    table, placed = layout.table, layout.placed
+    for offset, options in table.choices:
+        letter = get_column_letter(placed.first_col + offset)
+        listed = ",".join(o.replace('"', "") for o in options)
+        rule = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True, showDropDown=False)
+        rule.error = f"Pick one of: {', '.join(options)}"
+        rule.errorTitle = table.header[offset] if offset < len(table.header) else "Value"
+        rule.errorStyle = "warning"  # a typed "7" or "green" is still read: warn, do not refuse
+        rule.add(f"{letter}{placed.first_row}:{letter}{placed.last_row}")
+        ws.add_data_validation(rule)
 
 
 def lock_file(path: Path) -> Path | None:
@@ -151,3 +183,62 @@ def stretch_charts(ws: Worksheet, layout: TrackerLayout) -> None:
                         if ref is not None and ref.f:
                             ref.f = layout.stretch_ref(ref.f, ws.title)
                             setattr(ref, cache_name, None)
+
+
+# --- reading the Check-ins tab back ------------------------------------------------------
+
+MAX_HEADER_SCAN = 20  # rows searched for the Check-ins header when its defined name is gone
+
+
+def read_xlsx_checkins(path: str | Path) -> TabRows | None:
+    """The Check-ins tab of the tracker at `path` as its owners left it; None without one.
+
+    The file may have been saved by Excel or LibreOffice since sheetsync wrote it: the tab is
+    found by its defined name `sheetsync_checkins`, else by its title, and its columns by
+    their header text. A tracker that exists but cannot be read stops the sync (OutputError)
+    rather than be overwritten with what owners typed into it.
+    """
+    target = Path(path)
+    if not target.is_file():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            wb = load_workbook(target, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        raise OutputError(
+            f"{target}: cannot read the Check-ins tab back before rewriting the tracker ({exc}); "
+            "the file is left as it is: repair or move it, then sync again"
+        ) from None
+    try:
+        return _checkins_table(wb, target)
+    finally:
+        wb.close()
+
+
+def _checkins_table(wb: Workbook, path: Path) -> TabRows | None:
+    sheet, header_row, first_col = None, None, 1
+    defn = wb.defined_names.get("sheetsync_checkins")
+    if defn is not None:
+        for title, ref in defn.destinations:
+            if title in wb.sheetnames:
+                min_col, min_row, _, _ = range_boundaries(ref.replace("$", ""))
+                sheet, header_row, first_col = wb[title], int(min_row), int(min_col)
+                break
+    if sheet is None and CHECKINS_TAB in wb.sheetnames:
+        sheet = wb[CHECKINS_TAB]
+    if sheet is None:
+        return None
+    rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
+    if header_row is None:
+        found = next((i for i, r in enumerate(rows[:MAX_HEADER_SCAN], 1)
+                      if {"key result", "confidence"} <= {str(v).strip().casefold() for v in r if v is not None}),
+                     None)  # fmt: skip
+        if found is None:
+            return TabRows((), (), where=f"{path.name}: tab {sheet.title!r}")
+        header_row, first_col = found, 1
+    header = rows[header_row - 1][first_col - 1 :] if header_row <= len(rows) else ()
+    body = [r[first_col - 1 :] for r in rows[header_row:]]
+    while body and all(v is None or (isinstance(v, str) and not v.strip()) for v in body[-1]):
+        body.pop()
+    return TabRows(tuple(header), tuple(body), header_row + 1, f"{path.name}: tab {sheet.title!r}")

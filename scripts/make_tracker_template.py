@@ -61,6 +61,9 @@ HEADER_FILLING = PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_
 HEADER_BORDER = Border(bottom=Side(style="medium", color=HEADER_RULE))
 BODY_FONT = Font(name=FONT, size=10, color=INK)
 BODY_BORDER = Border(bottom=thin)
+OWNER_FILL = "FFFBEA"
+OWNER_FILLING = PatternFill("solid", start_color=OWNER_FILL, end_color=OWNER_FILL)
+CONFIDENCES = ("on_track", "at_risk", "off_track")
 
 
 def header(ws: Worksheet, table: t.Table, wrap: bool = True) -> None:
@@ -279,13 +282,25 @@ def build() -> Workbook:
     kr = t.Table("key_results", t.KR_HEADER, ())
     ws = table_sheet(
         wb, "Key Results", kr,
-        [10, 11, 44, 18, 16, 11, 11, 11, 13, 10, 11, 12, 8, 11, 42],
-        {8: PERCENT, 9: PERCENT, 11: SIGNED_PERCENT, 12: "0.##", 13: DATE},
-        freeze="D2", center=(10,),
+        [10, 11, 44, 18, 16, 11, 11, 11, 13, 10, 11, 12, 8, 11, 42, 11, 42, 11],
+        {8: PERCENT, 9: PERCENT, 11: SIGNED_PERCENT, 12: "0.##", 13: DATE, 17: DATE},
+        freeze="D2", center=(10, 15),
     )
     status_rules(ws, cell_ref(kr, "Status"))
+    status_rules(ws, cell_ref(kr, "Confidence"), CONFIDENCES)
     progress_bar(ws, cell_ref(kr, "Progress"))
     change_rules(ws, cell_ref(kr, "Change since last week"))
+
+    checkins = t.Table("checkins", t.CHECKIN_HEADER, ())
+    ws = table_sheet(
+        wb, t.CHECKINS_TAB, checkins, [10, 10, 11, 40, 16, 11, 11, 36, 12, 48, 10, 11], {11: DATE},
+        freeze="E2", center=(5, 8), wrap=(3, 7, 9),
+    )
+    ws.sheet_properties.tabColor = ACCENT
+    for label in ("Confidence", "Comment", "Value", "Date"):  # the owner's cells: pale yellow, "type here"
+        ws.cell(checkins.first_data_row, checkins.anchor[1] + column(checkins, label)).fill = OWNER_FILLING
+    status_rules(ws, cell_ref(checkins, "Status"))
+    status_rules(ws, cell_ref(checkins, "Confidence"), CONFIDENCES)
 
     kpis = t.Table("kpis", t.KPI_HEADER, ())
     ws = table_sheet(
@@ -299,10 +314,11 @@ def build() -> Workbook:
 
     history = t.Table("history", t.HISTORY_HEADER, ())
     ws = table_sheet(
-        wb, "History", history, [10, 11, 11, 17, 40, 10, 16, 12, 10, 10, 11],
-        {1: DATE, 8: PERCENT, 9: PERCENT}, freeze="A2", center=(1, 10),
+        wb, "History", history, [10, 11, 11, 17, 40, 10, 16, 12, 10, 10, 11, 11, 42],
+        {1: DATE, 8: PERCENT, 9: PERCENT}, freeze="A2", center=(1, 10, 11),
     )
     status_rules(ws, cell_ref(history, "Status"))
+    status_rules(ws, cell_ref(history, "Confidence"), CONFIDENCES)
 
     sources = t.Table("sources", t.SOURCE_HEADER, ())
     ws = table_sheet(

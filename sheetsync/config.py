@@ -30,6 +30,7 @@ from sheetsync.core.model import (
     SUBJECT_FIELDS,
     TRACKER_TYPES,
     WINDOWS,
+    CheckinsConfig,
     Config,
     DigestConfig,
     GoogleConfig,
@@ -276,6 +277,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         digest=_digest(root.table("digest"), out),
         report=_report(root.table("report"), out),
         schedule=_schedule(root.table("schedule")),
+        checkins=_checkins(root.table("checkins"), sources, objectives),
     )
     root.done()
     return config
@@ -504,6 +506,7 @@ def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveC
                 id=obj_id,
                 title=t.str("title", obj_id),
                 owner=t.str("owner", ""),
+                owner_email=_email(t, "owner_email"),
                 team=t.str("team", ""),
                 parent=t.str("parent", ""),
                 key_results=tuple(krs),
@@ -530,11 +533,19 @@ def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveC
 def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
     kr_id = t.str("id", required=True)
     t.key = re.sub(r"key_results\[\d+\]$", f"key_results.{kr_id}", t.key)
-    kpi = t.str("kpi", required=True)
-    if kpi not in kpis:
+    manual = t.bool("manual", False)
+    kpi = t.str("kpi", required=not manual)
+    if manual and kpi is not None:
+        t.fail("a manual key result takes its value from check-ins: give no kpi (or drop manual)", "kpi")
+    if kpi is not None and kpi not in kpis:
         t.fail(f"no KPI named {kpi!r}{_hint(kpi, kpis)}", "kpi")
+    unit = t.str("unit", "")
+    if unit and not manual:
+        t.fail("a KPI-backed key result shows its KPI's unit: set unit on the KPI", "unit")
     baseline: float | str | None
     raw_baseline = t.raw("baseline")
+    if raw_baseline == "previous_period" and manual:
+        t.fail("a manual key result has no KPI to take a previous period from: give a number", "baseline")
     if raw_baseline == "previous_period" or raw_baseline is None:
         baseline = raw_baseline
     else:
@@ -566,6 +577,9 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
         weight=weight,
         direction=direction,
         owner=t.str("owner", ""),
+        manual=manual,
+        unit=unit,
+        owner_email=_email(t, "owner_email"),
     )
     if direction is None and start is not None and target is not None and start == target:
         t.fail("start equals target: say direction = 'increase' or 'decrease'", "direction")
@@ -687,13 +701,49 @@ def _report(t: _Table, out: Path) -> ReportConfig:
 
 def _schedule(t: _Table) -> ScheduleConfig:
     config = ScheduleConfig(
-        sync=t.str_list("sync", ScheduleConfig.sync), digest=t.str_list("digest", ScheduleConfig.digest)
+        sync=t.str_list("sync", ScheduleConfig.sync), digest=t.str_list("digest", ScheduleConfig.digest),
+        remind=t.str_list("remind", ScheduleConfig.remind),
     )
-    for job in ("sync", "digest"):
+    for job in ("sync", "digest", "remind"):
         for index, text in enumerate(getattr(config, job)):
             try:
                 parse_spec(text)
             except ScheduleSpecError as exc:  # checked here so a typo fails at load, not on Monday morning
                 t.fail(str(exc), f"{job}[{index}]" if isinstance(t.raw(job), list) else job)
+    t.done()
+    return config
+
+
+def _email(t: _Table, name: str) -> str:
+    """One email address, or "" when the key is absent."""
+    values = _addresses(t, name)
+    if len(values) > 1:
+        t.fail("expected one email address", name)
+    return values[0] if values else ""
+
+
+def _checkins(
+    t: _Table, sources: Mapping[str, SourceConfig], objectives: tuple[ObjectiveConfig, ...]
+) -> CheckinsConfig:
+    """`[checkins]`: on by default, from the tracker's Check-ins tab unless a source is named."""
+    defaults = CheckinsConfig()
+    source = t.str("source")
+    if source is not None and source not in sources:
+        t.fail(f"no source named {source!r}{_hint(source, sources)}", "source")
+    columns = {name: t.str(name, getattr(defaults, name)) for name in ("kr", "date", "confidence", "comment",
+                                                                        "value", "by")}
+    for name, header in columns.items():
+        if not header.strip():
+            t.fail("expected a column name", name)
+    if source is None:
+        for name in columns:
+            if t.has(name):
+                t.fail("column names are for a check-in source: the Check-ins tab has its own columns", name)
+    config = CheckinsConfig(enabled=t.bool("enabled", True), source=source, **columns)
+    if not config.enabled:
+        manual = next((kr for o in objectives for kr in o.key_results if kr.manual), None)
+        if manual is not None:
+            t.fail(f"key result {manual.id!r} is manual and takes its value from check-ins: keep them enabled",
+                   "enabled")
     t.done()
     return config

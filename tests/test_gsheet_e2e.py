@@ -102,7 +102,7 @@ def test_sync_from_and_to_google_sheets(
 
     # The tracker sheet shows them.
     ss = fake_google.spreadsheet(tracker_id)
-    assert ss.sheet_titles[:5] == ["Dashboard", "Key Results", "KPIs", "History", "Sources"]
+    assert ss.sheet_titles[:6] == ["Dashboard", "Key Results", "Check-ins", "KPIs", "History", "Sources"]
     rows = {row[1]: row for row in ss.values("Key Results")[1:]}
     assert rows["O2-KR1"][7] == pytest.approx(krs(results)["O2-KR1"]["current"])
     assert ss.formatted("Key Results")[list(rows).index("O2-KR1") + 1][10] == "On track"

@@ -143,13 +143,14 @@ def test_writes_tabs_values_and_formats(
     url = write(config, make_content())
     assert url == f"https://docs.google.com/spreadsheets/d/{existing}/edit"
     ss = fake_google.spreadsheet(existing)
-    assert ss.sheet_titles == ["Dashboard", "Key Results", "KPIs", "History", "Sources", "Notes"]
+    assert ss.sheet_titles == ["Dashboard", "Key Results", "Check-ins", "KPIs", "History", "Sources", "Notes"]
     assert ss.values("Notes") == [["keep me"]]  # the user's own tab is left alone
 
     krs = ss.values("Key Results")
     assert tuple(krs[0]) == (
         "Objective", "Key result", "Title", "Owner", "KPI", "Start", "Target", "Current", "Progress",
-        "Expected", "Status", "Change since last week", "Weight", "Updated", "Note",
+        "Expected", "Status", "Change since last week", "Weight", "Updated", "Note", "Confidence",
+        "Check-in", "Checked in",
     )  # fmt: skip
     row = rows_by_id(krs)["O2-KR1"]
     assert row[:5] == ["O2", "O2-KR1", "Grow revenue 1", "Ana", "revenue"]
@@ -190,6 +191,7 @@ def test_status_colours_are_conditional_formats(
         r["booleanRule"]["condition"]["values"][0]["userEnteredValue"]: r
         for r in rules
         if r.get("booleanRule", {}).get("condition", {}).get("type") == "TEXT_EQ"
+        and r["ranges"][0]["startColumnIndex"] == 10  # the Status column (Confidence has its own)
     }
     assert set(by_label) == set(STATUS_LABELS.values())
     on_track = by_label["On track"]
@@ -278,7 +280,8 @@ def test_create_and_share_once(fake_google: FakeGoogle, service_account_file: Pa
     assert shared["ana@example.com"] == shared["bo@example.com"] == "writer"
     state = json.loads((tmp_path / "state" / "gsheet_tracker.json").read_text())
     assert state == {"create": "Acme OKRs", "spreadsheet_id": key_of(url), "written": True,
-                     "shared": ["ana@example.com", "bo@example.com"]}  # fmt: skip
+                     "shared": ["ana@example.com", "bo@example.com"],
+                     "tabs": {"key": key_of(url), "titles": sorted(TAB_NAMES)}}  # fmt: skip
 
     fake_google.reset_calls()
     assert write(config, make_content()) == url  # the same spreadsheet, not a new one

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
-from openpyxl.utils import range_boundaries
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from connectors import xlsx_tracker
@@ -238,7 +238,7 @@ def test_number_formats_and_template_styles(cli_run):
                                                                           col["Current"])
     assert ws.freeze_panes == tws.freeze_panes
     assert ws.column_dimensions["C"].width == tws.column_dimensions["C"].width
-    assert ws.auto_filter.ref == f"A1:O{last}"
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(len(KR_HEADER))}{last}"
     # Conditional formats stretch from row 2 to the last row written.
     ranges = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
     assert ranges[f"K2:K{last}"] == ["cellIs"] * 9
@@ -501,12 +501,20 @@ def test_gsheet_tracker_goes_through_the_hook(project, monkeypatch):
                          '[tracker]\ntype = "gsheet"\nspreadsheet = "abc123"')
     seen = []
 
-    def write_gsheet_tracker(config: Config, content: object) -> str:
-        seen.append(content)
-        return "https://docs.google.com/spreadsheets/d/abc123"
+    class GSheetTracker:
+        checkins = None
+
+        @classmethod
+        def open(cls, config: Config, *, read_checkins: bool) -> GSheetTracker:
+            assert read_checkins  # check-ins come from the tracker by default
+            return cls()
+
+        def write(self, content: object) -> str:
+            seen.append(content)
+            return "https://docs.google.com/spreadsheets/d/abc123"
 
     fake = types.ModuleType("connectors.gsheet_tracker")
-    fake.write_gsheet_tracker = write_gsheet_tracker  # type: ignore[attr-defined]
+    fake.GSheetTracker = GSheetTracker  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "connectors.gsheet_tracker", fake)
     outcome = run_sync(config, date.fromisoformat(AS_OF))
     assert outcome.outputs == ["https://docs.google.com/spreadsheets/d/abc123"]

@@ -13,6 +13,7 @@ import re
 import sys
 from dataclasses import dataclass
 
+from sheetsync.core.checkins import CheckIn
 from sheetsync.core.model import KeyResultConfig, StatusConfig
 
 CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
@@ -33,7 +34,7 @@ class Progress:
 class KeyResultResult:
     id: str
     title: str
-    kpi: str
+    kpi: str | None  # None for a manual KR
     objective: str
     owner: str
     start: float | None
@@ -48,6 +49,8 @@ class KeyResultResult:
     unit: str = ""
     stale: str | None = None  # why the KPI's data is stale (a source failed)
     note: str | None = None  # why a KR has no data when it is not the KPI's fault
+    manual: bool = False  # its value comes from check-ins
+    checkin: CheckIn | None = None  # the owner's latest check-in, as of the result's week
 
 
 def clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
@@ -156,6 +159,7 @@ def evaluate_key_result(
         unit=unit,
         stale=stale,
         note=note,
+        manual=kr.manual,
     )
 
 

@@ -75,7 +75,7 @@ class KPIConfig:
 class KeyResultConfig:
     id: str
     title: str
-    kpi: str
+    kpi: str | None  # None for a manual KR, whose value comes from check-ins
     start: float | None = None
     target: float | None = None
     baseline: float | str | None = None  # number or "previous_period"
@@ -83,6 +83,9 @@ class KeyResultConfig:
     weight: float = 1.0
     direction: str | None = None
     owner: str = ""
+    manual: bool = False  # the current value is the latest check-in's Value
+    unit: str = ""  # a manual KR's unit (a KPI-backed KR takes its KPI's)
+    owner_email: str = ""  # where check-in reminders go (else the objective's)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class ObjectiveConfig:
     id: str
     title: str
     owner: str = ""
+    owner_email: str = ""
     team: str = ""
     parent: str = ""
     key_results: tuple[KeyResultConfig, ...] = ()
@@ -159,6 +163,26 @@ class ReportConfig:
 class ScheduleConfig:
     sync: tuple[str, ...] = ("monday 07:00",)
     digest: tuple[str, ...] = ("monday 08:00",)
+    remind: tuple[str, ...] = ()  # check-in reminders, e.g. ("friday 15:00",)
+
+
+@dataclass(frozen=True)
+class CheckinsConfig:
+    """Where owners' check-ins come from: the tracker's Check-ins tab, or a source's rows."""
+
+    enabled: bool = True
+    source: str | None = None  # None: the tracker's own Check-ins tab
+    kr: str = "Key result"
+    date: str = "Date"
+    confidence: str = "Confidence"
+    comment: str = "Comment"
+    value: str = "Value"
+    by: str = "By"
+
+    @property
+    def from_tracker(self) -> bool:
+        """True when the tracker gets a Check-ins tab and sheetsync reads it back."""
+        return self.enabled and self.source is None
 
 
 @dataclass(frozen=True)
@@ -177,6 +201,7 @@ class Config:
     digest: DigestConfig = DigestConfig()
     report: ReportConfig = ReportConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    checkins: CheckinsConfig = CheckinsConfig()
 
     def key_results(self) -> Iterable[tuple[ObjectiveConfig, KeyResultConfig]]:
         for objective in self.objectives:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sheetsync.core.checkins import CheckIn
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
 from sheetsync.core.objectives import ObjectiveResult
@@ -39,6 +40,8 @@ class SyncResult:
     sources: tuple[SourceResult, ...]
     errors: tuple[str, ...] = ()  # problems that left some numbers empty (exit code 3)
     warnings: tuple[str, ...] = field(default=())
+    checkins: tuple[CheckIn, ...] = ()  # every check-in known (history and this sync's), for the history
+    checkins_on: bool = False  # owners check in ([checkins] enabled): outputs list who has not
 
     @property
     def key_results(self) -> list[KeyResultResult]:
@@ -119,6 +122,8 @@ def _objective(o: ObjectiveResult) -> dict[str, Any]:
                 "direction": kr.direction,
                 "stale": kr.stale,
                 "note": kr.note,
+                "manual": kr.manual,
+                "checkin": None if kr.checkin is None else kr.checkin.to_dict(),
             }
             for kr in o.key_results
         ],

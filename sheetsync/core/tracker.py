@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from sheetsync.core import checkins as ci
 from sheetsync.core.display import CURRENCIES
 from sheetsync.core.display import STATUS_LABELS as LABELS
 from sheetsync.core.key_results import STATUSES, KeyResultResult
@@ -42,7 +43,8 @@ STATUS_COLORS = {
 """(fill, text) RGB per status: purple done, green on track, amber at risk, red off track, grey no data.
 The built-in .xlsx template is generated from these; a Google Sheets writer can use them too."""
 
-TAB_NAMES = ("Dashboard", "Key Results", "KPIs", "History", "Sources")
+TAB_NAMES = ("Dashboard", "Key Results", "Check-ins", "KPIs", "History", "Sources")
+CHECKINS_TAB = "Check-ins"
 SPARK = "▁▂▃▄▅▆▇█"
 RECENT_BUCKETS = 8
 
@@ -76,6 +78,7 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     anchor: tuple[int, int] = (1, 1)
+    choices: tuple[tuple[int, tuple[str, ...]], ...] = ()  # (column offset, allowed values): a drop-down list
 
     @property
     def width(self) -> int:
@@ -288,7 +291,8 @@ def span(start: date | None, end: date | None) -> str:
 
 KR_HEADER = (
     "Objective", "Key result", "Title", "Owner", "KPI", "Start", "Target", "Current", "Progress",
-    "Expected", "Status", "Change since last week", "Weight", "Updated", "Note",
+    "Expected", "Status", "Change since last week", "Weight", "Updated", "Note", "Confidence", "Check-in",
+    "Checked in",
 )
 KPI_HEADER = (
     "KPI", "Title", "Value", "Unit", "Target", "Status", "Previous", "Change", "Trend", "Recent",
@@ -296,7 +300,13 @@ KPI_HEADER = (
 )
 HISTORY_HEADER = (
     "Week", "As of", "Type", "ID", "Title", "Objective", "KPI", "Value", "Progress", "Expected", "Status",
+    "Confidence", "Comment",
 )
+CHECKIN_HEADER = (
+    "Week", "Objective", "Key result", "Title", "Owner", "Status", "Current", "Last check-in", "Confidence",
+    "Comment", "Value", "Date",
+)
+"""The Check-ins tab: sheetsync fills the first columns, owners the last four (see `checkins.TAB_COLUMNS`)."""
 SOURCE_HEADER = ("Source", "Type", "Location", "Sheet", "Rows", "Fetched at", "Status", "Warnings", "Error")
 OBJECTIVE_HEADER = (
     "Objective", "Title", "Owner", "Team", "Progress", "Expected", "Status", "Change since last week",
@@ -339,9 +349,58 @@ def kr_rows(
             text(kr.kpi), measure(kr.start, unit), measure(kr.target, unit), measure(kr.current, unit),
             percent(kr.progress), percent(kr.expected), status_cell(kr.status),
             percent(change(kr.progress, before.progress if before else None), signed=True),
-            count(kr.weight), day(updated.get(kr.kpi, result.as_of)), text(kr_note(kr)),
+            count(kr.weight), day(updated.get(kr.kpi or "", result.as_of)), text(kr_note(kr)),
+            *checkin_cells(kr.checkin),
         ))
     return tuple(rows)
+
+
+def confidence_cell(confidence: str | None) -> Cell:
+    """An owner's confidence, coloured like the status it names."""
+    if not confidence:
+        return Cell(None)
+    return Cell(ci.confidence_label(confidence), "status", status=confidence)
+
+
+def checkin_cells(checkin: ci.CheckIn | None) -> tuple[Cell, Cell, Cell]:
+    """Confidence, comment and date of a KR's latest check-in (blank without one)."""
+    if checkin is None:
+        return Cell(None), Cell(None), Cell(None, "date")
+    return confidence_cell(checkin.confidence), text(checkin.comment), day(checkin.date)
+
+
+def checkin_rows(
+    result: SyncResult, owners: Mapping[str, str], units: Mapping[str, str]
+) -> tuple[tuple[Cell, ...], ...]:
+    """One row per KR for the as-of week: what sheetsync knows, then the owner's cells.
+
+    The owner's cells hold this week's check-in from the tab when there is one (so a re-run
+    shows what was typed); "Last check-in" is the one before this week, for context.
+    """
+    week = week_key(result.as_of)
+    mine = ci.latest_per_week(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN)
+    rows = []
+    for kr in result.key_results:
+        unit = units.get(kr.kpi or "", kr.unit)
+        now = mine.get((kr.id, week))
+        earlier = ci.latest((c for c in result.checkins if c.week < week), kr.id, result.as_of)
+        rows.append((
+            text(week), text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
+            status_cell(kr.status), measure(kr.current, unit), text(describe_checkin(earlier, unit)),
+            Cell(ci.confidence_label(now.confidence) if now and now.confidence else None),
+            text(now.comment if now else None), measure(now.value if now else None, unit),
+            day(now.date if now else None),
+        ))
+    return tuple(rows)
+
+
+def describe_checkin(checkin: ci.CheckIn | None, unit: str = "") -> str | None:
+    """'2026-W47 · At risk · supplier slipped to January · value 3' (None without one)."""
+    if checkin is None:
+        return None
+    parts = [checkin.week, ci.confidence_label(checkin.confidence) or None, checkin.comment,
+             None if checkin.value is None else f"value {format_value(checkin.value, unit)}"]  # fmt: skip
+    return " · ".join(p for p in parts if p)
 
 
 def kpi_rows(result: SyncResult) -> tuple[tuple[Cell, ...], ...]:
@@ -369,9 +428,16 @@ def _short_label(label: str) -> str:
 
 
 def history_rows(
-    kr_history: Iterable[Mapping[str, Any]], kpi_history: Iterable[Mapping[str, Any]], units: Mapping[str, str]
+    kr_history: Iterable[Mapping[str, Any]],
+    kpi_history: Iterable[Mapping[str, Any]],
+    units: Mapping[str, str],
+    checkins: Iterable[ci.CheckIn] = (),
 ) -> tuple[tuple[Cell, ...], ...]:
-    """One row per KR and per KPI per week, oldest week first (the DB keeps one snapshot a week)."""
+    """One row per KR and per KPI per week, oldest week first (the DB keeps one snapshot a week).
+
+    A KR's row carries the check-in that counted for its week (the latest of that week).
+    """
+    week_checkins = ci.latest_per_week(checkins)
     krs = [(r["week"], 0, r["objective"], r["kr_id"], r) for r in kr_history]
     kpis = [(r["week"], 1, "", r["kpi_id"], r) for r in kpi_history]
     rows = []
@@ -383,15 +449,22 @@ def history_rows(
                 text(r["week"]), day(as_of), text("Key result"), text(r["kr_id"]), text(r["title"]),
                 text(r["objective"]), text(r["kpi"]), measure(r["current"], unit), percent(r["progress"]),
                 percent(r["expected"]), status_cell(r["status"]),
+                *_history_checkin(week_checkins.get((r["kr_id"], r["week"]))),
             ))
         else:
             unit = r["unit"] or ""
             rows.append((
                 text(r["week"]), day(as_of), text("KPI"), text(r["kpi_id"]), text(r["title"]), text(None),
                 text(r["kpi_id"]), measure(r["value"], unit), Cell(None, "percent"), Cell(None, "percent"),
-                status_cell(r["status"]),
+                status_cell(r["status"]), Cell(None), Cell(None),
             ))
     return tuple(rows)
+
+
+def _history_checkin(checkin: ci.CheckIn | None) -> tuple[Cell, Cell]:
+    if checkin is None:
+        return Cell(None), Cell(None)
+    return confidence_cell(checkin.confidence), text(checkin.comment)
 
 
 def source_rows(sources: Sequence[SourceResult], timezone: str) -> tuple[tuple[Cell, ...], ...]:
@@ -485,24 +558,33 @@ def build_tracker(
     previous: Snapshot | None = None,
     generated_at: datetime | None = None,
     timezone: str = "UTC",
+    checkins_tab: bool = True,
 ) -> TrackerContent:
     """Every tab of the tracker.
 
     `kr_history`/`kpi_history` are the history DB's rows (this week's included), `previous`
     is last week's snapshot (`History.previous(as_of)`): "change since last week" comes
-    from it. `generated_at` is shown as the Updated time, in `timezone`.
+    from it. `generated_at` is shown as the Updated time, in `timezone`. `checkins_tab`
+    adds the Check-ins tab owners type into (when check-ins come from the tracker itself).
     """
     if generated_at is not None and generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=UTC)
     stamp = None if generated_at is None else local(generated_at, timezone)
     facts = dashboard_facts(result, previous, stamp)
     units = units_by_kpi(result, kpi_history)
+    owners = {o.id: o.owner for o in result.objectives}
+    checkins = Tab(CHECKINS_TAB, (Table(
+        "checkins", CHECKIN_HEADER, checkin_rows(result, owners, units),
+        choices=((CHECKIN_HEADER.index("Confidence"), tuple(ci.CONFIDENCE_LABELS.values())),),
+    ),))  # fmt: skip
     tabs = (
         dashboard_tab(result, facts, previous, timezone),
         Tab("Key Results", (Table("key_results", KR_HEADER, kr_rows(
             result, previous, units, _updated(result.kpis, result.as_of))),)),
+        *((checkins,) if checkins_tab else ()),
         Tab("KPIs", (Table("kpis", KPI_HEADER, kpi_rows(result)),)),
-        Tab("History", (Table("history", HISTORY_HEADER, history_rows(kr_history, kpi_history, units)),)),
+        Tab("History", (Table("history", HISTORY_HEADER, history_rows(
+            kr_history, kpi_history, units, result.checkins)),)),
         Tab("Sources", (Table("sources", SOURCE_HEADER, source_rows(result.sources, timezone)),)),
     )
     chart = ChartSpec("Dashboard", "objectives", "Objective progress", categories=1, values=(4, 5),
@@ -511,6 +593,8 @@ def build_tracker(
 
 
 __all__ = [
+    "CHECKINS_TAB",
+    "CHECKIN_HEADER",
     "STATUSES",
     "STATUS_COLORS",
     "STATUS_LABELS",

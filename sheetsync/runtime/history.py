@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sheetsync.core.checkins import CheckIn
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, Snapshot, week_key
 
@@ -38,6 +39,11 @@ CREATE TABLE IF NOT EXISTS objective_history (
     status TEXT NOT NULL,
     PRIMARY KEY (week, objective)
 );
+CREATE TABLE IF NOT EXISTS checkins (
+    kr_id TEXT NOT NULL, week TEXT NOT NULL, at TEXT NOT NULL, confidence TEXT, comment TEXT, value REAL,
+    by_name TEXT, origin TEXT NOT NULL, row INTEGER
+);
+CREATE INDEX IF NOT EXISTS checkins_by_week ON checkins (week, kr_id);
 CREATE TABLE IF NOT EXISTS digests (
     week TEXT NOT NULL, audience TEXT NOT NULL, sent_at TEXT NOT NULL, message_id TEXT,
     PRIMARY KEY (week, audience)
@@ -121,6 +127,14 @@ class History:
                 "INSERT INTO objective_history VALUES (?, ?, ?, ?, ?)",
                 [(week, as_of, o.id, o.progress, o.status) for o in result.objectives],
             )
+            if result.checkins_on:
+                # result.checkins is this history's check-ins plus this sync's (see pipeline.compute)
+                self.db.execute("DELETE FROM checkins")
+                self.db.executemany(
+                    "INSERT INTO checkins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(c.kr_id, c.week, c.when.isoformat(timespec="seconds"), c.confidence, c.comment, c.value, c.by,
+                      c.origin, c.row) for c in result.checkins],
+                )
         except BaseException:
             if own:
                 self.db.execute("ROLLBACK")
@@ -161,6 +175,14 @@ class History:
 
     def kr_rows(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM kr_history ORDER BY week, objective, kr_id").fetchall()
+
+    def checkins(self) -> list[CheckIn]:
+        """Every check-in kept, oldest first."""
+        return [
+            CheckIn(r["kr_id"], r["week"], datetime.fromisoformat(r["at"]), r["confidence"], r["comment"], r["value"],
+                    r["by_name"], r["origin"], r["row"])
+            for r in self.db.execute("SELECT * FROM checkins ORDER BY week, at, rowid")
+        ]
 
     def kpi_rows(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM kpi_history ORDER BY week, kpi_id").fetchall()

@@ -11,14 +11,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from connectors.atomic import atomic_write_bytes
+from connectors.base import SourceUnavailable
+from sheetsync.core import checkins as ci
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
+from sheetsync.core.snapshot import week_key
 from sheetsync.core.tracker import TrackerContent, build_tracker
 from sheetsync.runtime.history import History
-from sheetsync.runtime.pipeline import sync
+from sheetsync.runtime.pipeline import compute, read_with, sync, today
 
 if TYPE_CHECKING:
     from sheetsync.runtime.delivery import DigestOutcome  # imported when a digest runs: jinja2, css-inline
@@ -51,48 +55,93 @@ def tracker_content(config: Config, result: SyncResult, history: History) -> Tra
         previous=history.previous(result.as_of),
         generated_at=datetime.now(UTC),
         timezone=config.timezone,
+        checkins_tab=config.checkins.from_tracker,
     )
+
+
+class Tracker(Protocol):
+    """The tracker of one sync: what its Check-ins tab held when opened, then the write."""
+
+    checkins: ci.TabRows | None
+
+    def write(self, content: TrackerContent) -> str: ...
+
+
+@dataclass
+class XlsxTracker:
+    path: str
+    template: str | None
+    checkins: ci.TabRows | None = None
+
+    def write(self, content: TrackerContent) -> str:
+        from connectors.xlsx_tracker import write_xlsx_tracker
+
+        return str(write_xlsx_tracker(content, self.path, self.template))
+
+
+def open_tracker(config: Config) -> Tracker:
+    """The tracker `[tracker]` names, with its Check-ins tab read back when owners type there.
+
+    For a Google Sheet this is the one metadata request its write needs anyway; for an
+    .xlsx file, a read of the file as Excel or LibreOffice last saved it.
+    """
+    if config.tracker.type == "gsheet":
+        from connectors.gsheet_tracker import GSheetTracker  # needs Google's libraries
+
+        return GSheetTracker.open(config, read_checkins=config.checkins.from_tracker)
+    from connectors.xlsx_tracker import read_xlsx_checkins
+
+    assert config.tracker.path is not None  # config gives it a default
+    tab = read_xlsx_checkins(config.tracker.path) if config.checkins.from_tracker else None
+    return XlsxTracker(config.tracker.path, config.tracker.template, tab)
 
 
 def write_tracker(config: Config, content: TrackerContent) -> str:
     """Write the tracker where `[tracker]` says; returns its path or URL for the outputs list."""
-    if config.tracker.type == "gsheet":
-        from connectors.gsheet_tracker import write_gsheet_tracker  # needs Google's libraries
+    return open_tracker(config).write(content)
 
-        return str(write_gsheet_tracker(config, content))
-    from connectors.xlsx_tracker import write_xlsx_tracker
 
-    assert config.tracker.path is not None  # config gives it a default
-    return str(write_xlsx_tracker(content, config.tracker.path, config.tracker.template))
+def tab_checkins(
+    config: Config, tab: ci.TabRows | None, known: list[ci.CheckIn], as_of: date
+) -> tuple[list[ci.CheckIn], list[str]]:
+    """History merged with what the Check-ins tab holds now, and warnings about its rows."""
+    if tab is None:
+        return known, []
+    now = datetime.now(ZoneInfo(config.timezone)).replace(tzinfo=None)
+    krs = {kr.id: kr.title for _, kr in config.key_results()}
+    fresh, restated, warnings = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of))
+    return ci.merge(known, fresh, restated=restated), warnings
 
 
 def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path | None = None) -> SyncOutcome:
-    """Read, compute and write every output; raises OutputError when an output cannot be written."""
-    result = sync(config, as_of)
-    outcome = SyncOutcome(result)
-    for source in result.sources:
-        log.info(
-            "source %s: %s, %d rows%s",
-            source.name,
-            source.status,
-            source.rows,
-            f" ({source.error})" if source.error else "",
-        )
-    unavailable = [source.name for source in result.sources if source.unavailable]
-    if unavailable:
-        # Google kept failing (quota, 5xx): keep the last good tracker and week rather than
-        # overwrite them with blanks; the results still say which numbers are stale.
-        log.warning(
-            "tracker and history left as they were: source(s) %s unavailable; run the sync again later",
-            ", ".join(unavailable),
-        )
-    else:
-        # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
-        # be written rolls the history back, so a re-run starts from the same state.
-        with History.for_state_dir(config.state_dir) as history:
+    """Read, compute and write every output; raises OutputError when an output cannot be written.
+
+    The tracker's Check-ins tab is read back after the sources and before anything is
+    rewritten, so what owners typed is in this sync's results, history and new tracker.
+    """
+    day = as_of or today(config)
+    data = read_with(config)
+    unavailable = [name for name, got in data.items() if isinstance(got, SourceUnavailable)]
+    tracker = None if unavailable else open_tracker(config)
+    with History.for_state_dir(config.state_dir) as history:
+        known = history.checkins() if config.checkins.enabled else []
+        checkins, warnings = tab_checkins(config, tracker.checkins if tracker else None, known, day)
+        result = compute(config, data, day, checkins=checkins, checkin_warnings=warnings)
+        outcome = SyncOutcome(result)
+        _log_sources(result)
+        if tracker is None:
+            # Google kept failing (quota, 5xx): keep the last good tracker and week rather than
+            # overwrite them with blanks; the results still say which numbers are stale.
+            log.warning(
+                "tracker and history left as they were: source(s) %s unavailable; run the sync again later",
+                ", ".join(unavailable),
+            )
+        else:
+            # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
+            # be written rolls the history back, so a re-run starts from the same state.
             with history.transaction():
                 history.record(result)
-                outcome.outputs.append(write_tracker(config, tracker_content(config, result, history)))
+                outcome.outputs.append(tracker.write(tracker_content(config, result, history)))
             if config.report.path:
                 from sheetsync.runtime.report import write_report
 
@@ -104,6 +153,17 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
         write_json(result, json_path)
         outcome.outputs.append(str(json_path))
     return outcome
+
+
+def _log_sources(result: SyncResult) -> None:
+    for source in result.sources:
+        log.info(
+            "source %s: %s, %d rows%s",
+            source.name,
+            source.status,
+            source.rows,
+            f" ({source.error})" if source.error else "",
+        )
 
 
 def run_digest(
@@ -121,7 +181,6 @@ def run_digest(
     digest is actually due. Delivery problems are in the outcome, not raised.
     """
     from sheetsync.runtime.delivery import deliver_digests
-    from sheetsync.runtime.pipeline import today
 
     day = as_of or (result.as_of if result is not None else today(config))
     return deliver_digests(

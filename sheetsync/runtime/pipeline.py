@@ -7,13 +7,16 @@ stale; it never stops the others.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from connectors.base import SourceError, SourceUnavailable
+from sheetsync.core import checkins as ci
+from sheetsync.core.display import value as shown_value
 from sheetsync.core.key_results import KeyResultResult, evaluate_key_result
 from sheetsync.core.kpis import (
     ColumnCache,
@@ -28,7 +31,7 @@ from sheetsync.core.kpis import (
 from sheetsync.core.model import Config, GoogleConfig, SourceConfig
 from sheetsync.core.objectives import roll_up
 from sheetsync.core.results import SourceResult, SyncResult
-from sheetsync.core.sources import SourceData
+from sheetsync.core.sources import ROW_COLUMN, SourceData
 
 Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceData | SourceError]]
 
@@ -38,8 +41,19 @@ def today(config: Config) -> date:
     return datetime.now(ZoneInfo(config.timezone)).date()
 
 
-def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of: date) -> SyncResult:
-    """Results for `as_of` from already-read source data."""
+def compute(
+    config: Config,
+    data: Mapping[str, SourceData | SourceError],
+    as_of: date,
+    *,
+    checkins: Sequence[ci.CheckIn] = (),
+    checkin_warnings: Sequence[str] = (),
+) -> SyncResult:
+    """Results for `as_of` from already-read source data.
+
+    `checkins` are those already known (the history's, and what the tracker's Check-ins tab
+    holds); a `[checkins] source` adds its rows here.
+    """
     errors: list[str] = []
     failed: dict[str, str] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -81,8 +95,28 @@ def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of:
     expected = period.expected(as_of)
     kpis = {kpi_id: evaluate_kpi(evaluator, kpi_id, period, as_of) for kpi_id in config.kpis}
 
+    known = list(checkins)
+    warnings = list(checkin_warnings)
+    source = config.checkins.source if config.checkins.enabled else None
+    if source is not None and source in frames:
+        from_source, found_warnings = _source_checkins(config, source, frames[source])
+        known = ci.merge(known, from_source)
+        source_warnings[source].extend(found_warnings)
+
     key_results: dict[str, list[KeyResultResult]] = {}
     for objective, kr in config.key_results():
+        if kr.manual:
+            manual = ci.manual_value(known, kr.id, as_of, lambda v, unit=kr.unit: shown_value(v, unit))
+            kr_result = evaluate_key_result(
+                kr, objective=objective.id, current=manual.value,
+                baseline=kr.baseline if isinstance(kr.baseline, float) else None, expected=expected,
+                tolerances=config.status, unit=kr.unit, stale=manual.stale,
+            )  # fmt: skip
+            if manual.note and kr_result.note is None:
+                kr_result = replace(kr_result, note=manual.note)
+            key_results.setdefault(objective.id, []).append(kr_result)
+            continue
+        assert kr.kpi is not None
         kpi = kpis[kr.kpi]
         if kr.baseline == "previous_period":
             baseline = None if kpi.stale else previous_period_value(evaluator, kr.kpi, period)
@@ -101,6 +135,11 @@ def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of:
                 stale=kpi.stale,
             )
         )
+    if config.checkins.enabled:
+        key_results = {
+            objective: [replace(kr, checkin=ci.latest(known, kr.id, as_of)) for kr in krs]
+            for objective, krs in key_results.items()
+        }
     objectives = roll_up(config.objectives, key_results, expected, config.status)
     return SyncResult(
         project=config.name,
@@ -112,8 +151,22 @@ def compute(config: Config, data: Mapping[str, SourceData | SourceError], as_of:
         sources=tuple(_source_result(config.sources[n], data.get(n), failed.get(n), source_warnings.get(n, []))
                       for n in config.sources),
         errors=tuple(dict.fromkeys(errors)),
-        warnings=tuple(evaluator.warnings),
+        warnings=tuple([*evaluator.warnings, *warnings]),
+        checkins=tuple(known),
+        checkins_on=config.checkins.enabled,
     )
+
+
+def _source_checkins(config: Config, name: str, frame: pd.DataFrame) -> tuple[list[ci.CheckIn], list[str]]:
+    """The check-ins in a `[checkins] source`'s rows."""
+    settings, source = config.checkins, config.sources[name]
+    columns = ci.CheckInColumns(settings.kr, settings.date, settings.confidence, settings.comment, settings.value,
+                                settings.by)  # fmt: skip
+    krs = {kr.id: kr.title for _, kr in config.key_results()}
+    return ci.read_frame(
+        frame, columns, krs, origin=name, row_column=ROW_COLUMN, dayfirst=source.dayfirst, decimal=source.decimal,
+        thousands=source.thousands,
+    )  # fmt: skip
 
 
 def _source_result(
@@ -133,9 +186,37 @@ def _source_result(
     )
 
 
-def sync(config: Config, as_of: date | None = None, *, read: Reader | None = None) -> SyncResult:
-    """Read every source and compute the results (as of today in the project's zone by default)."""
-    if read is None:
-        from connectors.sources import read_sources as read
-    data = read(config.sources.values(), config.google)
-    return compute(config, data, as_of or today(config))
+def sync(
+    config: Config,
+    as_of: date | None = None,
+    *,
+    read: Reader | None = None,
+    checkins: Sequence[ci.CheckIn] | None = None,
+    checkin_warnings: Sequence[str] = (),
+) -> SyncResult:
+    """Read every source and compute the results (as of today in the project's zone by default).
+
+    Without `checkins`, those kept in the history are used (a digest computed on its own
+    still shows what owners said).
+    """
+    if checkins is None:
+        checkins = stored_checkins(config)
+    data = read_with(config, read)
+    return compute(config, data, as_of or today(config), checkins=checkins, checkin_warnings=checkin_warnings)
+
+
+def read_with(config: Config, reader: Reader | None = None) -> Mapping[str, SourceData | SourceError]:
+    """Every source's rows (or the error that stopped it)."""
+    if reader is None:
+        from connectors.sources import read_sources as reader
+    return reader(config.sources.values(), config.google)
+
+
+def stored_checkins(config: Config) -> list[ci.CheckIn]:
+    """The check-ins in the project's history (none before its first sync)."""
+    from sheetsync.runtime.history import HISTORY_FILE, History
+
+    if not config.checkins.enabled or not (config.state_dir / HISTORY_FILE).exists():
+        return []
+    with History.for_state_dir(config.state_dir) as history:
+        return history.checkins()

@@ -1,0 +1,558 @@
+"""What owners' check-ins mean: confidence, the week they belong to, and which one counts.
+
+A check-in is a KR owner's weekly word next to the computed number: a confidence
+(on track, at risk, off track), a sentence on why, and for manual key results the value
+itself. They arrive as rows, from the tracker's Check-ins tab or from any configured source
+(a Google Form's response sheet, a sheet, a CSV), and this module turns those rows into
+`CheckIn`s, strictly: a row it cannot read is a warning naming the row, never a guess.
+
+A check-in belongs to the ISO week of its date (a Check-ins tab row to the week it was
+written for); the latest one per KR and week wins, and every one is kept in the history.
+
+Pure: rows in, check-ins and warnings out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+
+from sheetsync.core.dates import DateFormatError, excel_serial_to_timestamp, parse_date
+from sheetsync.core.numbers import NumberFormatError, is_missing, parse_number
+from sheetsync.core.snapshot import week_key
+
+CONFIDENCES = ("on_track", "at_risk", "off_track")
+"""Owner confidence levels, best first (the same words as the computed statuses)."""
+
+CONFIDENCE_LABELS = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
+"""What a person picks in the Check-ins tab's drop-down, and what the outputs show."""
+
+MAX_COMMENT = 500
+"""Characters kept of a comment: a check-in is a sentence, not a report (longer text is cut, with a warning)."""
+MAX_NAME = 100
+
+TRACKER_ORIGIN = "tracker"
+"""The origin of check-ins typed into the tracker's own Check-ins tab."""
+
+_WORDS = {
+    "on track": "on_track", "green": "on_track", "good": "on_track", "g": "on_track",
+    "at risk": "at_risk", "yellow": "at_risk", "amber": "at_risk", "orange": "at_risk", "y": "at_risk",
+    "off track": "off_track", "red": "off_track", "r": "off_track",
+    "🟢": "on_track", "🟡": "at_risk", "🟠": "at_risk", "🔴": "off_track",
+}  # fmt: skip
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_OUT_OF_TEN = re.compile(r"^(?P<n>\d+(?:[.,]\d+)?)\s*(?:/\s*10)?$")
+_WEEK = re.compile(r"^\s*(?P<year>\d{4})-?W(?P<week>\d{1,2})\s*$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class CheckInError(ValueError):
+    """One cell of a check-in cannot be read; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """One owner's check-in on one key result."""
+
+    kr_id: str
+    week: str  # ISO week key, 2026-W48
+    when: dt.datetime  # naive, in the project's time zone; orders check-ins within a week
+    confidence: str | None = None  # on_track | at_risk | off_track
+    comment: str | None = None
+    value: float | None = None
+    by: str | None = None
+    origin: str = TRACKER_ORIGIN  # "tracker", or the name of the source it came from
+    row: int | None = None  # the row in its sheet, for messages
+
+    @property
+    def date(self) -> dt.date:
+        return self.when.date()
+
+    @property
+    def empty(self) -> bool:
+        return self.confidence is None and self.comment is None and self.value is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results JSON's `key_results[].checkin`."""
+        return {
+            "week": self.week,
+            "date": self.date.isoformat(),
+            "confidence": self.confidence,
+            "comment": self.comment,
+            "value": self.value,
+            "by": self.by,
+        }
+
+
+@dataclass(frozen=True)
+class CheckInColumns:
+    """The column holding each part of a check-in, by header name."""
+
+    kr: str = "Key result"
+    date: str = "Date"
+    confidence: str = "Confidence"
+    comment: str = "Comment"
+    value: str = "Value"
+    by: str = "By"
+
+
+# --- cells ---------------------------------------------------------------------------------
+
+
+def parse_confidence(value: object) -> str | None:
+    """'on track', 'Green', 8 or '8/10' -> 'on_track'; None for an empty cell.
+
+    Accepted: on track / at risk / off track (any case, spaces, _ or -), green / yellow
+    (amber) / red, and 1-10 with 7-10 on track, 4-6 at risk, 1-3 off track.
+    """
+    if value is None or isinstance(value, bool) or is_missing(value):
+        if isinstance(value, bool):
+            raise CheckInError(f"expected on track, at risk or off track, got {value!r}")
+        return None
+    if isinstance(value, int | float):
+        return _out_of_ten(float(value), value)
+    text = _SEPARATORS.sub(" ", str(value).strip().casefold()).strip()
+    if text in _WORDS:
+        return _WORDS[text]
+    if text.replace(" ", "") in {w.replace(" ", "") for w in _WORDS}:
+        return next(v for w, v in _WORDS.items() if w.replace(" ", "") == text.replace(" ", ""))
+    match = _OUT_OF_TEN.match(text)
+    if match:
+        return _out_of_ten(float(match["n"].replace(",", ".")), value)
+    raise CheckInError(f"expected on track, at risk or off track (or green/yellow/red, or 1-10), got {value!r}")
+
+
+def _out_of_ten(number: float, original: object) -> str:
+    if not math.isfinite(number) or not 1 <= number <= 10:
+        raise CheckInError(f"a confidence score is between 1 and 10, got {original!r}")
+    if number >= 7:
+        return "on_track"
+    if number >= 4:
+        return "at_risk"
+    return "off_track"
+
+
+def clean_text(value: object, limit: int, what: str) -> tuple[str | None, str | None]:
+    """Typed text as data: control characters dropped, trimmed, cut at `limit` (and a warning)."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None, None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _CONTROL.sub("", str(value)).strip()
+    if not text:
+        return None, None
+    if len(text) > limit:
+        return text[: limit - 1].rstrip() + "…", f"{what} cut to {limit} characters (it had {len(text)})"
+    return text, None
+
+
+def parse_when(value: object, *, dayfirst: bool = False) -> dt.datetime | None:
+    """A check-in's date or timestamp (a Form's `12/1/2026 14:03:22`), None when empty."""
+    if value is None or is_missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None, microsecond=0) if value.tzinfo is None else value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return excel_serial_to_timestamp(value).to_pydatetime().replace(microsecond=0)
+        except DateFormatError as exc:
+            raise CheckInError(str(exc)) from None
+    try:
+        day = parse_date(value, dayfirst=dayfirst)
+    except DateFormatError as exc:
+        raise CheckInError(str(exc)) from None
+    if day is None:
+        return None
+    return dt.datetime.combine(day, _time_of(str(value)))
+
+
+_TIME = re.compile(r"(?<!\d)(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?", re.IGNORECASE)
+
+
+def _time_of(text: str) -> dt.time:
+    """The time of day in a timestamp's text (for ordering check-ins on the same day)."""
+    match = _TIME.search(text)
+    if not match:
+        return dt.time()
+    hour, minute, second = int(match["h"]), int(match["m"]), int(match["s"] or 0)
+    if match["ampm"]:
+        hour = hour % 12 + (12 if match["ampm"].lower().startswith("p") else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return dt.time()
+    return dt.time(hour, minute, second)
+
+
+def parse_week(value: object) -> str | None:
+    """'2026-W48' (also '2026W48', '2026-w48') -> '2026-W48'; None when it is not a week."""
+    if value is None or not isinstance(value, str):
+        return None
+    match = _WEEK.match(value)
+    if not match:
+        return None
+    year, week = int(match["year"]), int(match["week"])
+    try:
+        dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        return None
+    return f"{year}-W{week:02d}"
+
+
+def week_end(week: str) -> dt.date:
+    """The Sunday that ends an ISO week."""
+    year, number = week.split("-W")
+    return dt.date.fromisocalendar(int(year), int(number), 7)
+
+
+# --- rows ----------------------------------------------------------------------------------
+
+
+class KRMatcher:
+    """Finds the KR a row names: its id, its title, or text that starts with its id ("O1-KR1: ...")."""
+
+    def __init__(self, krs: Mapping[str, str]) -> None:
+        self.by_id = {kr_id.casefold(): kr_id for kr_id in krs}
+        self.by_title = {title.strip().casefold(): kr_id for kr_id, title in krs.items() if title}
+        self.ids = sorted(krs, key=len, reverse=True)
+
+    def find(self, value: object) -> str | None:
+        if value is None or is_missing(value):
+            return None
+        text = str(value).strip()
+        key = text.casefold()
+        if key in self.by_id:
+            return self.by_id[key]
+        if key in self.by_title:
+            return self.by_title[key]
+        for kr_id in self.ids:
+            if key.startswith(kr_id.casefold()) and not key[len(kr_id) : len(kr_id) + 1].isalnum():
+                return kr_id
+        return None
+
+
+@dataclass(frozen=True)
+class RowCells:
+    """One row's raw cells, by check-in part (missing parts None), and its sheet row number."""
+
+    row: int | None
+    kr: object = None
+    when: object = None
+    confidence: object = None
+    comment: object = None
+    value: object = None
+    by: object = None
+    week: object = None  # the Check-ins tab's Week column
+
+
+def read_row(
+    cells: RowCells,
+    matcher: KRMatcher,
+    *,
+    where: str,
+    origin: str,
+    default_when: dt.datetime | None = None,
+    default_week: str | None = None,
+    dayfirst: bool = False,
+    decimal: str = ".",
+    thousands: str | None = None,
+) -> tuple[CheckIn | None, list[str]]:
+    """One row as a check-in, with a warning per cell it could not read.
+
+    `where` names the place for messages ("checkins source 'form' row 7"). Rows with no
+    confidence, comment or value are not check-ins (None, no warning). A row whose KR or
+    date cannot be read is skipped with a warning; a bad confidence or value is dropped
+    from an otherwise good check-in, with a warning.
+    """
+    warnings: list[str] = []
+    confidence: str | None = None
+    try:
+        confidence = parse_confidence(cells.confidence)
+    except CheckInError as exc:
+        warnings.append(f"{where}: Confidence: {exc}")
+    value: float | None = None
+    try:
+        value = parse_number(cells.value, decimal=decimal, thousands=thousands)
+    except NumberFormatError as exc:
+        warnings.append(f"{where}: Value: {exc}")
+    comment, cut = clean_text(cells.comment, MAX_COMMENT, "Comment")
+    if cut:
+        warnings.append(f"{where}: {cut}")
+    by, cut = clean_text(cells.by, MAX_NAME, "By")
+    if cut:
+        warnings.append(f"{where}: {cut}")
+    if confidence is None and comment is None and value is None:
+        return None, warnings
+    kr_id = matcher.find(cells.kr)
+    if kr_id is None:
+        shown = "an empty cell" if cells.kr is None or is_missing(cells.kr) else repr(str(cells.kr)[:80])
+        warnings.append(f"{where}: no key result matches {shown}; the check-in is skipped")
+        return None, warnings
+    when: dt.datetime | None = None
+    try:
+        when = parse_when(cells.when, dayfirst=dayfirst)
+    except CheckInError as exc:
+        warnings.append(f"{where}: Date: {exc}; the check-in is skipped")
+        return None, warnings
+    week = parse_week(cells.week) if isinstance(cells.week, str) else None
+    if when is None:
+        when = default_when
+    if week is None:
+        week = week_key(when.date()) if when is not None and cells.week is None else default_week
+    if week is None or when is None:
+        warnings.append(f"{where}: the check-in has no date; it is skipped")
+        return None, warnings
+    if week_key(when.date()) != week:
+        # a tab row checked in after its week ended still belongs to the week it was written for
+        when = min(when, dt.datetime.combine(week_end(week), dt.time(23, 59, 59)))
+    return CheckIn(kr_id, week, when, confidence, comment, value, by, origin, cells.row), warnings
+
+
+def read_frame(
+    frame: pd.DataFrame,
+    columns: CheckInColumns,
+    krs: Mapping[str, str],
+    *,
+    origin: str,
+    row_column: str | None = None,
+    dayfirst: bool = False,
+    decimal: str = ".",
+    thousands: str | None = None,
+) -> tuple[list[CheckIn], list[str]]:
+    """Check-ins from a source's rows (a Form's responses, a sheet, a CSV).
+
+    `krs` maps KR ids to titles. A missing KR column is one warning; without a Date column
+    a Form's `Timestamp` is used.
+    """
+    names = list(frame.columns)
+    where = f"checkins source {origin!r}"
+    date_column = columns.date
+    if date_column not in names and columns.date == CheckInColumns.date and "Timestamp" in names:
+        date_column = "Timestamp"
+    missing = [c for c in (columns.kr, date_column) if c not in names]
+    if missing:
+        return [], [f"{where}: no column {', '.join(repr(m) for m in missing)} (columns: {', '.join(map(str, names))})"]
+    if not any(c in names for c in (columns.confidence, columns.comment, columns.value)):
+        return [], [
+            f"{where}: none of the columns {columns.confidence!r}, {columns.comment!r}, {columns.value!r} "
+            f"is there (columns: {', '.join(map(str, names))})"
+        ]
+    matcher = KRMatcher(krs)
+    out: list[CheckIn] = []
+    warnings: list[str] = []
+
+    def col(name: str) -> Sequence[object]:
+        return frame[name].tolist() if name in names else [None] * len(frame)
+
+    rows = frame[row_column].tolist() if row_column and row_column in names else list(range(2, len(frame) + 2))
+    for row, kr, when, confidence, comment, value, by in zip(
+        rows, col(columns.kr), col(date_column), col(columns.confidence), col(columns.comment),
+        col(columns.value), col(columns.by), strict=True,
+    ):  # fmt: skip
+        checkin, row_warnings = read_row(
+            RowCells(_int(row), kr, when, confidence, comment, value, by),
+            matcher, where=f"{where} row {row}", origin=origin, dayfirst=dayfirst, decimal=decimal,
+            thousands=thousands,
+        )  # fmt: skip
+        warnings += row_warnings
+        if checkin is not None:
+            out.append(checkin)
+    return out, warnings
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+# --- which one counts ----------------------------------------------------------------------
+
+
+def _order(checkin: CheckIn) -> tuple[dt.datetime, int]:
+    return (checkin.when, checkin.row or 0)
+
+
+def latest_per_week(checkins: Iterable[CheckIn]) -> dict[tuple[str, str], CheckIn]:
+    """(KR id, week) -> the check-in that counts for that week: the latest by date, then by row."""
+    best: dict[tuple[str, str], CheckIn] = {}
+    for checkin in checkins:
+        key = (checkin.kr_id, checkin.week)
+        if key not in best or _order(checkin) >= _order(best[key]):
+            best[key] = checkin
+    return best
+
+
+def latest(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> CheckIn | None:
+    """The KR's check-in that counts as of a day: the winner of its latest week up to that day's week."""
+    week = week_key(as_of)
+    found = [c for c in checkins if c.kr_id == kr_id and c.week <= week]
+    return max(found, key=lambda c: (c.week, *_order(c))) if found else None
+
+
+def latest_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> CheckIn | None:
+    """The latest check-in carrying a value, up to `as_of`'s week (what a manual KR's value is)."""
+    return latest((c for c in checkins if c.value is not None), kr_id, as_of)
+
+
+def merge(
+    known: Iterable[CheckIn], fresh: Iterable[CheckIn], *, restated: Iterable[tuple[str, str, str]] = ()
+) -> list[CheckIn]:
+    """History plus newly read check-ins, each once.
+
+    `restated` lists (origin, week, KR id) whose check-in `fresh` states afresh: a Check-ins
+    tab row shows one KR's week, so what it holds now replaces what it held before (an
+    owner's edit is one check-in, not two; a cleared row withdraws it). Identical check-ins
+    read again, as a source's rows are on every sync, are kept once.
+    """
+    replaced = set(restated)
+    keep = [c for c in known if (c.origin, c.week, c.kr_id) not in replaced]
+    seen = {_identity(c) for c in keep}
+    out = list(keep)
+    for checkin in fresh:
+        key = _identity(checkin)
+        if key not in seen:
+            seen.add(key)
+            out.append(checkin)
+    return out
+
+
+def _identity(c: CheckIn) -> tuple[Any, ...]:
+    return (c.origin, c.kr_id, c.week, c.when, c.confidence, c.comment, c.value, c.by)
+
+
+# --- the tracker's Check-ins tab ---------------------------------------------------------------
+
+TAB_COLUMNS = {
+    "week": "Week", "kr": "Key result", "by": "Owner", "confidence": "Confidence", "comment": "Comment",
+    "value": "Value", "when": "Date",
+}  # fmt: skip
+"""The Check-ins tab's columns sheetsync reads back, by header (the others are for reading)."""
+
+
+@dataclass(frozen=True)
+class TabRows:
+    """The Check-ins tab as a writer read it back: its header and rows of cell values.
+
+    `first_row` is the sheet row of the first data row, so warnings name real rows.
+    """
+
+    header: tuple[object, ...]
+    rows: tuple[tuple[object, ...], ...]
+    first_row: int = 2
+    where: str = "Check-ins tab"
+
+
+def read_tab(
+    tab: TabRows,
+    krs: Mapping[str, str],
+    known: Iterable[CheckIn],
+    *,
+    now: dt.datetime,
+    week: str,
+) -> tuple[list[CheckIn], set[tuple[str, str, str]], list[str]]:
+    """Check-ins typed into the tracker's Check-ins tab: (check-ins, restated keys, warnings).
+
+    Each row belongs to the week in its Week cell (else `week`, the one the tab was written
+    for). A row's date is the one typed in its Date cell; without one (or when the owner
+    changed the row but not the date sheetsync wrote there) it is `now`, kept inside the
+    row's week. A row re-read unchanged keeps its date, so re-runs never move it.
+    """
+    names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
+    index = {part: names.index(title.casefold()) for part, title in TAB_COLUMNS.items() if title.casefold() in names}
+    if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
+        return [], set(), [f"{tab.where}: no 'Key result' and 'Confidence' columns in its header row; "
+                           "nothing was read from it (restore the header to keep check-ins coming)"]
+    before = {(c.kr_id, c.week): c for c in known if c.origin == TRACKER_ORIGIN}
+    matcher = KRMatcher(krs)
+    out: list[CheckIn] = []
+    restated: set[tuple[str, str, str]] = set()
+    warnings: list[str] = []
+
+    def cell(row: tuple[object, ...], part: str) -> object:
+        i = index.get(part)
+        return row[i] if i is not None and i < len(row) else None
+
+    for offset, row in enumerate(tab.rows):
+        number = tab.first_row + offset
+        cells = RowCells(number, cell(row, "kr"), cell(row, "when"), cell(row, "confidence"), cell(row, "comment"),
+                         cell(row, "value"), cell(row, "by"), cell(row, "week") or week)  # fmt: skip
+        row_week = parse_week(cells.week) or week
+        kr_id = matcher.find(cells.kr)
+        if kr_id is not None:
+            restated.add((TRACKER_ORIGIN, row_week, kr_id))
+        checkin, row_warnings = read_row(
+            cells, matcher, where=f"{tab.where} row {number}", origin=TRACKER_ORIGIN,
+            default_when=_inside(now, row_week), default_week=row_week,
+        )  # fmt: skip
+        warnings += row_warnings
+        if checkin is None:
+            continue
+        prev = before.get((checkin.kr_id, checkin.week))
+        if prev is not None:
+            same = (prev.confidence, prev.comment, prev.value) == (checkin.confidence, checkin.comment, checkin.value)
+            if same:
+                checkin = replace(checkin, when=prev.when)
+            elif cells.when is not None and checkin.date == prev.date:
+                checkin = replace(checkin, when=_inside(now, checkin.week))
+        out.append(checkin)
+    return out, restated, warnings
+
+
+def _inside(moment: dt.datetime, week: str) -> dt.datetime:
+    """`moment` moved into `week` (a row read after its week ended is dated that week's last second)."""
+    year, number = week.split("-W")
+    start = dt.datetime.combine(dt.date.fromisocalendar(int(year), int(number), 1), dt.time())
+    end = dt.datetime.combine(week_end(week), dt.time(23, 59, 59))
+    return min(max(moment.replace(microsecond=0), start), end)
+
+
+# --- compared with the numbers ---------------------------------------------------------------
+
+_STEP = {"done": 0, "on_track": 0, "at_risk": 1, "off_track": 2}
+
+
+def disagreement(confidence: str | None, status: str) -> int:
+    """Steps between the owner's confidence and the computed status (0, 1 or 2; 0 without data)."""
+    if confidence is None or status not in _STEP or confidence not in _STEP:
+        return 0
+    return abs(_STEP[confidence] - _STEP[status])
+
+
+def confidence_label(confidence: str | None) -> str:
+    return CONFIDENCE_LABELS.get(confidence or "", "")
+
+
+# --- manual key results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManualValue:
+    """A manual KR's current value, and why it may be old or missing."""
+
+    value: float | None
+    checkin: CheckIn | None
+    stale: str | None = None  # no value came in this week: the last one is shown, with its date
+    note: str | None = None  # no value at all yet
+
+
+def manual_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date, unit_text: Any = None) -> ManualValue:
+    """The latest check-in Value up to `as_of`'s week; stale when it is from an earlier week."""
+    found = latest_value(checkins, kr_id, as_of)
+    if found is None:
+        return ManualValue(None, None, note="manual key result: no check-in has given a value yet")
+    if found.week == week_key(as_of):
+        return ManualValue(found.value, found)
+    shown = unit_text(found.value) if unit_text else f"{found.value:g}"
+    return ManualValue(
+        found.value, found, stale=f"no check-in value this week: showing {shown} from {found.date.isoformat()}"
+    )

@@ -1,0 +1,184 @@
+"""Check-ins as pure data: confidence words, weeks, which one counts, the Check-ins tab's rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from sheetsync.core import checkins as ci
+from sheetsync.core.checkins import CheckIn, CheckInColumns, CheckInError, TabRows
+
+KRS = {"O1-KR1": "Increase CSAT from 80% to 90%", "O1-KR2": "Cut first response time", "O2-KR10": "Hire 3 engineers"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "meaning"),
+    [
+        ("on track", "on_track"), ("On Track", "on_track"), ("on_track", "on_track"), ("ON-TRACK", "on_track"),
+        ("ontrack", "on_track"), ("green", "on_track"), ("Yellow", "at_risk"), ("amber", "at_risk"),
+        ("at risk", "at_risk"), ("RED", "off_track"), ("off track", "off_track"), (10, "on_track"),
+        (7, "on_track"), (6, "at_risk"), (4, "at_risk"), (3, "off_track"), (1, "off_track"), ("8/10", "on_track"),
+        ("5", "at_risk"), (6.5, "at_risk"), ("🔴", "off_track"), (None, None), ("", None), ("  ", None),
+    ],
+)  # fmt: skip
+def test_confidence_words_colours_and_scores(typed, meaning):
+    assert ci.parse_confidence(typed) == meaning
+
+
+@pytest.mark.parametrize("typed", ["maybe", 0, 11, "12/10", True, "blue", float("inf")])
+def test_anything_else_is_refused(typed):
+    with pytest.raises(CheckInError):
+        ci.parse_confidence(typed)
+
+
+def test_a_google_form_response_sheet():
+    """Timestamp in the form's en-US locale, free-text answers, a KR picked by its title or 'id: title'."""
+    frame = pd.DataFrame({
+        "Timestamp": ["11/24/2026 9:15:02", "11/26/2026 14:03:22", "11/26/2026 8:00:00", "12/1/2026 10:00:00",
+                      "11/27/2026 12:00:00"],
+        "Email Address": ["ana@acme.example"] * 5,
+        "Key result": ["O1-KR1: Increase CSAT from 80% to 90%", "O1-KR1", "increase csat from 80% to 90%",
+                       "O1-KR1", "O9-KR9"],
+        "Confidence": ["green", "at risk", "4", "7", "red"],
+        "Comment": ["fine", "supplier slipped to January", "=HYPERLINK(\"http://x\")", "", "?"],
+        "By": ["Ana", "Ana", "Ana", "Ana", "Ana"],
+        "__row__": [2, 3, 4, 5, 6],
+    })  # fmt: skip
+    found, warnings = ci.read_frame(frame, CheckInColumns(), KRS, origin="form", row_column="__row__")
+    assert [(c.kr_id, c.week, c.confidence, c.row) for c in found] == [
+        ("O1-KR1", "2026-W48", "on_track", 2), ("O1-KR1", "2026-W48", "at_risk", 3),
+        ("O1-KR1", "2026-W48", "at_risk", 4), ("O1-KR1", "2026-W49", "on_track", 5),
+    ]  # fmt: skip
+    assert found[1].when == dt.datetime(2026, 11, 26, 14, 3, 22)
+    assert found[2].comment == '=HYPERLINK("http://x")'  # kept as text: writers store it as text
+    assert warnings == ["checkins source 'form' row 6: no key result matches 'O9-KR9'; the check-in is skipped"]
+    # Latest per KR and week: the 14:03 answer beats the 8:00 one of the same day.
+    week48 = ci.latest_per_week(found)[("O1-KR1", "2026-W48")]
+    assert week48.comment == "supplier slipped to January"
+    assert ci.latest(found, "O1-KR1", dt.date(2026, 11, 29)) == week48
+    assert ci.latest(found, "O1-KR1", dt.date(2026, 12, 2)).week == "2026-W49"
+    assert ci.latest(found, "O1-KR1", dt.date(2026, 11, 20)) is None  # nothing before W48
+
+
+def test_missing_columns_and_bad_cells_are_warnings_naming_the_row():
+    frame = pd.DataFrame({"KR": ["O1-KR2"], "When": ["2026-11-25"]})
+    found, warnings = ci.read_frame(frame, CheckInColumns(kr="KR", date="When"), KRS, origin="sheet")
+    assert found == [] and "none of the columns 'Confidence', 'Comment', 'Value'" in warnings[0]
+    found, warnings = ci.read_frame(pd.DataFrame({"Date": []}), CheckInColumns(), KRS, origin="sheet")
+    assert warnings == ["checkins source 'sheet': no column 'Key result' (columns: Date)"]
+    frame = pd.DataFrame({
+        "Key result": ["O1-KR2", "O1-KR2", "O1-KR2"], "Date": ["2026-11-25", "soon", "2026-11-26"],
+        "Confidence": ["meh", "on track", "on track"], "Value": ["3 minutes", "2", "x" * 3],
+    })  # fmt: skip
+    found, warnings = ci.read_frame(frame, CheckInColumns(), KRS, origin="sheet")
+    assert [(c.row, c.confidence, c.value) for c in found] == [(4, "on_track", None)]
+    assert any(w.startswith("checkins source 'sheet' row 2: Confidence: expected on track") for w in warnings)
+    assert any(w.startswith("checkins source 'sheet' row 2: Value:") for w in warnings)
+    assert any("row 3: Date:" in w and "skipped" in w for w in warnings)
+    assert any(w.startswith("checkins source 'sheet' row 4: Value:") for w in warnings)
+
+
+def test_long_comments_are_cut_with_a_warning_and_control_characters_dropped():
+    checkin, warnings = ci.read_row(
+        ci.RowCells(7, "O1-KR1", "2026-11-25", "at risk", "why \x07" + "x" * 900), ci.KRMatcher(KRS),
+        where="here", origin="form",
+    )
+    assert checkin is not None and len(checkin.comment) == ci.MAX_COMMENT and checkin.comment.startswith("why x")
+    assert warnings == [f"here: Comment cut to {ci.MAX_COMMENT} characters (it had 904)"]
+
+
+def test_kr_ids_that_prefix_each_other_are_told_apart():
+    matcher = ci.KRMatcher({"O2-KR1": "a", "O2-KR10": "b"})
+    assert matcher.find("O2-KR10 - hire") == "O2-KR10"
+    assert matcher.find("o2-kr1: grow") == "O2-KR1"
+    assert matcher.find("O2-KR1x") is None
+
+
+def at(day: str, hour: int = 9) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour))
+
+
+def tab(*rows: tuple[object, ...]) -> TabRows:
+    header = ("Week", "Objective", "Key result", "Title", "Owner", "Status", "Current", "Last check-in",
+              "Confidence", "Comment", "Value", "Date")  # fmt: skip
+    return TabRows(header, tuple(rows))
+
+
+def row(kr: str, confidence: object = None, comment: object = None, value: object = None, date: object = None,
+        week: object = "2026-W48") -> tuple[object, ...]:  # fmt: skip
+    return (week, "O1", kr, "t", "Ana", "On track", 0.8, None, confidence, comment, value, date)
+
+
+def test_tab_rows_belong_to_their_week_and_keep_their_date_on_re_runs():
+    now = at("2026-11-25", 10)
+    first, restated, warnings = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped"), row("O1-KR2")),
+                                            KRS, [], now=now, week="2026-W48")  # fmt: skip
+    assert warnings == []
+    assert [(c.kr_id, c.week, c.when, c.confidence, c.by) for c in first] == [
+        ("O1-KR1", "2026-W48", now, "at_risk", "Ana")]
+    assert restated == {("tracker", "2026-W48", "O1-KR1"), ("tracker", "2026-W48", "O1-KR2")}
+    # The next sync reads the row back as sheetsync rewrote it (its Date filled in): same check-in, same time.
+    again, _, _ = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped", date=dt.datetime(2026, 11, 25))),
+                              KRS, first, now=at("2026-11-26"), week="2026-W48")  # fmt: skip
+    assert again == first
+    # The owner changes the comment but not the date sheetsync wrote: it is a new check-in, dated now.
+    edited, _, _ = ci.read_tab(tab(row("O1-KR1", "Off track", "lost the supplier", date=dt.datetime(2026, 11, 25))),
+                               KRS, first, now=at("2026-11-27"), week="2026-W48")  # fmt: skip
+    assert edited[0].when == at("2026-11-27") and edited[0].confidence == "off_track"
+    merged = ci.merge(first, edited, restated={("tracker", "2026-W48", "O1-KR1")})
+    assert merged == edited  # the tab restates the week: one check-in, not two
+    # Read after the week ended (Monday's sync), a row undated still belongs to its week.
+    late, _, _ = ci.read_tab(tab(row("O1-KR2", 3)), KRS, [], now=at("2026-11-30", 7), week="2026-W49")
+    assert late[0].week == "2026-W48" and late[0].when == dt.datetime(2026, 11, 29, 23, 59, 59)
+    assert late[0].confidence == "off_track"
+
+
+def test_a_cleared_row_withdraws_its_check_in_and_other_weeks_stay():
+    old = CheckIn("O1-KR1", "2026-W47", at("2026-11-18"), "on_track", origin="tracker")
+    this = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="tracker")
+    fresh, restated, _ = ci.read_tab(tab(row("O1-KR1")), KRS, [old, this], now=at("2026-11-25"), week="2026-W48")
+    assert fresh == [] and ci.merge([old, this], fresh, restated=restated) == [old]
+
+
+def test_a_tab_without_its_header_is_one_warning():
+    fresh, restated, warnings = ci.read_tab(TabRows(("a", "b"), ((1, 2),)), KRS, [], now=at("2026-11-25"),
+                                            week="2026-W48")  # fmt: skip
+    assert (fresh, restated) == ([], set())
+    assert "no 'Key result' and 'Confidence' columns" in warnings[0]
+
+
+def test_source_rows_read_again_are_kept_once():
+    a = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="form", row=2)
+    assert ci.merge([a], [a]) == [a]
+    b = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "off_track", origin="form", row=2)  # edited response
+    assert ci.merge([a], [b]) == [a, b]
+
+
+def test_manual_values_and_staleness():
+    checkins = [
+        CheckIn("O2-KR10", "2026-W47", at("2026-11-18"), "on_track", value=1),
+        CheckIn("O2-KR10", "2026-W48", at("2026-11-24"), "at_risk", comment="no value this time"),
+    ]
+    none = ci.manual_value(checkins, "O2-KR10", dt.date(2026, 11, 10))
+    assert none.value is None and none.note
+    last_week = ci.manual_value(checkins, "O2-KR10", dt.date(2026, 11, 25))
+    assert last_week.value == 1 and last_week.stale == "no check-in value this week: showing 1 from 2026-11-18"
+    fresh = ci.manual_value(checkins, "O2-KR10", dt.date(2026, 11, 19))
+    assert fresh.value == 1 and fresh.stale is None
+
+
+@pytest.mark.parametrize(
+    ("confidence", "status", "steps"),
+    [("off_track", "on_track", 2), ("on_track", "off_track", 2), ("on_track", "done", 0), ("at_risk", "on_track", 1),
+     ("off_track", "no_data", 0), (None, "on_track", 0)],
+)  # fmt: skip
+def test_disagreement_in_steps(confidence, status, steps):
+    assert ci.disagreement(confidence, status) == steps
+
+
+@pytest.mark.parametrize(("text", "week"), [("2026-W48", "2026-W48"), ("2026w9", "2026-W09"), ("2026-W54", None),
+                                            ("W48", None)])  # fmt: skip
+def test_week_cells(text, week):
+    assert ci.parse_week(text) == week

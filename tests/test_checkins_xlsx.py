@@ -1,0 +1,166 @@
+"""Check-ins end to end with the .xlsx tracker: sync, an owner types into the Check-ins tab, sync again.
+
+The owner's edits are made the way a person's would reach the file: with openpyxl on the
+saved workbook, and (slow) in a workbook LibreOffice re-saved headless.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from sheetsync.core.tracker import CHECKIN_HEADER, HISTORY_HEADER, KR_HEADER
+from tests.helpers import copy_example, run_cli
+
+TRACKER = Path("output") / "okr_tracker.xlsx"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def sync(work: Path, as_of: str, name: str) -> dict:
+    proc = run_cli("sync", "--config", "config.toml", "--as-of", as_of, "--json", name, cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return json.loads((work / name).read_text())
+
+
+def checkins_tab(path: Path) -> tuple[list[str], dict[str, dict[str, object]]]:
+    ws = load_workbook(path)["Check-ins"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = list(rows[0])
+    return header, {r[header.index("Key result")]: dict(zip(header, r, strict=True)) for r in rows[1:] if r[2]}
+
+
+def kr(results: dict, kr_id: str) -> dict:
+    return next(k for o in results["objectives"] for k in o["key_results"] if k["id"] == kr_id)
+
+
+def type_checkins(path: Path, typed: dict[str, dict[str, object]]) -> None:
+    """What an owner does in Excel: type into the Confidence, Comment and Value cells of a KR's row."""
+    wb = load_workbook(path)
+    ws = wb["Check-ins"]
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        cells = typed.get(row[header.index("Key result")].value, {})
+        for column, value in cells.items():
+            cell = row[header.index(column)]
+            cell.value = value
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # typed as text ('=...), as Excel keeps a leading apostrophe
+    wb.save(path)
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    copy_example(tmp_path)
+    return tmp_path
+
+
+def test_check_ins_typed_into_the_tab_reach_the_json_the_tracker_and_the_history(work: Path):
+    first = sync(work, "2026-11-24", "week48.json")
+    header, rows = checkins_tab(work / TRACKER)
+    assert tuple(header) == CHECKIN_HEADER
+    assert list(rows) == [k["id"] for o in first["objectives"] for k in o["key_results"]]
+    csat = rows["O1-KR1"]
+    assert (csat["Week"], csat["Title"], csat["Owner"], csat["Status"]) == (
+        "2026-W48", "Increase CSAT from 80% to 90%", "Head of Support", "On track")
+    assert (csat["Confidence"], csat["Comment"], csat["Value"], csat["Date"]) == (None, None, None, None)
+    assert kr(first, "O1-KR1")["checkin"] is None
+    validation = load_workbook(work / TRACKER)["Check-ins"].data_validations.dataValidation
+    assert [(v.type, v.formula1, str(v.sqref)) for v in validation] == [
+        ("list", '"On track,At risk,Off track"', f"I2:I{1 + len(rows)}")]
+
+    type_checkins(work / TRACKER, {
+        "O1-KR1": {"Confidence": "At risk", "Comment": "supplier slipped to January"},
+        "O2-KR3": {"Confidence": 8, "Comment": "=HYPERLINK(\"http://evil.example\",\"click\")", "Value": "4.5%"},
+    })  # fmt: skip
+    second = sync(work, "2026-11-24", "again.json")
+    checkin = kr(second, "O1-KR1")["checkin"]
+    assert checkin["week"] == "2026-W48" and checkin["date"].startswith("2026-11-")
+    assert {k: checkin[k] for k in ("confidence", "comment", "value", "by")} == {
+        "confidence": "at_risk", "comment": "supplier slipped to January", "value": None, "by": "Head of Support"}
+    churn = kr(second, "O2-KR3")["checkin"]
+    assert (churn["confidence"], churn["value"]) == ("on_track", pytest.approx(0.045))
+    assert churn["comment"] == '=HYPERLINK("http://evil.example","click")'
+
+    wb = load_workbook(work / TRACKER)
+    ws = wb["Key Results"]
+    krs = {r[1]: dict(zip(KR_HEADER, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert (krs["O1-KR1"]["Confidence"], krs["O1-KR1"]["Check-in"]) == ("At risk", "supplier slipped to January")
+    assert isinstance(krs["O1-KR1"]["Checked in"], datetime)
+    # The typed formula is text in every tab it reaches, never a formula.
+    comment_cell = ws.cell(2 + list(krs).index("O2-KR3"), KR_HEADER.index("Check-in") + 1)
+    assert comment_cell.data_type == "s" and comment_cell.value.startswith("=HYPERLINK")
+    # The re-written Check-ins tab still shows what was typed (nothing is lost on a re-run).
+    _, rows = checkins_tab(work / TRACKER)
+    assert (rows["O1-KR1"]["Confidence"], rows["O1-KR1"]["Comment"]) == ("At risk", "supplier slipped to January")
+    assert rows["O2-KR3"]["Confidence"] == "On track" and rows["O2-KR3"]["Value"] == pytest.approx(0.045)
+    assert isinstance(rows["O1-KR1"]["Date"], datetime)
+
+    # A third sync, in the next week: last week's check-in stays in the history, the rows are fresh.
+    third = sync(work, "2026-12-01", "week49.json")
+    assert kr(third, "O1-KR1")["checkin"]["week"] == "2026-W48"  # the latest one there is, with its week
+    _, rows = checkins_tab(work / TRACKER)
+    assert rows["O1-KR1"]["Week"] == "2026-W49"
+    assert (rows["O1-KR1"]["Confidence"], rows["O1-KR1"]["Comment"], rows["O1-KR1"]["Value"]) == (None, None, None)
+    assert rows["O1-KR1"]["Last check-in"] == "2026-W48 · At risk · supplier slipped to January"
+    history = load_workbook(work / TRACKER)["History"]
+    kept = [dict(zip(HISTORY_HEADER, r, strict=True)) for r in history.iter_rows(min_row=2, values_only=True)]
+    week48 = next(r for r in kept if r["Week"] == "2026-W48" and r["ID"] == "O1-KR1")
+    assert (week48["Confidence"], week48["Comment"]) == ("At risk", "supplier slipped to January")
+    week49 = next(r for r in kept if r["Week"] == "2026-W49" and r["ID"] == "O1-KR1")
+    assert (week49["Confidence"], week49["Comment"]) == (None, None)
+
+
+def test_a_bad_cell_is_a_warning_naming_the_row_and_the_rest_is_kept(work: Path):
+    sync(work, "2026-11-24", "first.json")
+    type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "maybe", "Comment": "we will see"}})
+    results = sync(work, "2026-11-24", "second.json")
+    assert kr(results, "O1-KR1")["checkin"]["comment"] == "we will see"
+    assert kr(results, "O1-KR1")["checkin"]["confidence"] is None
+    assert any(w.startswith("okr_tracker.xlsx: tab 'Check-ins' row 2: Confidence: expected on track")
+               for w in results["warnings"])  # fmt: skip
+
+
+def test_an_unreadable_tracker_is_not_overwritten(work: Path):
+    sync(work, "2026-11-24", "first.json")
+    (work / TRACKER).write_bytes(b"not a workbook")
+    proc = run_cli("sync", "--config", "config.toml", "--as-of", "2026-11-24", cwd=work)
+    assert proc.returncode == 1
+    assert "cannot read the Check-ins tab back before rewriting the tracker" in proc.stderr
+    assert (work / TRACKER).read_bytes() == b"not a workbook"
+
+
+def test_checkins_disabled_means_no_tab(work: Path):
+    config = work / "config.toml"
+    config.write_text(config.read_text() + "\n[checkins]\nenabled = false\n")
+    results = sync(work, "2026-11-24", "r.json")
+    assert "Check-ins" not in load_workbook(work / TRACKER).sheetnames
+    assert kr(results, "O1-KR1")["checkin"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed: apt-get install "
+                    "libreoffice-calc-nogui, as .ci/run does")
+def test_a_tracker_re_saved_by_libreoffice_is_read_back(work: Path, tmp_path_factory):
+    sync(work, "2026-11-24", "first.json")
+    type_checkins(work / TRACKER, {"O1-KR2": {"Confidence": "Off track", "Comment": "two agents out sick"}})
+    out, profile = tmp_path_factory.mktemp("lo-out"), tmp_path_factory.mktemp("lo-profile")
+    assert SOFFICE is not None
+    proc = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore", "--convert-to",
+         "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(work / TRACKER)],
+        capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    shutil.copyfile(out / "okr_tracker.xlsx", work / TRACKER)  # as if the owner saved it in LibreOffice
+    results = sync(work, "2026-11-24", "second.json")
+    checkin = kr(results, "O1-KR2")["checkin"]
+    assert (checkin["confidence"], checkin["comment"]) == ("off_track", "two agents out sick")
+    _, rows = checkins_tab(work / TRACKER)
+    assert rows["O1-KR2"]["Comment"] == "two agents out sick"
