@@ -65,6 +65,9 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
             encoding=config.encoding,
             engine="c",
             low_memory=False,
+            # pandas knows only '.' decimals: with decimal = "," it would read "1.234" as 1.234,
+            # not 1234. Such sources arrive as text and the source's own number parser decides.
+            dtype=str if config.decimal != "." or config.thousands is not None else None,
         )
     except UnicodeDecodeError as exc:
         raise fail(

@@ -146,6 +146,12 @@ class _Table:
             self.fail(f"expected true or false, got {_kind(value)}", name)
         return value
 
+    def optional_bool(self, name: str) -> bool | None:
+        value = self.raw(name)
+        if value is not None and not isinstance(value, bool):
+            self.fail(f"expected true or false, got {_kind(value)}", name)
+        return value
+
     def str_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         value = self.raw(name)
         if value is None:
@@ -374,7 +380,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             decimal=decimal,
             thousands=thousands,
             header_row=src.int("header_row", 1, minimum=1),
-            dayfirst=src.bool("dayfirst", False),
+            dayfirst=src.optional_bool("dayfirst"),
         )
         if kind in ("csv", "xlsx") and config.path is None:
             src.missing("path", "is required for csv and xlsx sources")

@@ -17,6 +17,7 @@ import math
 import numbers as _numbers
 import re
 from collections.abc import Hashable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -30,7 +31,9 @@ __all__ = [
     "MAX_SERIAL",
     "MIN_SERIAL",
     "DateFormatError",
+    "DateOrder",
     "excel_serial_to_timestamp",
+    "infer_date_order",
     "parse_date",
     "parse_dates",
 ]
@@ -117,6 +120,59 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _EXPECTED = "expected a date like 2026-10-05, 05/10/2026, Oct 5, 2026 or a spreadsheet serial number"
+
+
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](?:\d{4}|\d{2})(?!\d)")
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """What a column's own values say about day/month order in dates like ``05/10/2026``.
+
+    Any first part above 12 can only be a day (day-first); any second part above 12 only a
+    day (month-first). Both in one column is a contradiction; neither, with some value that
+    reads two ways (``05/10``), means the values cannot tell and the source must say.
+    """
+
+    dayfirst: bool | None  # what the values prove; None when they prove nothing (or contradict)
+    day_first_at: tuple[int, ...] = ()  # positions of cells whose first part is above 12
+    month_first_at: tuple[int, ...] = ()  # positions of cells whose second part is above 12
+    ambiguous_at: tuple[int, ...] = ()  # positions of cells that read two ways
+
+    @property
+    def contradicts(self) -> bool:
+        return bool(self.day_first_at and self.month_first_at)
+
+
+def infer_date_order(values: pd.Series) -> DateOrder:
+    """Decide the day/month order of a column's numeric dates from the evidence in it.
+
+    Only text cells of the form ``a/b/yyyy`` (or ``-``, ``.``; two-digit years too) count;
+    real dates, serial numbers, ISO and month-name text are unambiguous and ignored.
+    """
+    if not isinstance(values, pd.Series):
+        raise TypeError(f"infer_date_order expects a pandas Series, got {type(values).__name__}")
+    if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+        return DateOrder(None)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    kinds = np.zeros(len(uniques) + 1, dtype=np.int8)  # 1 day-first, 2 month-first, 3 ambiguous
+    for j, text in enumerate(uniques):
+        m = _NUMERIC_DATE.match(text) if isinstance(text, str) else None
+        if m is None:
+            continue
+        first, second = int(m[1]), int(m[2])
+        if first > 12 >= second:
+            kinds[j] = 1
+        elif second > 12 >= first:
+            kinds[j] = 2
+        elif first != second and first <= 12 and second <= 12 and first and second:
+            kinds[j] = 3
+    per_cell = kinds[codes]  # code -1 picks the last slot (0)
+    day_first = tuple(np.flatnonzero(per_cell == 1).tolist())
+    month_first = tuple(np.flatnonzero(per_cell == 2).tolist())
+    ambiguous = tuple(np.flatnonzero(per_cell == 3).tolist())
+    decided = None if bool(day_first) == bool(month_first) else bool(day_first)
+    return DateOrder(decided, day_first, month_first, ambiguous)
 
 
 def excel_serial_to_timestamp(x: float) -> pd.Timestamp:

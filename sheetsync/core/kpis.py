@@ -15,10 +15,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sheetsync.core.dates import parse_dates
+from sheetsync.core.dates import infer_date_order, parse_dates
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
-from sheetsync.core.numbers import parse_numbers
+from sheetsync.core.numbers import mixed_currencies, parse_numbers
 from sheetsync.core.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
 from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.core.suggest import did_you_mean
@@ -31,6 +31,10 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 
 class KPIDataError(ValueError):
     """A KPI whose source data does not fit its config (a missing column, a filter on one)."""
+
+
+class AggregateOverflow(ArithmeticError):
+    """The aggregate of finite cells is not a finite float (e.g. 1e308 + 1e308)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,17 @@ class KPIRows:
             # An empty window of a sum is a real 0 (nothing sold yet); cells that are all
             # missing, or any other aggregation of nothing, is no data.
             return 0.0 if self.agg == "sum" and len(chosen) == 0 else None
-        result = float(_AGGREGATE[self.agg](numbers))
-        return result if np.isfinite(result) else None  # overflowed: no number worth showing
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = float(_AGGREGATE[self.agg](numbers))
+            if not np.isfinite(result) and self.agg in ("mean", "median"):
+                # The mean of huge finite cells is finite; only the sum on the way overflowed.
+                scale = float(np.max(np.abs(numbers)))
+                result = float(_AGGREGATE[self.agg](numbers / scale)) * scale
+        if not np.isfinite(result):
+            raise AggregateOverflow(
+                f"the {self.agg} of {len(numbers)} values is beyond ±1.8e308 (the cells are too large)"
+            )
+        return result
 
 
 _AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
@@ -150,13 +163,15 @@ class ColumnCache:
         self._parsed: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[object, object]]]] = {}
         self._masks: dict[str, np.ndarray] = {}
         self._sorted: dict[tuple[str | None, ...], np.ndarray] = {}
+        self.notes: dict[tuple[str, str], list[str]] = {}  # (kind, column) -> said once per column
 
     def _get(self, kind: str, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
         key = (kind, column)
         if key not in self._parsed:
             series = self.frame[column]
             if kind == "date":
-                dates, bad = parse_dates(_typed_cells(series), dayfirst=self.source.dayfirst, tz=self.tz)
+                dayfirst = self._dayfirst(column, series)
+                dates, bad = parse_dates(_typed_cells(series), dayfirst=dayfirst, tz=self.tz)
                 bad = [(label, series.at[label]) for label, _ in bad]  # report cells as they were
                 days = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype("int64")
                 days[dates.isna().to_numpy()] = _NO_DAY
@@ -168,6 +183,7 @@ class ColumnCache:
                 if len(infinite):
                     bad = sorted([*bad, *((int(i), series.iloc[i]) for i in infinite)], key=lambda item: item[0])
                     values[infinite] = np.nan
+                self._skip_other_currencies(column, series, values)
                 self._parsed[key] = (values, bad)
             elif kind == "present":  # for count: 0 for a cell with something in it, -1 for a blank
                 self._parsed[key] = (_presence(series, self._parsed.get(("text", column), (None,))[0]), [])
@@ -175,8 +191,66 @@ class ColumnCache:
                 self._parsed[key] = (_text_codes(series), [])
         return self._parsed[key]
 
+    def _dayfirst(self, column: str, series: pd.Series) -> bool:
+        """The source's `dayfirst`, else what the column's own values prove (see `infer_date_order`)."""
+        if self.source.dayfirst is not None:
+            return self.source.dayfirst
+        order = infer_date_order(series)
+        if order.contradicts:
+            raise KPIDataError(
+                f"source {self.source.name!r}, column {column!r}: dates disagree on day/month order:"
+                f" {self._cells(order.day_first_at, column)} can only be day-first,"
+                f" {self._cells(order.month_first_at, column)} only month-first;"
+                f" fix those cells or set dayfirst on sources.{self.source.name}"
+            )
+        if order.dayfirst is None and order.ambiguous_at:
+            self.notes.setdefault(("date", column), []).append(
+                f"source {self.source.name!r}, column {column!r}: dates such as"
+                f" {self._cells(order.ambiguous_at[:1], column)} read two ways and no value says which;"
+                f" read month-first: set dayfirst = true or false on sources.{self.source.name}"
+            )
+        return bool(order.dayfirst)
+
+    def _skip_other_currencies(self, column: str, series: pd.Series, values: np.ndarray) -> None:
+        """A column in '$' with a '€1,090' in it: summing both would be a silently wrong number.
+
+        The currency most cells are in is the column's; cells in any other are skipped, named.
+        """
+        by_currency = mixed_currencies(series)
+        if not by_currency:
+            return
+        main = max(by_currency, key=lambda marker: len(by_currency[marker]))
+        others = sorted(p for marker, positions in by_currency.items() if marker != main for p in positions)
+        values[others] = np.nan
+        kinds = ", ".join(repr(m) for m in by_currency if m != main)
+        self.notes.setdefault(("number", column), []).append(
+            f"source {self.source.name!r}, column {column!r}: mixes currencies: {len(by_currency[main])} cells in"
+            f" {main!r}, {self._cells(tuple(others), column)} in {kinds}; those are skipped (one column, one currency)"
+        )
+
+    def _cells(self, positions: tuple[int, ...], column: str, shown: int = 3) -> str:
+        """"row 5 ('19/10/2026'), row 9 ('25/10/2026') and 4 more": a bounded list of cells."""
+        rows = self.frame[ROW_COLUMN] if ROW_COLUMN in self.frame.columns else None
+        values = self.frame[column]
+        parts = [
+            f"row {int(rows.iloc[p]) if rows is not None else p} ({str(values.iloc[p])[:40]!r})"
+            for p in positions[:shown]
+        ]
+        more = f" and {len(positions) - shown} more" if len(positions) > shown else ""
+        return ", ".join(parts) + more
+
     def dates(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
         return self._get("date", column)
+
+    def date_notes(self, column: str) -> list[str]:
+        """What reading the date column found worth saying once (e.g. an order no value tells)."""
+        self.dates(column)
+        return self.notes.get(("date", column), [])
+
+    def number_notes(self, column: str) -> list[str]:
+        """What reading the number column found worth saying once (e.g. mixed currencies)."""
+        self.numbers(column)
+        return self.notes.get(("number", column), [])
 
     def date_order(self, column: str) -> np.ndarray:
         """Row positions sorted by date (stable), computed once per date column."""
@@ -328,10 +402,12 @@ def prepare_kpi_rows(
 
     if kpi.date_column is not None:
         note(cache.dates(kpi.date_column)[1], kpi.date_column, "a date")
+        warnings.extend(cache.date_notes(kpi.date_column))
     kind = "number" if kpi.agg in NUMERIC_AGGS else "present" if kpi.agg == "count" else "text"
     if kind == "number":
         assert kpi.column is not None
         note(cache.numbers(kpi.column)[1], kpi.column, "a number")
+        warnings.extend(cache.number_notes(kpi.column))
     else:
         assert kpi.column is not None or kpi.agg == "count"
     if kpi.date_column is None:  # no dates: every window is all rows, in sheet order
@@ -366,7 +442,13 @@ class KPIEvaluator:
         kpi = self.kpis[kpi_id]
         if kpi.formula is None:
             rows = self.rows.get(kpi_id)
-            return None if rows is None else rows.value(start, end)
+            try:
+                return None if rows is None else rows.value(start, end)
+            except AggregateOverflow as exc:
+                if warn:
+                    span = f" for {start}..{end}" if start else ""
+                    self.warnings[f"kpis.{kpi_id}: {exc}{span}; the value is left empty"] = None
+                return None
         inputs = {name: self.value(name, start, end, warn=warn) for name in kpi.formula.names}
         try:
             return kpi.formula.evaluate(inputs)

@@ -43,7 +43,7 @@ class SourceConfig:
     decimal: str = "."
     thousands: str | None = None
     header_row: int = 1
-    dayfirst: bool = False
+    dayfirst: bool | None = None  # None: decided per date column from its values
 
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)

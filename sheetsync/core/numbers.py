@@ -29,7 +29,9 @@ from pandas.api.types import (
 __all__ = [
     "MISSING_TOKENS",
     "NumberFormatError",
+    "currency_marker",
     "is_missing",
+    "mixed_currencies",
     "parse_number",
     "parse_numbers",
 ]
@@ -73,6 +75,41 @@ _CURRENCY_SUFFIX = re.compile(rf"\s*(?:[{_SYMBOLS}]|(?<![A-Za-z])(?P<iso>[A-Z]{{
 _SIGN_PREFIX = re.compile(r"^([+-])\s*")
 _PERCENT_SUFFIX = re.compile(r"\s*%$")
 _EXAMPLES = {".": "1,234.5, 12%, $1,200 or (1,200)", ",": "1.234,5, 12%, 1.200 € or (1.200)"}
+
+
+_SAME_CURRENCY = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩", "RUB": "₽", "TRY": "₺"}
+
+
+def currency_marker(value: object) -> str | None:
+    """The currency a numeric text is written in ('$', '€', 'CHF', 'US$'), or None.
+
+    ISO codes with a symbol of their own count as that symbol ('EUR 5' and '5 €' agree).
+    """
+    if not isinstance(value, str):
+        return None
+    text = _clean_text(value).translate(_MINUS_SIGNS).lstrip("+-( ").rstrip(") ")
+    text = _PERCENT_SUFFIX.sub("", text)
+    for pattern in (_CURRENCY_PREFIX, _CURRENCY_SUFFIX):
+        m = pattern.search(text)
+        if m and (m["iso"] is None or m["iso"] in _ISO_CURRENCIES):
+            marker = m[0].strip().lstrip("+-").strip()
+            return _SAME_CURRENCY.get(marker, marker)
+    return None
+
+
+def mixed_currencies(values: pd.Series) -> dict[str, list[int]]:
+    """Positions of a text column's cells per currency, when it holds more than one; else {}."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+        return {}
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    markers = [currency_marker(u) for u in uniques]
+    if len({m for m in markers if m is not None}) < 2:
+        return {}
+    out: dict[str, list[int]] = {}
+    for position, code in enumerate(codes.tolist()):
+        if code >= 0 and markers[code] is not None:
+            out.setdefault(markers[code], []).append(position)
+    return out
 
 
 def is_missing(value: object) -> bool:

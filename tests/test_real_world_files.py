@@ -1,0 +1,64 @@
+"""Real-world files read right or with a named warning (issue 13, families 1 and 3).
+
+Each test goes through the connector that reads the file and the core that reads the cells,
+as a sync does: a number that is not what the cell says is either read right or named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from connectors.csv_source import read_csv_source
+from connectors.tabular import HeaderError, frame_from_rows
+from sheetsync.core.kpis import ColumnCache, KPIEvaluator, KPIRows
+from sheetsync.core.model import KPIConfig, SourceConfig
+
+
+def csv_source(path: Path, **kw) -> SourceConfig:
+    return SourceConfig(name="s", type="csv", path=str(path), **kw)
+
+
+def column_numbers(config: SourceConfig, column: str) -> tuple[np.ndarray, list[str]]:
+    data = read_csv_source(config)
+    cache = ColumnCache(data.frame, config)
+    values, bad = cache.numbers(column)
+    return values, [*(str(v) for _, v in bad), *cache.number_notes(column)]
+
+
+def test_decimal_comma_with_thousands_dot_reads_the_text_not_pandas_floats(tmp_path):
+    (tmp_path / "s.csv").write_text("Day;Amount\n2026-10-01;1.234\n2026-10-02;2.500\n2026-10-03;7,5\n")
+    values, notes = column_numbers(csv_source(tmp_path / "s.csv", decimal=",", thousands="."), "Amount")
+    assert values.tolist() == [1234.0, 2500.0, 7.5] and not notes
+    values, _ = column_numbers(csv_source(tmp_path / "s.csv", decimal=","), "Amount")
+    assert values.sum() == 3741.5  # decimal "," alone groups with "." too: never 1.234 + 2.5
+
+
+def test_a_second_currency_in_a_column_is_skipped_and_named(tmp_path):
+    (tmp_path / "s.csv").write_text('Amount\n"$1,000"\n$2000\n"€1,090"\n5\n')
+    values, notes = column_numbers(csv_source(tmp_path / "s.csv"), "Amount")
+    assert np.nansum(values) == 3005.0
+    assert notes == ["source 's', column 'Amount': mixes currencies: 2 cells in '$', row 4 ('€1,090') in '€';"
+                     " those are skipped (one column, one currency)"]
+
+
+def test_overflowing_sums_warn_and_huge_means_read_right():
+    kpis = {"k": KPIConfig(id="k", title="K", source="s", column="v", agg="sum")}
+    rows = {"k": KPIRows("sum", np.array([1e308, 1e308]), None)}
+    evaluator = KPIEvaluator(kpis, rows)
+    assert evaluator.value("k", None, None) is None
+    assert list(evaluator.warnings) == ["kpis.k: the sum of 2 values is beyond ±1.8e308 (the cells are too large);"
+                                        " the value is left empty"]
+    assert KPIRows("mean", np.array([1e308, 1e308]), None).value(None, None) == 1e308
+    assert KPIRows("median", np.array([1.7e308, 1.7e308]), None).value(None, None) == pytest.approx(1.7e308)
+
+
+def test_a_rename_onto_an_existing_column_is_a_header_error():
+    data = pd.DataFrame({0: ["a"], 1: ["b"]})
+    with pytest.raises(HeaderError, match="rename 'Channel' -> 'CSAT': the sheet already has a column 'CSAT'"):
+        frame_from_rows(["Channel", "CSAT"], data, first_row=2, rename={"Channel": "CSAT"})
+    frame, _ = frame_from_rows(["Channel", "CSAT"], data, first_row=2, rename={"Channel": "Via", "CSAT": "Channel"})
+    assert list(frame.columns)[:2] == ["Via", "Channel"]  # a swap is fine
