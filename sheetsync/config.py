@@ -30,6 +30,8 @@ from sheetsync.core.model import (
     SUBJECT_FIELDS,
     TRACKER_TYPES,
     WINDOWS,
+    AlertsConfig,
+    ChatConfig,
     CheckinsConfig,
     Config,
     DigestConfig,
@@ -268,6 +270,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         status_t.fail("must be at least status.on_track", "at_risk")
     status_t.done()
 
+    digest = _digest(root.table("digest"), out)
     config = Config(
         path=path,
         name=name,
@@ -280,7 +283,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         status=status,
         tracker=_tracker(root.table("tracker"), base, out),
         google=_google(root.table("google"), base),
-        digest=_digest(root.table("digest"), out),
+        digest=digest,
         report=_report(root.table("report"), out),
         schedule=_schedule(root.table("schedule")),
         checkins=_checkins(root.table("checkins"), sources, objectives),
@@ -642,7 +645,8 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
     teams = []
     for team in teams_t.data:
         tt = teams_t.table(team)
-        teams.append(TeamDigestConfig(team=team, to=_addresses(tt, "to"), cc=_addresses(tt, "cc")))
+        teams.append(TeamDigestConfig(team=team, to=_addresses(tt, "to"), cc=_addresses(tt, "cc"),
+                                      slack=_chat(tt, "slack"), msteams=_chat(tt, "msteams")))
         tt.done()
     timeout = t.seconds("timeout", 30.0, positive=True, maximum=3600)
     retry_wait = t.seconds("retry_wait", 5.0, maximum=3600)
@@ -666,6 +670,8 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         teams=tuple(teams),
         retries=t.int("retries", 3, minimum=1, maximum=20),
         retry_wait=retry_wait,
+        slack=_chat(t, "slack"),
+        msteams=_chat(t, "msteams"),
     )
     if config.username and not config.password_env:
         t.fail("needs password_env: the name of the environment variable holding the password", "username")
@@ -695,6 +701,41 @@ def _check_subject(t: _Table, subject: str) -> None:
         subject.format(**dict.fromkeys(SUBJECT_FIELDS, "text"))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         t.fail(f"bad template {subject!r}: {exc} (every placeholder is filled with text)", "subject")
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _chat(parent: _Table, channel: str) -> ChatConfig | None:
+    """`[…slack]` / `[…msteams]`: only the name of the variable holding the webhook URL."""
+    if not parent.has(channel):
+        return None
+    t = parent.table(channel)
+    for secret in ("webhook", "webhook_url", "url"):
+        if t.has(secret):
+            t.fail("webhook URLs are secrets and do not belong in config: set webhook_env to the name of "
+                   "an environment variable holding the URL", secret)
+    name = t.str("webhook_env", required=True)
+    if not _ENV_NAME.match(name):
+        t.fail(f"{name!r} is not an environment variable name (e.g. \"SHEETSYNC_SLACK_WEBHOOK\")", "webhook_env")
+    t.done()
+    return ChatConfig(channel=channel, webhook_env=name)
+
+
+def _alerts(t: _Table, digest: DigestConfig) -> AlertsConfig:
+    config = AlertsConfig(
+        kr_status_worse=t.bool("kr_status_worse", False),
+        kpi_crossed=t.bool("kpi_crossed", False),
+        source_failed_runs=t.int("source_failed_runs", 0, minimum=0),
+        to=_addresses(t, "to") or digest.to,
+        chat=t.bool("chat", False),
+    )
+    if config.chat and not digest.chats:
+        t.fail("chat = true needs a channel: add [digest.slack] or [digest.msteams] with webhook_env", "chat")
+    if config.enabled and digest.smtp_host and not config.to:
+        t.missing("to", "is required when smtp_host is set and [digest] has no to: who receives the alerts")
+    t.done()
+    return config
 
 
 def _report(t: _Table, out: Path) -> ReportConfig:

@@ -125,10 +125,27 @@ class GoogleConfig:
 
 
 @dataclass(frozen=True)
+class ChatConfig:
+    """`[digest.slack]` / `[digest.msteams]`: a webhook whose URL is in an environment variable.
+
+    The URL is the credential (anyone holding it can post), so config only names the variable.
+    """
+
+    channel: str  # slack | msteams
+    webhook_env: str
+
+
+@dataclass(frozen=True)
 class TeamDigestConfig:
     team: str
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    slack: ChatConfig | None = None
+    msteams: ChatConfig | None = None
+
+    @property
+    def chats(self) -> tuple[ChatConfig, ...]:
+        return tuple(c for c in (self.slack, self.msteams) if c is not None)
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,27 @@ class DigestConfig:
     teams: tuple[TeamDigestConfig, ...] = ()
     retries: int = 3  # delivery attempts before a digest is kept in outbox/pending
     retry_wait: float = 5.0  # seconds before the second attempt, doubling after
+    slack: ChatConfig | None = None
+    msteams: ChatConfig | None = None
+
+    @property
+    def chats(self) -> tuple[ChatConfig, ...]:
+        return tuple(c for c in (self.slack, self.msteams) if c is not None)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """`[alerts]`: conditions checked on every sync, alerted once when they start and once when they clear."""
+
+    kr_status_worse: bool = False  # a key result moves down a status (on track -> at risk -> off track)
+    kpi_crossed: bool = False  # a KPI crosses its target or warning level, either way
+    source_failed_runs: int = 0  # a source failed on this many syncs in a row (0: off)
+    to: tuple[str, ...] = ()  # default: the digest's recipients
+    chat: bool = False  # also post to the digest's Slack / Teams channels
+
+    @property
+    def enabled(self) -> bool:
+        return self.kr_status_worse or self.kpi_crossed or self.source_failed_runs > 0
 
 
 @dataclass(frozen=True)
@@ -200,6 +238,7 @@ class Config:
     google: GoogleConfig = GoogleConfig()
     digest: DigestConfig = DigestConfig()
     report: ReportConfig = ReportConfig()
+    alerts: AlertsConfig = AlertsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     checkins: CheckinsConfig = CheckinsConfig()
 

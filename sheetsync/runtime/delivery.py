@@ -10,6 +10,7 @@ sending.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -19,15 +20,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from connectors import smtp_mailer
+from connectors import smtp_mailer, webhooks
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
-from sheetsync.core.digest import ALL, build_digest, team_objectives
-from sheetsync.core.model import Config, DigestConfig
+from connectors.webhooks import Webhook, WebhookError
+from sheetsync.core.digest import ALL, DigestContent, build_digest, team_objectives
+from sheetsync.core.model import ChatConfig, Config, DigestConfig
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import week_key
 from sheetsync.render.email_message import build_message, render
+from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.lock import FileLock
 from sheetsync.runtime.outbox import Outbox, file_name, to_bytes
@@ -35,6 +39,7 @@ from sheetsync.runtime.outbox import Outbox, file_name, to_bytes
 log = logging.getLogger("sheetsync.core.digest")
 
 Sender = Callable[[EmailMessage, SMTPSettings], object]
+Poster = Callable[[Webhook, Mapping[str, Any]], None]
 DIGEST_LOCK = "digest.lock"
 
 
@@ -71,8 +76,11 @@ class Delivery:
     path: Path | None = None
     size: int = 0
     error: str | None = None
+    channel: str = "email"  # email | slack | msteams
 
     def describe(self) -> str:
+        if self.channel != "email":
+            return self._describe_post()
         who = ", ".join(self.recipients) or "no recipients"
         where = f" ({self.path})" if self.path else ""
         return {
@@ -86,6 +94,20 @@ class Delivery:
             "would_send": f"would send the {self.week} digest for {self.audience} to {who}: {self.subject!r} "
             f"({self.size / 1024:.0f} KB){where}",
             "skipped": f"no {self.week} digest for {self.audience}: {self.error}",
+        }[self.action]
+
+    def _describe_post(self) -> str:
+        name = CHANNEL_NAMES.get(self.channel, self.channel)
+        post = f"{self.week} {name} summary for {self.audience}"
+        where = f" ({self.path})" if self.path else ""
+        return {
+            "sent": f"posted the {post}",
+            "already_sent": f"the {post} was already posted; --force posts it again",
+            "pending": f"the {post} was not posted: {self.error}; kept in {self.path} for the next run",
+            "delivered_pending": f"posted the queued {post}{where}",
+            "superseded": f"dropped the queued {post}: a newer week replaces it{where}",
+            "would_send": f"would post the {post} ({self.size / 1024:.1f} KB of JSON)",
+            "skipped": f"no {post}: {self.error}",
         }[self.action]
 
 
@@ -140,6 +162,7 @@ class _Run:
         tracker_url: str | None,
         send: Sender,
         environ: Mapping[str, str] | None,
+        post: Poster,
     ) -> None:
         self.config = config
         self.as_of = as_of
@@ -148,7 +171,12 @@ class _Run:
         self.force = force
         self.tracker_url = tracker_url or tracker_link(config)
         self.send = send
+        self.post = post
+        self.environ = environ
         self.outbox = Outbox(config.digest.outbox)
+        self.chats = ChatQueue(config.digest.outbox)
+        self._contents: dict[str | None, DigestContent] = {}
+        self._flushed: set[tuple[str, str, str]] = set()
         self.outcome = DigestOutcome(self.week)
         self._get_result = get_result
         self._result: SyncResult | None = None
@@ -243,19 +271,82 @@ class _Run:
         if stale is not None:  # a forced re-send replaces what was queued
             self.outbox.supersede(stale)
 
+    def content(self, team: str | None) -> DigestContent:
+        """What the digest says for everyone (None) or a team: built once, for the email and the chats."""
+        if team not in self._contents:
+            previous = self.history.previous(self.as_of) if self.history is not None else None
+            self._contents[team] = build_digest(
+                self.result,
+                previous,
+                self.config.digest,
+                team=team,
+                tracker_url=self.tracker_url,
+                tracker_name=Path(self.config.tracker.path).name if self.config.tracker.path else None,
+                tracker_attached=tracker_file(self.config) is not None,
+            )
+        return self._contents[team]
+
+    # --- chat ----------------------------------------------------------------------
+
+    def webhook(self, chat: ChatConfig) -> Webhook:
+        digest = self.config.digest
+        return Webhook.from_config(chat, self.environ, retries=digest.retries, retry_wait=digest.retry_wait,
+                                   timeout=digest.timeout)
+
+    def flush_chat_pending(self) -> None:
+        for path in self.chats.pending("digest"):
+            record, chat = self.chats.load(path)
+            week, audience = record["week"], record["audience"]
+            if week < self.week:
+                self.add(Delivery(audience, week, "superseded", path=self.chats.supersede(path), channel=chat.channel))
+                continue
+            if week == self.week and self.force:
+                continue  # posted afresh below
+            try:
+                self.post(self.webhook(chat), record["payload"])
+            except WebhookError as exc:
+                self.add(Delivery(audience, week, "pending", path=path, error=str(exc), channel=chat.channel))
+                continue
+            if self.history is not None:
+                self.history.mark_chat_posted(week, audience, chat.channel)
+            self._flushed.add((week, audience, chat.channel))
+            self.add(Delivery(audience, week, "delivered_pending", path=self.chats.mark_sent(path),
+                              channel=chat.channel))
+
+    def chat(self, target: ChatTarget) -> None:
+        week, channel = self.week, target.channel
+        if self.history is not None and self.history.chat_posted(week, target.audience, channel) and not self.force:
+            if (week, target.audience, channel) not in self._flushed:  # else "posted the queued ..." said it
+                self.add(Delivery(target.audience, week, "already_sent", channel=channel))
+            return
+        if self.chats.pending_for(week, target.audience, channel) and not self.force and not self.dry_run:
+            return  # still queued after flush_chat_pending: its failure is already reported
+        if target.team is not None and not team_objectives(self.result, target.team):
+            self.add(Delivery(target.audience, week, "skipped", channel=channel,
+                              error=f"no objective has team = {target.team!r} (digest.teams.{target.team})"))
+            return
+        payload = digest_payload(channel, self.content(target.team))
+        size = len(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+        if self.dry_run:
+            self.add(Delivery(target.audience, week, "would_send", size=size, channel=channel))
+            return
+        try:
+            self.post(self.webhook(target.chat), payload)
+        except WebhookError as exc:
+            path = self.chats.keep("digest", week, target.audience, target.chat, payload)
+            self.add(Delivery(target.audience, week, "pending", path=path, size=size, error=str(exc), channel=channel))
+            return
+        assert self.history is not None
+        self.history.mark_chat_posted(week, target.audience, channel)
+        stale = self.chats.pending_for(week, target.audience, channel)
+        if stale is not None:  # a forced re-post replaces what was queued
+            self.chats.supersede(stale)
+        self.add(Delivery(target.audience, week, "sent", size=size, channel=channel))
+
     def compose(self, audience: Audience) -> tuple[EmailMessage, str]:
         started = time.perf_counter()
-        previous = self.history.previous(self.as_of) if self.history is not None else None
         attachment = tracker_file(self.config)
-        content = build_digest(
-            self.result,
-            previous,
-            self.config.digest,
-            team=audience.team,
-            tracker_url=self.tracker_url,
-            tracker_name=Path(self.config.tracker.path).name if self.config.tracker.path else None,
-            tracker_attached=attachment is not None,
-        )
+        content = self.content(audience.team)
         documents = []
         if self.config.digest.attach_pdf:
             from sheetsync.runtime.report import file_name as report_name
@@ -294,6 +385,7 @@ def deliver_digests(
     tracker_url: str | None = None,
     send: Sender | None = None,
     environ: Mapping[str, str] | None = None,
+    post: Poster | None = None,
 ) -> DigestOutcome:
     """Send (or write) this week's digests that are due; `get_result` runs only if one is."""
     if send is None:
@@ -302,13 +394,17 @@ def deliver_digests(
             return smtp_mailer.send(message, settings)
 
     run = _Run(config, as_of, get_result, dry_run=dry_run, force=force, tracker_url=tracker_url,
-               send=send, environ=environ if environ is not None else os.environ)
+               send=send, environ=environ if environ is not None else os.environ, post=post or webhooks.post)
     try:
         with _run_lock(dry_run, config.state_dir):
             if run.settings is not None or run.blocked is not None:
                 run.flush_pending()
             for audience in audiences(config.digest):
                 run.digest(audience)
+            if not dry_run:
+                run.flush_chat_pending()
+            for target in chat_targets(config.digest):
+                run.chat(target)
     finally:
         if run.history is not None:
             run.history.close()

@@ -51,6 +51,17 @@ CREATE TABLE IF NOT EXISTS digests (
 CREATE TABLE IF NOT EXISTS job_runs (
     job TEXT PRIMARY KEY, last_success TEXT, last_attempt TEXT, outcome TEXT, detail TEXT
 );
+CREATE TABLE IF NOT EXISTS chat_posts (
+    week TEXT NOT NULL, audience TEXT NOT NULL, channel TEXT NOT NULL, posted_at TEXT NOT NULL,
+    PRIMARY KEY (week, audience, channel)
+);
+CREATE TABLE IF NOT EXISTS alert_state (
+    name TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_log (
+    at TEXT NOT NULL, as_of TEXT NOT NULL, rule TEXT NOT NULL, condition TEXT NOT NULL, event TEXT NOT NULL,
+    message TEXT NOT NULL
+);
 """
 
 HISTORY_FILE = "history.sqlite"
@@ -198,6 +209,35 @@ class History:
             "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?)",
             (week, audience, datetime.now(UTC).isoformat(timespec="seconds"), message_id),
         )
+
+    def chat_posted(self, week: str, audience: str, channel: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM chat_posts WHERE week = ? AND audience = ? AND channel = ?", (week, audience, channel)
+        ).fetchone()
+        return row is not None
+
+    def mark_chat_posted(self, week: str, audience: str, channel: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO chat_posts VALUES (?, ?, ?, ?)",
+            (week, audience, channel, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+
+    # --- alerts ------------------------------------------------------------------
+
+    def alert_state(self) -> str | None:
+        """The alert state (JSON, see `sheetsync.core.alerts.AlertState`) the last sync left; None before any."""
+        row = self.db.execute("SELECT state FROM alert_state WHERE name = 'alerts'").fetchone()
+        return None if row is None else str(row[0])
+
+    def save_alerts(self, state: str, events: list[tuple[str, str, str, str, str]]) -> None:
+        """Keep the new state and log (as_of, rule, condition, event, message) per alert, in one transaction."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO alert_state VALUES ('alerts', ?, ?)", (state, now))
+            self.db.executemany("INSERT INTO alert_log VALUES (?, ?, ?, ?, ?, ?)", [(now, *e) for e in events])
+
+    def alert_log(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM alert_log ORDER BY rowid").fetchall()
 
     def record_job(
         self, job: str, *, ok: bool, detail: str = "", when: datetime | None = None, outcome: str | None = None
