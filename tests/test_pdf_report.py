@@ -160,3 +160,16 @@ def test_stale_numbers_say_so_in_the_pdf(tmp_path) -> None:
     path.write_bytes(pdf)
     assert "source 's1' failed: gone" in pdf_text(path)
     assert AS_OF.isoformat() in pdf_text(path)
+
+
+def test_an_owners_check_in_shows_under_its_key_result(tmp_path) -> None:
+    from datetime import datetime
+
+    from sheetsync.core.checkins import CheckIn
+
+    checkin = CheckIn("O1-KR1", "2026-W48", datetime(2026, 11, 23, 9, 30), confidence="at_risk",
+                      comment="waiting on <legal> & finance", by="Ana")
+    blocks = [objective("O1", [replace(kr("O1-KR1", "O1", 40, "at_risk"), checkin=checkin)])]
+    path = tmp_path / "r.pdf"
+    path.write_bytes(render_pdf(build_digest(result(blocks), None, DigestConfig())))
+    assert "check-in 2026-11-23 (Ana): at risk: waiting on <legal> & finance" in pdf_text(path)

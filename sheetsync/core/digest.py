@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sheetsync.core import display
+from sheetsync.core.checkins import CheckIn
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
 from sheetsync.core.model import DigestConfig
@@ -52,6 +53,7 @@ class KRLine:
     progress_change: float | None = None
     stale: str | None = None
     note: str | None = None
+    checkin: CheckIn | None = None  # the owner's latest check-in (confidence, comment), when there is one
 
     @property
     def progress_shown(self) -> float | None:
@@ -325,6 +327,7 @@ def _kr_line(kr: KeyResultResult, previous: Snapshot | None) -> KRLine:
         progress_change=progress_change,
         stale=kr.stale,
         note=kr.note,
+        checkin=kr.checkin,
     )
 
 

@@ -79,15 +79,17 @@ def trend_text(kpi: KPIRow, points: int = TREND_POINTS) -> str:
 
 
 def checkin_lines(kr: KRLine) -> list[str]:
-    """What the owner said at check-in, when the KR has one (confidence, comment)."""
-    lines = []
-    confidence = getattr(kr, "confidence", None)
-    comment = getattr(kr, "comment", None)
-    if confidence is not None:
-        lines.append(f"confidence {display.percent(confidence) if isinstance(confidence, float) else confidence}")
-    if comment:
-        lines.append(f"check-in: {display.one_line(comment, limit=300)}")
-    return ["; ".join(lines)] if lines else []
+    """The owner's latest check-in, when the KR has one: 'check-in 2026-11-23 (Ana): at risk: waiting on legal'."""
+    c = kr.checkin
+    if c is None or c.empty:
+        return []
+    head = f"check-in {c.date.isoformat()}{f' ({display.one_line(c.by, 80)})' if c.by else ''}"
+    parts = [display.status_label(c.confidence)] if c.confidence else []
+    if c.value is not None:
+        parts.append(f"value {display.value(c.value, kr.unit)}")
+    if c.comment:
+        parts.append(display.one_line(c.comment, limit=300))
+    return [f"{head}: {': '.join(parts)}"]
 
 
 def report_html(content: DigestContent, *, templates: Path | None = None) -> str:
