@@ -434,3 +434,87 @@ def test_trend_charts_are_capped_and_attention_first(monkeypatch: pytest.MonkeyP
     images = email_message.render_charts(content)
     assert [i.name for i in images] == ["kpi-b", "kpi-e", "kpi-d"]
     assert drawn == ["off_track", "off_track", "at_risk"]
+
+
+# --- bounded at any organisation size -------------------------------------------------------
+
+
+def big_organisation(objectives: int = 1_000, per_objective: int = 10, failed_sources: int = 30) -> SyncResult:
+    """10,000 key results by default: 1,000 objectives of 10, every status, one KPI each."""
+    statuses = ["on_track", "done", "at_risk", "on_track", "off_track"]
+    blocks = []
+    for o in range(objectives):
+        krs = [kr(f"KR{o}-{k}", f"O{o}", 10.0 * (k + 1), statuses[(o + k) % 5], kpi=f"k{o}",
+                  title=f"Key result {k} of objective {o}") for k in range(per_objective)]  # fmt: skip
+        blocks.append(objective(f"O{o}", krs, title=f"Objective number {o} of the organisation"))
+    blocks[-1] = replace(blocks[-1], status="off_track")  # the last in config order needs a look
+    kpis = [kpi(f"k{o}", 0.8, ["on_track", "at_risk", "off_track", "no_target"][o % 4]) for o in range(objectives)]
+    failed = [SourceResult(f"s{i}", "csv", f"s{i}.csv", None, 0, None, "failed", (), "gone")
+              for i in range(failed_sources)]
+    return result(blocks, kpis, [ok_source("s1"), *failed])
+
+
+def test_the_digest_stays_bounded_with_10000_key_results() -> None:
+    """Readable and a few hundred KB at any size: lists capped, what is left out counted."""
+    from PIL import Image
+
+    from sheetsync.core.digest import DigestLimits
+
+    content = build_digest(big_organisation(), None, DigestConfig(), tracker_url="https://example.com/t")
+    assert sum(len(o.key_results) for o in content.objectives) == 10_000  # the content itself is whole
+    rendered = render(content)
+    msg = build_message(rendered, sender="okrs@example.com", to=["team@example.com"], week=content.week,
+                        audience="all", date=datetime(2026, 11, 24, 8, tzinfo=UTC))  # fmt: skip
+    assert len(msg.as_bytes()) < 2_000_000
+    limits = DigestLimits()
+    html, text = rendered.html, rendered.text
+    assert html.count('class="kr-title"') <= limits.key_results
+    assert html.count('class="obj-title"') == limits.objectives
+    assert html.count('class="kpi-name"') == limits.kpis
+    overview = next(i for i in rendered.images if i.name == "overview")
+    with Image.open(__import__("io").BytesIO(overview.png)) as image:
+        assert image.height < 2 * (34 + 28 * limits.objectives) + 2  # 20 bars, not 1,000
+    assert len(rendered.images) <= 1 + 40
+    shown = limits.objectives
+    for part in (html, text):
+        assert f"and {1_000 - shown:,} more objectives in the tracker" in part
+        assert f"and {1_000 - limits.kpis:,} more KPIs in the tracker" in part
+        assert "more items that need attention in the tracker" in part
+        assert "and 21 more" in part  # sources in the footer: 31, ten named
+        assert "more sources that could not be read in the tracker" in part
+    # What needs a look comes first: the off-track objective last in the config is shown.
+    assert "Objective number 999 of the organisation" in html
+    assert "Key results: 2000 done, 4000 on track, 2000 at risk, 2000 off track" in text
+    # The whole organisation is still counted.
+    assert sum(content.status_counts.values()) == 10_000
+
+
+def test_a_digest_within_the_limits_is_unchanged() -> None:
+    from sheetsync.core.digest import bounded
+
+    content = build_digest(big_organisation(objectives=3, per_objective=4, failed_sources=2), None, DigestConfig())
+    assert bounded(content) is content
+    assert not content.omitted
+
+
+def test_bounding_keeps_what_needs_a_look_and_counts_the_rest() -> None:
+    from sheetsync.core.digest import DigestLimits, bounded
+
+    content = build_digest(big_organisation(objectives=5, per_objective=4), None, DigestConfig())
+    small = bounded(content, DigestLimits(objectives=2, key_results=5, kpis=1, attention=2, highlights=1))
+    assert [o.id for o in small.objectives] == ["O4", "O0"]  # the off-track one first, then config order
+    assert sum(len(o.key_results) for o in small.objectives) == 5
+    assert small.objectives[1].more_key_results == 3
+    assert small.omitted.objectives == 3 and small.omitted.key_results == 20 - 5
+    assert small.kpis[0].status == "off_track" and small.omitted.kpis == 4
+    assert len(small.needs_attention) == 2 and small.omitted.attention == len(content.needs_attention) - 2
+    first_krs = [kr.status for kr in small.objectives[0].key_results]
+    assert first_krs[0] in ("off_track", "at_risk", "no_data")
+
+
+def test_a_stale_note_names_a_few_and_counts_the_rest() -> None:
+    kpis = [kpi(f"k{i}", None, "no_data", stale="gone", source="s9") for i in range(25)]
+    failed = SourceResult("s9", "csv", "s9.csv", None, 0, None, "failed", (), "gone")
+    content = build_digest(result([], kpis, [failed]), None, DigestConfig())
+    (note,) = content.stale_notes
+    assert note.endswith("k8, k9, and 15 more.") and "k10" not in note

@@ -9,9 +9,10 @@ the facts without parsing an email.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import TypeVar
 
 from sheetsync.core import display
 from sheetsync.core.checkins import CheckIn
@@ -30,6 +31,7 @@ ALL = "all"
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}  # done=0 ... no_data=4
 _SEVERITY = {"off_track": 0, "at_risk": 1, "kpi": 2, "no_data": 3, "source": 4, "warning": 5}
 MAX_WARNINGS_SHOWN = 3
+MAX_NAMES_IN_NOTE = 10  # KPIs and KRs named in one stale-source note, then "and N more"
 _HTTP = re.compile(r"^https?://[^\s\"'<>]+$")  # only web links become the tracker button
 
 
@@ -85,6 +87,7 @@ class ObjectiveBlock:
     expected: float
     key_results: tuple[KRLine, ...]
     previous_progress: float | None = None
+    more_key_results: int = 0  # left out of a bounded digest (`bounded`): they are in the tracker
 
     @property
     def progress_change(self) -> float | None:
@@ -155,6 +158,22 @@ class AttentionItem:
 
 
 @dataclass(frozen=True)
+class Omitted:
+    """How much a bounded digest (`bounded`) leaves out of each list: all of it is in the tracker."""
+
+    objectives: int = 0
+    key_results: int = 0  # in the objectives left out and in those shown only in part
+    highlights: int = 0
+    attention: int = 0
+    kpis: int = 0
+    stale_notes: int = 0
+    sources: int = 0
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
+
+
+@dataclass(frozen=True)
 class DigestContent:
     project: str
     audience: str  # "all" or a team name
@@ -179,6 +198,7 @@ class DigestContent:
     tracker_name: str | None = None
     tracker_attached: bool = False
     sources: tuple[str, ...] = field(default=())
+    omitted: Omitted = field(default_factory=lambda: Omitted())
     report_attached: bool = False  # the PDF report travels with the email ([digest] attach_pdf)
 
     @property
@@ -456,6 +476,80 @@ def _stale_notes(sources: Sequence[SourceResult], kpis: Sequence[KPIResult], lin
         hit = [k.title for k in kpis if k.stale and (k.source == source.name or k.stale == source.error)]
         hit += [kr.id for kr in lines if kr.stale and kr.stale == source.error]
         note = f"Source {source.name!r} could not be read"
+        if len(hit) > MAX_NAMES_IN_NOTE:
+            hit = [*hit[:MAX_NAMES_IN_NOTE], f"and {len(hit) - MAX_NAMES_IN_NOTE} more"]
         note += f", so these show no current numbers: {', '.join(hit)}." if hit else "; no number here uses it."
         notes.append(note)
     return notes
+
+
+# --- bounded at any organisation size ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestLimits:
+    """The most an email digest lists of each kind; what is left out is counted and in the tracker.
+
+    An organisation of 10,000 key results must still get a readable email of a few hundred
+    KB that renders in well under two seconds, not 30 MB of HTML and a 56,000-pixel image.
+    """
+
+    objectives: int = 20  # objectives in the overview chart and in the detailed list
+    key_results: int = 100  # key results in the detailed list, across all objectives shown
+    highlights: int = 20
+    attention: int = 40
+    kpis: int = 50
+    stale_notes: int = 10
+    sources: int = 10
+
+
+_NEEDS_LOOK = {"off_track": 0, "at_risk": 1, "no_data": 2}
+T = TypeVar("T")
+
+
+def _first_needing_a_look(items: Sequence[T], status: Callable[[T], str], limit: int) -> tuple[T, ...]:
+    """All of `items` when they fit; else those off track, at risk or without data first (stable)."""
+    if len(items) <= limit:
+        return tuple(items)
+    return tuple(sorted(items, key=lambda item: _NEEDS_LOOK.get(status(item), 3))[:limit])
+
+
+def bounded(content: DigestContent, limits: DigestLimits | None = None) -> DigestContent:
+    """`content` with every list capped by `limits`, and `omitted` saying how much each lost.
+
+    What needs attention stays: objectives and key results off track, at risk or without data
+    come first, the attention list is already ordered by severity. Counts by status, overall
+    progress and the subject still cover everything. A digest within the limits is unchanged.
+    """
+    limits = limits or DigestLimits()
+    objectives = _first_needing_a_look(content.objectives, lambda o: o.status, limits.objectives)
+    budget = limits.key_results
+    blocks = []
+    for block in objectives:
+        krs = _first_needing_a_look(block.key_results, lambda kr: kr.status, max(budget, 0))
+        budget -= len(krs)
+        blocks.append(replace(block, key_results=krs, more_key_results=len(block.key_results) - len(krs)))
+    total_krs = sum(len(o.key_results) for o in content.objectives)
+    shown_krs = sum(len(b.key_results) for b in blocks)
+    kpis = _first_needing_a_look(content.kpis, lambda k: k.status, limits.kpis)
+    omitted = Omitted(
+        objectives=len(content.objectives) - len(blocks),
+        key_results=total_krs - shown_krs,
+        highlights=max(len(content.highlights) - limits.highlights, 0),
+        attention=max(len(content.needs_attention) - limits.attention, 0),
+        kpis=len(content.kpis) - len(kpis),
+        stale_notes=max(len(content.stale_notes) - limits.stale_notes, 0),
+        sources=max(len(content.sources) - limits.sources, 0),
+    )
+    if not omitted:
+        return content
+    return replace(
+        content,
+        objectives=tuple(blocks),
+        highlights=content.highlights[: limits.highlights],
+        needs_attention=content.needs_attention[: limits.attention],
+        kpis=kpis,
+        stale_notes=content.stale_notes[: limits.stale_notes],
+        sources=content.sources[: limits.sources],
+        omitted=omitted,
+    )

@@ -93,3 +93,9 @@ def points(x: float | None) -> str:
 
 def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", status or "—")
+
+
+def more(count: int, thing: str, things: str | None = None) -> str:
+    """What a bounded list left out: 'and 1 more key result in the tracker', 'and 1,204 more KPIs ...'."""
+    name = thing if count == 1 else things or thing + "s"
+    return f"and {count:,} more {name} in the tracker"
