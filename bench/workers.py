@@ -86,6 +86,8 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
         def simulated(self: Any, *args: Any, **kwargs: Any) -> None:
             init(self, *args, **kwargs)
             self.retry = dataclasses.replace(self.retry, sleep=clock.sleep, clock=clock.now)
+            if self.limiter is not None:  # the quota bucket waits on the same clock
+                self.limiter.clock, self.limiter.sleep = clock.now, clock.sleep
 
         google_client.RetryingHTTPClient.__init__ = simulated  # type: ignore[method-assign]
     with st.stage("config"):

@@ -18,6 +18,7 @@ import logging
 import os
 import random as _random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError, GSpreadException
 from gspread.http_client import FileType, HTTPClient, HTTPClientType, ParamsType
 
+from connectors.rate_limit import TokenBucket
 from sheetsync.core.model import GoogleConfig
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ GOOGLE_PREFIXES = (
     "https://sheets.googleapis.com",
     "https://www.googleapis.com",  # Drive v3 and the Drive v2 upload endpoint
 )
+SHEETS_PREFIX = "https://sheets.googleapis.com"
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _DRIVE_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 
@@ -146,10 +149,12 @@ class RetryingHTTPClient(HTTPClient):
         *,
         api_url: str | None = None,
         retry: RetryPolicy | None = None,
+        limiter: TokenBucket | None = None,
     ) -> None:
         super().__init__(auth, session)
         self.api_url = api_url.rstrip("/") if api_url else None
         self.retry = retry or RetryPolicy()
+        self.limiter = limiter  # Sheets requests (retries included) wait for a token; Drive's quota is its own
 
     def rewrite(self, url: str) -> str:
         """Send Google endpoints to ``api_url`` when one is configured."""
@@ -175,8 +180,12 @@ class RetryingHTTPClient(HTTPClient):
         where = f"{method.upper()} {_describe(url)}"
         started = policy.clock()
         attempt = 0
+        limited = self.limiter is not None and endpoint.startswith(SHEETS_PREFIX)
         while True:
             attempt += 1
+            if limited:
+                assert self.limiter is not None
+                started += self.limiter.acquire()  # waiting for quota is not time spent failing
             response: requests.Response | None = None
             failure: str
             retry_after: float | None = None
@@ -442,21 +451,77 @@ def make_gspread_client(
     credentials_path: str | None,
     api_url: str | None = None,
     retry: RetryPolicy | None = None,
+    limiter: TokenBucket | None = None,
+    credentials: Credentials | None = None,
 ) -> gspread.Client:
     """A gspread Client using our credentials loading, endpoint override and retry policy.
 
     ``credentials_path`` falls back to GOOGLE_APPLICATION_CREDENTIALS. No network happens here:
     the first API call fetches the access token (from the file's own ``token_uri``).
+    ``credentials`` (already loaded) lets several clients share one token.
     """
-    creds = load_credentials(credentials_path)
-    factory = functools.partial(RetryingHTTPClient, api_url=api_url, retry=retry)
+    creds = credentials if credentials is not None else load_credentials(credentials_path)
+    factory = functools.partial(RetryingHTTPClient, api_url=api_url, retry=retry, limiter=limiter)
     return gspread.Client(creds, http_client=cast(HTTPClientType, factory))
 
 
+def _policy(google: GoogleConfig, retry: RetryPolicy | None) -> RetryPolicy:
+    return retry or RetryPolicy(total_timeout=google.retry_seconds, max_attempts=10)
+
+
 def client_from_config(google: GoogleConfig, retry: RetryPolicy | None = None) -> gspread.Client:
-    """The client `[google]` describes: its credentials, endpoint and retry budget.
+    """The client `[google]` describes: its (first) credentials, endpoint and retry budget.
 
     Raises GoogleConfigError for credentials that cannot be used.
     """
-    policy = retry or RetryPolicy(total_timeout=google.retry_seconds, max_attempts=10)
+    policy = _policy(google, retry)
     return make_gspread_client(credentials_path=google.credentials, api_url=google.api_url, retry=policy)
+
+
+class Account:
+    """One credential of `[google] credentials`: its token, its own quota bucket, a client per thread.
+
+    gspread clients (a requests session each) are not shared between threads; the credentials
+    (one access token) and the token bucket (one quota per service account) are.
+    """
+
+    def __init__(self, path: str | None, google: GoogleConfig, retry: RetryPolicy) -> None:
+        self.path = path
+        self.email = service_account_email(path)
+        self.credentials = _one_refresh_at_a_time(load_credentials(path))
+        self.limiter = TokenBucket(google.requests_per_minute, clock=retry.clock, sleep=retry.sleep)
+        self._api_url = google.api_url
+        self._retry = retry
+        self._local = threading.local()
+
+    def client(self) -> gspread.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = make_gspread_client(
+                credentials_path=self.path, api_url=self._api_url, retry=self._retry,
+                limiter=self.limiter, credentials=self.credentials,
+            )
+            self._local.client = client
+        return client
+
+
+def _one_refresh_at_a_time(creds: Credentials) -> Credentials:
+    """Threads sharing one credentials object fetch one token, not one each."""
+    lock = threading.Lock()
+    before_request = creds.before_request
+
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return before_request(*args, **kwargs)
+
+    creds.before_request = locked  # type: ignore[method-assign]
+    return creds
+
+
+def accounts_from_config(google: GoogleConfig, retry: RetryPolicy | None = None) -> list[Account]:
+    """Every credential `[google]` names (one when it names a single file), each with its quota bucket.
+
+    Raises GoogleConfigError for the first credentials file that cannot be used.
+    """
+    policy = _policy(google, retry)
+    return [Account(path, google, policy) for path in google.accounts]

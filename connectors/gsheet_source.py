@@ -15,10 +15,13 @@ people typed, such as ``"12%"``, stays text for the core number parser.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,12 +40,15 @@ from connectors.google_client import (
     GoogleConfigError,
     GoogleConnectionError,
     RetryPolicy,
-    client_from_config,
+    accounts_from_config,
     service_account_email,
 )
+from connectors.gsheet_cache import KeptRead, ValuesStore, modified_since, oldest, unchanged
 from connectors.tabular import HeaderError, frame_from_grid
 from sheetsync.core.model import GoogleConfig, SourceConfig
 from sheetsync.core.sources import SourceData
+
+log = logging.getLogger(__name__)
 
 READ_PARAMS = {
     "valueRenderOption": "UNFORMATTED_VALUE",
@@ -204,13 +210,17 @@ def read_gsheet_sources(
     *,
     retry: RetryPolicy | None = None,
     client: gspread.Client | None = None,
+    state_dir: str | Path | None = None,
 ) -> dict[str, SourceData | SourceError]:
     """Each gsheet source's data or the `SourceError` that stopped it; one never stops the rest.
 
     Per spreadsheet: one ``values:batchGet``, however many sources and KPIs read it, plus one
-    metadata read when a source names no tab or a tab has gone missing. ``retry`` (tests
-    inject a no-wait clock) and ``client`` override
-    the defaults built from ``google``.
+    metadata read when a source names no tab or a tab has gone missing. Spreadsheets are read
+    ``google.parallel`` at a time, spread round-robin over the credentials of ``[google]``,
+    each credential keeping under its own per-minute quota (`TokenBucket`). With a
+    ``state_dir``, spreadsheets Drive reports unchanged are built from the values kept from
+    their last good read (`connectors.gsheet_cache`). ``retry`` (tests inject a no-wait clock)
+    and ``client`` (one client, read one spreadsheet at a time) override the defaults.
     """
     configs = list(configs)
     results: dict[str, SourceData | SourceError] = {}
@@ -226,10 +236,13 @@ def read_gsheet_sources(
         groups.setdefault(ref.key, []).append((config, ref))
     if not groups:
         return results
-    account = service_account_email(google.credentials)
-    if client is None:
+    readers: list[_Reader]
+    if client is not None:
+        readers = [_Reader(lambda: client, service_account_email(google.credentials))]
+        workers = 1
+    else:
         try:
-            client = client_from_config(google, retry)
+            accounts = accounts_from_config(google, retry)
         except GoogleConfigError as exc:
             for members in groups.values():
                 for config, ref in members:
@@ -237,23 +250,103 @@ def read_gsheet_sources(
                         f"cannot use the Google credentials: {exc}", source=config.name, location=ref.url
                     )
             return results
-    for key, members in groups.items():
-        results.update(_read_spreadsheet(client, key, members, account))
+        readers = [_Reader(account.client, account.email) for account in accounts]
+        workers = google.parallel
+    keys = list(groups)
+    reader_of = {key: readers[i % len(readers)] for i, key in enumerate(keys)}
+    store = ValuesStore(state_dir) if state_dir is not None else None
+    kept = _unchanged_reads(store, groups, reader_of, google) if store is not None else {}
+
+    def read(key: str) -> dict[str, SourceData | SourceError]:
+        reader = reader_of[key]
+        if key in kept:
+            return _read_spreadsheet(None, key, groups[key], reader.email, kept=kept[key])
+        started = datetime.now(UTC)
+        out = _read_spreadsheet(reader.client().http_client, key, groups[key], reader.email, store=store,
+                                started=started)
+        return out
+
+    if workers <= 1 or len(keys) <= 1:
+        for key in keys:
+            results.update(read(key))
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(keys)), thread_name_prefix="gsheet") as pool:
+            for out in pool.map(read, keys):
+                results.update(out)
     return {config.name: results[config.name] for config in configs}
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """Who reads a spreadsheet: a client for the calling thread, and the account's email for messages."""
+
+    client: Callable[[], gspread.Client]
+    email: str | None
+
+
+def _unchanged_reads(
+    store: ValuesStore,
+    groups: Mapping[str, Sequence[tuple[SourceConfig, SpreadsheetRef]]],
+    reader_of: Mapping[str, _Reader],
+    google: GoogleConfig,
+) -> dict[str, KeptRead]:
+    """Kept reads of the spreadsheets Drive says nobody changed since (one files.list per account)."""
+    now = datetime.now(UTC)
+    candidates: dict[str, KeptRead] = {}
+    for key, members in groups.items():
+        if not all(config.incremental and not _needs_tabs(config, ref) for config, ref in members):
+            continue  # opted out (IMPORTRANGE, NOW()), or placed only by reading the tab list
+        read = store.load(key)
+        if read is None or now - read.read_at > timedelta(days=google.full_read_days):
+            continue  # never read, or due for its periodic full read
+        try:
+            ranges = [_plan(config, ref, None).a1 for config, ref in members]
+        except SourceError:
+            continue
+        if read.covers(ranges):
+            candidates[key] = read
+    kept: dict[str, KeptRead] = {}
+    by_reader: dict[int, list[str]] = {}
+    for key in candidates:
+        by_reader.setdefault(id(reader_of[key]), []).append(key)
+    for keys in by_reader.values():
+        reader = reader_of[keys[0]]
+        mine = {key: candidates[key] for key in keys}
+        try:
+            changed = modified_since(reader.client().http_client, oldest(mine.values()))
+        except (GoogleAPIError, ValueError, KeyError) as exc:  # Drive API off, say: read them all
+            log.warning("cannot ask Google Drive which spreadsheets changed (%s); reading them all", exc)
+            continue
+        kept.update({key: mine[key] for key in unchanged(mine, changed)})
+    return kept
+
+
 def _read_spreadsheet(
-    client: gspread.Client, key: str, members: Sequence[tuple[SourceConfig, SpreadsheetRef]], account: str | None
+    http: Any,
+    key: str,
+    members: Sequence[tuple[SourceConfig, SpreadsheetRef]],
+    account: str | None,
+    *,
+    kept: KeptRead | None = None,
+    store: ValuesStore | None = None,
+    started: datetime | None = None,
 ) -> dict[str, SourceData | SourceError]:
     url = SHEETS_URL.format(key=key)
     out: dict[str, SourceData | SourceError] = {}
+    if kept is not None:  # Drive says unchanged since this read: its values are today's
+        fetched = datetime.now(UTC)
+        for config, ref in members:
+            plan = _plan(config, ref, None)
+            try:
+                out[config.name] = _source_data(plan, kept.value_ranges[plan.a1].get("values", []), url, fetched)
+            except SourceError as exc:  # the header cannot be used (as on the read that was kept)
+                out[config.name] = exc
+        return out
 
     def fail_all(exc: Exception, configs: Iterable[SourceConfig]) -> None:
         cls, message = describe_google_error(exc, account=account, role="Viewer")
         for config in configs:
             out[config.name] = cls(message, source=config.name, location=url, sheet=config.worksheet)
-
-    http = client.http_client
 
     def read_tabs() -> list[dict[str, Any]]:
         metadata = http.fetch_sheet_metadata(key, params={"fields": METADATA_FIELDS})
@@ -303,6 +396,8 @@ def _read_spreadsheet(
             out[plan.config.name] = _source_data(plan, by_range[plan.a1].get("values", []), url, fetched)
         except SourceError as exc:  # this tab's header cannot be used; the spreadsheet's other tabs can
             out[plan.config.name] = exc
+    if store is not None and started is not None and all(isinstance(v, SourceData) for v in out.values()):
+        store.save(key, started, by_range)
     return out
 
 

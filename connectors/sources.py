@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from connectors.base import SourceError
 from connectors.csv_source import read_csv_source
@@ -12,24 +14,39 @@ from sheetsync.core.sources import SourceData
 
 
 def read_sources(
-    sources: Iterable[SourceConfig], google: GoogleConfig | None = None
+    sources: Iterable[SourceConfig],
+    google: GoogleConfig | None = None,
+    *,
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> Mapping[str, SourceData | SourceError]:
     """Each source's data, or the `SourceError` that stopped it; one never stops the rest.
 
-    Google Sheets sources are read together so that each spreadsheet costs one batchGet.
+    Google Sheets sources are read together so that each spreadsheet costs one batchGet, in
+    background threads while the local files are parsed (waiting on Google costs no CPU).
+    With a `state_dir`, spreadsheets unchanged since their last good read are not read again
+    (`connectors.gsheet_cache`).
     """
-    results: dict[str, SourceData | SourceError] = {}
-    sheets: list[SourceConfig] = []
-    for source in sources:
-        if source.type == "gsheet":
-            sheets.append(source)
-            continue
-        try:
-            results[source.name] = read_csv_source(source) if source.type == "csv" else read_xlsx_source(source)
-        except SourceError as exc:
-            results[source.name] = exc
+    sources = list(sources)
+    sheets = [source for source in sources if source.type == "gsheet"]
+    google_reads: Future[dict[str, SourceData | SourceError]] | None = None
+    pool: ThreadPoolExecutor | None = None
     if sheets:
         from connectors.gsheet_source import read_gsheet_sources
 
-        results.update(read_gsheet_sources(sheets, google or GoogleConfig()))
-    return results
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gsheets")
+        google_reads = pool.submit(read_gsheet_sources, sheets, google or GoogleConfig(), state_dir=state_dir)
+    results: dict[str, SourceData | SourceError] = {}
+    try:
+        for source in sources:
+            if source.type == "gsheet":
+                continue
+            try:
+                results[source.name] = read_csv_source(source) if source.type == "csv" else read_xlsx_source(source)
+            except SourceError as exc:
+                results[source.name] = exc
+        if google_reads is not None:
+            results.update(google_reads.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return {source.name: results[source.name] for source in sources}

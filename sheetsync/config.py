@@ -332,8 +332,11 @@ def check_as_of(day: date) -> date:
 
 def _path(table: _Table, name: str, base: Path, default: str | None = None) -> str | None:
     value = table.str(name, default)
-    if value is None:
-        return None
+    return None if value is None else _resolve(value, base)
+
+
+def _resolve(value: str, base: Path) -> str:
+    """A path from config: ~ and $VARS expanded, relative to the config file's folder."""
     expanded = os.path.expanduser(os.path.expandvars(value))
     return str(base / expanded) if not os.path.isabs(expanded) else expanded
 
@@ -384,6 +387,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             thousands=thousands,
             header_row=src.int("header_row", 1, minimum=1),
             dayfirst=src.optional_bool("dayfirst"),
+            incremental=src.bool("incremental", True) if kind == "gsheet" else True,
         )
         if kind in ("csv", "xlsx") and config.path is None:
             src.missing("path", "is required for csv and xlsx sources")
@@ -614,8 +618,22 @@ def _tracker(t: _Table, base: Path, out: Path) -> TrackerConfig:
 
 def _google(t: _Table, base: Path) -> GoogleConfig:
     retry_seconds = t.seconds("retry_seconds", GoogleConfig.retry_seconds)
+    files = t.str_list("credentials")  # one file, or several service accounts to spread the reads over
+    if t.has("credentials") and not files:
+        t.fail("expected a credentials file or a list of them, got an empty list", "credentials")
+    paths = [_resolve(value, base) for value in files]
+    full_read_days = t.number("full_read_days", GoogleConfig.full_read_days)
+    assert full_read_days is not None
+    if not 0 <= full_read_days <= 3650:
+        t.fail(f"expected days from 0 to 3650, got {full_read_days:g}", "full_read_days")
     config = GoogleConfig(
-        credentials=_path(t, "credentials", base), api_url=t.str("api_url"), retry_seconds=retry_seconds
+        credentials=paths[0] if paths else None,
+        api_url=t.str("api_url"),
+        retry_seconds=retry_seconds,
+        extra_credentials=tuple(paths[1:]),
+        requests_per_minute=t.int("requests_per_minute", GoogleConfig.requests_per_minute, minimum=1),
+        parallel=t.int("parallel", GoogleConfig.parallel, minimum=1),
+        full_read_days=full_read_days,
     )
     if config.api_url is not None and not re.match(r"^https?://", config.api_url):
         t.fail(f"expected an http(s) URL, got {config.api_url!r}", "api_url")

@@ -156,3 +156,29 @@ def test_malformed_toml(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_google_reads_several_credentials_quota_and_incremental_opt_out(tmp_path):
+    text = MINIMAL + """
+[sources.g]
+type = "gsheet"
+spreadsheet = "1AbC"
+worksheet = "Data"
+incremental = false
+
+[google]
+credentials = ["a.json", "/keys/b.json"]
+requests_per_minute = 300
+parallel = 4
+full_read_days = 1
+"""
+    config = load_config(write(tmp_path, text))
+    assert config.google.accounts == (str(tmp_path / "a.json"), "/keys/b.json")
+    assert (config.google.requests_per_minute, config.google.parallel, config.google.full_read_days) == (300, 4, 1)
+    assert config.sources["g"].incremental is False and config.sources["s"].incremental is True
+    single = load_config(write(tmp_path, MINIMAL + '[google]\ncredentials = "sa.json"\n'))
+    assert single.google.accounts == (str(tmp_path / "sa.json"),) and single.google.requests_per_minute == 60
+    with pytest.raises(ConfigError, match=r"sources\.s\.incremental: unknown key"):
+        load_config(write(tmp_path, MINIMAL.replace('path = "s.csv"', 'path = "s.csv"\nincremental = false')))
+    with pytest.raises(ConfigError, match=r"google\.requests_per_minute: must be at least 1"):
+        load_config(write(tmp_path, MINIMAL + "[google]\nrequests_per_minute = 0\n"))

@@ -49,7 +49,8 @@ def read(
     fake: FakeGoogle, creds: Path, *sources: SourceConfig, timer: FakeTime | None = None, **retry: object
 ) -> dict[str, SourceData | Exception]:
     timer = timer or FakeTime(fake)
-    google = GoogleConfig(credentials=str(creds), api_url=fake.url)
+    parallel = int(retry.pop("parallel", GoogleConfig.parallel))  # type: ignore[call-overload]
+    google = GoogleConfig(credentials=str(creds), api_url=fake.url, parallel=parallel)
     return dict(read_gsheet_sources(sources, google, retry=policy(timer, **retry)))
 
 
@@ -267,6 +268,7 @@ def test_429_storm_that_does_not_recover_fails_only_that_spreadsheet(
             src("c", other),
             timer=timer,
             max_attempts=4,
+            parallel=1,  # one at a time: the faults go to the first spreadsheet read
         )
     for name in ("a", "b"):
         error = got[name]

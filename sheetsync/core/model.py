@@ -44,6 +44,7 @@ class SourceConfig:
     thousands: str | None = None
     header_row: int = 1
     dayfirst: bool | None = None  # None: decided per date column from its values
+    incremental: bool = True  # gsheet: reuse the last values while Drive says the file is unchanged
 
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)
@@ -119,9 +120,18 @@ class TrackerConfig:
 
 @dataclass(frozen=True)
 class GoogleConfig:
-    credentials: str | None = None
+    credentials: str | None = None  # the first (or only) credentials file
     api_url: str | None = None
     retry_seconds: float = 120.0  # per request: how long 429/5xx retries may go on before giving up
+    extra_credentials: tuple[str, ...] = ()  # more service accounts: spreadsheets are spread across all
+    requests_per_minute: int = 60  # per credential: Google's per-user read quota
+    parallel: int = 8  # spreadsheets read at once
+    full_read_days: float = 7.0  # incremental reads: re-read every spreadsheet at least this often
+
+    @property
+    def accounts(self) -> tuple[str | None, ...]:
+        """Every credentials file, in config order (None: GOOGLE_APPLICATION_CREDENTIALS)."""
+        return (self.credentials, *self.extra_credentials)
 
 
 @dataclass(frozen=True)

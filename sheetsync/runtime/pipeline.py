@@ -208,7 +208,9 @@ def sync(
 def read_with(config: Config, reader: Reader | None = None) -> Mapping[str, SourceData | SourceError]:
     """Every source's rows (or the error that stopped it)."""
     if reader is None:
-        from connectors.sources import read_sources as reader
+        from connectors.sources import read_sources
+
+        return read_sources(config.sources.values(), config.google, state_dir=config.state_dir)  # incremental
     return reader(config.sources.values(), config.google)
 
 

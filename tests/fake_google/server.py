@@ -25,8 +25,10 @@ import collections
 import contextlib
 import copy
 import csv
+import datetime as dt
 import io
 import json
+import operator
 import re
 import secrets
 import socket
@@ -141,8 +143,10 @@ class FakeGoogle:
         clock: Callable[[], float] | None = None,
         require_auth: bool = True,
         owner_email: str = DEFAULT_OWNER,
+        latency: float = 0.0,
     ) -> None:
         self._clock = clock or time.monotonic
+        self.latency = latency  # seconds each API request takes before it is answered (real Google: 100s of ms)
         self._clock_offset = 0.0
         self.require_auth = require_auth
         self.owner_email = owner_email
@@ -152,7 +156,12 @@ class FakeGoogle:
         self._calls: list[tuple[Call, str]] = []
         self._faults: collections.deque[_Fault] = collections.deque()
         self._quota: int | None = None
-        self._quota_counts: dict[int, int] = {}
+        self._quota_per_user = False
+        self._quota_counts: dict[tuple[int, str], int] = {}
+        self._refused = 0
+        self._by_identity: collections.Counter[str] = collections.Counter()
+        self._in_flight = 0
+        self.max_in_flight = 0  # most API requests being answered at once (parallel clients show here)
         self._tokens: dict[str, str] = {}
         self._service_accounts: dict[str, rsa.RSAPublicKey] = {}
         self._authorized_users: dict[tuple[str, str], tuple[str, str]] = {}
@@ -332,6 +341,7 @@ class FakeGoogle:
         """Forget recorded calls."""
         with self._lock:
             self._calls.clear()
+            self._by_identity.clear()
 
     # --- faults and quota -------------------------------------------------------------------
 
@@ -362,11 +372,32 @@ class FakeGoogle:
         with self._lock:
             self._faults.append(_Fault(n, drop=True, kind=kind))
 
-    def set_quota(self, per_minute: int | None) -> None:
-        """Answer 429 RESOURCE_EXHAUSTED to Sheets requests beyond ``per_minute`` in a clock minute."""
+    def set_quota(self, per_minute: int | None, *, per_user: bool = False) -> None:
+        """Answer 429 RESOURCE_EXHAUSTED to Sheets requests beyond ``per_minute`` in a clock minute.
+
+        ``per_user`` counts each account apart (Google's per-user limit) instead of all together
+        (the per-project limit).
+        """
         with self._lock:
             self._quota = per_minute
+            self._quota_per_user = per_user
             self._quota_counts.clear()
+            self._refused = 0
+
+    def set_latency(self, seconds: float) -> None:
+        """Make every API request (not token requests) take ``seconds`` before it is answered."""
+        self.latency = seconds
+
+    @property
+    def quota_refusals(self) -> int:
+        """429 answers given for the quota since it was last set."""
+        with self._lock:
+            return self._refused
+
+    def calls_by_identity(self) -> dict[str, int]:
+        """Authenticated API requests per account (email), since the last ``reset_calls``."""
+        with self._lock:
+            return dict(self._by_identity)
 
     def now(self) -> float:
         """The fake's clock (injected clock plus ``advance_clock`` offsets)."""
@@ -392,9 +423,20 @@ class FakeGoogle:
             fault = self._take_fault(kind)
             if fault is not None:
                 return self._fault_response(fault)
+            with self._lock:
+                self._in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            try:
+                if self.latency > 0:
+                    time.sleep(self.latency)  # outside the lock: requests in flight overlap, as at Google
+            finally:
+                with self._lock:
+                    self._in_flight -= 1
             identity = self._authenticate(headers)
+            with self._lock:
+                self._by_identity[identity] += 1
             if kind.startswith(("spreadsheets.", "values.")):
-                self._check_quota(method)
+                self._check_quota(method, identity)
             if match is None:
                 raise ApiError(404, "Method not found.", "NOT_FOUND")
             payload = _json_body(body) if method in ("POST", "PUT") and kind != "drive.files.importCsv" else None
@@ -448,13 +490,14 @@ class FakeGoogle:
             raise ApiError(401, headers=challenge)
         return identity
 
-    def _check_quota(self, method: str) -> None:
+    def _check_quota(self, method: str, identity: str = "") -> None:
         with self._lock:
             if self._quota is None:
                 return
-            window = int(self.now() // 60)
+            window = (int(self.now() // 60), identity if self._quota_per_user else "")
             used = self._quota_counts.get(window, 0)
             if used >= self._quota:
+                self._refused += 1
                 metric = "Read requests" if method == "GET" else "Write requests"
                 raise ApiError(
                     429,
@@ -985,6 +1028,7 @@ _CLAUSE_RES = [
     (re.compile(r"^(['\"])((?:\\.|(?!\1).)*)\1\s+in\s+parents$", re.I), "in_parents"),
     (re.compile(r"^parents\s+in\s+(['\"])((?:\\.|(?!\1).)*)\1$", re.I), "parents_in"),
     (re.compile(r"^trashed\s*=\s*(true|false)$", re.I), "trashed"),
+    (re.compile(r"^modifiedTime\s*(>=|<=|>|<|=)\s*(['\"])([^'\"]*)\2$"), "modified"),
 ]
 
 
@@ -1039,9 +1083,22 @@ def _clause(clause: str, q: str) -> Callable[[dict[str, Any]], bool]:
         if kind in ("in_parents", "parents_in"):
             parent = _unescape(match.group(2))
             return lambda item: parent in item.get("parents", [])
+        if kind == "modified":
+            op, when = match.group(1), _rfc3339(match.group(3), q)
+            compare = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "=": operator.eq}[op]
+            return lambda item: compare(_rfc3339(item["modifiedTime"], q), when)
         wanted = match.group(1).lower() == "true"
         return lambda item: bool(item.get("trashed", False)) == wanted
     raise ApiError(400, f"Invalid Value: q={q}", drive_reason="invalid")
+
+
+def _rfc3339(text: str, q: str) -> dt.datetime:
+    """Drive's time literals: RFC 3339, UTC when no offset is given ('2012-06-04T12:00:00')."""
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"Invalid Value: q={q}", drive_reason="invalid") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _unescape(text: str) -> str:
