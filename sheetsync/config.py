@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sheetsync.core.expressions import ExpressionError, Filter, Formula, parse_filter, parse_formula
-from sheetsync.core.key_results import CHANGE_RE
 from sheetsync.core.model import (
     AGGS,
+    DEFAULT_SCHEDULE,
     DIRECTIONS,
     SECURITY,
     SOURCE_TYPES,
@@ -31,6 +31,7 @@ from sheetsync.core.model import (
     TRACKER_TYPES,
     WINDOWS,
     AlertsConfig,
+    Change,
     ChatConfig,
     CheckinsConfig,
     Config,
@@ -45,10 +46,11 @@ from sheetsync.core.model import (
     StatusConfig,
     TeamDigestConfig,
     TrackerConfig,
+    parse_change,
 )
 from sheetsync.core.numbers import NumberFormatError, parse_number
 from sheetsync.core.periods import GRAINS, Period, PeriodError, custom_period, parse_period
-from sheetsync.core.schedule_spec import ScheduleSpecError, parse_spec
+from sheetsync.core.schedule_spec import ScheduleSpecError, Spec, parse_spec
 from sheetsync.core.suggest import closest, did_you_mean
 from sheetsync.errors import ConfigError
 
@@ -563,9 +565,13 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
         baseline = raw_baseline
     else:
         baseline = _as_number(raw_baseline, lambda m: t.fail(f'{m} or "previous_period"', "baseline"))
-    change = t.str("change")
-    if change is not None and not CHANGE_RE.match(change):
-        t.fail(f'{change!r} is not a change: use e.g. "+15%", "-15%" or "+5"', "change")
+    change_text = t.str("change")
+    change: Change | None = None
+    if change_text is not None:
+        try:
+            change = parse_change(change_text)
+        except ConfigError as exc:
+            t.fail(str(exc), "change")
     start = t.number("start")
     target = t.number("target")
     if target is None and change is None:
@@ -765,18 +771,17 @@ def _report(t: _Table, out: Path) -> ReportConfig:
 
 
 def _schedule(t: _Table) -> ScheduleConfig:
-    config = ScheduleConfig(
-        sync=t.str_list("sync", ScheduleConfig.sync), digest=t.str_list("digest", ScheduleConfig.digest),
-        remind=t.str_list("remind", ScheduleConfig.remind),
-    )
+    specs: dict[str, tuple[Spec, ...]] = {}
     for job in ("sync", "digest", "remind"):
-        for index, text in enumerate(getattr(config, job)):
+        parsed = []
+        for index, text in enumerate(t.str_list(job, DEFAULT_SCHEDULE[job])):
             try:
-                parse_spec(text)
+                parsed.append(parse_spec(text))
             except ScheduleSpecError as exc:  # checked here so a typo fails at load, not on Monday morning
                 t.fail(str(exc), f"{job}[{index}]" if isinstance(t.raw(job), list) else job)
+        specs[job] = tuple(parsed)
     t.done()
-    return config
+    return ScheduleConfig(**specs)
 
 
 def _email(t: _Table, name: str) -> str:

@@ -9,7 +9,9 @@ import pytest
 
 from sheetsync.config import load_config
 from sheetsync.core.expressions import Filter, Formula, filters, formulas
-from sheetsync.core.model import KPIConfig, SourceConfig
+from sheetsync.core.model import Change, KeyResultConfig, KPIConfig, SourceConfig, parse_change
+from sheetsync.core.schedule_spec import AtTime, Every
+from sheetsync.errors import ConfigError
 from sheetsync.runtime.pipeline import sync
 from tests.helpers import copy_example
 
@@ -63,3 +65,20 @@ def test_text_given_by_code_is_parsed_once_on_construction(parse_calls: list[str
     assert isinstance(kpi.filter, Filter) and isinstance(rate.formula, Formula)
     assert source.filter is not None and source.filter.columns == {"Sales rep"}
     assert kpi.filter == "Kind == 'a'" and str(rate.formula) == "orders / sessions"
+
+
+def test_changes_and_schedule_entries_are_held_parsed(tmp_path: Path) -> None:
+    path = copy_example(tmp_path)
+    text = path.read_text()
+    path.write_text(text.replace('sync = "monday 07:00"', 'sync = ["monday 07:00", "every 30 minutes"]'))
+    config = load_config(path)
+    changes = [kr.change for _, kr in config.key_results() if kr.change is not None]
+    assert changes and all(isinstance(change, Change) for change in changes)
+    assert [type(spec) for spec in config.schedule.sync] == [AtTime, Every]
+    assert config.schedule.sync[1].interval.total_seconds() == 1800
+    assert [spec.text for spec in config.schedule.digest] == ["monday 08:00"]  # the default, parsed too
+    assert parse_change("+15%").target(200.0) == pytest.approx(230.0)
+    assert parse_change("-5").target(200.0) == 195.0
+    assert KeyResultConfig(id="K", title="t", kpi="k", start=1.0, change="+10%").change == "+10%"
+    with pytest.raises(ConfigError, match="'lots' is not a change"):
+        KeyResultConfig(id="K", title="t", kpi="k", change="lots")

@@ -9,15 +9,11 @@ target is a threshold: met (1) or not (0) by its direction.
 from __future__ import annotations
 
 import math
-import re
 import sys
 from dataclasses import dataclass
 
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.model import KeyResultConfig, StatusConfig
-
-CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
-
 
 STATUSES = ("done", "on_track", "at_risk", "off_track", "no_data")
 """Every status, best first: the order used when sorting and counting."""
@@ -107,8 +103,7 @@ def resolve_start_target(kr: KeyResultConfig, baseline: float | None) -> tuple[f
         anchor = baseline if kr.baseline is not None else start
         if anchor is None:
             return start, None
-        amount, relative = parse_change(kr.change)
-        target = anchor * (1 + amount) if relative else anchor + amount
+        target = kr.change.target(anchor)
     return start, target
 
 
@@ -161,12 +156,3 @@ def evaluate_key_result(
         note=note,
         manual=kr.manual,
     )
-
-
-def parse_change(change: str) -> tuple[float, bool]:
-    """'+15%' -> (0.15, True); '-5' -> (-5.0, False)."""
-    match = CHANGE_RE.match(change)
-    if not match:
-        raise ValueError(f"{change!r} is not a change")
-    amount = float(match["num"]) * (-1 if match["sign"] == "-" else 1)
-    return (amount / 100, True) if match["pct"] else (amount, False)

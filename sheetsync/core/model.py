@@ -1,14 +1,16 @@
 """The typed configuration: what `config.toml` says, after `sheetsync.config` has checked it.
 
 Plain frozen dataclasses, so the core computes from values that are already valid and never
-re-reads the file. Values written in a small language of their own (filters, formulas) are
-held parsed, so nothing parses them again at run time and a value that passed `check` cannot
-fail later. Built from code, such a field also takes its text, parsed once on construction:
-`KPIConfig(..., filter="Region == 'EU'")` is the same as the line in config.toml.
+re-reads the file. Values written in a small language of their own (filters, formulas,
+changes, schedule entries) are held parsed, so nothing parses them again at run time and a
+value that passed `check` cannot fail later. Built from code, such a field also takes its
+text, parsed once on construction: `KPIConfig(..., filter="Region == 'EU'")` is the same as
+the line in config.toml.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 
 from sheetsync.core.expressions import Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.periods import Period
+from sheetsync.core.schedule_spec import Spec, parse_spec
+from sheetsync.errors import ConfigError
 
 SOURCE_TYPES = ("csv", "xlsx", "gsheet")
 AGGS = ("sum", "mean", "median", "min", "max", "count", "count_distinct", "first", "last")
@@ -25,6 +29,44 @@ TRACKER_TYPES = ("xlsx", "gsheet")
 SECURITY = ("starttls", "ssl", "none")
 SUBJECT_FIELDS = ("project", "period", "week", "iso_week", "as_of", "team", "progress", "elapsed")
 
+
+
+_CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
+
+
+@dataclass(frozen=True, eq=False)
+class Change:
+    """A key result's target written as a change from its baseline: "+15%" of it, or "+5"."""
+
+    text: str
+    amount: float  # 0.15 for "+15%", -5.0 for "-5"
+    relative: bool
+
+    def target(self, anchor: float) -> float:
+        return anchor * (1 + self.amount) if self.relative else anchor + self.amount
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another change or to the text it was parsed from."""
+        if isinstance(other, Change):
+            return self.text == other.text
+        if isinstance(other, str):
+            return self.text == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def parse_change(text: str) -> Change:
+    """'+15%' -> 15% up from the baseline; '-5' -> 5 down. Raises ConfigError otherwise."""
+    match = _CHANGE_RE.match(text)
+    if not match:
+        raise ConfigError(f'{text!r} is not a change: use e.g. "+15%", "-15%" or "+5"')
+    amount = float(match["num"]) * (-1 if match["sign"] == "-" else 1)
+    return Change(text, amount / 100, True) if match["pct"] else Change(text, amount, False)
 
 
 @dataclass(frozen=True)
@@ -80,13 +122,16 @@ class KeyResultConfig:
     start: float | None = None
     target: float | None = None
     baseline: float | str | None = None  # number or "previous_period"
-    change: str | None = None  # "+15%", "-15%", "+5"
+    change: Change | None = None  # "+15%", "-15%", "+5"
     weight: float = 1.0
     direction: str | None = None
     owner: str = ""
     manual: bool = False  # the current value is the latest check-in's Value
     unit: str = ""  # a manual KR's unit (a KPI-backed KR takes its KPI's)
     owner_email: str = ""  # where check-in reminders go (else the objective's)
+
+    def __post_init__(self) -> None:
+        _parse_text(self, "change", parse_change)
 
 
 @dataclass(frozen=True)
@@ -207,11 +252,20 @@ class ReportConfig:
     path: str | None = None
 
 
+DEFAULT_SCHEDULE: dict[str, tuple[str, ...]] = {"sync": ("monday 07:00",), "digest": ("monday 08:00",), "remind": ()}
+"""When each job runs when `[schedule]` does not say, as it would be written there."""
+
+
 @dataclass(frozen=True)
 class ScheduleConfig:
-    sync: tuple[str, ...] = ("monday 07:00",)
-    digest: tuple[str, ...] = ("monday 08:00",)
-    remind: tuple[str, ...] = ()  # check-in reminders, e.g. ("friday 15:00",)
+    sync: tuple[Spec, ...] = field(default_factory=lambda: tuple(map(parse_spec, DEFAULT_SCHEDULE["sync"])))
+    digest: tuple[Spec, ...] = field(default_factory=lambda: tuple(map(parse_spec, DEFAULT_SCHEDULE["digest"])))
+    remind: tuple[Spec, ...] = ()  # check-in reminders, e.g. "friday 15:00"
+
+    def __post_init__(self) -> None:
+        for job in ("sync", "digest", "remind"):
+            specs = getattr(self, job)
+            object.__setattr__(self, job, tuple(parse_spec(s) if isinstance(s, str) else s for s in specs))
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ import schedule
 from connectors.atomic import OutputError
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
-from sheetsync.core.schedule_spec import WEEKDAYS, AtTime, Every, Spec, parse_spec
+from sheetsync.core.schedule_spec import WEEKDAYS, AtTime, Every, Spec
 from sheetsync.errors import ConfigError
 from sheetsync.runtime import jobs
 from sheetsync.runtime.history import HISTORY_FILE, History
@@ -145,9 +145,7 @@ class Scheduler:
     ) -> None:
         self.config = config
         self.tz = ZoneInfo(config.timezone)
-        self.specs: dict[str, list[Spec]] = {
-            job: [parse_spec(text) for text in getattr(config.schedule, job)] for job in JOBS
-        }
+        self.specs: dict[str, list[Spec]] = {job: list(getattr(config.schedule, job)) for job in JOBS}
         if not any(self.specs.values()):
             raise ConfigError(f"{config.path.name}: schedule: sync and digest are both empty: nothing to schedule")
         self.sync_job = sync_job or _default_sync
