@@ -236,6 +236,11 @@ def _sync(config: Config, as_of: date | None, json_path: str | None, reporter: R
     _summary(outcome.result)
     for output in outcome.outputs:
         click.echo(f"wrote {output}")
+    if outcome.alerts is not None:
+        for line in outcome.alerts.lines():
+            click.echo(line)
+        for line in outcome.alerts.pending:
+            click.echo(line, err=True)
     return outcome
 
 

@@ -287,6 +287,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         google=_google(root.table("google"), base),
         digest=digest,
         report=_report(root.table("report"), out),
+        alerts=_alerts(root.table("alerts"), digest),
         schedule=_schedule(root.table("schedule")),
         checkins=_checkins(root.table("checkins"), sources, objectives),
     )

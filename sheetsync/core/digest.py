@@ -227,6 +227,11 @@ def _moved(before: str | None, after: str) -> int:
 # --- building ---------------------------------------------------------------------------
 
 
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http(s) address (the only links sheetsync puts in a button), else None."""
+    return url if url and _HTTP.match(url) else None
+
+
 def team_objectives(result: SyncResult, team: str) -> list[ObjectiveResult]:
     """A team's objectives: those whose `team` matches, ignoring case and spaces around it."""
     wanted = team.strip().casefold()

@@ -21,6 +21,7 @@ from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import week_key
 from sheetsync.core.tracker import TrackerContent, build_tracker
+from sheetsync.runtime.alerts import AlertsOutcome, run_alerts
 from sheetsync.runtime.history import History
 from sheetsync.runtime.pipeline import compute, read_with, sync, today
 
@@ -34,10 +35,14 @@ log = logging.getLogger("sheetsync")
 class SyncOutcome:
     result: SyncResult
     outputs: list[str] = field(default_factory=list)
+    alerts: AlertsOutcome | None = None
 
     @property
     def exit_code(self) -> int:
-        """0 when every source and KPI had data; 3 when some numbers are empty or stale."""
+        """0 when every source and KPI had data; 3 when some numbers are empty or stale; 1 when an alert
+        could not be delivered (it waits in the outbox for the next sync)."""
+        if self.alerts is not None and self.alerts.pending:
+            return 1
         return 3 if self.result.errors else 0
 
 
@@ -149,6 +154,9 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
                 write_report(config, result, config.report.path, previous=history.previous(result.as_of),
                              tracker_url=link)
                 outcome.outputs.append(config.report.path)
+        if config.alerts.enabled:
+            link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
+            outcome.alerts = run_alerts(config, result, tracker_url=link, history=history)
     if json_path is not None:
         write_json(result, json_path)
         outcome.outputs.append(str(json_path))

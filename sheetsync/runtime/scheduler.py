@@ -268,12 +268,15 @@ class Scheduler:
         else:
             code = outcome.exit_code
             outputs = [str(o) for o in getattr(outcome, "outputs", [])]
+            alerts = getattr(outcome, "alerts", None)
             if code == 0:
                 detail = f"wrote {', '.join(outputs)}" if outputs else ""
+            elif code == 1 and alerts is not None:  # an alert waits in the outbox for the next sync
+                detail = "; ".join(alerts.pending)
             else:  # 3: the sources or KPIs that failed, whose numbers are now marked stale
                 detail = "; ".join(getattr(outcome.result, "errors", ()))
-            run = JobRun("sync", trigger, started, time.monotonic() - clock, "ok" if code == 0 else "stale", code,
-                         slot, detail)
+            label = "ok" if code == 0 else "failed" if code == 1 else "stale"
+            run = JobRun("sync", trigger, started, time.monotonic() - clock, label, code, slot, detail)
         self._last_sync = (started, outcome.result, _link(outcome)) if run.ok and outcome is not None else None
         self._finish(run)
         return run, outcome

@@ -1,0 +1,176 @@
+"""Alerts on every sync: evaluate the `[alerts]` rules, keep their state, send what started or cleared.
+
+Called by `run_sync`, so `sync`, `run` and the scheduler's sync job all alert. The state
+(`sheetsync.core.alerts.AlertState`) lives in the history database, so "alert once when a
+condition starts and once when it clears" holds across restarts. A sync's alerts become one
+email (to `[alerts] to`, default the digest's `to`) and, with `chat = true`, one post per
+channel of the everyone digest. Each is written to `<outbox>/alerts/pending/` before the new
+state is saved, then delivered: an SMTP or webhook outage keeps it there for the next sync
+(nothing is lost; a crash in between can at worst repeat an alert, never drop one). Without
+`smtp_host` the email is written to `<outbox>/alerts/` as the digest is to the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors import smtp_mailer, webhooks
+from connectors.atomic import atomic_write_bytes
+from connectors.smtp_mailer import DeliveryError, SMTPSettings
+from connectors.webhooks import Webhook, WebhookError
+from sheetsync.core.alerts import AlertEvent, AlertState, evaluate
+from sheetsync.core.digest import ALL, web_link
+from sheetsync.core.model import Config
+from sheetsync.core.results import SyncResult
+from sheetsync.render.alert_message import build_alert_message
+from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue
+from sheetsync.runtime.history import History
+from sheetsync.runtime.outbox import to_bytes
+
+log = logging.getLogger("sheetsync.alerts")
+
+Sender = Callable[[EmailMessage, SMTPSettings], object]
+Poster = Callable[[Webhook, Mapping[str, Any]], None]
+
+
+@dataclass
+class AlertsOutcome:
+    events: list[AlertEvent] = field(default_factory=list)
+    baseline: bool = False  # the first sync with alerts on: only recorded
+    delivered: list[str] = field(default_factory=list)  # one line per email or post that went out
+    pending: list[str] = field(default_factory=list)  # one line per one that waits for the next sync
+
+    def lines(self) -> list[str]:
+        if self.baseline:
+            return ["alerts: first sync with [alerts] on: conditions recorded as the baseline, nothing sent"]
+        started = sum(e.started for e in self.events)
+        head = [f"alerts: {started} started, {len(self.events) - started} cleared"] if self.events else []
+        return head + [f"alert: {e.message}" if e.started else f"cleared: {e.message}" for e in self.events] \
+            + self.delivered
+
+
+class _Outbox:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.pending_dir = root / "pending"
+        self.sent_dir = root / "sent"
+        self.chats = ChatQueue(root)
+
+    def pending_emails(self) -> list[Path]:
+        return sorted(self.pending_dir.glob("*.eml")) if self.pending_dir.is_dir() else []
+
+
+def run_alerts(
+    config: Config,
+    result: SyncResult,
+    *,
+    tracker_url: str | None = None,
+    send: Sender | None = None,
+    post: Poster | None = None,
+    environ: Mapping[str, str] | None = None,
+    history: History | None = None,
+) -> AlertsOutcome:
+    """Evaluate the rules against `result`, queue and deliver what started or cleared."""
+    outcome = AlertsOutcome()
+    rules = config.alerts
+    if not rules.enabled:
+        return outcome
+    environ = os.environ if environ is None else environ
+    outbox = _Outbox(Path(config.digest.outbox) / "alerts")
+    own = history is None
+    history = history or History.for_state_dir(config.state_dir)
+    try:
+        saved = history.alert_state()
+        state = AlertState.from_json(saved) if saved else None
+        events, after = evaluate(rules, result, state)
+        outcome.events, outcome.baseline = events, state is None
+        if events:
+            _queue(config, result, events, outbox, web_link(tracker_url or _tracker_link(config)))
+        history.save_alerts(after.to_json(), [(result.as_of.isoformat(), e.rule, e.key, e.event, e.message)
+                                              for e in events])
+    finally:
+        if own:
+            history.close()
+    _deliver(config, outbox, outcome, send or smtp_mailer.send, post or webhooks.post, environ)
+    for line in outcome.pending:
+        log.error("%s", line)
+    return outcome
+
+
+def _tracker_link(config: Config) -> str | None:
+    from sheetsync.runtime.delivery import tracker_link
+
+    return tracker_link(config)
+
+
+def _queue(config: Config, result: SyncResult, events: list[AlertEvent], outbox: _Outbox,
+           link: str | None) -> None:
+    from sheetsync.render import slack_message, teams_card
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    rules = config.alerts
+    if rules.to:
+        message = build_alert_message(result.project, result.as_of, events, sender=config.digest.sender,
+                                      to=rules.to, when=datetime.now(ZoneInfo(config.timezone)), tracker_url=link)
+        atomic_write_bytes(outbox.pending_dir / f"{stamp}.eml", to_bytes(message))
+    if rules.chat:
+        for chat in config.digest.chats:
+            render = slack_message.alert_payload if chat.channel == "slack" else teams_card.alert_payload
+            outbox.chats.keep("alert", stamp, ALL, chat, render(result.project, events, tracker_url=link),
+                              name=f"{stamp}-{chat.channel}.json")
+
+
+def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Sender, post: Poster,
+             environ: Mapping[str, str]) -> None:
+    """Everything queued, oldest first: this sync's alerts and any an earlier outage left behind."""
+    digest = config.digest
+    settings: SMTPSettings | None = None
+    blocked: DeliveryError | None = None
+    if digest.smtp_host:
+        try:
+            settings = SMTPSettings.from_config(digest, environ)
+        except DeliveryError as exc:
+            blocked = exc
+    for path in outbox.pending_emails():
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        assert isinstance(message, EmailMessage)
+        if settings is None and blocked is None:  # no SMTP server: the outbox is the delivery
+            target = outbox.root / path.name
+            path.replace(target)
+            outcome.delivered.append(f"wrote the alert email to {target} (no smtp_host: not emailed)")
+            continue
+        try:
+            if blocked is not None:
+                raise blocked
+            assert settings is not None
+            send(message, settings)
+        except DeliveryError as exc:
+            blocked = blocked or (None if exc.this_message_only else exc)
+            outcome.pending.append(f"error: the alert email was not delivered: {exc}; kept in {path} for the next sync")
+            continue
+        outbox.sent_dir.mkdir(parents=True, exist_ok=True)
+        path.replace(outbox.sent_dir / path.name)
+        outcome.delivered.append(f"emailed the alerts to {message['To']}")
+    for path in outbox.chats.pending():
+        record, chat = outbox.chats.load(path)
+        name = CHANNEL_NAMES.get(chat.channel, chat.channel)
+        try:
+            hook = Webhook.from_config(chat, environ, retries=digest.retries, retry_wait=digest.retry_wait,
+                                       timeout=digest.timeout)
+            post(hook, record["payload"])
+        except WebhookError as exc:
+            outcome.pending.append(
+                f"error: the {name} alert post was not made: {exc}; kept in {path} for the next sync")
+            continue
+        outbox.chats.mark_sent(path)
+        outcome.delivered.append(f"posted the alerts to {name}")
