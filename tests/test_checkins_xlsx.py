@@ -6,10 +6,12 @@ saved workbook, and (slow) in a workbook LibreOffice re-saved headless.
 
 from __future__ import annotations
 
+import email
 import json
 import shutil
 import subprocess
 from datetime import datetime
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,15 @@ def checkins_tab(path: Path) -> tuple[list[str], dict[str, dict[str, object]]]:
     rows = list(ws.iter_rows(values_only=True))
     header = list(rows[0])
     return header, {r[header.index("Key result")]: dict(zip(header, r, strict=True)) for r in rows[1:] if r[2]}
+
+
+def digest(work: Path, as_of: str) -> tuple[str, str]:
+    """The digest's text and HTML parts, as written to the outbox."""
+    proc = run_cli("digest", "--config", "config.toml", "--as-of", as_of, "--force", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    [path] = (work / "outbox").glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    return message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
 
 
 def kr(results: dict, kr_id: str) -> dict:
@@ -77,7 +88,7 @@ def test_check_ins_typed_into_the_tab_reach_the_json_the_tracker_and_the_history
 
     type_checkins(work / TRACKER, {
         "O1-KR1": {"Confidence": "At risk", "Comment": "supplier slipped to January"},
-        "O2-KR3": {"Confidence": 8, "Comment": "=HYPERLINK(\"http://evil.example\",\"click\")", "Value": "4.5%"},
+        "O2-KR3": {"Confidence": 8, "Comment": "=HYPERLINK(\"http://evil.example\",\"<b>click</b>\")", "Value": "4.5%"},
     })  # fmt: skip
     second = sync(work, "2026-11-24", "again.json")
     checkin = kr(second, "O1-KR1")["checkin"]
@@ -86,7 +97,7 @@ def test_check_ins_typed_into_the_tab_reach_the_json_the_tracker_and_the_history
         "confidence": "at_risk", "comment": "supplier slipped to January", "value": None, "by": "Head of Support"}
     churn = kr(second, "O2-KR3")["checkin"]
     assert (churn["confidence"], churn["value"]) == ("on_track", pytest.approx(0.045))
-    assert churn["comment"] == '=HYPERLINK("http://evil.example","click")'
+    assert churn["comment"] == '=HYPERLINK("http://evil.example","<b>click</b>")'
 
     wb = load_workbook(work / TRACKER)
     ws = wb["Key Results"]
@@ -101,6 +112,17 @@ def test_check_ins_typed_into_the_tab_reach_the_json_the_tracker_and_the_history
     assert (rows["O1-KR1"]["Confidence"], rows["O1-KR1"]["Comment"]) == ("At risk", "supplier slipped to January")
     assert rows["O2-KR3"]["Confidence"] == "On track" and rows["O2-KR3"]["Value"] == pytest.approx(0.045)
     assert isinstance(rows["O1-KR1"]["Date"], datetime)
+
+    # The digest shows what owners said, escaped, who has not checked in, and where owner and numbers disagree.
+    text, html = digest(work, "2026-11-24")
+    assert '"Head of Support, at risk: supplier slipped to January' in text
+    assert "“Head of Support, at risk: supplier slipped to January" in html
+    assert "[Check-in] Reduce monthly churn from 5% to 3% (O2-KR3): VP Sales says on track, the numbers say " \
+           "off track" in text
+    assert "=HYPERLINK(" in html and "&lt;b&gt;click&lt;/b&gt;" in html and "<b>click" not in html  # escaped
+    missing = text[text.index("NO CHECK-IN THIS WEEK"):].split("\n\n")[0]
+    assert "O1-KR2 Cut first response time" in missing and "O1-KR1" not in missing and "O2-KR3" not in missing
+    assert "No check-in this week" in html
 
     # A third sync, in the next week: last week's check-in stays in the history, the rows are fresh.
     third = sync(work, "2026-12-01", "week49.json")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TypeVar
 
+from sheetsync.core import checkins as ci
 from sheetsync.core import display
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.key_results import STATUSES, KeyResultResult
@@ -29,7 +30,7 @@ ALL = "all"
 """The audience name of the digest that covers every objective."""
 
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}  # done=0 ... no_data=4
-_SEVERITY = {"off_track": 0, "at_risk": 1, "kpi": 2, "no_data": 3, "source": 4, "warning": 5}
+_SEVERITY = {"off_track": 0, "at_risk": 1, "checkin": 2, "kpi": 3, "no_data": 4, "source": 5, "warning": 6}
 MAX_WARNINGS_SHOWN = 3
 MAX_NAMES_IN_NOTE = 10  # KPIs and KRs named in one stale-source note, then "and N more"
 _HTTP = re.compile(r"^https?://[^\s\"'<>]+$")  # only web links become the tracker button
@@ -56,6 +57,40 @@ class KRLine:
     stale: str | None = None
     note: str | None = None
     checkin: CheckIn | None = None  # the owner's latest check-in (confidence, comment), when there is one
+    week: str = ""  # the digest's ISO week
+    objective_owner: str = ""
+
+    @property
+    def responsible(self) -> str:
+        """Who checks in: the KR's owner, else its objective's."""
+        return self.owner or self.objective_owner
+
+    @property
+    def checked_in_this_week(self) -> bool:
+        return self.checkin is not None and self.checkin.week == self.week
+
+    @property
+    def checkin_text(self) -> str | None:
+        """What the owner said, as one line: 'Ana, at risk: supplier slipped to January'."""
+        c = self.checkin
+        if c is None:
+            return None
+        who = c.by or self.responsible or "owner"
+        said = f"{who}, {ci.confidence_label(c.confidence).lower()}" if c.confidence else who
+        if c.comment:
+            said += f": {c.comment}"
+        if c.value is not None:
+            said += f" (value {display.value(c.value, self.unit)})"
+        when = c.date.isoformat() if self.checked_in_this_week else f"{c.week}, {c.date.isoformat()}"
+        return f"{said} · {when}"
+
+    @property
+    def disagreement(self) -> int:
+        """Steps between this week's owner confidence and the computed status (2: owner says off track,
+        data says on track, or the other way round)."""
+        if not self.checked_in_this_week or self.checkin is None:
+            return 0
+        return ci.disagreement(self.checkin.confidence, self.status)
 
     @property
     def progress_shown(self) -> float | None:
@@ -154,6 +189,7 @@ class AttentionItem:
             "no_data": "No data",
             "source": "Source",
             "warning": "Warning",
+            "checkin": "Check-in",
         }[self.kind]
 
 
@@ -168,6 +204,7 @@ class Omitted:
     kpis: int = 0
     stale_notes: int = 0
     sources: int = 0
+    missing_checkins: int = 0
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -200,6 +237,8 @@ class DigestContent:
     sources: tuple[str, ...] = field(default=())
     omitted: Omitted = field(default_factory=lambda: Omitted())
     report_attached: bool = False  # the PDF report travels with the email ([digest] attach_pdf)
+    checkins_on: bool = False  # owners check in: the digest lists those who have not this week
+    missing_checkins: tuple[KRLine, ...] = ()  # key results with no check-in this week
 
     @property
     def overall_change(self) -> float | None:
@@ -252,7 +291,7 @@ def build_digest(
     objectives = list(result.objectives) if team is None else team_objectives(result, team)
     kpi_ids = {kr.kpi for o in objectives for kr in o.key_results}
     kpis = [k for k in result.kpis if team is None or k.id in kpi_ids]
-    blocks = tuple(_objective_block(o, previous) for o in objectives)
+    blocks = tuple(_objective_block(o, previous, week_key(result.as_of)) for o in objectives)
     lines = [kr for block in blocks for kr in block.key_results]
     if team is None:
         overall = result.overall_progress
@@ -289,6 +328,8 @@ def build_digest(
         tracker_name=tracker_name,
         tracker_attached=tracker_attached,
         sources=tuple(s.name for s in sources),
+        checkins_on=result.checkins_on,
+        missing_checkins=tuple(kr for kr in lines if result.checkins_on and not kr.checked_in_this_week),
     )
 
 
@@ -325,7 +366,7 @@ def _feeds(source: SourceResult, kpis: Sequence[KPIResult]) -> bool:
     return any(k.source == source.name or (source.error and k.stale == source.error) for k in kpis)
 
 
-def _kr_line(kr: KeyResultResult, previous: Snapshot | None) -> KRLine:
+def _kr_line(kr: KeyResultResult, previous: Snapshot | None, week: str = "", owner: str = "") -> KRLine:
     before = previous.key_results.get(kr.id) if previous else None
     value_change = progress_change = None
     if before is not None:
@@ -353,10 +394,12 @@ def _kr_line(kr: KeyResultResult, previous: Snapshot | None) -> KRLine:
         stale=kr.stale,
         note=kr.note,
         checkin=kr.checkin,
+        week=week,
+        objective_owner=owner,
     )
 
 
-def _objective_block(objective: ObjectiveResult, previous: Snapshot | None) -> ObjectiveBlock:
+def _objective_block(objective: ObjectiveResult, previous: Snapshot | None, week: str = "") -> ObjectiveBlock:
     before = previous.objectives.get(objective.id) if previous else None
     return ObjectiveBlock(
         id=objective.id,
@@ -367,7 +410,7 @@ def _objective_block(objective: ObjectiveResult, previous: Snapshot | None) -> O
         progress=objective.progress,
         status=objective.status,
         expected=objective.expected,
-        key_results=tuple(_kr_line(kr, previous) for kr in objective.key_results),
+        key_results=tuple(_kr_line(kr, previous, week, objective.owner) for kr in objective.key_results),
         previous_progress=before[0] if before else None,
     )
 
@@ -439,6 +482,13 @@ def _attention(
             elif kr.status == "no_data":
                 reason = kr.stale or kr.note or "its KPI has no value for the current window"
                 items.append(AttentionItem("no_data", kr.id, kr.title, reason, "no_data"))
+            if kr.disagreement >= 2 and kr.checkin is not None:
+                who = kr.checkin.by or kr.responsible or "the owner"
+                detail = (f"{who} says {ci.confidence_label(kr.checkin.confidence).lower()}, the numbers say "
+                          f"{display.status_label(kr.status)}")  # fmt: skip
+                if kr.checkin.comment:
+                    detail += f": {kr.checkin.comment}"
+                items.append(AttentionItem("checkin", kr.id, kr.title, detail, "at_risk"))
     for kpi in kpis:
         if kpi.status in ("off_track", "at_risk"):
             limit = f"target {display.value(kpi.target, kpi.unit)}"
@@ -506,6 +556,7 @@ class DigestLimits:
     kpis: int = 50
     stale_notes: int = 10
     sources: int = 10
+    missing_checkins: int = 50  # key results listed as having no check-in this week
 
 
 _NEEDS_LOOK = {"off_track": 0, "at_risk": 1, "no_data": 2}
@@ -545,6 +596,7 @@ def bounded(content: DigestContent, limits: DigestLimits | None = None) -> Diges
         kpis=len(content.kpis) - len(kpis),
         stale_notes=max(len(content.stale_notes) - limits.stale_notes, 0),
         sources=max(len(content.sources) - limits.sources, 0),
+        missing_checkins=max(len(content.missing_checkins) - limits.missing_checkins, 0),
     )
     if not omitted:
         return content
@@ -556,5 +608,6 @@ def bounded(content: DigestContent, limits: DigestLimits | None = None) -> Diges
         kpis=kpis,
         stale_notes=content.stale_notes[: limits.stale_notes],
         sources=content.sources[: limits.sources],
+        missing_checkins=content.missing_checkins[: limits.missing_checkins],
         omitted=omitted,
     )
