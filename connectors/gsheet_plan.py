@@ -24,14 +24,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from connectors.gsheet_styles import cell_style, color, conditional_rule, sheets_number_format
 from connectors.tracker_layout import Look, Placed, SheetLayout, Span, TableLayout, plan_layout, span_ref
-from sheetsync.core.dates import EXCEL_EPOCH
+from sheetsync.core.dates import excel_serial
 from sheetsync.core.tracker import ChartSpec, TrackerContent
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 50_000  # Google Sheets' limit for one cell
 CHART_COLORS = ("4C78C8", "C3CAD3")  # progress, expected: the template chart's colours
-_EPOCH = datetime(EXCEL_EPOCH.year, EXCEL_EPOCH.month, EXCEL_EPOCH.day)
 
 GridRange = tuple[int, int, int, int]
 """Rows [r0, r1) and columns [c0, c1), 0-based: Sheets' GridRange."""
@@ -76,20 +75,12 @@ class TabPlan:
         return max([*used, self.frozen[1] + 1, 1])
 
 
-def serial(value: date | datetime) -> float:
-    """Days since the spreadsheet epoch (what a Sheets date cell holds), the time as a fraction."""
-    if isinstance(value, datetime):
-        delta = value.replace(tzinfo=None) - _EPOCH
-        return round(delta.total_seconds() / 86400, 10)
-    return float((value - EXCEL_EPOCH).days)
-
-
 def raw_value(value: object) -> str | float | bool | None:
     """A cell value as RAW input: numbers, dates as serials, text capped at Sheets' limit."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, datetime | date):
-        return serial(value)
+        return excel_serial(value)  # what a Sheets date cell holds
     if isinstance(value, int | float):
         number = float(value)
         return None if not math.isfinite(number) else (int(number) if number.is_integer() else number)
@@ -239,4 +230,4 @@ def _chart(plans: Mapping[str, TabPlan], spec: ChartSpec) -> None:
     )
 
 
-__all__ = ["CHART_COLORS", "GridRange", "TabPlan", "grid", "plan_tabs", "raw_value", "serial"]
+__all__ = ["CHART_COLORS", "GridRange", "TabPlan", "grid", "plan_tabs", "raw_value"]

@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sheetsync.core import theme  # noqa: E402
 from sheetsync.core import tracker as t  # noqa: E402
 
 OUTPUT = ROOT / "templates" / "okr_tracker.xlsx"
@@ -48,12 +49,12 @@ ACCENT = "4C78C8"
 BAR = "8EAEE6"  # lighter than ACCENT: the figure stays readable on top of its bar
 EXPECTED = "C3CAD3"
 
-STATUS_STYLES = t.STATUS_COLORS  # status -> (fill, font)
+STATUS_STYLES = theme.STATUS_COLORS  # the statuses' fills and text colours, shared with the digest
 
 PERCENT = "0%"
-SIGNED_PERCENT = "+0.0%;-0.0%;0.0%"
-DATE = "yyyy-mm-dd"
-DATETIME = "yyyy-mm-dd hh:mm"
+SIGNED_PERCENT = theme.signed_format(theme.PERCENT_FORMAT)
+DATE = theme.DATE_FORMAT
+DATETIME = theme.DATETIME_FORMAT
 
 thin = Side(style="thin", color=RULE)
 HEADER_FONT = Font(name=FONT, size=10, bold=True, color=INK)
@@ -107,8 +108,8 @@ def name(wb: Workbook, ws: Worksheet, table: t.Table) -> None:
 
 def status_rules(ws: Worksheet, ref: str, statuses: tuple[str, ...] = tuple(STATUS_STYLES)) -> None:
     for status in statuses:
-        fill, ink = STATUS_STYLES[status]
-        label = t.STATUS_LABELS[status]
+        fill, ink = STATUS_STYLES[status].fill, STATUS_STYLES[status].ink
+        label = theme.cell_label(status)
         ws.conditional_formatting.add(ref, CellIsRule(
             operator="equal", formula=[f'"{label}"'],
             fill=PatternFill("solid", start_color=fill, end_color=fill, bgColor=fill),
@@ -119,9 +120,9 @@ def status_rules(ws: Worksheet, ref: str, statuses: tuple[str, ...] = tuple(STAT
 def change_rules(ws: Worksheet, ref: str) -> None:
     """Green when progress moved forward since last week, red when it slipped back."""
     ws.conditional_formatting.add(ref, CellIsRule(operator="greaterThan", formula=["0.0005"],
-                                                  font=Font(color="1E6B3A")))
+                                                  font=Font(color=theme.STATUS_COLORS["on_track"].ink)))
     ws.conditional_formatting.add(ref, CellIsRule(operator="lessThan", formula=["-0.0005"],
-                                                  font=Font(color="9B2C2C")))
+                                                  font=Font(color=theme.STATUS_COLORS["off_track"].ink)))
 
 
 def progress_bar(ws: Worksheet, ref: str) -> None:

@@ -17,10 +17,11 @@ import pytest
 
 from connectors.atomic import OutputError
 from connectors.google_client import RetryPolicy
-from connectors.gsheet_plan import plan_tabs, serial
+from connectors.gsheet_plan import plan_tabs
 from connectors.gsheet_requests import build_requests
 from connectors.gsheet_tracker import write_gsheet_tracker
 from sheetsync.config import load_config
+from sheetsync.core.dates import excel_serial as serial
 from sheetsync.core.key_results import KeyResultResult
 from sheetsync.core.kpis import KPIResult, SeriesPoint
 from sheetsync.core.model import Config, GoogleConfig, TrackerConfig

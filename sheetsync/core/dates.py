@@ -32,6 +32,7 @@ __all__ = [
     "MIN_SERIAL",
     "DateFormatError",
     "DateOrder",
+    "excel_serial",
     "excel_serial_to_timestamp",
     "infer_date_order",
     "parse_date",
@@ -191,6 +192,15 @@ def excel_serial_to_timestamp(x: float) -> pd.Timestamp:
     micros = round((value - days) * 86_400 * 10**6)
     moment = dt.datetime.combine(EXCEL_EPOCH, dt.time()) + dt.timedelta(days=days, microseconds=micros)
     return pd.Timestamp(moment)
+
+
+def excel_serial(value: dt.date | dt.datetime) -> float:
+    """A date (whole days) or a naive wall-clock datetime (the time as a fraction) as an
+    Excel/Sheets serial: the inverse of `excel_serial_to_timestamp`."""
+    if isinstance(value, dt.datetime):
+        delta = value.replace(tzinfo=None) - dt.datetime.combine(EXCEL_EPOCH, dt.time())
+        return round(delta.total_seconds() / 86400, 10)
+    return float((value - EXCEL_EPOCH).days)
 
 
 def parse_date(value: object, *, dayfirst: bool = False, tz: str | None = None) -> dt.date | None:

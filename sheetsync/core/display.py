@@ -9,20 +9,12 @@ from __future__ import annotations
 import math
 import re
 
+from sheetsync.core.theme import STATUS_LABELS as STATUS_LABELS  # re-exported: the words live in the theme
+from sheetsync.core.theme import status_label as status_label
+
 CURRENCIES = frozenset({"$", "€", "£", "¥"})
 """Units written before the number ($1,200) instead of after it (12 min)."""
 
-STATUS_LABELS = {
-    "done": "done",
-    "on_track": "on track",
-    "at_risk": "at risk",
-    "off_track": "off track",
-    "no_data": "no data",
-    "no_target": "no target",
-    "ok": "ok",
-    "warning": "warning",
-    "failed": "failed",
-}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
@@ -54,10 +46,13 @@ def number(x: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def value(x: float | None, unit: str = "") -> str:
-    """A value in its unit: '%' values are fractions (0.873 -> 87.3%); '—' when missing."""
+def value(x: float | None, unit: str = "", *, missing: str = "—") -> str:
+    """A value in its unit: '%' values are fractions (0.873 -> 87.3%); `missing` when there is none.
+
+    The one formatter of figures as text: the digest, the PDF and the tracker's Recent column.
+    """
     if x is None:
-        return "—"
+        return missing
     if unit == "%":
         return f"{number(x * 100)}%"
     if unit in CURRENCIES:
@@ -89,10 +84,6 @@ def points(x: float | None) -> str:
         return "—"
     pts = round(x * 100)
     return "±0 pts" if pts == 0 else f"{pts:+d} pts"
-
-
-def status_label(status: str | None) -> str:
-    return STATUS_LABELS.get(status or "", status or "—")
 
 
 def more(count: int, thing: str, things: str | None = None) -> str:

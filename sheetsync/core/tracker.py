@@ -16,8 +16,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sheetsync.core import checkins as ci
+from sheetsync.core import display, theme
 from sheetsync.core.display import CURRENCIES
-from sheetsync.core.display import STATUS_LABELS as LABELS
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
 from sheetsync.core.objectives import ObjectiveResult
@@ -26,22 +26,8 @@ from sheetsync.core.snapshot import Snapshot, week_key
 
 Kind = Literal["text", "number", "percent", "currency", "date", "datetime", "status"]
 
-STATUS_LABELS = {status: "OK" if status == "ok" else label.capitalize() for status, label in LABELS.items()}
+STATUS_LABELS = theme.CELL_LABELS
 """What people read for each machine status in a cell; conditional formats match these labels."""
-
-STATUS_COLORS = {
-    "done": ("E4E1FB", "4C3D9E"),
-    "on_track": ("DDF3E4", "1E6B3A"),
-    "at_risk": ("FDF0D2", "8A5A00"),
-    "off_track": ("FBE0DE", "9B2C2C"),
-    "no_data": ("EEF0F3", "6B7280"),
-    "no_target": ("F5F6F8", "8A93A0"),
-    "ok": ("DDF3E4", "1E6B3A"),
-    "warning": ("FDF0D2", "8A5A00"),
-    "failed": ("FBE0DE", "9B2C2C"),
-}
-"""(fill, text) RGB per status: purple done, green on track, amber at risk, red off track, grey no data.
-The built-in .xlsx template is generated from these; a Google Sheets writer can use them too."""
 
 TAB_NAMES = ("Dashboard", "Key Results", "Check-ins", "KPIs", "History", "Sources")
 CHECKINS_TAB = "Check-ins"
@@ -176,7 +162,7 @@ def text(value: object) -> Cell:
 def status_cell(status: str | None) -> Cell:
     if not status:
         return Cell(None)
-    return Cell(STATUS_LABELS.get(status, status.replace("_", " ").capitalize()), "status", status=status)
+    return Cell(theme.cell_label(status), "status", status=status)
 
 
 def percent(value: float | None, *, signed: bool = False) -> Cell:
@@ -219,38 +205,28 @@ def number_format(cell: Cell) -> str | None:
     show up to two decimals only when they have any.
     """
     if cell.kind == "percent":
-        body = "0.0%"
+        body = theme.PERCENT_FORMAT
     elif cell.kind == "currency":
-        money = f'"{cell.unit}"#,##0'
         whole = isinstance(cell.value, float) and (abs(cell.value) >= 1000 or cell.value.is_integer())
-        body = money if whole else money + ".00"
+        body = theme.money_format(cell.unit, cents=not whole)
     elif cell.kind == "number":
         whole = not isinstance(cell.value, float) or cell.value.is_integer()
-        body = "#,##0" if whole else "#,##0.0#"
+        body = theme.INTEGER_FORMAT if whole else theme.DECIMAL_FORMAT
         if cell.unit:
             body += '" ' + cell.unit.replace('"', "") + '"'
     elif cell.kind == "date":
-        return "yyyy-mm-dd"
+        return theme.DATE_FORMAT
     elif cell.kind == "datetime":
-        return "yyyy-mm-dd hh:mm"
+        return theme.DATETIME_FORMAT
     else:
         return None
-    if cell.signed:
-        return f"+{body};-{body};{body}"
-    return body
+    return theme.signed_format(body) if cell.signed else body
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A figure as short text: 86.6% · $12,300 · 3.32 min · 1,234 (for the Recent column)."""
-    value = finite(value)
-    if value is None:
-        return "–"
-    if unit == "%":
-        return f"{value:.1%}"
-    if unit in CURRENCIES:
-        return f"{'-' if value < 0 else ''}{unit}{abs(value):,.0f}"
-    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
-    return f"{shown} {unit}" if unit else shown
+    """A figure as short text for the Recent column, worded as the digest words it
+    (`display.value`): 86.6% · $12,300 · 3.32 min · 1,234; an en dash when missing."""
+    return display.value(finite(value), unit, missing="–")
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -596,7 +572,6 @@ __all__ = [
     "CHECKINS_TAB",
     "CHECKIN_HEADER",
     "STATUSES",
-    "STATUS_COLORS",
     "STATUS_LABELS",
     "TAB_NAMES",
     "Cell",

@@ -16,20 +16,19 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from sheetsync.core import theme
+
 SCALE = 2
 """Pixels drawn per pixel shown, so charts stay sharp on high-density screens."""
 
-STATUS_COLORS = {
-    "done": "#1a7f37",
-    "on_track": "#1a7f37",
-    "at_risk": "#b7791f",
-    "off_track": "#c62828",
-    "no_data": "#8c959f",
-    "no_target": "#0b5cad",
-}
-INK = "#24292f"
-MUTED = "#8c959f"
-TRACK = "#e6e9ed"
+INK = "#" + theme.INK
+MUTED = "#" + theme.MUTED
+TRACK = "#" + theme.TRACK
+
+
+def _color(status: str) -> str:
+    """A status's strong colour (the theme's, shared with the tracker and the digest's bars)."""
+    return theme.colors(status).css("strong")
 
 
 def _png(figure: Figure) -> bytes:
@@ -62,7 +61,7 @@ def sparkline(
     figure = _figure(width, height)
     axes = figure.add_axes((0.04, 0.14, 0.88, 0.72))
     axes.set_axis_off()
-    color = STATUS_COLORS.get(status, STATUS_COLORS["no_target"])
+    color = _color(status if status in theme.STATUS_COLORS else "no_target")
     points = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
     if not points:
         axes.plot([0, 1], [0, 0], color=TRACK, linewidth=2)
@@ -96,7 +95,7 @@ def objectives_overview(
         axes.barh(i, 1, height=0.56, color=TRACK, linewidth=0)
         if progress is not None:
             axes.barh(i, max(min(progress, 1), 0.004), height=0.56,
-                      color=STATUS_COLORS.get(status, MUTED), linewidth=0)
+                      color=_color(status), linewidth=0)
         shown = label if len(label) <= 32 else label[:31] + "…"
         axes.text(-0.03, i, shown, ha="right", va="center", fontsize=8, color=INK)
         axes.text(1.02, i, "—" if progress is None else f"{progress * 100:.0f}%", ha="left", va="center",

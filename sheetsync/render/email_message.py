@@ -24,7 +24,7 @@ import css_inline
 import jinja2
 
 from sheetsync import resources
-from sheetsync.core import display
+from sheetsync.core import display, theme
 from sheetsync.core.digest import DigestContent, bounded
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -161,7 +161,7 @@ def render(content: DigestContent, *, templates: Path | None = None) -> Rendered
     env = _environment(templates or resources.templates_dir())
     content = bounded(content)
     images = render_charts(content)
-    html = env.get_template(HTML_TEMPLATE).render(d=content, charts={i.name: i.cid for i in images})
+    html = env.get_template(HTML_TEMPLATE).render(d=content, charts={i.name: i.cid for i in images}, theme=theme)
     text = env.get_template(TEXT_TEMPLATE).render(d=content)
     return Rendered(content.subject, text, _inliner().inline(html), tuple(images))
 

@@ -13,7 +13,9 @@ import math
 import re
 from typing import Any
 
-EPOCH = dt.datetime(1899, 12, 30)
+from sheetsync.core.dates import EXCEL_EPOCH
+
+EPOCH = dt.datetime.combine(EXCEL_EPOCH, dt.time())  # Google's day 0: the same epoch sheetsync reads with
 DATE_TYPES = frozenset({"DATE", "TIME", "DATE_TIME"})
 DEFAULT_PATTERNS = {
     "DATE": "yyyy-mm-dd",

@@ -9,7 +9,6 @@ Text columns are compared as what they say ("$1,200" is a number, "2026-10-01" a
 from __future__ import annotations
 
 import ast
-import datetime
 import math
 import operator
 from collections.abc import Callable, Hashable, Mapping
@@ -25,7 +24,7 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
-from sheetsync.core.dates import parse_date, parse_dates
+from sheetsync.core.dates import excel_serial, parse_date, parse_dates
 from sheetsync.core.expressions.syntax import (
     ARITH_OPS,
     OPERATOR_TEXT,
@@ -534,7 +533,6 @@ class _FilterEvaluator:
 
 
 _UNREADABLE: Any = object()
-_SERIAL_EPOCH = datetime.date(1899, 12, 30)
 
 
 def _serial_of_date(text: str) -> float | None:
@@ -547,7 +545,7 @@ def _serial_of_date(text: str) -> float | None:
         day = parse_date(text)
     except ValueError:
         return None
-    return None if day is None else float((day - _SERIAL_EPOCH).days)
+    return None if day is None else excel_serial(day)
 
 
 def _literal(node: ast.AST) -> Any:

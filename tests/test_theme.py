@@ -1,0 +1,69 @@
+"""One theme: a status reads and looks the same in the tracker, the Google Sheet, the digest and its charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from openpyxl import load_workbook
+
+from connectors.gsheet_plan import plan_tabs
+from connectors.gsheet_styles import rgb
+from connectors.tracker_layout import default_template
+from sheetsync.core import display, theme
+from sheetsync.core.digest import build_digest
+from sheetsync.core.model import DigestConfig
+from sheetsync.core.tracker import STATUS_LABELS, format_value, status_cell
+from sheetsync.render import charts
+from sheetsync.render.email_message import build_message, render
+from tests.test_digest import kr, objective, result
+from tests.test_gsheet_tracker import make_content
+
+
+def _template_fills() -> dict[str, str]:
+    """Label -> fill of the built-in template's status rules (on the Key Results tab)."""
+    ws = load_workbook(default_template())["Key Results"]
+    fills = {}
+    for cf in ws.conditional_formatting:
+        for rule in cf.rules:
+            if rule.type == "cellIs" and rule.formula and rule.dxf is not None and rule.dxf.fill is not None:
+                fills[rule.formula[0].strip('"')] = str(rule.dxf.fill.bgColor.rgb)[-6:].upper()
+    return fills
+
+
+def test_the_tracker_template_uses_the_theme() -> None:
+    fills = _template_fills()
+    for status in ("done", "on_track", "at_risk", "off_track", "no_data"):
+        assert fills[theme.cell_label(status)] == theme.STATUS_COLORS[status].fill.upper(), status
+    assert STATUS_LABELS == theme.CELL_LABELS
+    assert status_cell("on_track").value == "On track"
+
+
+def test_done_is_the_same_colour_in_the_tracker_the_sheet_and_the_digest() -> None:
+    done = theme.STATUS_COLORS["done"]
+    assert _template_fills()["Done"] == done.fill.upper()
+    sheet_rules = [r for p in plan_tabs(make_content()) for r in p.rules if "booleanRule" in r]
+    done_rule = next(r for r in sheet_rules
+                     if r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] == "Done")  # fmt: skip
+    assert done_rule["booleanRule"]["format"]["backgroundColor"] == rgb(done.fill)
+    content = build_digest(result([objective("O1", [kr("A", "O1", 100, "done")])]), None, DigestConfig())
+    html = render(content).html
+    tag = re.search(r'<span class="tag s-done" style="([^"]*)"', html)
+    assert tag is not None and f"background: #{done.fill};color: #{done.ink};" in tag.group(1)
+    bar = re.search(r'<td class="fill-done"[^>]* style="([^"]*)"', html)
+    assert bar is not None and f"background: #{done.strong};" in bar.group(1)  # the progress bar's fill
+    build_message(render(content), sender="a@example.com", to=["b@example.com"], week=content.week,
+                  audience="all", date=datetime(2026, 11, 24, tzinfo=UTC))  # fmt: skip
+
+
+def test_charts_draw_with_the_theme() -> None:
+    png = charts.sparkline([1.0, 2.0, 3.0], status="done")
+    assert png.startswith(b"\x89PNG")
+    assert charts.INK == "#" + theme.INK
+
+
+def test_one_formatter_of_figures() -> None:
+    for value, unit in ((0.8657, "%"), (-1200.0, "$"), (3.3236, "min"), (3.0, ""), (12_300.0, "€")):
+        assert format_value(value, unit) == display.value(value, unit)
+    assert format_value(None, "") == "–" and display.value(None) == "—"
+    assert format_value(float("nan"), "%") == "–"
