@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pandas as pd
 
-from connectors.base import SourceFormatError, SourceNotFound
-from connectors.files import read_files
+from connectors.base import SourceFormatError
+from connectors.files import read_bytes, read_files
 from connectors.tabular import frame_from_grid, frame_from_rows
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
@@ -24,45 +28,81 @@ def _sniff_delimiter(sample: str) -> str:
         return ","
 
 
+_SEP_LINE = re.compile(r"sep=(.)\s*")  # Excel's "sep=;" first line names the delimiter
+_WIDE = ("utf-16", "utf-32")
+_UTF32_MARKS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+
+
+def _text_bytes(
+    config: SourceConfig, data: bytes, fail: Callable[..., SourceFormatError]
+) -> tuple[bytes, str, list[str]]:
+    """The file's bytes in an encoding pandas' C parser reads, without a byte-order mark.
+
+    Excel's "CSV UTF-8" starts with a BOM (which would stay in the first header) and its
+    "Unicode Text" is UTF-16: both are recognised by their mark whatever `encoding` says.
+    """
+    notes: list[str] = []
+    encoding = codecs.lookup(config.encoding).name
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+        if encoding not in ("utf-8", "utf-8-sig"):
+            notes.append(f"starts with a UTF-8 byte-order mark: read as UTF-8, not {config.encoding}")
+        encoding = "utf-8"
+    elif data[:4] in _UTF32_MARKS or data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        wide = "utf-32" if data[:4] in _UTF32_MARKS else "utf-16"
+        if not encoding.startswith(wide):
+            notes.append(f"starts with a {wide.upper()} byte-order mark: read as {wide.upper()}")
+        encoding = wide
+    if encoding.startswith(_WIDE):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise fail(f"is not valid {encoding} text (byte {exc.start})") from None
+        return text.lstrip("\ufeff").encode("utf-8"), "utf-8", notes
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise fail("looks like a binary file, not CSV text (for UTF-16 text set encoding = \"utf-16\")")
+    return data, encoding, notes
+
+
 def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]:
     def fail(message: str, row: int | None = None) -> SourceFormatError:
         return SourceFormatError(message, source=config.name, location=path, row=row)
 
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except IsADirectoryError:
-        raise fail("is a folder, not a CSV file") from None
-    except OSError as exc:
-        raise SourceNotFound(f"cannot open: {exc.strerror}", source=config.name, location=path) from None
-    if b"\x00" in head:
-        raise fail("looks like a binary file, not CSV text")
+    data, encoding, notes = _text_bytes(config, read_bytes(config, path, what="CSV file"), fail)
+    head = data[:_SNIFF_BYTES]
     if not head.strip():
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
     try:
-        sample = head.decode(config.encoding, errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+        sample = head.decode(encoding, errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
     except UnicodeDecodeError as exc:
         raise fail(
             f"is not valid {config.encoding} text (byte {exc.start}); set encoding, e.g. encoding = \"cp1252\""
         ) from None
+    all_lines = sample.splitlines()
+    skip = 0  # lines above the header row that are not the sheet's (Excel's sep= line)
+    delimiter = config.delimiter
+    if all_lines and (sep := _SEP_LINE.fullmatch(all_lines[0].strip())):
+        skip = 1
+        delimiter = delimiter or sep[1]
     # Sniff from the header row on: a title line above it says nothing about the delimiter.
-    lines = sample.splitlines()[config.header_row - 1 :]
-    delimiter = config.delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]))
+    lines = all_lines[skip + config.header_row - 1 :]
+    delimiter = delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]))
     if not lines:
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
     header = next(csv.reader([lines[0]], delimiter=delimiter), [])
     try:
         # The body is read with types inferred (numbers arrive as numbers, the fast path);
-        # the header separately, so it cannot turn every column into text.
+        # the header separately, so it cannot turn every column into text. Both come from
+        # the bytes read once above: a file replaced mid-run cannot mix two versions.
         body = pd.read_csv(
-            path,
+            io.BytesIO(data),
             sep=delimiter,
             header=None,
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
-            skiprows=config.header_row,
-            encoding=config.encoding,
+            skiprows=skip + config.header_row,
+            encoding=encoding,
             engine="c",
             low_memory=False,
             # pandas knows only '.' decimals: with decimal = "," it would read "1.234" as 1.234,
@@ -78,7 +118,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
     except pd.errors.ParserError as exc:
         message = str(exc).strip().splitlines()[-1]
         raise fail(f"cannot parse CSV: {message}") from None
-    return frame_from_rows(list(header), body, first_row=config.header_row + 1, rename=config.rename)
+    frame, warnings = frame_from_rows(list(header), body, first_row=skip + config.header_row + 1, rename=config.rename)
+    return frame, [*notes, *warnings]
 
 
 def read_csv_source(config: SourceConfig) -> SourceData:

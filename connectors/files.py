@@ -4,13 +4,62 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
+import threading
 from collections.abc import Callable
 
 import pandas as pd
 
-from connectors.base import SourceFormatError, SourceNotFound
+from connectors.base import SourceFormatError, SourceNotFound, SourceUnavailable
 from connectors.tabular import HeaderError
 from sheetsync.core.model import SourceConfig
+
+#: How long one file may take to open and read before its source fails (a named pipe with no
+#: writer, a stuck network mount): the run goes on without it instead of hanging.
+READ_TIMEOUT = 120.0
+
+
+def read_bytes(config: SourceConfig, path: str, *, what: str = "file", timeout: float | None = None) -> bytes:
+    """The whole file, read once (so its header and body are one version of it).
+
+    Only regular files are read; the open and read happen in a helper thread so a file
+    that never answers fails this source after `timeout` seconds (`READ_TIMEOUT`).
+    """
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            info = os.stat(path)
+            if stat.S_ISDIR(info.st_mode):
+                outcome["error"] = SourceFormatError(f"is a folder, not a {what}", source=config.name, location=path)
+                return
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+                outcome["error"] = SourceFormatError(
+                    f"is {kind}, not a regular {what}", source=config.name, location=path
+                )
+                return
+            with open(path, "rb") as handle:
+                outcome["data"] = handle.read()
+        except FileNotFoundError:
+            outcome["error"] = SourceNotFound("file not found", source=config.name, location=path)
+        except OSError as exc:
+            outcome["error"] = SourceNotFound(
+                f"cannot open: {exc.strerror or exc}", source=config.name, location=path
+            )
+
+    limit = READ_TIMEOUT if timeout is None else timeout
+    reader = threading.Thread(target=work, name=f"read {config.name}", daemon=True)
+    reader.start()
+    reader.join(limit)
+    if reader.is_alive():  # the thread is left behind; it ends with the process
+        raise SourceUnavailable(
+            f"no answer after {limit:g} s (a stuck network mount or a pipe nobody writes?)",
+            source=config.name, location=path,
+        )
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["data"]  # type: ignore[return-value]
 
 
 def matching_files(config: SourceConfig) -> list[str]:

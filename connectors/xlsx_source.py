@@ -8,6 +8,7 @@ benchmark's large size that conversion was 40% of the .xlsx read.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,8 +18,9 @@ import pandas as pd
 import python_calamine
 
 from connectors.base import SourceFormatError, SourceNotFound
-from connectors.files import read_files
+from connectors.files import read_bytes, read_files
 from connectors.tabular import frame_from_grid, frame_from_rows
+from connectors.xlsx_scan import SheetCells, scan_sheet
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
 
@@ -59,38 +61,86 @@ def _grid_frame(rows: list[list[object]], config: SourceConfig) -> tuple[pd.Data
     return frame_from_rows(headers, data, first_row=config.header_row + 1, rename=config.rename)
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an encrypted .xlsx
+_ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
+_SHOWN_CELLS = 5
+
+
+def _not_a_zip(data: bytes) -> str:
+    if data.startswith(_OLE_MAGIC):
+        if _ENCRYPTED in data:
+            return "is password-protected (encrypted); save a copy without a password, or export the sheet as CSV"
+        return "is an old-style .xls workbook named .xlsx; rename it to .xls"
+    return "is not an Excel workbook (.xlsx files are zip archives; this one is not)"
+
+
+def _mark_cells(rows: list[list[object]], cells: SheetCells) -> list[str]:
+    """Error cells back into the grid as their text (so they are named like a CSV's), and a
+    warning for formulas that have no saved result (calamine shows both as empty)."""
+    for (row, column), text in cells.errors.items():
+        if row - 1 < len(rows) and column < len(rows[row - 1]):
+            rows[row - 1][column] = text
+    if not cells.uncached:
+        return []
+    shown = ", ".join(cells.uncached[:_SHOWN_CELLS])
+    more = f" and {len(cells.uncached) - _SHOWN_CELLS} more" if len(cells.uncached) > _SHOWN_CELLS else ""
+    return [
+        f"{len(cells.uncached)} formula cells have no saved result ({shown}{more}) and read as empty: the file"
+        " was saved by a program that does not calculate; open and save it in Excel or LibreOffice"
+    ]
+
+
 def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[str]]:
     def fail(message: str, sheet: str | None = None) -> SourceFormatError:
         return SourceFormatError(message, source=config.name, location=path, sheet=sheet)
 
-    if path.lower().endswith((".xlsx", ".xlsm")) and not zipfile.is_zipfile(path):
-        raise fail("is not an Excel workbook (.xlsx files are zip archives; this one is not)")
+    data = read_bytes(config, path, what="workbook")  # once: header, body and scan from one version
+    zipped = zipfile.is_zipfile(io.BytesIO(data))
+    if path.lower().endswith((".xlsx", ".xlsm")) and not zipped:
+        raise fail(_not_a_zip(data))
     try:
-        book = python_calamine.CalamineWorkbook.from_path(path)
-    except OSError as exc:
-        raise SourceNotFound(f"cannot open: {exc.strerror or exc}", source=config.name, location=path) from None
-    except Exception as exc:  # calamine raises its own error types for broken files
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types (CalamineError, ...) for broken files
+        if data.startswith(_OLE_MAGIC) and _ENCRYPTED in data:
+            raise fail(_not_a_zip(data)) from None
         raise fail(f"is not a readable workbook: {str(exc).splitlines()[0][:200]}") from None
+    warnings: list[str] = []
     try:
-        names = [str(s.name) for s in book.sheets_metadata if s.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        sheets = [s for s in book.sheets_metadata if s.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        names = [str(s.name) for s in sheets]
         if not names:
             raise fail("the workbook has no sheets")
-        sheet = config.sheet or names[0]
+        if config.sheet:
+            sheet = config.sheet
+        else:
+            visible = [str(s.name) for s in sheets if s.visible == python_calamine.SheetVisibleEnum.Visible]
+            if not visible:
+                raise fail("every sheet is hidden; name one with sheet = \"...\"")
+            sheet = visible[0]
+            if sheet != names[0]:
+                hidden = [n for n in names[: names.index(sheet)]]
+                warnings.append(
+                    f"no sheet named: read {sheet!r}, the first visible sheet (hidden before it:"
+                    f" {', '.join(repr(n) for n in hidden[:3])}{' ...' if len(hidden) > 3 else ''})"
+                )
         if sheet not in names:
             raise SourceNotFound(
-                f"no sheet named {sheet!r}; the workbook has {', '.join(repr(n) for n in names)}",
+                f"no sheet named {sheet!r}; the workbook has {', '.join(repr(n) for n in names[:10])}"
+                f"{' ...' if len(names) > 10 else ''}",
                 source=config.name,
                 location=path,
                 sheet=sheet,
             )
         try:
             rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        except Exception as exc:
+        except Exception as exc:  # calamine's own error types for a sheet it cannot decode
             raise fail(f"cannot read the sheet: {str(exc).splitlines()[0][:200]}", sheet) from None
     finally:
         book.close()
-    frame, warnings = _grid_frame(rows, config)
-    return frame, sheet, warnings
+    if zipped:
+        warnings.extend(_mark_cells(rows, scan_sheet(data, sheet)))
+    frame, grid_warnings = _grid_frame(rows, config)
+    return frame, sheet, [*warnings, *grid_warnings]
 
 
 def read_xlsx_source(config: SourceConfig) -> SourceData:

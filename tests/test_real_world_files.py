@@ -62,3 +62,64 @@ def test_a_rename_onto_an_existing_column_is_a_header_error():
         frame_from_rows(["Channel", "CSAT"], data, first_row=2, rename={"Channel": "CSAT"})
     frame, _ = frame_from_rows(["Channel", "CSAT"], data, first_row=2, rename={"Channel": "Via", "CSAT": "Channel"})
     assert list(frame.columns)[:2] == ["Via", "Channel"]  # a swap is fine
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    import os
+    import time
+
+    from connectors.base import SourceFormatError
+
+    os.mkfifo(tmp_path / "s.csv")
+    started = time.monotonic()
+    with pytest.raises(SourceFormatError, match=r"s\.csv\): is a named pipe, not a regular CSV file"):
+        read_csv_source(csv_source(tmp_path / "s.csv"))
+    assert time.monotonic() - started < 5
+
+
+def test_a_file_that_never_answers_fails_its_source_after_the_timeout(tmp_path, monkeypatch):
+    import threading
+
+    import connectors.files
+    from connectors.base import SourceUnavailable
+
+    (tmp_path / "s.csv").write_text("a\n1\n")
+    stuck = threading.Event()
+
+    def hanging_open(*args, **kwargs):  # a stuck network mount: open() never returns
+        stuck.wait(30)
+        raise OSError("gave up")
+
+    monkeypatch.setattr(connectors.files, "open", hanging_open, raising=False)
+    monkeypatch.setattr(connectors.files, "READ_TIMEOUT", 0.3)
+    try:
+        with pytest.raises(SourceUnavailable, match=r"no answer after 0\.3 s"):
+            read_csv_source(csv_source(tmp_path / "s.csv"))
+    finally:
+        stuck.set()
+
+
+def test_each_file_is_opened_once_so_header_and_body_are_one_version(tmp_path, monkeypatch):
+    import builtins
+
+    from connectors.xlsx_source import read_xlsx_source
+
+    opened: list[str] = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).startswith(str(tmp_path)):
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    (tmp_path / "s.csv").write_text("Day,Amount\n2026-10-01,5\n")
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Day", "Amount"])
+    book.active.append(["2026-10-01", 5])
+    book.save(tmp_path / "s.xlsx")
+    monkeypatch.setattr(builtins, "open", counting_open)
+    assert read_csv_source(csv_source(tmp_path / "s.csv")).rows == 1
+    assert read_xlsx_source(SourceConfig(name="x", type="xlsx", path=str(tmp_path / "s.xlsx"))).rows == 1
+    assert opened == [str(tmp_path / "s.csv"), str(tmp_path / "s.xlsx")]

@@ -63,7 +63,8 @@ def compute(
         if not isinstance(got, SourceData):
             failed[name] = str(got) if got is not None else f"source {name!r} was not read"
             continue
-        source_warnings[name] = list(got.warnings)
+        # A connector's warnings are about its file or sheet: say which source, as cell warnings do.
+        source_warnings[name] = [f"source {name!r}: {warning}" for warning in got.warnings]
         try:
             frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter").reset_index(drop=True)
         except KPIDataError as exc:
