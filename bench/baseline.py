@@ -1,8 +1,9 @@
 """The same weekly job written by hand, the way a team would script it with pandas and gspread.
 
-This is the comparison point for every figure: one ``pd.read_csv`` per CSV file,
-``pd.read_excel(engine="openpyxl")`` per workbook, and per Google Sheets tab
-``gc.open_by_key(key)`` (once per spreadsheet) then ``worksheet(title).get_all_records()``.
+This is the comparison point for every figure, written as a competent user would: one
+``pd.read_csv`` per CSV file, ``pd.read_excel(engine="calamine")`` per workbook, and one
+``values:batchGet`` per spreadsheet for all its tabs (gspread's ``values_batch_get``,
+unformatted values with dates as serial numbers).
 KPIs are computed with ordinary pandas (``query``, boolean masks, ``groupby`` by week); the
 tracker is ``DataFrame.to_excel`` and the digest an HTML table in an email.
 
@@ -36,22 +37,35 @@ def read_sources(
 ) -> dict[str, pd.DataFrame]:
     """Every source as a raw DataFrame; `open_client` returns a gspread client when needed."""
     frames: dict[str, pd.DataFrame] = {}
-    client = None
-    spreadsheets: dict[str, Any] = {}
+    tabs: dict[str, list[dict[str, Any]]] = {}
     for s in sources:
         if s["type"] == "csv":
             frames[s["name"]] = pd.read_csv(root / s["path"])
         elif s["type"] == "xlsx":
-            frames[s["name"]] = pd.read_excel(root / s["path"], sheet_name=s["sheet"], engine="openpyxl")
+            frames[s["name"]] = pd.read_excel(root / s["path"], sheet_name=s["sheet"], engine="calamine")
         else:
-            if client is None:
-                client = open_client()
-            key = s["spreadsheet"]
-            if key not in spreadsheets:
-                spreadsheets[key] = client.open_by_key(key)
-            records = spreadsheets[key].worksheet(s["sheet"]).get_all_records()
-            frames[s["name"]] = pd.DataFrame(records)
+            tabs.setdefault(s["spreadsheet"], []).append(s)
+    if tabs:
+        client = open_client()
+        for key, members in tabs.items():  # one request per spreadsheet, all its tabs at once
+            ranges = ["'" + m["sheet"].replace("'", "''") + "'" for m in members]
+            answer = client.http_client.values_batch_get(key, ranges, params=dict(SHEETS_PARAMS))
+            for member, value_range in zip(members, answer["valueRanges"], strict=True):
+                frames[member["name"]] = sheet_frame(value_range.get("values", []))
     return frames
+
+
+SHEETS_PARAMS = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
+SERIAL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def sheet_frame(values: list[list[Any]]) -> pd.DataFrame:
+    """A tab's rows as a frame: Google trims trailing blank cells, so pad each row to the header."""
+    if not values:
+        return pd.DataFrame()
+    header, width = values[0], len(values[0])
+    body = [[None if v == "" else v for v in row] + [None] * (width - len(row)) for row in values[1:]]
+    return pd.DataFrame(body, columns=header)
 
 
 # --- compute ---------------------------------------------------------------------------------
@@ -62,7 +76,10 @@ def clean(frame: pd.DataFrame, source_filter: str | None) -> pd.DataFrame:
     if source_filter:
         frame = frame.query(source_filter)
     frame = frame.copy()
-    frame["Date"] = pd.to_datetime(frame["Date"])
+    if pd.api.types.is_numeric_dtype(frame["Date"]):  # Google Sheets serial days
+        frame["Date"] = SERIAL_EPOCH + pd.to_timedelta(frame["Date"], unit="D")
+    else:
+        frame["Date"] = pd.to_datetime(frame["Date"])
     if frame["Amount"].dtype != "float64":
         frame["Amount"] = pd.to_numeric(frame["Amount"].astype(str).str.replace(r"[$,]", "", regex=True))
     frame["Score"] = pd.to_numeric(frame["Score"], errors="coerce")
@@ -178,7 +195,11 @@ def compute(org: Mapping[str, Any], frames: dict[str, pd.DataFrame], as_of: date
     """KPI values, previous values and weekly series; key result progress; objective roll-up."""
     filters = {s["name"]: s.get("filter") for s in org["sources"]}
     cleaned = {name: clean(frame, filters[name]) for name, frame in frames.items()}
-    kpis = KPIs(org["kpis"], cleaned)
+    return assemble(org, KPIs(org["kpis"], cleaned), as_of, {name: len(frame) for name, frame in frames.items()})
+
+
+def assemble(org: Mapping[str, Any], kpis: Any, as_of: date, rows: dict[str, int]) -> dict[str, Any]:
+    """From KPI values (any object with `value` and `series`) to key results and objectives."""
     expected = ((as_of - PERIOD_START).days + 1) / ((PERIOD_END - PERIOD_START).days + 1)
     kpi_out: dict[str, dict[str, Any]] = {}
     for kpi in org["kpis"]:
@@ -196,8 +217,7 @@ def compute(org: Mapping[str, Any], frames: dict[str, pd.DataFrame], as_of: date
         progress = sum(kr["progress"] * kr["weight"] for kr in scored) / weight if weight else None
         objectives.append({"id": obj["id"], "title": obj["title"], "team": obj["team"], "progress": progress,
                            "key_results": krs})
-    return {"as_of": as_of, "expected": expected, "kpis": kpi_out, "objectives": objectives,
-            "rows": {name: len(frame) for name, frame in frames.items()}}
+    return {"as_of": as_of, "expected": expected, "kpis": kpi_out, "objectives": objectives, "rows": rows}
 
 
 # --- write the tracker and the digest --------------------------------------------------------

@@ -420,8 +420,10 @@ def write_config(
     path: Path,
     *,
     api_url: str | None,
-    credentials: Path | None,
+    credentials: Path | list[Path] | None,
     retry_seconds: float = 120.0,
+    requests_per_minute: int = 60,
+    parallel: int | None = None,
 ) -> Path:
     """The organisation's config.toml, with absolute data paths and this run's Google endpoint."""
     lines = [
@@ -442,8 +444,10 @@ def write_config(
         "",
     ]
     if api_url is not None:
-        lines += ["[google]", f"api_url = {_toml(api_url)}", f"credentials = {_toml(str(credentials))}",
-                  f"retry_seconds = {retry_seconds!r}", ""]
+        files = [str(c) for c in credentials] if isinstance(credentials, list) else str(credentials)
+        lines += ["[google]", f"api_url = {_toml(api_url)}", f"credentials = {_toml(files)}",
+                  f"retry_seconds = {retry_seconds!r}", f"requests_per_minute = {requests_per_minute}"]
+        lines += [f"parallel = {parallel}", ""] if parallel else [""]
     for s in org.sources:
         lines.append(f"[sources.{s.name}]")
         lines.append(f"type = {_toml(s.type)}")

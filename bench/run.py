@@ -35,12 +35,19 @@ from tests.fake_google.credentials import write_service_account
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("read", "compute", "write tracker", "digest")
 GIB = 1024 * 1024  # kB per GiB
-TARGETS = {"medium": {"seconds": 60.0, "peak_gib": 2.0}, "large": {"peak_gib": 8.0}}
+# Issue 17's targets: whole run against the pandas script (every size; a quarter of it at medium),
+# large under 20 s and 1 GiB, read + compute within 1.2x the polars script at medium and large.
+TARGETS: dict[str, dict[str, float]] = {
+    "small": {"vs_script": 1.0},
+    "medium": {"vs_script": 0.25, "vs_polars": 1.2},
+    "large": {"vs_script": 1.0, "seconds": 20.0, "peak_gib": 1.0, "vs_polars": 1.2},
+}
 FLOOR_RATIO = 2.0
 
 SHEETSYNC_TASKS = ("sheetsync-sync", "sheetsync-tracker", "sheetsync-digest")
 BASELINE_TASKS = ("baseline-sync", "baseline-tracker", "baseline-digest")
-GOOGLE_TASKS = frozenset({"sheetsync-sync", "baseline-sync", "floor"})
+POLARS_TASKS = ("polars-sync",)
+GOOGLE_TASKS = frozenset({"sheetsync-sync", "baseline-sync", "polars-sync", "floor"})
 
 
 def log(message: str) -> None:
@@ -82,14 +89,17 @@ def run_size(
     *,
     quota: int | None = None,
     simulate_clock: bool = False,
-    sides: Iterable[str] = ("sheetsync", "baseline", "floor"),
+    sides: Iterable[str] | None = None,
     data_root: Path | None = None,
     keep: bool = False,
     repeat: int = 1,
     sync_only: bool = False,
 ) -> dict[str, Any]:
-    """Run one size and return every figure the report prints (each task's best of `repeat` runs)."""
-    sides = tuple(sides)
+    """Run one size and return every figure the report prints (each task's best of `repeat` runs).
+
+    By default every side: sheetsync, the pandas script, the polars script (when installed) and the floor.
+    """
+    sides = tuple(sides) if sides is not None else ("sheetsync", "baseline", *_polars(), "floor")
     started = time.perf_counter()
     log(f"[bench] {size_name}: preparing data")
     org = load_or_generate(size_name, data_root, log=log)
@@ -105,7 +115,9 @@ def run_size(
         served = time.perf_counter() - loading
         credentials = write_service_account(run_dir / "service-account.json", server)
         credentials.chmod(0o600)  # as a real key file should be (sheetsync warns otherwise)
-        config = write_config(org, run_dir / "config.toml", api_url=server.url, credentials=credentials)
+        # No quota on the test server: the client-side bucket set as if the quota were raised.
+        config = write_config(org, run_dir / "config.toml", api_url=server.url, credentials=credentials,
+                              requests_per_minute=quota or 1_000_000)
         run = {
             "dir": str(run_dir), "config": str(config), "manifest": str(org.root / "manifest.json"),
             "data": str(org.root), "api_url": server.url, "credentials": str(credentials),
@@ -113,7 +125,7 @@ def run_size(
         }
         (run_dir / "run.json").write_text(json.dumps(run))
         tasks = [t for side in sides for t in {"sheetsync": SHEETSYNC_TASKS, "baseline": BASELINE_TASKS,
-                                               "floor": ("floor",)}[side]]
+                                               "polars": POLARS_TASKS, "floor": ("floor",)}[side]]
         if sync_only:  # the quota runs: only reading touches Google
             tasks = [t for t in tasks if t.endswith("-sync")]
         results: dict[str, Any] = {}
@@ -213,7 +225,10 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     tasks = result["tasks"]
     ours, theirs = side_figures(tasks, "sheetsync"), side_figures(tasks, "baseline")
     floor = tasks.get("floor")
-    summary: dict[str, Any] = {"sheetsync": ours, "baseline": theirs}
+    summary: dict[str, Any] = {"sheetsync": ours, "baseline": theirs, "polars": side_figures(tasks, "polars")}
+    if ours and "polars-sync" in tasks:
+        a, b = tasks["sheetsync-sync"], tasks["polars-sync"]
+        summary["polars_agreement"] = (sum(_same(v, b["kpis"].get(k)) for k, v in a["kpis"].items()), len(a["kpis"]))
     if floor is not None:
         floor_seconds = sum(floor["seconds"].values())
         summary["floor"] = {"seconds": floor_seconds, "parts": floor["seconds"], "peak_kb": floor["process_peak_kb"],
@@ -240,21 +255,29 @@ def check_targets(result: Mapping[str, Any], summary: Mapping[str, Any]) -> list
     out: list[tuple[str, bool, str]] = []
     goal = TARGETS.get(result["size"], {})
     seconds = ours["total_seconds"] + ours["skipped_seconds"]
-    if "seconds" in goal and "digest" in ours["stages"]:
-        out.append((f"whole sync + digest under {goal['seconds']:.0f} s", seconds < goal["seconds"],
-                    f"{seconds:.1f} s"))
+    script = summary.get("baseline")
+    whole = "digest" in ours["stages"]
+    if "vs_script" in goal and script and whole and "digest" in script["stages"]:
+        theirs = script["total_seconds"] + script["skipped_seconds"]
+        share = goal["vs_script"]
+        what = "whole run faster than the pandas script" if share == 1.0 else \
+            f"whole run at most {share:g}x the pandas script's"
+        out.append((what, seconds <= share * theirs if share < 1 else seconds < theirs,
+                    f"{seconds:.1f} s vs {theirs:.1f} s ({seconds / theirs:.2f}x)"))
+    if "seconds" in goal and whole:
+        out.append((f"whole run under {goal['seconds']:.0f} s", seconds < goal["seconds"], f"{seconds:.1f} s"))
     peak = ours["peak_kb"] / GIB
-    if "peak_gib" in goal:
-        out.append((f"peak RSS under {goal['peak_gib']:.0f} GiB", peak < goal["peak_gib"], f"{peak:.2f} GiB"))
+    if "peak_gib" in goal and whole:
+        out.append((f"peak RSS under {goal['peak_gib']:g} GiB", peak < goal["peak_gib"], f"{peak:.2f} GiB"))
+    polars = summary.get("polars")
+    if "vs_polars" in goal and polars:
+        ratio = ours["read_compute_seconds"] / polars["read_compute_seconds"]
+        out.append((f"read + compute within {goal['vs_polars']:g}x the polars script", ratio <= goal["vs_polars"],
+                    f"{ratio:.2f}x ({ours['read_compute_seconds']:.1f} s vs {polars['read_compute_seconds']:.1f} s)"))
     minimum = result["minimum_calls"]
     if not result["quota"]:  # under a quota, retries after 429 answers are requests too
         out.append((f"Google API calls at the minimum ({minimum})", ours["api_calls"] == minimum,
                     f"{ours['api_calls']} ({_calls(ours['calls'])})"))
-    floor = summary.get("floor")
-    if floor:
-        ratio = ours["read_compute_seconds"] / floor["seconds"]
-        out.append((f"read + compute within {FLOOR_RATIO:g}x the pandas floor", ratio <= FLOOR_RATIO,
-                    f"{ratio:.2f}x ({ours['read_compute_seconds']:.1f} s vs {floor['seconds']:.1f} s)"))
     return out
 
 
@@ -331,6 +354,12 @@ def render_report(result: dict[str, Any], summary: dict[str, Any]) -> str:
             what = "Google API requests sent, 429 answers included" if result["quota"] else "Google API calls"
             lines.append(f"{label + ':':<11}{side['rows']:,} rows, {side['rows_per_second']:,.0f} rows/s "
                          f"through read + compute; {what} {side['api_calls']} ({_calls(side['calls'])})")
+    polars = summary.get("polars")
+    if polars:
+        ratio = ours["read_compute_seconds"] / polars["read_compute_seconds"] if ours else 0.0
+        lines.append(f"{'polars:':<11}read {polars['stages']['read']['seconds']:.2f} s, compute "
+                     f"{polars['stages']['compute']['seconds']:.2f} s, peak {_mib(polars['peak_kb'])}; "
+                     + (f"sheetsync read + compute = {ratio:.2f}x the polars script's" if ours else ""))
     lines.append(f"{'minimum:':<11}{result['minimum_calls']} Google API calls (one values.batchGet per spreadsheet; "
                  "an .xlsx tracker writes nothing to Google)")
     if floor:
@@ -346,7 +375,9 @@ def render_report(result: dict[str, Any], summary: dict[str, Any]) -> str:
         same, n = summary["kpi_agreement"]
         same_kr, n_kr = summary["kr_agreement"]
         lines.append(f"{'agree:':<11}{same}/{n} KPI values and {same_kr}/{n_kr} KR statuses equal between "
-                     "sheetsync and the script")
+                     "sheetsync and the pandas script"
+                     + (f"; {summary['polars_agreement'][0]}/{n} KPI values with the polars script"
+                        if "polars_agreement" in summary else ""))
     if ours and result["tasks"]["sheetsync-sync"].get("failed_sources"):
         failed = result["tasks"]["sheetsync-sync"]["failed_sources"]
         lines.append(f"{'failed:':<11}{len(failed)} sources failed in sheetsync, e.g. {failed[0]}")
@@ -358,13 +389,29 @@ def render_report(result: dict[str, Any], summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _polars() -> list[str]:
+    """The polars peer, when the bench extra is installed (`pip install ".[bench]"`)."""
+    try:
+        import fastexcel  # noqa: F401
+        import polars  # noqa: F401
+    except ImportError:
+        log("[bench] polars or fastexcel not installed (pip install '.[bench]'): no polars column")
+        return []
+    return ["polars"]
+
+
 def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list and args_list[0] in ("flat", "latency", "report"):
+        from bench import report
+
+        return report.main(args_list)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("size", choices=sorted(SIZES), help="organisation size")
     parser.add_argument("--quota", type=int, metavar="N", help="limit the test server to N Sheets requests a minute")
     parser.add_argument("--simulate-clock", action="store_true",
                         help="skip quota waits on a shared clock (reported separately) instead of sleeping")
-    parser.add_argument("--only", choices=("sheetsync", "baseline"), help="run one side (and no floor)")
+    parser.add_argument("--only", choices=("sheetsync", "baseline", "polars"), help="run one side (and no floor)")
     parser.add_argument("--no-floor", action="store_true", help="skip the pandas-only floor")
     parser.add_argument("--sync-only", action="store_true",
                         help="measure only read + compute (what a quota limits), not the tracker and digest")
@@ -373,8 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run each measured process N times and keep the fastest (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (outputs, config, results)")
-    args = parser.parse_args(argv)
-    sides = [args.only] if args.only else ["sheetsync", "baseline"] + ([] if args.no_floor else ["floor"])
+    args = parser.parse_args(args_list)
+    sides = [args.only] if args.only else ["sheetsync", "baseline", *_polars()] + ([] if args.no_floor else ["floor"])
     result = run_size(args.size, quota=args.quota, simulate_clock=args.simulate_clock, sides=sides,
                       data_root=args.data_dir, keep=args.keep, repeat=max(1, args.repeat), sync_only=args.sync_only)
     summary = summarise(result)

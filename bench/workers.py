@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 TASKS = ("sheetsync-sync", "sheetsync-tracker", "sheetsync-digest",
-         "baseline-sync", "baseline-tracker", "baseline-digest", "floor")
+         "baseline-sync", "baseline-tracker", "baseline-digest", "polars-sync", "sheetsync-google", "floor")
 GOOGLE_PREFIXES = ("https://sheets.googleapis.com", "https://www.googleapis.com")
 
 
@@ -169,17 +169,42 @@ def baseline_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None:
 
     from bench import baseline
 
+    _script_sync(run, st, out, baseline, "baseline")
+
+
+def polars_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None:
+    import polars  # noqa: F401  (imported before timing)
+
+    from bench import polars_script
+
+    _script_sync(run, st, out, polars_script, "polars")
+
+
+def _script_sync(run: dict[str, Any], st: Stages, out: dict[str, Any], script: Any, name: str) -> None:
     manifest = json.loads(Path(run["manifest"]).read_text())
     opener = _gspread_opener(run)
     with st.stage("read"):
-        frames = baseline.read_sources(manifest["sources"], Path(run["data"]), opener)
+        frames = script.read_sources(manifest["sources"], Path(run["data"]), opener)
     with st.stage("compute"):
-        result = baseline.compute(manifest, frames, date.fromisoformat(run["as_of"]))
+        result = script.compute(manifest, frames, date.fromisoformat(run["as_of"]))
     out["rows"] = sum(result["rows"].values())
     out["kpis"] = {k: v["value"] for k, v in result["kpis"].items()}
     out["krs"] = {kr["id"]: kr["status"] for o in result["objectives"] for kr in o["key_results"]}
-    with open(Path(run["dir"]) / "baseline-result.pkl", "wb") as handle:
+    with open(Path(run["dir"]) / f"{name}-result.pkl", "wb") as handle:
         pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def sheetsync_google(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None:
+    """Only the Google Sheets sources, as configured (parallel, accounts, quota): the latency runs."""
+    from connectors.gsheet_source import read_gsheet_sources
+    from sheetsync.config import load_config
+
+    config = load_config(run["config"])
+    sheets = [s for s in config.sources.values() if s.type == "gsheet"]
+    with st.stage("read"):
+        data = read_gsheet_sources(sheets, config.google)
+    out["rows"] = sum(getattr(d, "rows", 0) for d in data.values())
+    out["failed_sources"] = [str(d) for d in data.values() if isinstance(d, Exception)]
 
 
 def _baseline_result(run: dict[str, Any]) -> Any:
@@ -253,6 +278,8 @@ _RUNNERS: dict[str, Callable[[dict[str, Any], Stages, dict[str, Any]], None]] = 
     "sheetsync-tracker": sheetsync_tracker,
     "sheetsync-digest": sheetsync_digest,
     "baseline-sync": baseline_sync,
+    "polars-sync": polars_sync,
+    "sheetsync-google": sheetsync_google,
     "baseline-tracker": baseline_tracker,
     "baseline-digest": baseline_digest,
     "floor": floor,

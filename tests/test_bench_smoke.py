@@ -80,3 +80,21 @@ def test_the_bench_needs_none_of_the_test_extras() -> None:
                           timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok True"
+
+
+def test_the_polars_peer_agrees_when_installed(small: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    pytest.importorskip("polars")
+    pytest.importorskip("fastexcel")
+    result, summary = small
+    assert summary["polars_agreement"] == (10, 10)
+    assert set(summary["polars"]["stages"]) == {"read", "compute"}
+    assert "polars" in render_report(result, summary)
+
+
+def test_flat_scenario_config_is_valid(tmp_path: Path) -> None:
+    from bench.scenarios import _flat_config
+    from sheetsync.config import load_config
+
+    config = load_config(_flat_config(tmp_path / "config.toml", tmp_path / "orders.csv", 40))
+    assert len(config.kpis) == 40 and all(k.filter is not None for k in config.kpis.values())
+    assert len({k.filter.text for k in config.kpis.values() if k.filter}) == 4
