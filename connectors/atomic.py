@@ -13,9 +13,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sheetsync.errors import ExitCode, SheetsyncError
 
-class OutputError(OSError):
+
+class OutputError(SheetsyncError, OSError):
     """An output that could not be written; the message names the file and the cause."""
+
+    exit_code = ExitCode.FAILED
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -37,7 +41,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}") from None
+        raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}", file=str(target)) from None
     tmp = Path(tmp_name)
     try:
         write(tmp)
@@ -50,7 +54,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}") from None
+        raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}", file=str(target)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

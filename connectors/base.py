@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sheetsync.core.sources import ROW_COLUMN, SourceData
-from sheetsync.errors import SheetsyncError
+from sheetsync.errors import ExitCode, SheetsyncError
 
 __all__ = [
     "ROW_COLUMN",
@@ -16,7 +16,12 @@ __all__ = [
 ]
 
 class SourceError(SheetsyncError):
-    """A source that could not be read; the message names the source, file/sheet and row."""
+    """A source that could not be read; the message names the source, file/sheet and row.
+
+    The run goes on without that source's numbers, so it ends as a run with stale data.
+    """
+
+    exit_code = ExitCode.STALE
 
     def __init__(
         self,
@@ -30,6 +35,7 @@ class SourceError(SheetsyncError):
         self.message = message
         self.source = source
         self.location = location
+        self.file = location  # a path, or a spreadsheet's URL
         self.sheet = sheet
         self.row = row
         super().__init__(str(self))

@@ -38,6 +38,7 @@ from gspread.http_client import FileType, HTTPClient, HTTPClientType, ParamsType
 
 from connectors.rate_limit import TokenBucket
 from sheetsync.core.model import GoogleConfig
+from sheetsync.errors import ConfigError, SheetsyncError
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +55,13 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _DRIVE_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 
 
-class GoogleConfigError(ValueError):
+class GoogleConfigError(ConfigError):
     """The Google credentials are missing or unusable; the message names the file, never its content."""
 
+    key = "google.credentials"
 
-class GoogleAPIError(APIError):
+
+class GoogleAPIError(APIError, SheetsyncError):
     """A Google API call failed for good (after any retries), with a message a person can act on.
 
     ``code``/``status_code`` is the HTTP status even when the body was an HTML page (where

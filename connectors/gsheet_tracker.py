@@ -119,7 +119,7 @@ class GSheetTracker:
             try:
                 client = client_from_config(google, retry)
             except GoogleConfigError as exc:
-                raise ConfigError(f"google.credentials: {exc}") from None
+                raise ConfigError(f"google.credentials: {exc}", key="google.credentials") from None
         http = client.http_client
         state = TrackerState.load(config.state_dir)
         where = tracker.spreadsheet or f"new spreadsheet {tracker.create!r}"
@@ -128,7 +128,7 @@ class GSheetTracker:
             try:
                 given = parse_spreadsheet(tracker.spreadsheet).key
             except ValueError as exc:
-                raise ConfigError(f"tracker.spreadsheet: {exc}") from None
+                raise ConfigError(f"tracker.spreadsheet: {exc}", key="tracker.spreadsheet") from None
         try:
             if given is not None:
                 key, fresh = given, False

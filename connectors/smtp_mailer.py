@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from sheetsync.core.model import DigestConfig
+from sheetsync.errors import ExitCode, SheetsyncError
 
 log = logging.getLogger("sheetsync.smtp")
 
@@ -26,8 +27,14 @@ DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 _MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
-class DeliveryError(Exception):
-    """A message that could not be delivered; the text is one line fit for a user."""
+class DeliveryError(SheetsyncError):
+    """A message that could not be delivered; the text is one line fit for a user.
+
+    Delivery problems are reported in the digest's outcome (the message waits in the
+    outbox), so a run with one ends as a run that could not finish (exit 1).
+    """
+
+    exit_code = ExitCode.FAILED
 
     def __init__(self, message: str, *, transient: bool = True, this_message_only: bool = False) -> None:
         super().__init__(message)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.errors import ExitCode, SheetsyncError
 
 
 def column_letter(index: int) -> str:
@@ -59,8 +60,10 @@ def unique_headers(headers: list[object]) -> tuple[list[str], list[str]]:
     return names, warnings
 
 
-class HeaderError(ValueError):
+class HeaderError(SheetsyncError, ValueError):
     """The header row cannot give every column one name (the caller adds source and file)."""
+
+    exit_code = ExitCode.STALE
 
 
 def _checked_rename(rename: Mapping[str, str], columns: list[str]) -> dict[str, str]:

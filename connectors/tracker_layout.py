@@ -50,7 +50,7 @@ def load_template(template: str | Path | None) -> Workbook:
     """The template workbook; a missing or broken template is a config problem."""
     path = Path(template) if template else default_template()
     if not path.is_file():
-        raise ConfigError(f"tracker.template: {path}: file not found")
+        raise ConfigError(f"tracker.template: {path}: file not found", file=str(path), key="tracker.template")
     try:
         with warnings.catch_warnings():
             # Features openpyxl cannot keep (Excel 2010 data bar extensions, slicers) are
@@ -58,9 +58,13 @@ def load_template(template: str | Path | None) -> Workbook:
             warnings.simplefilter("ignore", UserWarning)
             return load_workbook(path, rich_text=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise ConfigError(f"tracker.template: {path}: not an .xlsx workbook ({exc})") from None
+        raise ConfigError(
+            f"tracker.template: {path}: not an .xlsx workbook ({exc})", file=str(path), key="tracker.template"
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"tracker.template: {path}: cannot read: {exc.strerror or exc}") from None
+        raise ConfigError(
+            f"tracker.template: {path}: cannot read: {exc.strerror or exc}", file=str(path), key="tracker.template"
+        ) from None
 
 
 def locate(wb: Workbook, tab: Tab, table: Table) -> tuple[Worksheet, int, int]:

@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 a run that could not finish (an output could not be written, an
 unexpected error); 2 a config or usage error; 3 finished, but some sources or KPIs failed
 and their numbers are empty and marked stale; 4 another sheetsync is running for this
-project (with --no-wait; see `sheetsync.runtime.lock`).
+project (with --no-wait; see `sheetsync.runtime.lock`). They are `sheetsync.errors.ExitCode`, and
+`sheetsync.errors.exit_code_for` gives each error its own, here and in the scheduler alike.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Any, TypeVar
 
 import click
 
-from connectors.atomic import OutputError
 from connectors.base import SourceError
 from sheetsync import resources
 from sheetsync.config import check_as_of, load_config
@@ -29,9 +29,9 @@ from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
 from sheetsync.core.sources import SourceData
-from sheetsync.errors import ConfigError, SheetsyncError
+from sheetsync.errors import ConfigError, SheetsyncError, exit_code_for, worst
 from sheetsync.runtime.jobs import SyncOutcome, run_sync
-from sheetsync.runtime.lock import LockBusy, run_lock
+from sheetsync.runtime.lock import run_lock
 from sheetsync.runtime.pipeline import today
 
 log = logging.getLogger("sheetsync")
@@ -175,17 +175,15 @@ def _fail(message: str, code: int) -> None:
 
 @contextmanager
 def user_errors(debug: bool) -> Iterator[None]:
-    """Known failures become one line and an exit code; no traceback unless --debug."""
+    """Known failures become one line and their exit code; no traceback unless --debug.
+
+    Every failure sheetsync means to report is a `SheetsyncError` carrying its exit code
+    (`sheetsync.errors`); anything else is a bug, shown as such.
+    """
     try:
         yield
-    except ConfigError as exc:
-        _fail(str(exc), 2)
-    except OutputError as exc:
-        _fail(str(exc), 1)
-    except LockBusy as exc:
-        _fail(str(exc), 4)
     except SheetsyncError as exc:
-        _fail(str(exc), int(exc.exit_code))
+        _fail(str(exc), exit_code_for(exc))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:  # output piped into `head` and the reader left: not an error
@@ -196,7 +194,7 @@ def user_errors(debug: bool) -> Iterator[None]:
     except Exception as exc:
         if debug:
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", 1)
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)", exit_code_for(exc))
 
 
 def _summary(result: SyncResult) -> None:
@@ -274,11 +272,6 @@ def _digest(config: Config, as_of: date | None, reporter: Reporter, **options: A
     return outcome.exit_code
 
 
-def _worst(*codes: int) -> int:
-    """The exit code that says the most: a failure (1) outranks stale numbers (3), then success."""
-    return max(codes, key=lambda code: {0: 0, 3: 1, 1: 2}.get(code, 3))
-
-
 @main.command("digest")
 @common_options
 @click.option("--dry-run", is_flag=True, help="Render and say where each digest would go; send and write nothing.")
@@ -313,7 +306,7 @@ def run_command(
             outcome = _sync(config, as_of, json_path, reporter)
             link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
             code = _digest(config, as_of, reporter, result=outcome.result, force=force, tracker_url=link)
-    sys.exit(_worst(outcome.exit_code, code))
+    sys.exit(worst(outcome.exit_code, code))
 
 
 @main.command("report")

@@ -86,7 +86,7 @@ class _Table:
         return f"{self.key}.{name}" if self.key else name
 
     def fail(self, message: str, name: str | None = None) -> NoReturn:
-        raise ConfigError(f"{self.file}: {self.where(name)}: {message}")
+        raise ConfigError(f"{self.file}: {self.where(name)}: {message}", file=self.file, key=self.where(name) or None)
 
     def has(self, name: str) -> bool:
         return name in self.data
@@ -229,17 +229,17 @@ def load_config(path: str | os.PathLike[str], *, output_base: Path | None = None
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: config file not found", file=str(path)) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, expected a config file") from None
+        raise ConfigError(f"{path}: is a folder, expected a config file", file=str(path)) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+        raise ConfigError(f"{path}: not UTF-8 text", file=str(path)) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}", file=str(path)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{file}: invalid TOML: {exc}", file=file) from None
     return parse_config(data, path.resolve(), output_base=output_base)
 
 

@@ -33,6 +33,20 @@ class SheetsyncError(Exception):
     sheet: str | None = None
     row: int | None = None
 
+    def __init__(
+        self,
+        *args: object,
+        file: str | None = None,
+        key: str | None = None,
+        source: str | None = None,
+        sheet: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(*args)
+        for name, value in (("file", file), ("key", key), ("source", source), ("sheet", sheet), ("row", row)):
+            if value is not None:  # a subclass may have set it already
+                setattr(self, name, value)
+
     @property
     def where(self) -> dict[str, str | int]:
         """Where the problem is, as far as it is known (for logs and the JSON)."""
@@ -45,3 +59,21 @@ class ConfigError(SheetsyncError, ValueError):
 
     exit_code = ExitCode.CONFIG
 
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The exit status a failure ends a command with: the CLI and the scheduler both ask here.
+
+    A `SheetsyncError` says its own; anything else is a bug, and the run could not finish.
+    """
+    return exc.exit_code if isinstance(exc, SheetsyncError) else ExitCode.FAILED
+
+
+_SAYS_MOST = (ExitCode.OK, ExitCode.STALE, ExitCode.FAILED, ExitCode.CONFIG, ExitCode.BUSY)
+
+
+def worst(*codes: int) -> ExitCode:
+    """The exit code of steps run one after another (a sync, then the digest): the one that says most.
+
+    Stale numbers (3) outrank success, a step that could not finish (1) outranks stale numbers.
+    """
+    return max((ExitCode(code) for code in codes), key=_SAYS_MOST.index, default=ExitCode.OK)

@@ -26,6 +26,7 @@ import pandas as pd
 from sheetsync.core.dates import DateFormatError, excel_serial_to_timestamp, parse_date
 from sheetsync.core.numbers import NumberFormatError, is_missing, parse_number
 from sheetsync.core.snapshot import week_key
+from sheetsync.errors import ExitCode, SheetsyncError
 
 CONFIDENCES = ("on_track", "at_risk", "off_track")
 """Owner confidence levels, best first (the same words as the computed statuses)."""
@@ -52,8 +53,10 @@ _WEEK = re.compile(r"^\s*(?P<year>\d{4})-?W(?P<week>\d{1,2})\s*$", re.IGNORECASE
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class CheckInError(ValueError):
+class CheckInError(SheetsyncError, ValueError):
     """One cell of a check-in cannot be read; the message says what was expected."""
+
+    exit_code = ExitCode.STALE
 
 
 @dataclass(frozen=True)

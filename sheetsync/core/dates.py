@@ -25,6 +25,7 @@ import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
 from sheetsync.core.numbers import MISSING_TOKENS
+from sheetsync.errors import ExitCode, SheetsyncError
 
 __all__ = [
     "EXCEL_EPOCH",
@@ -40,8 +41,10 @@ __all__ = [
 ]
 
 
-class DateFormatError(ValueError):
+class DateFormatError(SheetsyncError, ValueError):
     """A cell holds something that is not a readable date (the message says what was expected)."""
+
+    exit_code = ExitCode.STALE
 
 
 #: Day 0 of Excel/Sheets serial dates (Sheets' definition; Excel agrees from 1900-03-01 on).

@@ -22,6 +22,7 @@ from sheetsync.core.numbers import mixed_currencies, parse_numbers
 from sheetsync.core.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
 from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.core.suggest import did_you_mean
+from sheetsync.errors import ExitCode, SheetsyncError
 
 NUMERIC_AGGS = frozenset({"sum", "mean", "median", "min", "max", "first", "last"})
 
@@ -29,12 +30,19 @@ MAX_CELL_WARNINGS = 5
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-class KPIDataError(ValueError):
-    """A KPI whose source data does not fit its config (a missing column, a filter on one)."""
+class KPIDataError(SheetsyncError, ValueError):
+    """A KPI whose source data does not fit its config (a missing column, a filter on one).
+
+    The run goes on without that KPI's numbers, so it ends as a run with stale data.
+    """
+
+    exit_code = ExitCode.STALE
 
 
-class AggregateOverflow(ArithmeticError):
+class AggregateOverflow(SheetsyncError, ArithmeticError):
     """The aggregate of finite cells is not a finite float (e.g. 1e308 + 1e308)."""
+
+    exit_code = ExitCode.STALE
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,8 @@ def _missing_column(kind: str, column: str, kpi: KPIConfig, available: list[str]
     hint = did_you_mean(column, available)
     shown = ", ".join(repr(c) for c in available[:20]) + (" ..." if len(available) > 20 else "")
     return KPIDataError(
-        f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint}; it has {shown}"
+        f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint}; it has {shown}",
+        key=f"kpis.{kpi.id}.{kind}", source=kpi.source,
     )
 
 
@@ -135,7 +144,7 @@ def apply_filter_mask(frame: pd.DataFrame, row_filter: Filter, key: str) -> np.n
     try:
         mask = row_filter.apply(frame)
     except ExpressionError as exc:
-        raise KPIDataError(f"{key}: {exc}") from None
+        raise KPIDataError(f"{key}: {exc}", key=key) from None
     return mask.to_numpy(dtype=bool, na_value=False)
 
 
@@ -201,7 +210,8 @@ class ColumnCache:
                 f"source {self.source.name!r}, column {column!r}: dates disagree on day/month order:"
                 f" {self._cells(order.day_first_at, column)} can only be day-first,"
                 f" {self._cells(order.month_first_at, column)} only month-first;"
-                f" fix those cells or set dayfirst on sources.{self.source.name}"
+                f" fix those cells or set dayfirst on sources.{self.source.name}",
+                key=f"sources.{self.source.name}.dayfirst", source=self.source.name,
             )
         if order.dayfirst is None and order.ambiguous_at:
             self.notes.setdefault(("date", column), []).append(
@@ -384,7 +394,10 @@ def prepare_kpi_rows(
     """Clean a (source-filtered) frame into one KPI's sorted values, with cell warnings."""
     available = [c for c in frame.columns if c != ROW_COLUMN]
     if not available:
-        raise KPIDataError(f"kpis.{kpi.id}: source {kpi.source!r} has no columns (the file or sheet is empty)")
+        raise KPIDataError(
+            f"kpis.{kpi.id}: source {kpi.source!r} has no columns (the file or sheet is empty)",
+            key=f"kpis.{kpi.id}", source=kpi.source,
+        )
     for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
         if column is not None and column not in frame.columns:
             raise _missing_column(kind, column, kpi, available)

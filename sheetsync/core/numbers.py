@@ -26,6 +26,8 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
+from sheetsync.errors import ExitCode, SheetsyncError
+
 __all__ = [
     "MISSING_TOKENS",
     "NumberFormatError",
@@ -37,8 +39,10 @@ __all__ = [
 ]
 
 
-class NumberFormatError(ValueError):
+class NumberFormatError(SheetsyncError, ValueError):
     """A cell holds something that is not a readable number (the message says what was expected)."""
+
+    exit_code = ExitCode.STALE
 
     def __init__(self, message: str, value: object = None) -> None:
         super().__init__(message)

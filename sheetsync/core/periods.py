@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sheetsync.errors import ExitCode, SheetsyncError
+
 GRAINS = ("day", "week", "month", "quarter")
 
 _PERIOD_RE = re.compile(
@@ -18,8 +20,10 @@ _PERIOD_RE = re.compile(
 )
 
 
-class PeriodError(ValueError):
+class PeriodError(SheetsyncError, ValueError):
     """A period string or date range that cannot be understood."""
+
+    exit_code = ExitCode.CONFIG
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sheetsync.core.suggest import did_you_mean
+from sheetsync.errors import ExitCode, SheetsyncError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 UNITS = {"second": 1, "minute": 60, "hour": 3600}
@@ -43,8 +44,10 @@ _EVERY_RE = re.compile(r"^every\s+(?:(?P<count>\d+)\s+)?(?P<unit>[a-z]+?)s?$")
 _TIME_RE = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 
 
-class ScheduleSpecError(ValueError):
+class ScheduleSpecError(SheetsyncError, ValueError):
     """A spec that is not one of the forms above; the message says which forms are."""
+
+    exit_code = ExitCode.CONFIG
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,10 @@ from zoneinfo import ZoneInfo
 
 import schedule
 
-from connectors.atomic import OutputError
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
 from sheetsync.core.schedule_spec import WEEKDAYS, AtTime, Every, Spec
-from sheetsync.errors import ConfigError
+from sheetsync.errors import ConfigError, SheetsyncError, exit_code_for
 from sheetsync.runtime import jobs
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.lock import Holder, run_lock, schedule_lock
@@ -147,7 +146,8 @@ class Scheduler:
         self.tz = ZoneInfo(config.timezone)
         self.specs: dict[str, list[Spec]] = {job: list(getattr(config.schedule, job)) for job in JOBS}
         if not any(self.specs.values()):
-            raise ConfigError(f"{config.path.name}: schedule: sync and digest are both empty: nothing to schedule")
+            raise ConfigError(f"{config.path.name}: schedule: sync and digest are both empty: nothing to schedule",
+                              file=config.path.name, key="schedule")
         self.sync_job = sync_job or _default_sync
         self.digest_job = digest_job or _default_digest
         self.emit = emit or _print
@@ -341,9 +341,9 @@ class Scheduler:
     def _failed(
         self, job: str, trigger: str, slot: datetime | None, started: datetime, clock: float, exc: Exception
     ) -> JobRun:
-        if not isinstance(exc, OutputError | ConfigError):  # known failures are one line; others get a traceback
+        if not isinstance(exc, SheetsyncError):  # known failures are one line; others get a traceback
             log.error("%s raised", job, exc_info=exc)
-        return JobRun(job, trigger, started, time.monotonic() - clock, "error", 1, slot,
+        return JobRun(job, trigger, started, time.monotonic() - clock, "error", exit_code_for(exc), slot,
                       error=f"{type(exc).__name__}: {exc}")
 
     def _finish(self, run: JobRun) -> None:
