@@ -6,6 +6,11 @@ has no jitter, does not retry dropped connections, and decides from the JSON bod
 gspread at another base URL (the loopback fake in tests) because gspread's endpoints are
 module constants that cannot be patched.
 
+Retrying must not repeat what happened: a Drive create whose answer was lost would make a
+second spreadsheet. A request that is not idempotent (a create, a ``spreadsheets:batchUpdate``)
+is retried only when it certainly did not take effect (429, 408, a connection never made);
+otherwise its error has ``maybe_applied`` set and the caller checks before trying again.
+
 Credentials never reach messages or logs: errors name the file, never its contents.
 """
 
@@ -30,6 +35,7 @@ from urllib.parse import unquote, urlsplit
 import google.auth.exceptions
 import gspread
 import requests
+import urllib3
 from google.auth.credentials import Credentials
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
@@ -52,6 +58,11 @@ GOOGLE_PREFIXES = (
 )
 SHEETS_PREFIX = "https://sheets.googleapis.com"
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+NOT_APPLIED_STATUSES = frozenset({408, 429})
+"""Answers that mean the request was not carried out (refused, or not read in time): safe to repeat."""
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_IDEMPOTENT_POSTS = re.compile(r"(/values:batchGet(ByDataFilter)?|/values:batchUpdate|/values:batchClear|/token)$")
+"""POSTs that read, or overwrite with the same result when repeated."""
 _DRIVE_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 
 
@@ -86,6 +97,7 @@ class GoogleAPIError(APIError, SheetsyncError):
         self.code = status_code if status_code is not None else -1
         self.status = status
         self.attempts = attempts
+        self.maybe_applied = False  # a non-idempotent request that may have taken effect: not retried
         self.error = dict(error) if error is not None else {"code": self.code, "message": message, "status": status}
 
     def __str__(self) -> str:
@@ -180,6 +192,7 @@ class RetryingHTTPClient(HTTPClient):
         """One API call with retries; raises GoogleAPIError/GoogleConnectionError when it gives up."""
         url = self.rewrite(endpoint)
         policy = self.retry
+        repeatable = idempotent(method, url)
         where = f"{method.upper()} {_describe(url)}"
         started = policy.clock()
         attempt = 0
@@ -214,22 +227,25 @@ class RetryingHTTPClient(HTTPClient):
                 ) from None
             except (requests.ConnectionError, requests.Timeout, google.auth.exceptions.TransportError) as exc:
                 failure = f"connection failed ({type(exc).__name__}: {str(exc)[:200]})"
-                retryable = files is None
+                retryable = files is None and (repeatable or _never_sent(exc))
             else:
                 if response.ok:
                     return response
                 status_name, message, error = _parse_error(response)
                 failure = f"HTTP {response.status_code}" + (f" {status_name}" if status_name else "")
                 failure += f": {message}" if message else ""
-                retryable = files is None and (
-                    response.status_code in policy.retry_statuses or _drive_rate_limited(response.status_code, error)
-                )
+                rate_limited = _drive_rate_limited(response.status_code, error)
+                retryable = files is None and (response.status_code in policy.retry_statuses or rate_limited)
+                if retryable and not repeatable:
+                    retryable = response.status_code in NOT_APPLIED_STATUSES or rate_limited
                 retry_after = _retry_after(response.headers.get("Retry-After"))
             elapsed = policy.clock() - started
             stop_reason = None
             delay = 0.0
             if not retryable:
                 stop_reason = "not retryable"
+                if files is None and not repeatable and (response is None or response.status_code >= 500):
+                    stop_reason = "not retried: it may have been carried out"
             elif attempt >= policy.max_attempts:
                 stop_reason = f"gave up after {attempt} attempts in {elapsed:.1f} s"
             else:
@@ -240,7 +256,9 @@ class RetryingHTTPClient(HTTPClient):
                         f"would exceed the {policy.total_timeout:g} s retry budget"
                     )
             if stop_reason is not None:
-                raise self._final_error(where, failure, stop_reason, response, attempt)
+                error_out = self._final_error(where, failure, stop_reason, response, attempt)
+                error_out.maybe_applied = stop_reason.startswith("not retried")
+                raise error_out
             log.warning("Google API %s: %s; retry %d in %.2f s", where, failure, attempt, delay)
             policy.sleep(delay)
 
@@ -275,6 +293,23 @@ class RetryingHTTPClient(HTTPClient):
             attempts=attempts,
             error=error,
         )
+
+
+def idempotent(method: str, url: str) -> bool:
+    """Whether sending the request twice has the effect of sending it once."""
+    return method.upper() in IDEMPOTENT_METHODS or (
+        method.upper() == "POST" and _IDEMPOTENT_POSTS.search(urlsplit(url).path) is not None
+    )
+
+
+def _never_sent(exc: Exception) -> bool:
+    """A connection that was never made (refused, no route, connect timeout): nothing reached Google."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError) or isinstance(
+        exc.args[0] if exc.args else None, urllib3.exceptions.NewConnectionError
+    )
 
 
 def _stub_response(status_code: int | None) -> requests.Response:

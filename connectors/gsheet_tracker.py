@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import secrets
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,18 +281,66 @@ def checkins_from_values(grid: Sequence[Sequence[object]]) -> TabRows:
 
 
 def _created_spreadsheet(http: Any, title: str, state: TrackerState) -> tuple[str, bool]:
-    """The spreadsheet made for ``create = title`` earlier, or a new one (one Drive call)."""
+    """The spreadsheet made for ``create = title`` earlier, or a new one (one Drive call).
+
+    A create is not idempotent: when its answer is lost (a timeout, a dropped connection) the
+    spreadsheet may exist anyway. Each create carries a one-off marker in its appProperties;
+    before trying again (now, or on the next sync when this one gives up, the marker kept in
+    the state) one Drive search for the marker tells whether it was made, so no second sheet
+    appears.
+    """
     if state.data.get("create") == title and state.data.get("spreadsheet_id"):
         return str(state.data["spreadsheet_id"]), not state.data.get("written", False)
-    response = http.request(
-        "post", DRIVE_FILES_API_V3_URL, json={"name": title, "mimeType": SPREADSHEET_MIME},
-        params={"supportsAllDrives": True, "fields": "id"},
-    )
-    key = str(response.json()["id"])
+    marker = state.data.get("pending") if state.data.get("create") == title else None
+    key = _find_created(http, marker) if marker else None
+    if key is None:
+        marker = marker or secrets.token_hex(12)
+
+        def in_doubt() -> None:  # kept, so that the next sync looks for it before creating another
+            state.data = {"create": title, "pending": marker, "shared": []}
+            _save(state)
+
+        key = _create(http, title, marker, in_doubt)
     state.data = {"create": title, "spreadsheet_id": key, "written": False, "shared": []}
     _save(state)  # before anything else, so a failed first write never creates a second sheet
     log.info("created Google Sheet tracker %s", tracker_url(key))
     return key, True
+
+
+CREATE_MARKER = "sheetsyncCreate"  # the appProperties key that tells a create's result apart
+CREATE_ATTEMPTS = 3
+
+
+def _create(http: Any, title: str, marker: str, in_doubt: Callable[[], None]) -> str:
+    """One new spreadsheet; a create that may have happened is looked for before it is repeated
+    (`in_doubt` is called first, so a search that fails too leaves the marker to the next sync)."""
+    body = {"name": title, "mimeType": SPREADSHEET_MIME, "appProperties": {CREATE_MARKER: marker}}
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        try:
+            response = http.request("post", DRIVE_FILES_API_V3_URL, json=body,
+                                    params={"supportsAllDrives": True, "fields": "id"})  # fmt: skip
+            return str(response.json()["id"])
+        except GoogleAPIError as exc:
+            if not exc.maybe_applied:
+                raise
+            in_doubt()
+            found = _find_created(http, marker)
+            if found is not None:
+                log.info("the tracker spreadsheet was created though Google's answer was lost")
+                return found
+            if attempt == CREATE_ATTEMPTS:
+                raise
+            log.warning("creating the tracker spreadsheet got no answer and it does not exist; trying again")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _find_created(http: Any, marker: str) -> str | None:
+    """The spreadsheet an earlier create with `marker` made, if it made one (one Drive search)."""
+    query = f"appProperties has {{ key='{CREATE_MARKER}' and value='{marker}' }} and trashed = false"
+    response = http.request("get", DRIVE_FILES_API_V3_URL, params={
+        "q": query, "fields": "files(id)", "supportsAllDrives": True, "includeItemsFromAllDrives": True})  # fmt: skip
+    files = response.json().get("files") or []
+    return str(files[0]["id"]) if files else None
 
 
 def _save(state: TrackerState) -> None:

@@ -284,3 +284,55 @@ def test_gspread_worksheet_flow_end_to_end(fake_google: FakeGoogle, service_acco
     ws.append_rows([["churn", "3%"]], value_input_option="USER_ENTERED")
     records = ws.get_all_records(value_render_option="UNFORMATTED_VALUE")
     assert records == [{"kr": "signups", "value": 120}, {"kr": "churn", "value": 0.03}]
+
+
+# --- requests that must not be repeated blindly ---------------------------------------------
+
+
+def test_a_create_is_not_repeated_after_an_ambiguous_failure(fake_google: FakeGoogle,
+                                                             service_account_file: Path) -> None:
+    """A POST that may have been carried out (a dropped answer, a 5xx) is not retried: a second
+    create would make a second spreadsheet. The error says so, for the caller to check."""
+    gc, timer = _client(fake_google, service_account_file)
+    fake_google.drop_next(1, kind="drive.files.create", after=True)
+    with pytest.raises(GoogleConnectionError) as dropped:
+        gc.create("Once")
+    assert dropped.value.maybe_applied and "may have been carried out" in str(dropped.value)
+    assert fake_google.call_counts()["drive.files.create"] == 1 and timer.waits == []
+    assert [ss.title for ss in fake_google.spreadsheets] == ["Once"]  # it was made: once
+
+    fake_google.fail_next(1, status=503, kind="drive.files.create")
+    with pytest.raises(GoogleAPIError) as unavailable:
+        gc.create("Twice")
+    assert unavailable.value.maybe_applied and unavailable.value.code == 503
+    assert fake_google.call_counts()["drive.files.create"] == 2
+
+
+def test_a_post_that_certainly_did_not_happen_is_retried(fake_google: FakeGoogle, service_account_file: Path) -> None:
+    gc, timer = _client(fake_google, service_account_file)
+    fake_google.fail_next(2, status=429, kind="drive.files.create")
+    assert gc.create("New").title == "New"
+    assert timer.waits == [1.0, 2.0] and len(fake_google.spreadsheets) == 1
+
+
+def test_idempotent_posts_are_still_retried(fake_google: FakeGoogle, service_account_file: Path,
+                                            sheet_id: str) -> None:
+    """values:batchUpdate writes the same cells however often it arrives: retried on a 5xx or a drop."""
+    gc, timer = _client(fake_google, service_account_file)
+    sh = gc.open_by_key(sheet_id)
+    fake_google.fail_next(1, status=500, kind="values.batchUpdate")
+    fake_google.drop_next(1, kind="values.batchUpdate", after=True)
+    sh.values_batch_update({"valueInputOption": "RAW", "data": [{"range": "Sheet1!B2", "values": [[7]]}]})
+    assert timer.waits == [1.0, 2.0]
+    assert sh.values_get("Sheet1!B2")["values"] == [["7"]]
+
+
+def test_which_requests_repeat_safely() -> None:
+    from connectors.google_client import idempotent
+
+    base = "https://sheets.googleapis.com/v4/spreadsheets/abc"
+    assert idempotent("GET", base) and idempotent("put", base + "/values/A1")
+    assert idempotent("POST", base + "/values:batchUpdate") and idempotent("POST", base + "/values:batchGet")
+    assert not idempotent("POST", base + ":batchUpdate")  # adds rules, deletes by index
+    assert not idempotent("POST", "https://www.googleapis.com/drive/v3/files")
+    assert not idempotent("POST", base + "/values/A1:append")

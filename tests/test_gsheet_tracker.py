@@ -389,3 +389,44 @@ def test_service_account_without_drive_storage_is_told_what_to_do(
     assert f"share it with {fixtures.SERVICE_ACCOUNT_EMAIL} as Editor" in message
     assert fake_google.call_counts() == {"oauth.token": 1, "drive.files.create": 1}  # not retried
     assert not (tmp_path / "state" / "gsheet_tracker.json").exists()
+
+
+def test_a_create_whose_answer_was_lost_makes_one_spreadsheet(
+    fake_google: FakeGoogle, service_account_file: Path, tmp_path: Path
+) -> None:
+    """The create happened but its answer never came: sheetsync finds it instead of making another."""
+    config = config_for(fake_google, service_account_file, tmp_path, create="Acme OKRs")
+    fake_google.drop_next(1, kind="drive.files.create", after=True)
+    url = write(config, make_content())
+    assert [ss.title for ss in fake_google.spreadsheets] == ["Acme OKRs"]
+    assert fake_google.spreadsheet(key_of(url)).sheet_titles == list(TAB_NAMES)
+    counts = fake_google.call_counts()
+    assert counts["drive.files.create"] == 1 and counts["drive.files.list"] == 1
+
+
+def test_a_create_that_never_arrived_is_made_again(
+    fake_google: FakeGoogle, service_account_file: Path, tmp_path: Path
+) -> None:
+    """The connection dropped before Google did anything: the search finds nothing, the create is repeated."""
+    config = config_for(fake_google, service_account_file, tmp_path, create="Acme OKRs")
+    fake_google.drop_next(1, kind="drive.files.create")
+    write(config, make_content())
+    assert [ss.title for ss in fake_google.spreadsheets] == ["Acme OKRs"]
+    assert fake_google.call_counts()["drive.files.create"] == 2
+
+
+def test_a_create_left_in_doubt_is_looked_for_on_the_next_sync(
+    fake_google: FakeGoogle, service_account_file: Path, tmp_path: Path
+) -> None:
+    config = config_for(fake_google, service_account_file, tmp_path, create="Acme OKRs")
+    fake_google.drop_next(1, kind="drive.files.create", after=True)  # made, answer lost
+    fake_google.fail_next(4, status=503, kind="drive.files.list")  # and the search fails too (4 attempts)
+    with pytest.raises(OutputError):
+        write(config, make_content())
+    state = json.loads((tmp_path / "state" / "gsheet_tracker.json").read_text())
+    assert state["create"] == "Acme OKRs" and state["pending"]
+    fake_google.reset_calls()
+    url = write(config, make_content())  # the next sync finds the one made, and uses it
+    assert [ss.title for ss in fake_google.spreadsheets] == ["Acme OKRs"]
+    assert key_of(url) == fake_google.spreadsheets[0].id
+    assert "drive.files.create" not in fake_google.call_counts()

@@ -79,6 +79,7 @@ class _Fault:
     message: str | None = None
     drop: bool = False
     drive_reason: str | None = None
+    after: bool = False  # drop only after carrying the request out: the change is made, the answer lost
 
 
 @dataclass
@@ -367,10 +368,14 @@ class FakeGoogle:
         with self._lock:
             self._faults.append(_Fault(n, status, retry_after, body, kind, message, drive_reason=drive_reason))
 
-    def drop_next(self, n: int = 1, *, kind: str | None = None) -> None:
-        """Close the connection without answering the next ``n`` API requests."""
+    def drop_next(self, n: int = 1, *, kind: str | None = None, after: bool = False) -> None:
+        """Close the connection without answering the next ``n`` API requests.
+
+        ``after=True`` carries each request out first (a create creates), then drops the
+        answer: what a timeout looks like to a client when the server did the work.
+        """
         with self._lock:
-            self._faults.append(_Fault(n, drop=True, kind=kind))
+            self._faults.append(_Fault(n, drop=True, kind=kind, after=after))
 
     def set_quota(self, per_minute: int | None, *, per_user: bool = False) -> None:
         """Answer 429 RESOURCE_EXHAUSTED to Sheets requests beyond ``per_minute`` in a clock minute.
@@ -421,7 +426,7 @@ class FakeGoogle:
             if kind == "oauth.token":
                 return self._token(body)
             fault = self._take_fault(kind)
-            if fault is not None:
+            if fault is not None and not fault.after:
                 return self._fault_response(fault)
             with self._lock:
                 self._in_flight += 1
@@ -441,7 +446,8 @@ class FakeGoogle:
                 raise ApiError(404, "Method not found.", "NOT_FOUND")
             payload = _json_body(body) if method in ("POST", "PUT") and kind != "drive.files.importCsv" else None
             with self._lock:
-                return _DISPATCH[kind](self, match, query, payload, identity, body)
+                answer = _DISPATCH[kind](self, match, query, payload, identity, body)
+            return _Response(0, drop=True) if fault is not None else answer
         except ApiError as exc:
             return _Response(exc.code, exc.body(), exc.headers)
 
@@ -743,6 +749,8 @@ class FakeGoogle:
             }
             if item.parents:
                 out["parents"] = list(item.parents)
+            if item.app_properties:
+                out["appProperties"] = dict(item.app_properties)
             return out
         return copy.deepcopy(item)
 
@@ -762,6 +770,7 @@ class FakeGoogle:
         if mime == SPREADSHEET_MIME:
             ss = Spreadsheet.create(name, owner_email=identity)
             ss.parents = parents
+            ss.app_properties = {str(k): str(v) for k, v in (payload.get("appProperties") or {}).items()}
             self._spreadsheets[ss.id] = ss
             item = ss
         else:
@@ -1028,6 +1037,11 @@ _CLAUSE_RES = [
     (re.compile(r"^(['\"])((?:\\.|(?!\1).)*)\1\s+in\s+parents$", re.I), "in_parents"),
     (re.compile(r"^parents\s+in\s+(['\"])((?:\\.|(?!\1).)*)\1$", re.I), "parents_in"),
     (re.compile(r"^trashed\s*=\s*(true|false)$", re.I), "trashed"),
+    (
+        re.compile(r"^appProperties\s+has\s*\{\s*key\s*=\s*'((?:\\.|[^'])*)'\s+and\s+value\s*=\s*'((?:\\.|[^'])*)'\s*\}$",
+                   re.I),
+        "app_property",
+    ),
     (re.compile(r"^modifiedTime\s*(>=|<=|>|<|=)\s*(['\"])([^'\"]*)\2$"), "modified"),
 ]
 
@@ -1042,6 +1056,7 @@ def _drive_query(q: str) -> Callable[[dict[str, Any]], bool]:
 
 def _split_and(q: str) -> list[str]:
     parts, current, quote = [], "", ""
+    depth = 0  # inside "appProperties has { key=... and value=... }" an "and" joins nothing
     i = 0
     while i < len(q):
         char = q[i]
@@ -1055,7 +1070,10 @@ def _split_and(q: str) -> list[str]:
         elif char in "'\"":
             quote = char
             current += char
-        elif q[i : i + 5].lower() == " and ":
+        elif char in "{}":
+            depth += 1 if char == "{" else -1
+            current += char
+        elif depth == 0 and q[i : i + 5].lower() == " and ":
             parts.append(current)
             current = ""
             i += 4
@@ -1083,6 +1101,9 @@ def _clause(clause: str, q: str) -> Callable[[dict[str, Any]], bool]:
         if kind in ("in_parents", "parents_in"):
             parent = _unescape(match.group(2))
             return lambda item: parent in item.get("parents", [])
+        if kind == "app_property":
+            prop, wanted_value = _unescape(match.group(1)), _unescape(match.group(2))
+            return lambda item: item.get("appProperties", {}).get(prop) == wanted_value
         if kind == "modified":
             op, when = match.group(1), _rfc3339(match.group(3), q)
             compare = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "=": operator.eq}[op]

@@ -188,6 +188,7 @@ class Spreadsheet:
     created_time: str = field(default_factory=now_rfc3339)
     modified_time: str = field(default_factory=now_rfc3339)
     parents: list[str] = field(default_factory=list)
+    app_properties: dict[str, str] = field(default_factory=dict)  # Drive's appProperties
     owner_email: str = "owner@example.com"
     denied: bool = False
 
