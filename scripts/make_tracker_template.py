@@ -52,7 +52,7 @@ EXPECTED = "C3CAD3"
 STATUS_STYLES = theme.STATUS_COLORS  # the statuses' fills and text colours, shared with the digest
 
 PERCENT = "0%"
-SIGNED_PERCENT = theme.signed_format(theme.PERCENT_FORMAT)
+SIGNED_POINTS = theme.signed_format('0.0" pts"')  # changes in progress points
 DATE = theme.DATE_FORMAT
 DATETIME = theme.DATETIME_FORMAT
 
@@ -207,7 +207,7 @@ def dashboard(wb: Workbook, ws: Worksheet) -> None:
 
     header(ws, objectives)
     body(ws, objectives.first_data_row, objectives.anchor[1],
-         {4: PERCENT, 5: PERCENT, 7: SIGNED_PERCENT, 8: "0"}, len(objectives.header), center=(6, 8, 9))
+         {4: PERCENT, 5: PERCENT, 7: SIGNED_POINTS}, len(objectives.header), center=(6, 8, 9))
     ws.row_dimensions[objectives.first_data_row].height = 20
     status_rules(ws, cell_ref(objectives, "Status"))
     progress_bar(ws, cell_ref(objectives, "Progress"))
@@ -284,7 +284,7 @@ def build() -> Workbook:
     ws = table_sheet(
         wb, "Key Results", kr,
         [10, 11, 44, 18, 16, 11, 11, 11, 13, 10, 11, 12, 8, 11, 42, 11, 42, 11],
-        {8: PERCENT, 9: PERCENT, 11: SIGNED_PERCENT, 12: "0.##", 13: DATE, 17: DATE},
+        {8: PERCENT, 9: PERCENT, 11: SIGNED_POINTS, 12: "0.##", 13: DATE, 17: DATE},
         freeze="D2", center=(10, 15),
     )
     status_rules(ws, cell_ref(kr, "Status"))

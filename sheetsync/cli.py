@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -370,25 +369,63 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
             click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} rows{span}")
             for warning in warnings:
                 click.echo(f"  warning: {warning}")
-        click.echo(f"as of {as_of or today(config)}: {config.period.expected(as_of or today(config)):.0%} of "
-                   f"{config.period.name} elapsed")
+        day = as_of or today(config)
+        stale = _check_freshness(config, data, day)
+        click.echo(f"as of {day}: {config.period.expected(day):.0%} of {config.period.name} elapsed")
     if problems:
         _fail(f"{problems} problem(s) found", 1)
+    if stale:
+        _fail(f"{stale} KPI(s) with stale data", 3)
+
+
+def _check_freshness(config: Config, data: Any, as_of: date) -> int:
+    """Each source's newest row, and the KPIs whose data is older than it should be; returns their count."""
+    from sheetsync.runtime.pipeline import compute
+
+    result = compute(config, data, as_of)
+    count = 0
+    for source in config.sources.values():
+        got = data.get(source.name)
+        kpis = [k for k in result.kpis if k.source == source.name]
+        if not isinstance(got, SourceData) or not kpis:
+            continue
+        dates = [k.data_through for k in kpis if k.data_through is not None]
+        old = [k for k in kpis if k.stale]
+        last = f"newest row dated {max(dates)}" if dates else "no dated rows"
+        click.echo(f"{'!' if old else '✓'} source {source.name!r}: {last}"
+                   + (f"; stale: {', '.join(f'{k.id} ({k.stale})' for k in old)}" if old else ""))
+        count += len(old)
+    count += sum(1 for k in result.kpis if k.stale and k.source is None)
+    for k in result.kpis:
+        if k.source is None and k.stale:
+            click.echo(f"! kpi {k.id!r} (formula): stale: {k.stale}")
+    return count
 
 
 @main.command("init")
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite an existing config.toml.")
 def init_command(directory: str, force: bool) -> None:
-    """Write a starter config.toml and its sample data into DIRECTORY."""
+    """Write a starter config.toml and its sample data into DIRECTORY.
+
+    The sample data runs through yesterday in the current quarter (and covers the quarter
+    before, for baselines), so the first run reads as a quarter in progress on any day.
+    """
+    from sheetsync.runtime.sample_data import example_config_for, quarter_of, write_sample_data
+
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     config = target / "config.toml"
     if config.exists() and not force:
         _fail(f"{config} already exists (use --force to overwrite)", 2)
-    shutil.copyfile(resources.example_config(), config)
-    shutil.copytree(resources.sample_data_dir(), target / "data", dirs_exist_ok=True)
-    click.echo(f"wrote {config} and sample data in {target / 'data'}; next: sheetsync check --config {config}")
+    example = resources.example_config()
+    now = today(load_config(example))
+    period = quarter_of(now)
+    through = max(now - timedelta(days=1), period.start)  # through yesterday; on a quarter's first day, today
+    config.write_text(example_config_for(example.read_text(encoding="utf-8"), period), encoding="utf-8")
+    write_sample_data(target / "data", period, through)
+    click.echo(f"wrote {config} ({period.name}) and sample data through {through} in {target / 'data'}; "
+               f"next: sheetsync check --config {config}")
 
 
 @main.command("schedule")

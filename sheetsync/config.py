@@ -25,6 +25,7 @@ from sheetsync.core.model import (
     AGGS,
     DEFAULT_SCHEDULE,
     DIRECTIONS,
+    KR_KINDS,
     SECURITY,
     SOURCE_TYPES,
     SUBJECT_FIELDS,
@@ -42,6 +43,7 @@ from sheetsync.core.model import (
     ObjectiveConfig,
     ReportConfig,
     ScheduleConfig,
+    ScoringConfig,
     SourceConfig,
     StatusConfig,
     TeamDigestConfig,
@@ -272,6 +274,12 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         status_t.fail("must be at least status.on_track", "at_risk")
     status_t.done()
 
+    scoring_t = root.table("scoring")
+    scoring = ScoringConfig(yellow=_fraction(scoring_t, "yellow", 0.4), green=_fraction(scoring_t, "green", 0.7))
+    if scoring.green < scoring.yellow:
+        scoring_t.fail("must be at least scoring.yellow", "green")
+    scoring_t.done()
+
     digest = _digest(root.table("digest"), out)
     config = Config(
         path=path,
@@ -283,6 +291,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         kpis=kpis,
         objectives=objectives,
         status=status,
+        scoring=scoring,
         tracker=_tracker(root.table("tracker"), base, out),
         google=_google(root.table("google"), base),
         digest=digest,
@@ -391,6 +400,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             header_row=src.int("header_row", 1, minimum=1),
             dayfirst=src.optional_bool("dayfirst"),
             incremental=src.bool("incremental", True) if kind == "gsheet" else True,
+            fresh_within=_fresh_within(src),
         )
         if kind in ("csv", "xlsx") and config.path is None:
             src.missing("path", "is required for csv and xlsx sources")
@@ -399,6 +409,23 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
         src.done()
         sources[name] = config
     return sources
+
+
+_DURATION_RE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>days?|weeks?|d|w)\s*$", re.IGNORECASE)
+
+
+def _fresh_within(table: _Table) -> float | None:
+    """`fresh_within = "3 days"` / `"2 weeks"` / `"never"`: days of slack (infinity for never)."""
+    value = table.raw("fresh_within")
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "never":
+        return math.inf
+    match = _DURATION_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        table.fail(f'expected a duration like "3 days" or "2 weeks", or "never"; got {value!r}', "fresh_within")
+    days = float(match["n"]) * (7 if match["unit"].lower().startswith("w") else 1)
+    return days
 
 
 def _check_encoding(table: _Table, encoding: str) -> None:
@@ -467,6 +494,7 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
             target=t.number("target"),
             warn=t.number("warn"),
             formula=formula,
+            fresh_within=_fresh_within(t),
         )
         t.done()
     for kpi_id, names in formulas.items():
@@ -600,6 +628,7 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
         manual=manual,
         unit=unit,
         owner_email=_email(t, "owner_email"),
+        kind=t.choice("kind", KR_KINDS, "committed"),
     )
     if direction is None and start is not None and target is not None and start == target:
         t.fail("start equals target: say direction = 'increase' or 'decrease'", "direction")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,10 +12,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def copy_example(target: Path) -> Path:
-    """The shipped config.toml and data/ copied into `target`; returns the config path."""
+def copy_example(target: Path, *, never_stale: bool = False) -> Path:
+    """The shipped config.toml and data/ copied into `target`; returns the config path.
+
+    `never_stale` sets `fresh_within = "never"` on every source, for tests that run "today"
+    (the scheduler's) on the example's pinned sample data and are not about freshness.
+    """
     shutil.copyfile(ROOT / "config.toml", target / "config.toml")
     shutil.copytree(ROOT / "data", target / "data")
+    if never_stale:
+        config = target / "config.toml"
+        text = re.sub(r"^fresh_within = .*\n", "", config.read_text(), flags=re.M)
+        config.write_text(re.sub(r"^(\[sources\.\w+\])$", '\\1\nfresh_within = "never"', text, flags=re.M))
     return target / "config.toml"
 
 

@@ -69,6 +69,7 @@ def test_period(results):
         "start": "2026-10-01",
         "end": "2026-12-31",
         "expected": pytest.approx(EXPECTED),
+        "closed": False,
     }
 
 

@@ -65,7 +65,7 @@ def assert_whole(project: Path) -> None:
 def test_sigkill_at_random_points_never_loses_the_tracker_or_history(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
-    copy_example(project)
+    copy_example(project, never_stale=True)  # 1 Dec: November's churn is not in the sample data
     first = run_cli("sync", "--as-of", "2026-11-17", cwd=project)
     assert first.returncode == 0, first.stderr
     # How long the sync itself takes, from its first log line to its exit.

@@ -223,8 +223,9 @@ def test_the_weekly_run_emails_the_digest_with_the_numbers_of_the_sync(
             line = f"{display.value(kr['current'], unit)} of {display.value(kr['target'], unit)}"
             assert line in text, line
             assert display.value(kr["current"], unit) in html
-            change = kr["current"] - before[kr["id"]]["current"]
-            assert f"{display.change(change, unit)} this week" in text, kr["id"]
+            change = kr["progress"] - before[kr["id"]]["progress"]  # progress points, as in the tracker
+            assert kr["change"] == pytest.approx(change), kr["id"]
+            assert f"{display.points(change)} this week" in text, kr["id"]
     for kpi in results["kpis"]:
         assert f"{kpi['title']} [" in text
         assert display.value(kpi["value"], kpi["unit"]) in text
@@ -450,8 +451,9 @@ def test_the_digest_says_which_numbers_are_stale_and_run_reports_the_worse_exit_
     assert stale.returncode == 3, stale.stderr  # finished; some numbers stale
     text, html, _, _ = parts(next(m for m in inbox.messages() if m["X-Sheetsync-Audience"] == "all"))
     assert "SOME NUMBERS ARE STALE" in text and "Some numbers are stale." in html
-    assert "Source 'web' could not be read, so these show no current numbers: Web sessions, Conversion rate" in text
-    assert "[No data] Lift conversion rate from 2% to 3% (O2-KR2): source 'web'" in text
+    assert "Web sessions and Conversion rate: could not be refreshed, and there is no earlier value to show." in text
+    assert "[No data] Lift conversion rate from 2% to 3% (O2-KR2): its data could not be read this week" in text
+    assert "web.csv" not in text and "web.csv" not in html  # file paths and errors are for ops
 
     set_port(config, free_port())
     down = run_cli("run", "--config", "config.toml", "--as-of", AS_OF, "--force", cwd=tmp_path)

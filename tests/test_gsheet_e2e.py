@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def test_sync_from_and_to_google_sheets(
     assert f"wrote https://docs.google.com/spreadsheets/d/{tracker_id}/edit" in output
 
 
-def test_quota_storm_fails_one_source_and_keeps_the_last_good_tracker(
+def test_quota_storm_on_one_source_shows_its_last_good_values_and_the_tracker_is_written(
     fake_google: FakeGoogle, tmp_path: Path
 ) -> None:
     sales_id = fake_google.add_spreadsheet("Sales", {"Orders": sales_rows()})
@@ -121,12 +122,10 @@ def test_quota_storm_fails_one_source_and_keeps_the_last_good_tracker(
     gsheet_project(tmp_path, fake_google, sales_id, tracker_id)
     code, good, _ = sync(tmp_path)
     assert code == 0
-    ss = fake_google.spreadsheet(tracker_id)
-    before = {title: ss.values(title) for title in ss.sheet_titles}
-    history_db = sorted(p.name for p in (tmp_path / ".sheetsync").iterdir())
 
     fake_google.reset_calls()
-    fake_google.fail_next(1000, status=429, retry_after=1)  # every call, for longer than retry_seconds
+    # Every read of the sales data fails, for longer than retry_seconds; the tracker's own calls work.
+    fake_google.fail_next(1000, status=429, retry_after=1, kind="values.batchGet")
     code, results, output = sync(tmp_path)
     assert code == 3, output
 
@@ -135,21 +134,42 @@ def test_quota_storm_fails_one_source_and_keeps_the_last_good_tracker(
     assert "HTTP 429 RESOURCE_EXHAUSTED" in sales["error"] and "2 s retry budget" in sales["error"]
     assert all(s["status"] == "ok" for s in results["sources"] if s["name"] != "sales")
     kr = krs(results)
-    assert kr["O2-KR1"]["stale"] and kr["O2-KR1"]["current"] is None
+    # The same rule as for a missing file: the last good number, marked stale with its date.
+    assert kr["O2-KR1"]["stale"] and kr["O2-KR1"]["current"] == krs(good)["O2-KR1"]["current"]
+    assert kr["O2-KR1"]["value_as_of"] == AS_OF
     assert kr["O2-KR2"]["stale"]  # conversion rate = orders / sessions: orders come from sales
     for kr_id in ("O1-KR1", "O1-KR2", "O2-KR3", "O3-KR1"):
         assert kr[kr_id]["stale"] is None and kr[kr_id]["current"] == krs(good)[kr_id]["current"]
 
-    # Bounded: a few tries of the batchGet (1 s waits within the 2 s budget), then nothing.
-    counts = fake_google.call_counts()
-    tries = counts["values.batchGet"]
-    asked_drive = counts.pop("drive.files.list", 0)  # which spreadsheets changed? (refused too: read all)
-    assert counts == {"oauth.token": 1, "values.batchGet": tries} and asked_drive <= 3
+    # Bounded: a few tries of the batchGet (1 s waits within the 2 s budget), then nothing more of it.
+    tries = fake_google.call_counts()["values.batchGet"]
     assert tries in (2, 3) and f"gave up after {tries} attempts" in sales["error"]
-    assert "tracker and history left as they were" in output
+    # The tracker is written all the same, with the carried numbers.
+    assert fake_google.call_counts()["values.batchUpdate"] == 1
+    rows = {row[1]: row for row in fake_google.spreadsheet(tracker_id).values("Key Results")[1:]}
+    assert rows["O2-KR1"][7] == pytest.approx(krs(good)["O2-KR1"]["current"])
+
+
+def test_a_google_outage_that_stops_the_tracker_too_keeps_the_last_good_tracker_and_history(
+    fake_google: FakeGoogle, tmp_path: Path
+) -> None:
+    sales_id = fake_google.add_spreadsheet("Sales", {"Orders": sales_rows()})
+    tracker_id = fake_google.add_spreadsheet("Acme OKR tracker")
+    gsheet_project(tmp_path, fake_google, sales_id, tracker_id)
+    code, _, _ = sync(tmp_path)
+    assert code == 0
+    ss = fake_google.spreadsheet(tracker_id)
+    before = {title: ss.values(title) for title in ss.sheet_titles}
+    history = tmp_path / ".sheetsync" / "history.sqlite"
+    rows_before = sqlite3.connect(history).execute("SELECT * FROM kpi_history ORDER BY kpi_id").fetchall()
+
+    fake_google.fail_next(1000, status=429, retry_after=1)  # every call, for longer than retry_seconds
+    proc = run_cli("sync", "--config", "config.toml", "--as-of", AS_OF, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "Google Sheet tracker" in proc.stderr and "failed before changing anything" in proc.stderr
     ss = fake_google.spreadsheet(tracker_id)
     assert {title: ss.values(title) for title in ss.sheet_titles} == before
-    assert sorted(p.name for p in (tmp_path / ".sheetsync").iterdir()) == history_db
+    assert sqlite3.connect(history).execute("SELECT * FROM kpi_history ORDER BY kpi_id").fetchall() == rows_before
 
 
 def test_share_the_spreadsheet_message(fake_google: FakeGoogle, tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def stop(proc: subprocess.Popen) -> int:
 
 
 def test_schedule_catches_up_writes_the_tracker_and_stops_on_sigterm(tmp_path: Path) -> None:
-    config = copy_example(tmp_path)  # [schedule] monday 07:00 / 08:00; never ran, so both run at start
+    config = copy_example(tmp_path, never_stale=True)  # [schedule] monday 07:00 / 08:00; never ran: both run at start
     tracker = tmp_path / "output" / "okr_tracker.xlsx"
     proc, out, err = start(config)
     try:
@@ -60,7 +60,7 @@ def test_schedule_catches_up_writes_the_tracker_and_stops_on_sigterm(tmp_path: P
     assert code == 0, err.read_text()
     lines = out.read_text().splitlines()
     assert re.match(r"^\S+ event=start pid=\d+ tz=Europe/Lisbon next_sync=\S+ next_digest=\S+$", lines[0])
-    assert re.match(r"^\S+ job=sync outcome=ok duration=\d+\.\ds exit=0 trigger=catch-up slot=\S+ "
+    assert re.match(r"^\S+ job=sync outcome=ok duration=\d+\.\ds exit=0 trigger=catch-up slot=\S+ data=fresh "
                     rf'detail="wrote {re.escape(str(tracker))}"$', lines[1]), lines[1]
     assert re.match(r"^\S+ job=digest outcome=ok .* data=fresh detail=\"wrote the 20\d\d-W\d\d digest", lines[2])
     assert lines[-1].endswith("event=stop signal=SIGTERM")
@@ -69,7 +69,7 @@ def test_schedule_catches_up_writes_the_tracker_and_stops_on_sigterm(tmp_path: P
 
 
 def test_schedule_runs_the_sync_on_time_and_exits_0_on_sigterm(tmp_path: Path) -> None:
-    config = copy_example(tmp_path)
+    config = copy_example(tmp_path, never_stale=True)
     config.write_text(re.sub(r"^sync = .*$", 'sync = "every 1 seconds"', config.read_text(), count=1, flags=re.M))
     tracker = tmp_path / "output" / "okr_tracker.xlsx"
     proc, out, err = start(config, "--no-catch-up")

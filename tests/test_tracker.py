@@ -120,7 +120,8 @@ def test_key_result_rows(content):
     assert (first["Start"].value, first["Start"].kind) == (0.8, "percent")  # csat is a % KPI
     assert first["Progress"] == Cell(0.657, "percent")
     assert first["Status"] == Cell("On track", "status", status="on_track")
-    assert first["Change since last week"].value == pytest.approx(0.657 - 0.5)
+    assert first["Change since last week"].value == pytest.approx((0.657 - 0.5) * 100)  # progress points
+    assert first["Change since last week"].unit == "pts"
     assert first["Change since last week"].signed
     assert first["Updated"] == Cell(date(2026, 11, 22), "date")  # the last day the figure covers
     second = dict(zip(KR_HEADER, rows[1], strict=True))
@@ -182,12 +183,13 @@ def test_dashboard(content):
     assert dash.main.key == "objectives"
     objectives = [values(r) for r in dash.rows]
     assert objectives[0][:4] == ["O1", '=HYPERLINK("x")', "Head of Support", "Support"]
-    assert objectives[0][7] == pytest.approx(0.8285 - 0.7)
+    assert objectives[0][7] == pytest.approx((0.657 - 0.5) * 100)  # like with like: O1-KR1 alone was measured in W47
+    assert objectives[0][8] == "2 of 2 measured"
     assert objectives[1][9] == "O1"  # aligns to
     facts = dict((r[0].value, r[1]) for r in dash.table("facts").rows)
     assert facts["Period elapsed"].value == pytest.approx(EXPECTED)
     assert facts["Overall progress"].value == pytest.approx(0.8285)  # O2 has no data, O3 none
-    assert facts["Change since last week"].value == pytest.approx(0.8285 - 0.5)
+    assert facts["Change since last week"].value == pytest.approx((0.657 - 0.5) * 100)
     assert facts["Updated"].value == datetime(2026, 11, 24, 7, 30)
     counts = {r[0].status: r[1].value for r in dash.table("status_counts").rows}
     assert counts == {"done": 1, "on_track": 1, "at_risk": 0, "off_track": 0, "no_data": 1}

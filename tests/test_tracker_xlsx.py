@@ -143,7 +143,9 @@ def test_kpis_tab(cli_run):
         assert row["Status"] == STATUS_LABELS[kpi["status"]]
         for column, key in (("Value", "value"), ("Target", "target"), ("Previous", "previous")):
             assert row[column] == pytest.approx(kpi[key]), (kpi["id"], column)
-        assert row["Change"] == pytest.approx(kpi["value"] - kpi["previous"])
+        # A change in the KPI's own unit; a % KPI's in percentage points (+1.2 pts), as in the digest.
+        assert row["Change"] == pytest.approx((kpi["value"] - kpi["previous"]) * (100 if kpi["unit"] == "%" else 1))
+        assert row["Change"] == pytest.approx(kpi["change"] * (100 if kpi["unit"] == "%" else 1))
         complete = [p for p in kpi["series"] if p["complete"]]
         assert len(row["Trend"]) == min(len(complete), 8)
     csat = got["csat"]
@@ -164,7 +166,7 @@ def test_dashboard_tab(cli_run):
         assert row["Progress"] == pytest.approx(objective["progress"])
         assert row["Expected"] == pytest.approx(results["period"]["expected"])
         assert row["Status"] == STATUS_LABELS[objective["status"]]
-        assert row["Key results"] == len(objective["key_results"])
+        assert row["Key results"] == f"{objective['measured']} of {len(objective['key_results'])} measured"
         assert row["Aligns to"] == objective["parent"]
     _, facts = table(wb, "facts")
     facts = dict(facts)
@@ -241,7 +243,7 @@ def test_number_formats_and_template_styles(cli_run):
     assert ws.auto_filter.ref == f"A1:{get_column_letter(len(KR_HEADER))}{last}"
     # Conditional formats stretch from row 2 to the last row written.
     ranges = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
-    assert ranges[f"K2:K{last}"] == ["cellIs"] * 9
+    assert ranges[f"K2:K{last}"] == ["cellIs"] * 10  # one per status, missed included
     assert ranges[f"I2:I{last}"] == ["dataBar"]
 
 
@@ -340,8 +342,8 @@ def test_rerunning_a_week_replaces_its_rows_and_a_new_week_appends(project):
     for row in rows:
         item = dict(zip(header, row, strict=True))
         kr_id = item["Key result"]
-        assert item["Change since last week"] == pytest.approx(
-            progress[("2026-W48", kr_id)] - progress[("2026-W47", kr_id)], abs=1e-12)
+        assert item["Change since last week"] == pytest.approx(  # progress points, as in the digest
+            (progress[("2026-W48", kr_id)] - progress[("2026-W47", kr_id)]) * 100, abs=1e-6)
 
 
 # --- atomic writes: failures leave the previous tracker and history as they were ---------

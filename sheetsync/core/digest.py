@@ -21,8 +21,8 @@ from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
 from sheetsync.core.model import DigestConfig
 from sheetsync.core.objectives import ObjectiveResult
-from sheetsync.core.periods import Period
-from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.periods import Period, day_text
+from sheetsync.core.results import SourceResult, SyncResult, compare_with
 from sheetsync.core.snapshot import Snapshot, week_key
 from sheetsync.errors import ConfigError
 
@@ -32,7 +32,7 @@ ALL = "all"
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}  # done=0 ... no_data=4
 _SEVERITY = {"off_track": 0, "at_risk": 1, "checkin": 2, "kpi": 3, "no_data": 4, "source": 5, "warning": 6}
 MAX_WARNINGS_SHOWN = 3
-MAX_NAMES_IN_NOTE = 10  # KPIs and KRs named in one stale-source note, then "and N more"
+MAX_NAMES_IN_NOTE = 10  # KPIs named in one stale note, then "and N more"
 _HTTP = re.compile(r"^https?://[^\s\"'<>]+$")  # only web links become the tracker button
 
 
@@ -55,7 +55,9 @@ class KRLine:
     value_change: float | None = None  # current minus last week's
     progress_change: float | None = None
     stale: str | None = None
-    note: str | None = None
+    note: str | None = None  # plain words for stakeholders: carried, old, or why there is no data
+    grade: str | None = None
+    kind: str = "committed"
     checkin: CheckIn | None = None  # the owner's latest check-in (confidence, comment), when there is one
     week: str = ""  # the digest's ISO week
     objective_owner: str = ""
@@ -101,8 +103,8 @@ class KRLine:
 
     @property
     def change_tone(self) -> str:
-        """'good', 'bad' or 'flat': whether this week's move went the KR's way."""
-        return _tone(self.value_change, self.direction)
+        """'good', 'bad' or 'flat': whether this week's progress went up or down."""
+        return _tone(self.progress_change, "increase")
 
     @property
     def status_moved(self) -> int:
@@ -123,12 +125,13 @@ class ObjectiveBlock:
     key_results: tuple[KRLine, ...]
     previous_progress: float | None = None
     more_key_results: int = 0  # left out of a bounded digest (`bounded`): they are in the tracker
+    progress_change: float | None = None  # like with like: the KRs measured both weeks
+    measured: int = 0
+    kr_count: int = 0
 
     @property
-    def progress_change(self) -> float | None:
-        if self.progress is None or self.previous_progress is None:
-            return None
-        return self.progress - self.previous_progress
+    def score(self) -> float | None:
+        return self.progress
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,22 @@ class DigestContent:
     report_attached: bool = False  # the PDF report travels with the email ([digest] attach_pdf)
     checkins_on: bool = False  # owners check in: the digest lists those who have not this week
     missing_checkins: tuple[KRLine, ...] = ()  # key results with no check-in this week
+    overall_change: float | None = None  # like with like: the mean of the objectives' changes
+    new_period: bool = False  # the period's first week: nothing earlier in it to compare with
+    closed: bool = False  # the period is over: this digest is its close-out
 
     @property
-    def overall_change(self) -> float | None:
-        if self.overall_progress is None or self.previous_overall is None:
-            return None
-        return self.overall_progress - self.previous_overall
+    def final_objectives(self) -> tuple[ObjectiveBlock, ...]:
+        """Objectives with their final scores (the close-out), those with KRs of their own first."""
+        return self.objectives
+
+    @property
+    def done(self) -> tuple[KRLine, ...]:
+        return tuple(kr for o in self.objectives for kr in o.key_results if kr.status == "done")
+
+    @property
+    def missed(self) -> tuple[KRLine, ...]:
+        return tuple(kr for o in self.objectives for kr in o.key_results if kr.status in ("missed", "no_data"))
 
     @property
     def week_number(self) -> int:
@@ -288,17 +301,23 @@ def build_digest(
     tracker_attached: bool = False,
 ) -> DigestContent:
     """The digest for everyone (team None) or for one team's objectives and their KPIs."""
+    result = compare_with(result, previous)  # changes within this period only
+    if result.previous_week is None:
+        previous = None
     objectives = list(result.objectives) if team is None else team_objectives(result, team)
     kpi_ids = {kr.kpi for o in objectives for kr in o.key_results}
     kpis = [k for k in result.kpis if team is None or k.id in kpi_ids]
-    blocks = tuple(_objective_block(o, previous, week_key(result.as_of)) for o in objectives)
+    by_id = {k.id: k for k in result.kpis}
+    blocks = tuple(_objective_block(o, previous, week_key(result.as_of), by_id) for o in objectives)
     lines = [kr for block in blocks for kr in block.key_results]
     if team is None:
         overall = result.overall_progress
         before = previous.overall_progress if previous else None
+        overall_change = result.overall_change
     else:
         overall = _mean([o.progress for o in objectives])
         before = _mean([previous.objectives.get(o.id, (None, ""))[0] for o in objectives]) if previous else None
+        overall_change = _mean([o.change for o in objectives])
     sources = [s for s in result.sources if team is None or _feeds(s, kpis)]
     counts = {status: sum(1 for kr in lines if kr.status == status) for status in STATUSES}
     subject = render_subject(
@@ -323,13 +342,16 @@ def build_digest(
         needs_attention=tuple(_attention(blocks, kpis, sources, result, team is None)),
         objectives=blocks,
         kpis=tuple(_kpi_row(k, result.period) for k in kpis),
-        stale_notes=tuple(_stale_notes(sources, kpis, lines)),
+        stale_notes=(*result.notices, *_stale_notes(sources, kpis, lines)),
         tracker_url=tracker_url if tracker_url and _HTTP.match(tracker_url) else None,
         tracker_name=tracker_name,
         tracker_attached=tracker_attached,
         sources=tuple(s.name for s in sources),
         checkins_on=result.checkins_on,
         missing_checkins=tuple(kr for kr in lines if result.checkins_on and not kr.checked_in_this_week),
+        overall_change=overall_change,
+        new_period=previous is None and (result.as_of - result.period.start).days < 7,
+        closed=result.closed,
     )
 
 
@@ -366,14 +388,28 @@ def _feeds(source: SourceResult, kpis: Sequence[KPIResult]) -> bool:
     return any(k.source == source.name or (source.error and k.stale == source.error) for k in kpis)
 
 
-def _kr_line(kr: KeyResultResult, previous: Snapshot | None, week: str = "", owner: str = "") -> KRLine:
+def plain_note(kr: KeyResultResult, kpi: KPIResult | None) -> str | None:
+    """What a stakeholder needs to know about a KR's number, with no paths or error codes."""
+    if kpi is not None and kpi.stale:
+        if kpi.carried and kpi.value_as_of is not None:
+            why = "this week's data could not be read" if kpi.failed else "no new data"
+            return f"last good value, from {day_text(kpi.value_as_of)}: {why}"
+        if kpi.value is not None and kpi.data_through is not None:
+            return f"no new data since {day_text(kpi.data_through)}"
+        return "its data could not be read this week" if kpi.data_through is None else (
+            f"no data since {day_text(kpi.data_through)}")
+    if kr.current is None and kr.note:
+        return f"no data: {kr.note}"
+    return kr.note
+
+
+def _kr_line(
+    kr: KeyResultResult, previous: Snapshot | None, week: str = "", owner: str = "", kpi: KPIResult | None = None
+) -> KRLine:
     before = previous.key_results.get(kr.id) if previous else None
-    value_change = progress_change = None
-    if before is not None:
-        if kr.current is not None and before.current is not None:
-            value_change = kr.current - before.current
-        if kr.progress is not None and before.progress is not None:
-            progress_change = kr.progress - before.progress
+    value_change = None
+    if before is not None and kr.current is not None and before.current is not None:
+        value_change = kr.current - before.current
     return KRLine(
         id=kr.id,
         title=kr.title,
@@ -390,16 +426,20 @@ def _kr_line(kr: KeyResultResult, previous: Snapshot | None, week: str = "", own
         previous_status=before.status if before else None,
         previous_current=before.current if before else None,
         value_change=value_change,
-        progress_change=progress_change,
+        progress_change=kr.change,
         stale=kr.stale,
-        note=kr.note,
+        note=plain_note(kr, kpi),
+        grade=kr.grade,
+        kind=kr.kind,
         checkin=kr.checkin,
         week=week,
         objective_owner=owner,
     )
 
 
-def _objective_block(objective: ObjectiveResult, previous: Snapshot | None, week: str = "") -> ObjectiveBlock:
+def _objective_block(
+    objective: ObjectiveResult, previous: Snapshot | None, week: str = "", kpis: dict[str, KPIResult] | None = None
+) -> ObjectiveBlock:
     before = previous.objectives.get(objective.id) if previous else None
     return ObjectiveBlock(
         id=objective.id,
@@ -410,8 +450,12 @@ def _objective_block(objective: ObjectiveResult, previous: Snapshot | None, week
         progress=objective.progress,
         status=objective.status,
         expected=objective.expected,
-        key_results=tuple(_kr_line(kr, previous, week, objective.owner) for kr in objective.key_results),
+        key_results=tuple(_kr_line(kr, previous, week, objective.owner, (kpis or {}).get(kr.kpi or ""))
+                          for kr in objective.key_results),
         previous_progress=before[0] if before else None,
+        progress_change=objective.change,
+        measured=objective.measured,
+        kr_count=objective.kr_count,
     )
 
 
@@ -480,8 +524,7 @@ def _attention(
                     detail += f" (was {display.status_label(kr.previous_status)})"
                 items.append(AttentionItem(kr.status, kr.id, kr.title, detail, kr.status))
             elif kr.status == "no_data":
-                reason = kr.stale or kr.note or "its KPI has no value for the current window"
-                items.append(AttentionItem("no_data", kr.id, kr.title, reason, "no_data"))
+                items.append(AttentionItem("no_data", kr.id, kr.title, kr.note or "no data this week", "no_data"))
             if kr.disagreement >= 2 and kr.checkin is not None:
                 who = kr.checkin.by or kr.responsible or "the owner"
                 detail = (f"{who} says {ci.confidence_label(kr.checkin.confidence).lower()}, the numbers say "
@@ -500,41 +543,44 @@ def _attention(
                 kpi.status,
             ))
         elif kpi.status == "no_data" and not kpi.stale:
-            items.append(AttentionItem("kpi", kpi.id, kpi.title, "no value for the current window", "no_data"))
-    for source in sources:
-        if source.status == "failed":
-            items.append(AttentionItem(
-                "source", source.name, f"source {source.name!r} failed",
-                source.error or "it could not be read", "off_track",
-            ))
-        elif source.warnings:
-            shown = list(source.warnings[:MAX_WARNINGS_SHOWN])
-            more = len(source.warnings) - len(shown)
-            detail = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
-            items.append(AttentionItem(
-                "source", source.name, f"source {source.name!r}: {len(source.warnings)} warning(s)",
-                detail, "at_risk",
-            ))
-    kpi_ids = {k.id for k in kpis}
-    for warning in result.warnings:
-        if everyone or any(warning.startswith(f"kpis.{kpi_id}.") for kpi_id in kpi_ids):
-            items.append(AttentionItem("warning", "", "data warning", warning, "at_risk"))
+            items.append(AttentionItem("kpi", kpi.id, kpi.title, f"no data: {kpi.note or 'no value this week'}",
+                                       "no_data"))
+    # Sources that failed or warned, and cell-level warnings, are for ops (the log, `check`, the
+    # tracker's Sources tab): stakeholders read in the banner which numbers are old, not why.
     return sorted(items, key=lambda item: _SEVERITY[item.kind])  # stable: config order within a kind
 
 
 def _stale_notes(sources: Sequence[SourceResult], kpis: Sequence[KPIResult], lines: Sequence[KRLine]) -> list[str]:
-    """One line per failed source naming the KPIs and KRs whose numbers it left stale."""
-    notes = []
-    for source in sources:
-        if source.status != "failed":
+    """One plain sentence per kind of old number, and since when, naming the KPIs it covers.
+
+    Stakeholders read facts ("Revenue: no new data since 23 Nov 2026"; "Orders and Conversion
+    rate: could not be refreshed; showing the values from 10 Nov 2026"); why a source failed,
+    with its file path or HTTP error, is for ops (the log, `check`, the tracker's Sources tab).
+    """
+    groups: dict[tuple[str, date | None], list[str]] = {}
+    for k in kpis:
+        if not k.stale:
             continue
-        hit = [k.title for k in kpis if k.stale and (k.source == source.name or k.stale == source.error)]
-        hit += [kr.id for kr in lines if kr.stale and kr.stale == source.error]
-        note = f"Source {source.name!r} could not be read"
-        if len(hit) > MAX_NAMES_IN_NOTE:
-            hit = [*hit[:MAX_NAMES_IN_NOTE], f"and {len(hit) - MAX_NAMES_IN_NOTE} more"]
-        note += f", so these show no current numbers: {', '.join(hit)}." if hit else "; no number here uses it."
-        notes.append(note)
+        if k.carried and k.value_as_of is not None:
+            key = ("could not be refreshed" if k.failed else "no new data", k.value_as_of)
+        elif k.data_through is not None:
+            key = ("no new data since", k.data_through)
+        else:
+            key = ("could not be refreshed, and there is no earlier value to show", None)
+        groups.setdefault(key, []).append(k.title)
+    notes = []
+    for (phrase, day), titles in groups.items():
+        if len(titles) > MAX_NAMES_IN_NOTE:
+            names = f"{', '.join(titles[:MAX_NAMES_IN_NOTE])}, and {len(titles) - MAX_NAMES_IN_NOTE} more"
+        else:
+            names = titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+        if day is None:
+            notes.append(f"{names}: {phrase}.")
+        elif phrase == "no new data since":
+            notes.append(f"{names}: no new data since {day_text(day)}.")
+        else:
+            values = "value" if len(titles) == 1 else "values"
+            notes.append(f"{names}: {phrase}; showing the {values} from {day_text(day)}.")
     return notes
 
 

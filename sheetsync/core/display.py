@@ -86,6 +86,11 @@ def points(x: float | None) -> str:
     return "±0 pts" if pts == 0 else f"{pts:+d} pts"
 
 
+def score(x: float | None) -> str:
+    """A score on the 0.0-1.0 scale OKR tools grade by: 0.61; '—' when missing."""
+    return "—" if x is None else f"{x:.2f}"
+
+
 def more(count: int, thing: str, things: str | None = None) -> str:
     """What a bounded list left out: 'and 1 more key result in the tracker', 'and 1,204 more KPIs ...'."""
     name = thing if count == 1 else things or thing + "s"

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
+from datetime import date
 
 from sheetsync.core.checkins import CheckIn
-from sheetsync.core.model import KeyResultConfig, StatusConfig
+from sheetsync.core.model import KeyResultConfig, ScoringConfig, StatusConfig
 
-STATUSES = ("done", "on_track", "at_risk", "off_track", "no_data")
+STATUSES = ("done", "on_track", "at_risk", "off_track", "missed", "no_data")
 """Every status, best first: the order used when sorting and counting."""
 
 
@@ -43,10 +44,19 @@ class KeyResultResult:
     weight: float
     direction: str
     unit: str = ""
-    stale: str | None = None  # why the KPI's data is stale (a source failed)
-    note: str | None = None  # why a KR has no data when it is not the KPI's fault
+    stale: str | None = None  # why the KPI's number is old (a source failed, rows stopped arriving)
+    note: str | None = None  # why a KR has no data (the KPI's cause, or no baseline)
     manual: bool = False  # its value comes from check-ins
     checkin: CheckIn | None = None  # the owner's latest check-in, as of the result's week
+    kind: str = "committed"  # committed | aspirational
+    grade: str | None = None  # aspirational KRs: red | yellow | green
+    value_as_of: date | None = None  # the date `current` is from
+    change: float | None = None  # progress points since last week in this period (0.06 = +6 pts)
+
+    @property
+    def score(self) -> float | None:
+        """The KR's score: its progress clamped to 0.0-1.0 (Measure What Matters)."""
+        return self.progress
 
 
 def clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
@@ -107,6 +117,20 @@ def resolve_start_target(kr: KeyResultConfig, baseline: float | None) -> tuple[f
     return start, target
 
 
+def grade_for(score: float, scoring: ScoringConfig) -> str:
+    """Google's grading of an aspirational KR: red below 0.4, yellow to 0.7, green from 0.7."""
+    if score >= scoring.green:
+        return "green"
+    return "yellow" if score >= scoring.yellow else "red"
+
+
+def closed_status(progress: Progress, grade: str | None) -> str:
+    """A KR's final status once its period is over: done or missed (aspirational: green is done)."""
+    if grade is not None:
+        return "done" if grade == "green" else "missed"
+    return "done" if progress.raw >= 1 or (progress.threshold and progress.clamped >= 1) else "missed"
+
+
 def evaluate_key_result(
     kr: KeyResultConfig,
     *,
@@ -118,11 +142,28 @@ def evaluate_key_result(
     kpi_direction: str = "increase",
     unit: str = "",
     stale: str | None = None,
+    value_as_of: date | None = None,
+    cause: str | None = None,
+    known: tuple[float | None, float | None] | None = None,
+    closed: bool = False,
+    scoring: ScoringConfig | None = None,
 ) -> KeyResultResult:
+    """One KR's progress, score and status.
+
+    `known` is the (start, target) last recorded for the KR, used when its baseline cannot be
+    computed this run; `cause` is why its KPI has no value. Committed KRs are measured against
+    the expected pace toward 1.0, aspirational ones toward their green grade. Once the period
+    is `closed`, the status is final: done or missed.
+    """
+    scoring = scoring or ScoringConfig()
     start, target = resolve_start_target(kr, baseline)
+    if (start is None or target is None) and known is not None and known[1] is not None:
+        start, target = (known[0] if start is None else start), known[1]
     note = None
     if start is None or target is None:
         note = "no baseline: the KPI has no data for the previous period"
+    elif current is None:
+        note = cause
     direction = (
         infer_direction(start, target, kr.direction)
         if start is not None and target is not None
@@ -130,12 +171,19 @@ def evaluate_key_result(
     )
     if start is not None and target is not None and start == target and not kr.direction:
         direction = kpi_direction
+    grade = None
     if current is None or start is None or target is None:
         progress = None
         status = "no_data"
     else:
         progress = compute_progress(current, start, target, direction)
-        status = status_for(progress, expected, tolerances)
+        if kr.kind == "aspirational":
+            grade = grade_for(progress.clamped, scoring)
+        if closed:
+            status = closed_status(progress, grade)
+        else:
+            pace = expected * scoring.green if kr.kind == "aspirational" else expected
+            status = status_for(progress, pace, tolerances)
     return KeyResultResult(
         id=kr.id,
         title=kr.title,
@@ -155,4 +203,7 @@ def evaluate_key_result(
         stale=stale,
         note=note,
         manual=kr.manual,
+        kind=kr.kind,
+        grade=grade,
+        value_as_of=value_as_of if current is not None else None,
     )

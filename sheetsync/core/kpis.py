@@ -8,9 +8,10 @@ of the same arrays.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,16 @@ from sheetsync.core.dates import infer_date_order, parse_dates
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_numbers
-from sheetsync.core.periods import Period, bucket_label, buckets_between, last_complete_bucket, shift
+from sheetsync.core.periods import (
+    Period,
+    bucket_label,
+    buckets_between,
+    day_text,
+    last_complete_bucket,
+    shift,
+    span,
+)
+from sheetsync.core.snapshot import LastGood
 from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ExitCode, SheetsyncError
@@ -61,6 +71,42 @@ class KPIRows:
     values: np.ndarray
     days: np.ndarray | None
     index: np.ndarray | None = None
+    column: str | None = None
+    filter: str | None = None  # the KPI's filter, as written: to say it matched no rows
+
+    def _present(self, positions: slice | np.ndarray) -> np.ndarray:
+        chosen = self.values[positions]
+        return ~np.isnan(chosen) if self.values.dtype.kind == "f" else chosen >= 0
+
+    def data_through(self, end: date | None) -> date | None:
+        """The latest date, on or before `end`, of one of this KPI's rows that holds a value."""
+        if self.days is None:
+            return None
+        hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
+        stop = hi if self.index is None else int(np.searchsorted(self.index, hi, "left"))
+        size = 256  # scan back from the end in growing chunks: the newest rows usually hold values
+        while stop > 0:
+            start = max(stop - size, 0)
+            positions = np.arange(start, stop) if self.index is None else self.index[start:stop]
+            found = np.flatnonzero(self._present(positions))
+            if len(found):
+                return day_from_number(int(self.days[positions[found[-1]]]))
+            stop, size = start, size * 4
+        return None
+
+    def no_value_cause(self, start: date | None, end: date | None) -> str:
+        """Why the window holds no value, in one phrase for the people reading the number."""
+        where = span(start, end) if self.days is not None and start is not None else "any row"
+        rows = len(self.window(start, end))
+        if rows == 0:
+            if self.filter and self.days is not None:
+                lo = 0 if start is None else int(np.searchsorted(self.days, _day_number(start), "left"))
+                hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
+                if hi > lo:
+                    return f"the filter {self.filter} matched none of the {hi - lo} rows dated {where}"
+            return f"no rows dated {where}" if self.days is not None else "the source has no rows"
+        column = f"{self.column!r} " if self.column else ""
+        return f"every {column}value dated {where} is missing ({rows} row{'s' if rows != 1 else ''})"
 
     def window(self, start: date | None, end: date | None) -> np.ndarray:
         if self.days is None or (start is None and end is None):
@@ -109,8 +155,17 @@ _AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
 }
 
 
+def _text(row_filter: Filter | None) -> str | None:
+    return None if row_filter is None else row_filter.text
+
+
 def _day_number(day: date) -> int:
     return int((np.datetime64(day, "D") - _EPOCH).astype(int))
+
+
+def day_from_number(number: int) -> date:
+    """The date `number` days after 1970-01-01 (how KPIRows keeps its dates)."""
+    return date(1970, 1, 1) + timedelta(days=number)
 
 
 def _missing_column(kind: str, column: str, kpi: KPIConfig, available: list[str]) -> KPIDataError:
@@ -425,12 +480,13 @@ def prepare_kpi_rows(
         assert kpi.column is not None or kpi.agg == "count"
     if kpi.date_column is None:  # no dates: every window is all rows, in sheet order
         values = cache.column(kind, kpi.column)
-        return KPIRows(kpi.agg, values, None, None if keep is None else np.flatnonzero(keep)), warnings
+        index = None if keep is None else np.flatnonzero(keep)
+        return KPIRows(kpi.agg, values, None, index, kpi.column, _text(kpi.filter)), warnings
     first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
     days = cache.sorted_days(kpi.date_column)[first:]
     values = cache.sorted_column(kind, kpi.column, kpi.date_column)[first:]
     index = None if kpi.filter is None else cache.selection(kpi.filter, f"kpis.{kpi.id}.filter", kpi.date_column)
-    return KPIRows(kpi.agg, values, days, index), warnings
+    return KPIRows(kpi.agg, values, days, index, kpi.column, _text(kpi.filter)), warnings
 
 
 # --- evaluating KPIs and formulas over windows ------------------------------------------
@@ -448,6 +504,7 @@ class KPIEvaluator:
     rows: Mapping[str, KPIRows]
     failed: Mapping[str, str] = field(default_factory=dict)  # kpi id -> why it has no data
     warnings: dict[str, None] = field(default_factory=dict)  # ordered set
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)  # for each source's fresh_within
 
     def value(self, kpi_id: str, start: date | None, end: date | None, *, warn: bool = True) -> float | None:
         """The KPI over start..end; `warn=False` for series points, where an empty week's
@@ -476,6 +533,49 @@ class KPIEvaluator:
         if kpi.formula is None:
             return kpi.date_column is not None
         return any(self.has_dates(name) for name in kpi.formula.names)
+
+    def data_through(self, kpi_id: str, end: date | None) -> date | None:
+        """The newest row with a value up to `end`; for a formula, the oldest of its inputs'."""
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is None:
+            rows = self.rows.get(kpi_id)
+            return None if rows is None else rows.data_through(end)
+        dates = [self.data_through(name, end) for name in sorted(kpi.formula.names)
+                 if self.has_dates(name)]
+        return None if not dates or None in dates else min(d for d in dates if d is not None)
+
+    def freshness(self, kpi_id: str, as_of: date, end: date | None) -> tuple[date | None, str | None]:
+        """(data_through, why the data is old) for a dated KPI as of `as_of`; the reason is None when fresh.
+
+        A formula is as old as its oldest input, each input judged by its own rule (unless the
+        formula KPI sets `fresh_within` itself).
+        """
+        kpi = self.kpis[kpi_id]
+        through = self.data_through(kpi_id, end)
+        if kpi.formula is not None and kpi.fresh_within is None:
+            for name in sorted(kpi.formula.names):
+                if self.has_dates(name):
+                    reason = self.freshness(name, as_of, end)[1]
+                    if reason:
+                        return through, f"{self.kpis[name].title}: {reason}"
+            return through, None
+        slack = kpi.fresh_within
+        if slack is None and kpi.source in self.sources:
+            slack = self.sources[kpi.source].fresh_within
+        return through, stale_reason(through, as_of, kpi.grain, slack)
+
+    def no_value_cause(self, kpi_id: str, start: date | None, end: date | None) -> str:
+        """Why the KPI has no value over start..end: the first cause found, in one phrase."""
+        if kpi_id in self.failed:
+            return self.failed[kpi_id]
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is None:
+            rows = self.rows.get(kpi_id)
+            return "no rows were read" if rows is None else rows.no_value_cause(start, end)
+        for name in sorted(kpi.formula.names):
+            if self.value(name, start, end, warn=False) is None:
+                return f"{self.kpis[name].title}: {self.no_value_cause(name, start, end)}"
+        return f"{kpi.formula} has no value for {span(start, end)} (division by zero)"
 
     def stale_reason(self, kpi_id: str) -> str | None:
         """Why a KPI (or any KPI its formula uses) has no fresh data, if it has none."""
@@ -517,7 +617,12 @@ class KPIResult:
     window_end: date | None
     series: tuple[SeriesPoint, ...] = ()
     source: str | None = None
-    stale: str | None = None  # why the data is stale, when a source failed
+    stale: str | None = None  # why the number is old: a source failed, or no rows arrived lately
+    data_through: date | None = None  # the newest row its window used
+    value_as_of: date | None = None  # the date the value is from: the as-of date when fresh
+    carried: bool = False  # the value is the last good one from the history, not from this run
+    failed: bool = False  # its data could not be read or used this run (not merely old)
+    note: str | None = None  # why there is no value, when there is none
 
     @property
     def change(self) -> float | None:
@@ -547,12 +652,40 @@ def kpi_window(kpi: KPIConfig, period: Period, as_of: date) -> tuple[date, date]
     return period.start, min(as_of, period.end)
 
 
-def evaluate_kpi(evaluator: KPIEvaluator, kpi_id: str, period: Period, as_of: date) -> KPIResult:
-    """A KPI's value, previous value (one grain step earlier), series and status."""
+def stale_reason(through: date | None, as_of: date, grain: str, fresh_within: float | None) -> str | None:
+    """Why data whose newest row is dated `through` is old as of `as_of`; None when it is fresh.
+
+    By default the last complete grain bucket must have rows (a weekly KPI as of Tuesday
+    1 Dec needs rows dated 23-29 Nov); `fresh_within` days of slack replace that rule.
+    """
+    if fresh_within is not None:
+        if math.isinf(fresh_within) or (through is not None and (as_of - through).days <= fresh_within):
+            return None
+    else:
+        bucket_start = last_complete_bucket(as_of, grain)[0]
+        if through is not None and through >= bucket_start:
+            return None
+    if through is None:
+        return f"no rows up to {day_text(as_of)}"
+    return f"no rows after {day_text(through, year=through.year != as_of.year)}"
+
+
+def evaluate_kpi(
+    evaluator: KPIEvaluator, kpi_id: str, period: Period, as_of: date, *, last_good: LastGood | None = None
+) -> KPIResult:
+    """A KPI's value, previous value (one grain step earlier), series, freshness and status.
+
+    Past the period's end, the period's last day stands in for the as-of date. A KPI that has
+    no value this run because its data failed or stopped arriving shows `last_good` (the
+    latest good value in the history) instead, marked stale with the date it is from.
+    """
     kpi = evaluator.kpis[kpi_id]
+    as_of = min(as_of, period.end)
     dated = evaluator.has_dates(kpi_id)
     start, end = kpi_window(kpi, period, as_of)
     series: tuple[SeriesPoint, ...] = ()
+    through: date | None = None
+    old: str | None = None
     if dated:
         value = evaluator.value(kpi_id, start, end)
         before = shift(as_of, kpi.grain, -1)
@@ -566,13 +699,26 @@ def evaluate_kpi(evaluator: KPIEvaluator, kpi_id: str, period: Period, as_of: da
                 evaluator.value(kpi_id, max(b_start, period.start), min(b_end, as_of), warn=False),
                 b_end <= as_of,
             )
-            for b_start, b_end in buckets_between(period.start, min(as_of, period.end), kpi.grain)
+            for b_start, b_end in buckets_between(period.start, as_of, kpi.grain)
         )
+        through, old = evaluator.freshness(kpi_id, as_of, end)
+        if old and (through is None or through < start):
+            value = None  # an empty window of a source that stopped is no number, not a 0
     else:
         value, previous, start, end = evaluator.value(kpi_id, None, None), None, None, None
-    stale = evaluator.stale_reason(kpi_id)
-    if stale:
-        value, previous = None, None
+    failed = evaluator.stale_reason(kpi_id)
+    stale = failed or old
+    if failed:
+        value, previous, through = None, None, None
+    value_as_of = None if value is None else (as_of if not old else through)
+    carried = False
+    note = None
+    if value is None:
+        if stale and last_good is not None:
+            value, value_as_of, carried = last_good.value, last_good.as_of, True
+            previous = None  # a carried value has no change of its own
+        else:
+            note = failed or evaluator.no_value_cause(kpi_id, start, end)
     return KPIResult(
         id=kpi.id,
         title=kpi.title,
@@ -588,6 +734,11 @@ def evaluate_kpi(evaluator: KPIEvaluator, kpi_id: str, period: Period, as_of: da
         series=series,
         source=kpi.source,
         stale=stale,
+        data_through=through,
+        value_as_of=value_as_of,
+        carried=carried,
+        failed=failed is not None,
+        note=note,
     )
 
 

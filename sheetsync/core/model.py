@@ -28,6 +28,7 @@ DIRECTIONS = ("increase", "decrease")
 TRACKER_TYPES = ("xlsx", "gsheet")
 SECURITY = ("starttls", "ssl", "none")
 SUBJECT_FIELDS = ("project", "period", "week", "iso_week", "as_of", "team", "progress", "elapsed")
+KR_KINDS = ("committed", "aspirational")
 
 
 
@@ -87,6 +88,7 @@ class SourceConfig:
     header_row: int = 1
     dayfirst: bool | None = None  # None: decided per date column from its values
     incremental: bool = True  # gsheet: reuse the last values while Drive says the file is unchanged
+    fresh_within: float | None = None  # days of slack for every KPI of this source (see KPIConfig)
 
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)
@@ -108,6 +110,9 @@ class KPIConfig:
     target: float | None = None
     warn: float | None = None
     formula: Formula | None = None
+    fresh_within: float | None = None
+    """Days its newest row may lag the as-of date; None: its last complete grain bucket must have
+    rows; infinity ("never"): never stale."""
 
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)
@@ -129,6 +134,7 @@ class KeyResultConfig:
     manual: bool = False  # the current value is the latest check-in's Value
     unit: str = ""  # a manual KR's unit (a KPI-backed KR takes its KPI's)
     owner_email: str = ""  # where check-in reminders go (else the objective's)
+    kind: str = "committed"  # committed: expected to reach 1.0; aspirational: graded on [scoring]
 
     def __post_init__(self) -> None:
         _parse_text(self, "change", parse_change)
@@ -151,6 +157,14 @@ class StatusConfig:
 
     on_track: float = 0.10
     at_risk: float = 0.25
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Grades of aspirational KRs (Google's scale): red below `yellow`, green from `green`."""
+
+    yellow: float = 0.4
+    green: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -298,6 +312,7 @@ class Config:
     kpis: Mapping[str, KPIConfig]
     objectives: tuple[ObjectiveConfig, ...]
     status: StatusConfig = StatusConfig()
+    scoring: ScoringConfig = ScoringConfig()
     tracker: TrackerConfig = TrackerConfig()
     google: GoogleConfig = GoogleConfig()
     digest: DigestConfig = DigestConfig()

@@ -20,6 +20,21 @@ class ObjectiveResult:
     status: str
     key_results: tuple[KeyResultResult, ...]
     expected: float
+    change: float | None = None  # progress points since last week, over the KRs measured both weeks
+
+    @property
+    def score(self) -> float | None:
+        """The weighted mean of its KRs' scores: the final score once the period is over."""
+        return self.progress
+
+    @property
+    def measured(self) -> int:
+        """How many of its key results have a value (the rest are listed, not averaged)."""
+        return sum(1 for kr in self.key_results if kr.progress is not None)
+
+    @property
+    def kr_count(self) -> int:
+        return len(self.key_results)
 
     @property
     def no_data(self) -> tuple[KeyResultResult, ...]:
@@ -41,6 +56,8 @@ def roll_up(
     key_results: dict[str, list[KeyResultResult]],
     expected: float,
     tolerances: StatusConfig,
+    *,
+    closed: bool = False,
 ) -> list[ObjectiveResult]:
     """Objective progress from their KRs with data (no-data KRs are listed, not counted).
 
@@ -58,7 +75,12 @@ def roll_up(
         else:
             children = [build(o) for o in objectives if o.parent == objective.id]
             progress = weighted_progress([(c.progress, 1.0) for c in children if c.progress is not None])
-        status = "no_data" if progress is None else status_for(progress, expected, tolerances)
+        if progress is None:
+            status = "no_data"
+        elif closed:  # the period is over: its score is final
+            status = "done" if progress >= 1 else "missed"
+        else:
+            status = status_for(progress, expected, tolerances)
         results[objective.id] = ObjectiveResult(
             id=objective.id,
             title=objective.title,

@@ -172,3 +172,21 @@ def buckets_between(first: date, last: date, grain: str) -> list[tuple[date, dat
         out.append((cursor, end))
         cursor = end + timedelta(days=1)
     return out
+
+
+def span(start: date | None, end: date | None) -> str:
+    """'16–22 Nov 2026', '1 Oct – 24 Nov 2026', '23 Nov 2026', or 'all rows' for undated KPIs."""
+    if start is None or end is None:
+        return "all rows"
+    if start == end:
+        return day_text(start)
+    if start.year != end.year:
+        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{start.day}–{end.day} {end:%b %Y}"
+
+
+def day_text(day: date, year: bool = True) -> str:
+    """'23 Nov 2026' (or '23 Nov'): a date as people write it in a sentence."""
+    return f"{day.day} {day:%b %Y}" if year else f"{day.day} {day:%b}"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
-from sheetsync.core.objectives import ObjectiveResult
+from sheetsync.core.objectives import ObjectiveResult, weighted_progress
 from sheetsync.core.periods import Period
+from sheetsync.core.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,18 @@ class SyncResult:
     warnings: tuple[str, ...] = field(default=())
     checkins: tuple[CheckIn, ...] = ()  # every check-in known (history and this sync's), for the history
     checkins_on: bool = False  # owners check in ([checkins] enabled): outputs list who has not
+    previous_week: str | None = None  # the week changes compare with (None: none in this period)
+    notices: tuple[str, ...] = ()  # plain sentences for stakeholders (the digest's banner)
+
+    @property
+    def closed(self) -> bool:
+        """True once the as-of date is past the period's end: scores are final."""
+        return self.as_of > self.period.end
+
+    @property
+    def stale(self) -> bool:
+        """Whether any number is old: its source failed or its rows stopped arriving (exit code 3)."""
+        return bool(self.errors) or any(k.stale for k in self.kpis)
 
     @property
     def key_results(self) -> list[KeyResultResult]:
@@ -52,9 +65,17 @@ class SyncResult:
         values = [o.progress for o in self.objectives if o.progress is not None and not o.parent]
         return sum(values) / len(values) if values else None
 
+    @property
+    def overall_change(self) -> float | None:
+        """The mean change of the top-level objectives, each like with like (see `compare_with`)."""
+        values = [o.change for o in self.objectives if o.change is not None and not o.parent]
+        return sum(values) / len(values) if values else None
+
     def status_counts(self) -> dict[str, int]:
+        """KRs per status, best first; `missed` only once the period is over (or some are)."""
         counts = Counter(kr.status for kr in self.key_results)
-        return {status: counts.get(status, 0) for status in STATUSES}
+        return {status: counts.get(status, 0) for status in STATUSES
+                if status != "missed" or self.closed or counts.get(status)}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +86,7 @@ class SyncResult:
                 "start": self.period.start.isoformat(),
                 "end": self.period.end.isoformat(),
                 "expected": self.expected,
+                "closed": self.closed,
             },
             "kpis": [_kpi(k) for k in self.kpis],
             "objectives": [_objective(o) for o in self.objectives],
@@ -72,6 +94,44 @@ class SyncResult:
             "errors": list(self.errors),
             "warnings": list(self.warnings),
         }
+
+
+def compare_with(result: SyncResult, previous: Snapshot | None) -> SyncResult:
+    """`result` with each KR's and objective's change since `previous` (last week, same period).
+
+    Changes are progress points. An objective compares like with like: the weighted progress
+    of the KRs measured in both weeks, now and then, so a KR that lost (or gained) its data
+    never moves it. No previous week in this period (its first week): every change is None.
+    """
+    if previous is None or previous.period != result.period.name:
+        return replace(result, previous_week=None)
+
+    def kr_change(kr: KeyResultResult) -> float | None:
+        before = previous.key_results.get(kr.id)
+        if kr.progress is None or before is None or before.progress is None:
+            return None
+        return kr.progress - before.progress
+
+    objectives: dict[str, ObjectiveResult] = {}
+
+    def objective(o: ObjectiveResult) -> ObjectiveResult:
+        if o.id in objectives:
+            return objectives[o.id]
+        krs = tuple(replace(kr, change=kr_change(kr)) for kr in o.key_results)
+        if krs:
+            both = [kr for kr in krs if kr.change is not None]
+            now = weighted_progress([(kr.progress, kr.weight) for kr in both if kr.progress is not None])
+            then = weighted_progress([(kr.progress - kr.change, kr.weight) for kr in both
+                                      if kr.progress is not None and kr.change is not None])
+            change = None if now is None or then is None else now - then
+        else:  # an aligning parent: the mean of its children's changes
+            children = [objective(c) for c in result.objectives if c.parent == o.id]
+            moved = [c.change for c in children if c.change is not None]
+            change = sum(moved) / len(moved) if moved else None
+        objectives[o.id] = replace(o, key_results=krs, change=change)
+        return objectives[o.id]
+
+    return replace(result, objectives=tuple(objective(o) for o in result.objectives), previous_week=previous.week)
 
 
 def _iso(value: date | None) -> str | None:
@@ -90,6 +150,10 @@ def _kpi(k: KPIResult) -> dict[str, Any]:
         "previous": k.previous,
         "window": {"start": _iso(k.window_start), "end": _iso(k.window_end)},
         "stale": k.stale,
+        "data_through": _iso(k.data_through),
+        "value_as_of": _iso(k.value_as_of),
+        "change": k.change,
+        "note": k.note,
         "series": [
             {"label": p.label, "start": _iso(p.start), "end": _iso(p.end), "value": p.value, "complete": p.complete}
             for p in k.series
@@ -106,6 +170,10 @@ def _objective(o: ObjectiveResult) -> dict[str, Any]:
         "parent": o.parent or None,
         "progress": o.progress,
         "status": o.status,
+        "score": o.score,
+        "measured": o.measured,
+        "kr_count": o.kr_count,
+        "change": o.change,
         "key_results": [
             {
                 "id": kr.id,
@@ -124,6 +192,11 @@ def _objective(o: ObjectiveResult) -> dict[str, Any]:
                 "note": kr.note,
                 "manual": kr.manual,
                 "checkin": None if kr.checkin is None else kr.checkin.to_dict(),
+                "score": kr.score,
+                "kind": kr.kind,
+                "grade": kr.grade,
+                "value_as_of": _iso(kr.value_as_of),
+                "change": kr.change,
             }
             for kr in o.key_results
         ],

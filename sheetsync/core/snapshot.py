@@ -22,6 +22,7 @@ class KRSnapshot:
     current: float | None
     progress: float | None
     status: str
+    value_as_of: date | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class KPISnapshot:
     kpi_id: str
     value: float | None
     status: str
+    value_as_of: date | None = None
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,23 @@ class Snapshot:
     key_results: dict[str, KRSnapshot]
     kpis: dict[str, KPISnapshot]
     objectives: dict[str, tuple[float | None, str]]
+
+
+@dataclass(frozen=True)
+class LastGood:
+    """A KPI's latest good value in the history, shown (marked stale) when this run has none."""
+
+    value: float
+    as_of: date  # the date the value is from
+
+
+@dataclass(frozen=True)
+class LastGoodValues:
+    """What the history knows of the current period, for the numbers a run could not compute.
+
+    `key_results` holds each KR's latest known (start, target), for a baseline that cannot be
+    computed while its source is down.
+    """
+
+    kpis: dict[str, LastGood]
+    key_results: dict[str, tuple[float | None, float | None]]

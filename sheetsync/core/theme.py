@@ -15,6 +15,7 @@ STATUS_LABELS = {
     "on_track": "on track",
     "at_risk": "at risk",
     "off_track": "off track",
+    "missed": "missed",
     "no_data": "no data",
     "no_target": "no target",
     "ok": "ok",
@@ -46,6 +47,7 @@ STATUS_COLORS = {
     "on_track": StatusColors("DDF3E4", "1E6B3A", "2DA44E"),  # green
     "at_risk": StatusColors("FDF0D2", "8A5A00", "D4A72C"),  # amber
     "off_track": StatusColors("FBE0DE", "9B2C2C", "D1242F"),  # red
+    "missed": StatusColors("F3D3D0", "7A1F1F", "A40E26"),  # dark red: the period ended short of it
     "no_data": StatusColors("EEF0F3", "6B7280", "AFB8C1"),  # grey
     "no_target": StatusColors("F5F6F8", "8A93A0", "0B5CAD"),  # a KPI with nothing to reach: a neutral blue line
     "ok": StatusColors("DDF3E4", "1E6B3A", "2DA44E"),

@@ -21,7 +21,8 @@ from sheetsync.core.display import CURRENCIES
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
 from sheetsync.core.objectives import ObjectiveResult
-from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.periods import day_text, span
+from sheetsync.core.results import SourceResult, SyncResult, compare_with
 from sheetsync.core.snapshot import Snapshot, week_key
 
 Kind = Literal["text", "number", "percent", "currency", "date", "datetime", "status"]
@@ -169,6 +170,12 @@ def percent(value: float | None, *, signed: bool = False) -> Cell:
     return Cell(finite(value), "percent", signed=signed)
 
 
+def points(share: float | None) -> Cell:
+    """A change of a share (progress, a % KPI) in percentage points: 0.061 -> "+6.1 pts"."""
+    value = finite(share)
+    return Cell(None if value is None else round(value * 100, 6), "number", unit="pts", signed=True)
+
+
 def count(value: int | float | None) -> Cell:
     return Cell(finite(value), "number")
 
@@ -252,17 +259,6 @@ def change(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
 
 
-def span(start: date | None, end: date | None) -> str:
-    """'16–22 Nov 2026', '1 Oct – 24 Nov 2026', or 'all rows' for undated KPIs."""
-    if start is None or end is None:
-        return "all rows"
-    if start.year != end.year:
-        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
-    if start.month != end.month:
-        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
-    return f"{start.day}–{end.day} {end:%b %Y}"
-
-
 # --- tabs ----------------------------------------------------------------------------------
 
 KR_HEADER = (
@@ -298,17 +294,30 @@ OBJECTIVES_ANCHOR = (15, 1)
 CHART_ANCHOR = (3, 8)
 
 
-def kr_note(kr: KeyResultResult) -> str | None:
-    """Why a KR's numbers look the way they do: stale data, no baseline, past its target."""
+def kr_note(kr: KeyResultResult, as_of: date | None = None) -> str | None:
+    """Why a KR's numbers look the way they do: stale data, no data, no baseline, past its target."""
     if kr.stale:
-        return f"stale: {kr.stale}"
+        carried = kr.value_as_of is not None and as_of is not None and kr.value_as_of < as_of and kr.current is not None
+        return f"stale: {kr.stale}" + (f"; showing the value from {day_text(kr.value_as_of)}"
+                                       if carried and kr.value_as_of else "")
     if kr.note:
-        return kr.note
+        return f"no data: {kr.note}" if kr.current is None and not kr.note.startswith("no baseline") else kr.note
     raw = finite(kr.progress_raw)
     if raw is not None and raw > 1:
         return f"past its target: {raw:.0%} of the way"
     if raw is not None and raw < 0:
         return f"behind its start: {raw:.0%}"
+    return None
+
+
+def kpi_note(k: KPIResult) -> str | None:
+    """Stale (and since when), carried from an earlier week, or why there is no value."""
+    if k.stale:
+        if k.carried and k.value_as_of:
+            return f"stale: {k.stale}; showing the value from {day_text(k.value_as_of)}"
+        return f"stale: {k.stale}"
+    if k.value is None and k.note:
+        return f"no data: {k.note}"
     return None
 
 
@@ -319,13 +328,11 @@ def kr_rows(
     rows = []
     for kr in result.key_results:
         unit = units.get(kr.kpi, kr.unit)
-        before = previous.key_results.get(kr.id) if previous else None
         rows.append((
             text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
             text(kr.kpi), measure(kr.start, unit), measure(kr.target, unit), measure(kr.current, unit),
-            percent(kr.progress), percent(kr.expected), status_cell(kr.status),
-            percent(change(kr.progress, before.progress if before else None), signed=True),
-            count(kr.weight), day(updated.get(kr.kpi or "", result.as_of)), text(kr_note(kr)),
+            percent(kr.progress), percent(kr.expected), status_cell(kr.status), points(kr.change),
+            count(kr.weight), day(updated.get(kr.kpi or "") or kr.value_as_of), text(kr_note(kr, result.as_of)),
             *checkin_cells(kr.checkin),
         ))
     return tuple(rows)
@@ -385,11 +392,12 @@ def kpi_rows(result: SyncResult) -> tuple[tuple[Cell, ...], ...]:
         recent = [p for p in k.series if p.complete][-RECENT_BUCKETS:]
         rows.append((
             text(k.id), text(k.title), measure(k.value, k.unit), text(k.unit), measure(k.target, k.unit),
-            status_cell(k.status), measure(k.previous, k.unit), measure(k.change, k.unit, signed=True),
+            status_cell(k.status), measure(k.previous, k.unit),
+            points(k.change) if k.unit == "%" else measure(k.change, k.unit, signed=True),
             text(sparkline([p.value for p in recent])),
             text(" · ".join(f"{_short_label(p.label)} {format_value(p.value, k.unit)}" for p in recent[-4:])),
             text(span(k.window_start, k.window_end)), text(k.source or "formula"),
-            text(f"stale: {k.stale}" if k.stale else None),
+            text(kpi_note(k)),
         ))
     return tuple(rows)
 
@@ -459,10 +467,10 @@ def objective_rows(
 ) -> tuple[tuple[Cell, ...], ...]:
     rows = []
     for o in objectives:
-        before = previous.objectives.get(o.id, (None, ""))[0] if previous else None
+        measured = f"{o.measured} of {o.kr_count} measured" if o.kr_count else None
         rows.append((
             text(o.id), text(o.title), text(o.owner), text(o.team), percent(o.progress), percent(o.expected),
-            status_cell(o.status), percent(change(o.progress, before), signed=True), count(len(o.key_results)),
+            status_cell(o.status), points(o.change), text(measured),
             text(o.parent or None),
         ))
     return tuple(rows)
@@ -480,7 +488,7 @@ def dashboard_facts(
         week=week_key(result.as_of),
         expected=result.expected,
         overall_progress=finite(result.overall_progress),
-        overall_change=change(result.overall_progress, previous.overall_progress if previous else None),
+        overall_change=result.overall_change,
         previous_week=previous.week if previous else None,
         status_counts=result.status_counts(),
         generated_at=generated_at,
@@ -501,7 +509,7 @@ def dashboard_tab(
         (text("As of"), day(facts.as_of)),
         (text("Period elapsed"), percent(facts.expected)),
         (text("Overall progress"), percent(facts.overall_progress)),
-        (text("Change since last week"), percent(facts.overall_change, signed=True)),
+        (text("Change since last week"), points(facts.overall_change)),
         (text("Objectives"), count(len(result.objectives))),
         (text("Key results"), count(total)),
         (text("Updated"), moment(facts.generated_at, timezone)),
@@ -522,8 +530,16 @@ def units_by_kpi(result: SyncResult, kpi_history: Iterable[Mapping[str, Any]] = 
 
 
 def _updated(kpis: Sequence[KPIResult], as_of: date) -> dict[str, date]:
-    """The last day each KPI's figure covers (its window's end, never past the as-of date)."""
-    return {k.id: min(k.window_end, as_of) if k.window_end else as_of for k in kpis}
+    """The day each KPI's figure is from: its newest row (`data_through`), or the day a carried
+    value was good; never the run date for data that stopped arriving."""
+    out = {}
+    for k in kpis:
+        day = k.value_as_of if k.carried else k.data_through
+        if day is None and k.window_end is not None and k.value is not None and not k.stale:
+            day = k.window_end  # a formula over undated inputs: the end of the window it covers
+        if day is not None:
+            out[k.id] = min(day, as_of)
+    return out
 
 
 def build_tracker(
@@ -546,6 +562,9 @@ def build_tracker(
     if generated_at is not None and generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=UTC)
     stamp = None if generated_at is None else local(generated_at, timezone)
+    result = compare_with(result, previous)  # changes within this period only, like with like
+    if result.previous_week is None:
+        previous = None
     facts = dashboard_facts(result, previous, stamp)
     units = units_by_kpi(result, kpi_history)
     owners = {o.id: o.owner for o in result.objectives}

@@ -71,6 +71,7 @@ def _environment(templates: Path) -> jinja2.Environment:
         change=display.change,
         percent=display.percent,
         points=display.points,
+        score=display.score,
         status_label=display.status_label,
         width=bar_width,
         bar_segments=bar_segments,

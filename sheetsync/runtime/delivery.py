@@ -274,7 +274,7 @@ class _Run:
     def content(self, team: str | None) -> DigestContent:
         """What the digest says for everyone (None) or a team: built once, for the email and the chats."""
         if team not in self._contents:
-            previous = self.history.previous(self.as_of) if self.history is not None else None
+            previous = self.history.previous(self.as_of, self.config.period.name) if self.history is not None else None
             self._contents[team] = build_digest(
                 self.result,
                 previous,

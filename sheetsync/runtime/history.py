@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.results import SyncResult
-from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, Snapshot, week_key
+from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, LastGood, LastGoodValues, Snapshot, week_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS alert_log (
 
 HISTORY_FILE = "history.sqlite"
 
+ADDED_COLUMNS = (
+    ("kr_history", "value_as_of", "TEXT"),
+    ("kr_history", "grade", "TEXT"),
+    ("kpi_history", "data_through", "TEXT"),
+    ("kpi_history", "value_as_of", "TEXT"),
+)
+"""Columns newer than the first schema: added in place to an older history file."""
+
 
 class History:
     """The history database of one project (`<state_dir>/history.sqlite`)."""
@@ -77,6 +85,10 @@ class History:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        for table, column, kind in ADDED_COLUMNS:
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
     def for_state_dir(cls, state_dir: str | Path) -> History:
@@ -123,16 +135,20 @@ class History:
                  (taken_at or datetime.now(UTC)).isoformat(timespec="seconds")),
             )
             self.db.executemany(
-                "INSERT INTO kr_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO kr_history (week, as_of, objective, kr_id, title, kpi, start, target, current, "
+                "progress, progress_raw, expected, status, stale, value_as_of, grade) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (week, as_of, kr.objective, kr.id, kr.title, kr.kpi, kr.start, kr.target, kr.current,
-                     kr.progress, kr.progress_raw, kr.expected, kr.status, kr.stale)
+                     kr.progress, kr.progress_raw, kr.expected, kr.status, kr.stale, _iso(kr.value_as_of), kr.grade)
                     for kr in result.key_results
                 ],
             )
             self.db.executemany(
-                "INSERT INTO kpi_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(week, as_of, k.id, k.title, k.value, k.unit, k.target, k.status, k.stale) for k in result.kpis],
+                "INSERT INTO kpi_history (week, as_of, kpi_id, title, value, unit, target, status, stale, "
+                "data_through, value_as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(week, as_of, k.id, k.title, k.value, k.unit, k.target, k.status, k.stale, _iso(k.data_through),
+                  _iso(k.value_as_of)) for k in result.kpis],
             )
             self.db.executemany(
                 "INSERT INTO objective_history VALUES (?, ?, ?, ?, ?)",
@@ -162,11 +178,12 @@ class History:
         if row is None:
             return None
         krs = {
-            r["kr_id"]: KRSnapshot(r["kr_id"], r["objective"], r["current"], r["progress"], r["status"])
+            r["kr_id"]: KRSnapshot(r["kr_id"], r["objective"], r["current"], r["progress"], r["status"],
+                                   _day(r["value_as_of"]))
             for r in self.db.execute("SELECT * FROM kr_history WHERE week = ?", (week,))
         }
         kpis = {
-            r["kpi_id"]: KPISnapshot(r["kpi_id"], r["value"], r["status"])
+            r["kpi_id"]: KPISnapshot(r["kpi_id"], r["value"], r["status"], _day(r["value_as_of"]))
             for r in self.db.execute("SELECT * FROM kpi_history WHERE week = ?", (week,))
         }
         objectives = {
@@ -177,12 +194,39 @@ class History:
             week, date.fromisoformat(row["as_of"]), row["period"], row["overall_progress"], krs, kpis, objectives
         )
 
-    def previous(self, as_of: date) -> Snapshot | None:
-        """The latest snapshot from a week before `as_of`'s week: what "last week" means."""
+    def previous(self, as_of: date, period: str | None = None) -> Snapshot | None:
+        """The latest snapshot from a week before `as_of`'s week: what "last week" means.
+
+        With `period`, a snapshot of another OKR period is no "last week": the first week of a
+        period has nothing to compare with (None).
+        """
         row = self.db.execute(
-            "SELECT week FROM snapshots WHERE week < ? ORDER BY week DESC LIMIT 1", (week_key(as_of),)
+            "SELECT week, period FROM snapshots WHERE week < ? ORDER BY week DESC LIMIT 1", (week_key(as_of),)
         ).fetchone()
-        return None if row is None else self.snapshot(row[0])
+        if row is None or (period is not None and row["period"] != period):
+            return None
+        return self.snapshot(row["week"])
+
+    def last_good(self, period: str, as_of: date) -> LastGoodValues:
+        """Each KPI's latest value in `period` up to `as_of` (this week's included), and each KR's
+        latest start and target: what a run shows for the numbers it cannot compute."""
+        week = week_key(as_of)
+        kpis: dict[str, LastGood] = {}
+        for r in self.db.execute(
+            "SELECT k.kpi_id, k.value, COALESCE(k.value_as_of, k.as_of) AS day FROM kpi_history k "
+            "JOIN snapshots s ON s.week = k.week WHERE s.period = ? AND k.week <= ? AND k.value IS NOT NULL "
+            "AND COALESCE(k.value_as_of, k.as_of) <= ? ORDER BY k.week",
+            (period, week, as_of.isoformat()),
+        ):
+            kpis[r["kpi_id"]] = LastGood(r["value"], date.fromisoformat(r["day"]))
+        key_results: dict[str, tuple[float | None, float | None]] = {}
+        for r in self.db.execute(
+            "SELECT k.kr_id, k.start, k.target FROM kr_history k JOIN snapshots s ON s.week = k.week "
+            "WHERE s.period = ? AND k.week <= ? AND k.target IS NOT NULL ORDER BY k.week",
+            (period, week),
+        ):
+            key_results[r["kr_id"]] = (r["start"], r["target"])
+        return LastGoodValues(kpis, key_results)
 
     def kr_rows(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM kr_history ORDER BY week, objective, kr_id").fetchall()
@@ -258,3 +302,11 @@ class History:
     def last_success(self, job: str) -> datetime | None:
         row = self.db.execute("SELECT last_success FROM job_runs WHERE job = ?", (job,)).fetchone()
         return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _day(text: str | None) -> date | None:
+    return None if not text else date.fromisoformat(text)

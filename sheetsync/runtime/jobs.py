@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,14 +16,15 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from connectors.atomic import atomic_write_bytes
-from connectors.base import SourceUnavailable
+from connectors.base import SourceError
 from sheetsync.core import checkins as ci
 from sheetsync.core.model import Config
-from sheetsync.core.results import SyncResult
+from sheetsync.core.results import SyncResult, compare_with
 from sheetsync.core.snapshot import week_key
+from sheetsync.core.sources import SourceData
 from sheetsync.core.tracker import TrackerContent, build_tracker
 from sheetsync.runtime.alerts import AlertsOutcome, run_alerts
-from sheetsync.runtime.history import History
+from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.pipeline import compute, read_with, sync, today
 
 if TYPE_CHECKING:
@@ -39,11 +41,11 @@ class SyncOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 when every source and KPI had data; 3 when some numbers are empty or stale; 1 when an alert
-        could not be delivered (it waits in the outbox for the next sync)."""
+        """0 when every number is fresh; 3 when some are empty or old (a source failed or stopped);
+        1 when an alert could not be delivered (it waits in the outbox for the next sync)."""
         if self.alerts is not None and self.alerts.pending:
             return 1
-        return 3 if self.result.errors else 0
+        return 3 if self.result.stale else 0
 
 
 def write_json(result: SyncResult, path: str | Path) -> None:
@@ -57,7 +59,7 @@ def tracker_content(config: Config, result: SyncResult, history: History) -> Tra
         result,
         kr_history=[dict(r) for r in history.kr_rows()],
         kpi_history=[dict(r) for r in history.kpi_rows()],
-        previous=history.previous(result.as_of),
+        previous=history.previous(result.as_of, result.period.name),
         generated_at=datetime.now(UTC),
         timezone=config.timezone,
         checkins_tab=config.checkins.from_tracker,
@@ -118,42 +120,64 @@ def tab_checkins(
     return ci.merge(known, fresh, restated=restated), warnings
 
 
+def results_for(
+    config: Config,
+    as_of: date,
+    history: History | None = None,
+    *,
+    data: Mapping[str, SourceData | SourceError] | None = None,
+    checkins: Sequence[ci.CheckIn] | None = None,
+    checkin_warnings: Sequence[str] = (),
+) -> SyncResult:
+    """Compute as of `as_of` with the history's last good values and last week's changes.
+
+    `data` is the sources already read (else they are read here). Without `history`, the
+    project's history file is read if there is one (and never created).
+    """
+    if history is None:
+        if not (config.state_dir / HISTORY_FILE).exists():
+            return compare_with(sync(config, as_of), None)
+        with History.for_state_dir(config.state_dir) as own:
+            return results_for(config, as_of, own, data=data, checkins=checkins, checkin_warnings=checkin_warnings)
+    last_good = history.last_good(config.period.name, as_of)
+    if data is None:
+        result = sync(config, as_of, checkins=checkins, checkin_warnings=checkin_warnings, last_good=last_good)
+    else:
+        result = compute(config, data, as_of, checkins=() if checkins is None else checkins,
+                         checkin_warnings=checkin_warnings, last_good=last_good)
+    return compare_with(result, history.previous(as_of, config.period.name))
+
+
 def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path | None = None) -> SyncOutcome:
     """Read, compute and write every output; raises OutputError when an output cannot be written.
 
     The tracker's Check-ins tab is read back after the sources and before anything is
     rewritten, so what owners typed is in this sync's results, history and new tracker.
+    Whatever else failed, the tracker and the week's snapshot are written: a number that could
+    not be computed shows its last good value from the history (marked stale), so a failed read
+    never blanks a good number, and re-running a week after a failure keeps the good one.
     """
     day = as_of or today(config)
     data = read_with(config)
-    unavailable = [name for name, got in data.items() if isinstance(got, SourceUnavailable)]
-    tracker = None if unavailable else open_tracker(config)
+    tracker = open_tracker(config)  # one rule for every failure: a failing source never freezes it
     with History.for_state_dir(config.state_dir) as history:
         known = history.checkins() if config.checkins.enabled else []
-        checkins, warnings = tab_checkins(config, tracker.checkins if tracker else None, known, day)
-        result = compute(config, data, day, checkins=checkins, checkin_warnings=warnings)
+        checkins, warnings = tab_checkins(config, tracker.checkins, known, day)
+        result = results_for(config, day, history, data=data, checkins=checkins, checkin_warnings=warnings)
         outcome = SyncOutcome(result)
         _log_sources(result)
-        if tracker is None:
-            # Google kept failing (quota, 5xx): keep the last good tracker and week rather than
-            # overwrite them with blanks; the results still say which numbers are stale.
-            log.warning(
-                "tracker and history left as they were: source(s) %s unavailable; run the sync again later",
-                ", ".join(unavailable),
-            )
-        else:
-            # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
-            # be written rolls the history back, so a re-run starts from the same state.
-            with history.transaction():
-                history.record(result)
-                outcome.outputs.append(tracker.write(tracker_content(config, result, history)))
-            if config.report.path:
-                from sheetsync.runtime.report import write_report
+        # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
+        # be written rolls the history back, so a re-run starts from the same state.
+        with history.transaction():
+            history.record(result)
+            outcome.outputs.append(tracker.write(tracker_content(config, result, history)))
+        if config.report.path:
+            from sheetsync.runtime.report import write_report
 
-                link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
-                write_report(config, result, config.report.path, previous=history.previous(result.as_of),
-                             tracker_url=link)
-                outcome.outputs.append(config.report.path)
+            link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
+            write_report(config, result, config.report.path,
+                         previous=history.previous(result.as_of, config.period.name), tracker_url=link)
+            outcome.outputs.append(config.report.path)
         if config.alerts.enabled:
             link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
             outcome.alerts = run_alerts(config, result, tracker_url=link, history=history)
@@ -172,6 +196,11 @@ def _log_sources(result: SyncResult) -> None:
             source.rows,
             f" ({source.error})" if source.error else "",
         )
+    for kpi in result.kpis:
+        if kpi.stale:
+            shown = f"showing the value from {kpi.value_as_of}" if kpi.carried else (
+                "no value" if kpi.value is None else f"data through {kpi.data_through}")
+            log.warning("kpi %s is stale: %s (%s)", kpi.id, kpi.stale, shown)
 
 
 def run_digest(
@@ -192,6 +221,6 @@ def run_digest(
 
     day = as_of or (result.as_of if result is not None else today(config))
     return deliver_digests(
-        config, day, lambda: result if result is not None else sync(config, day),
+        config, day, lambda: result if result is not None else results_for(config, day),
         dry_run=dry_run, force=force, tracker_url=tracker_url,
     )

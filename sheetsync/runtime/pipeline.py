@@ -31,6 +31,7 @@ from sheetsync.core.kpis import (
 from sheetsync.core.model import Config, GoogleConfig, SourceConfig
 from sheetsync.core.objectives import roll_up
 from sheetsync.core.results import SourceResult, SyncResult
+from sheetsync.core.snapshot import LastGoodValues
 from sheetsync.core.sources import ROW_COLUMN, SourceData
 
 Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceData | SourceError]]
@@ -48,11 +49,14 @@ def compute(
     *,
     checkins: Sequence[ci.CheckIn] = (),
     checkin_warnings: Sequence[str] = (),
+    last_good: LastGoodValues | None = None,
 ) -> SyncResult:
     """Results for `as_of` from already-read source data.
 
     `checkins` are those already known (the history's, and what the tracker's Check-ins tab
-    holds); a `[checkins] source` adds its rows here.
+    holds); a `[checkins] source` adds its rows here. `last_good` (from the history) fills in
+    the numbers this run could not compute: a KPI whose source failed or stopped arriving
+    shows its last good value, marked stale.
     """
     errors: list[str] = []
     failed: dict[str, str] = {}
@@ -91,10 +95,15 @@ def compute(
             continue
         source_warnings[kpi.source].extend(cell_warnings)
 
-    evaluator = KPIEvaluator(config.kpis, rows, failed_kpis)
+    evaluator = KPIEvaluator(config.kpis, rows, failed_kpis, sources=config.sources)
     period = config.period
     expected = period.expected(as_of)
-    kpis = {kpi_id: evaluate_kpi(evaluator, kpi_id, period, as_of) for kpi_id in config.kpis}
+    closed = as_of > period.end
+    good = last_good or LastGoodValues({}, {})
+    kpis = {
+        kpi_id: evaluate_kpi(evaluator, kpi_id, period, as_of, last_good=good.kpis.get(kpi_id))
+        for kpi_id in config.kpis
+    }
 
     known = list(checkins)
     warnings = list(checkin_warnings)
@@ -112,6 +121,8 @@ def compute(
                 kr, objective=objective.id, current=manual.value,
                 baseline=kr.baseline if isinstance(kr.baseline, float) else None, expected=expected,
                 tolerances=config.status, unit=kr.unit, stale=manual.stale,
+                value_as_of=manual.checkin.date if manual.checkin is not None else None,
+                closed=closed, scoring=config.scoring,
             )  # fmt: skip
             if manual.note and kr_result.note is None:
                 kr_result = replace(kr_result, note=manual.note)
@@ -120,7 +131,8 @@ def compute(
         assert kr.kpi is not None
         kpi = kpis[kr.kpi]
         if kr.baseline == "previous_period":
-            baseline = None if kpi.stale else previous_period_value(evaluator, kr.kpi, period)
+            failed_kpi = evaluator.stale_reason(kr.kpi) is not None
+            baseline = None if failed_kpi else previous_period_value(evaluator, kr.kpi, period)
         else:
             baseline = kr.baseline if isinstance(kr.baseline, float) else None
         key_results.setdefault(objective.id, []).append(
@@ -134,6 +146,11 @@ def compute(
                 kpi_direction=kpi.direction,
                 unit=kpi.unit,
                 stale=kpi.stale,
+                value_as_of=kpi.value_as_of,
+                cause=kpi.note,
+                known=good.key_results.get(kr.id),
+                closed=closed,
+                scoring=config.scoring,
             )
         )
     if config.checkins.enabled:
@@ -141,7 +158,7 @@ def compute(
             objective: [replace(kr, checkin=ci.latest(known, kr.id, as_of)) for kr in krs]
             for objective, krs in key_results.items()
         }
-    objectives = roll_up(config.objectives, key_results, expected, config.status)
+    objectives = roll_up(config.objectives, key_results, expected, config.status, closed=closed)
     return SyncResult(
         project=config.name,
         as_of=as_of,
@@ -194,6 +211,7 @@ def sync(
     read: Reader | None = None,
     checkins: Sequence[ci.CheckIn] | None = None,
     checkin_warnings: Sequence[str] = (),
+    last_good: LastGoodValues | None = None,
 ) -> SyncResult:
     """Read every source and compute the results (as of today in the project's zone by default).
 
@@ -203,7 +221,8 @@ def sync(
     if checkins is None:
         checkins = stored_checkins(config)
     data = read_with(config, read)
-    return compute(config, data, as_of or today(config), checkins=checkins, checkin_warnings=checkin_warnings)
+    return compute(config, data, as_of or today(config), checkins=checkins, checkin_warnings=checkin_warnings,
+                   last_good=last_good)
 
 
 def read_with(config: Config, reader: Reader | None = None) -> Mapping[str, SourceData | SourceError]:

@@ -91,7 +91,7 @@ class JobRun:
     slot: datetime | None = None
     detail: str = ""
     error: str = ""
-    data: str = ""  # digest only: fresh | stale
+    data: str = ""  # fresh | stale: whether every number was current
 
     @property
     def ok(self) -> bool:
@@ -104,6 +104,11 @@ class JobRun:
             job=self.job, outcome=self.outcome, duration=f"{self.duration:.1f}s", exit=self.exit_code,
             trigger=self.trigger, slot=slot, data=self.data, error=self.error, detail=self.detail,
         )
+
+
+def stale_kpis(result: Any) -> list[str]:
+    """'revenue: no rows after 23 Nov' for each stale KPI of a result (any object with `kpis`)."""
+    return [f"{k.id}: {k.stale}" for k in getattr(result, "kpis", ()) if getattr(k, "stale", None)]
 
 
 def _print(line: str) -> None:
@@ -273,10 +278,11 @@ class Scheduler:
                 detail = f"wrote {', '.join(outputs)}" if outputs else ""
             elif code == 1 and alerts is not None:  # an alert waits in the outbox for the next sync
                 detail = "; ".join(alerts.pending)
-            else:  # 3: the sources or KPIs that failed, whose numbers are now marked stale
-                detail = "; ".join(getattr(outcome.result, "errors", ()))
+            else:  # 3: the sources or KPIs that failed or stopped, whose numbers are now marked stale
+                detail = "; ".join(getattr(outcome.result, "errors", ()) or stale_kpis(outcome.result))
             label = "ok" if code == 0 else "failed" if code == 1 else "stale"
-            run = JobRun("sync", trigger, started, time.monotonic() - clock, label, code, slot, detail)
+            data = "stale" if getattr(outcome.result, "stale", False) else "fresh"
+            run = JobRun("sync", trigger, started, time.monotonic() - clock, label, code, slot, detail, data=data)
         self._last_sync = (started, outcome.result, _link(outcome)) if run.ok and outcome is not None else None
         self._finish(run)
         return run, outcome
@@ -319,18 +325,16 @@ class Scheduler:
 
     def _stale_result(self, failed: JobRun) -> SyncResult | None:
         """Numbers read afresh for a digest whose sync failed, with a warning that the tracker is behind."""
-        from sheetsync.runtime.pipeline import sync
-
         try:
-            result = sync(self.config)
+            result = jobs.results_for(self.config, self.now().astimezone(self.tz).date())
         except Exception as exc:
             log.error("digest: cannot read the sources either: %s", exc)
             return None  # the digest job reads them itself, and reports the error
         last = self.last_success("sync")
         since = f"the sync of {_local(last, self.tz, '%a %Y-%m-%d %H:%M %Z')}" if last else "no successful sync yet"
-        note = (f"The scheduled sync failed ({failed.error}), so the tracker was not updated this week: "
-                f"it still shows {since}.")
-        return dataclasses.replace(result, warnings=(*result.warnings, note))
+        # Stakeholders read that the tracker is behind; the error itself is in the log line above.
+        note = f"The scheduled sync failed, so the tracker was not updated this week: it still shows {since}."
+        return dataclasses.replace(result, notices=(*result.notices, note))
 
     def _start(self, job: str, trigger: str) -> tuple[datetime, float]:
         started = self.now()
