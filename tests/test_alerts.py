@@ -229,3 +229,21 @@ def test_alert_config_mistakes_are_one_line_errors(tmp_path: Path, toml: str, me
     proc = run_cli("check", cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def test_team_channels_get_the_alerts_about_their_own_key_results(tmp_path: Path, monkeypatch) -> None:
+    with WebhookServer() as hooks:
+        for name in ("ALL", "SUPPORT", "SALES"):
+            monkeypatch.setenv(f"TEST_ALERTS_{name}", hooks.url(f"/slack/{name.lower()}"))
+        channels = '\n[digest.slack]\nwebhook_env = "TEST_ALERTS_ALL"\n'
+        for team in ("Support", "Sales"):
+            channels += f'\n[digest.teams.{team}.slack]\nwebhook_env = "TEST_ALERTS_{team.upper()}"\n'
+        config_path = daily_project(tmp_path, digest=channels, alerts="chat = true")
+        config_path.write_text(config_path.read_text().replace('title = "Delight customers"',
+                                                               'title = "Delight customers"\nteam = "Support"'))
+        for day in DAYS[:2]:
+            outcome = run_sync(load_config(config_path), day)
+            assert outcome.exit_code == 0, outcome.alerts.pending
+    assert sorted(r.path for r in hooks.requests) == ["/slack/all", "/slack/support"]  # not Sales: not theirs
+    assert all(not r.problems for r in hooks.requests)
+    assert all("crossed its warning level" in r.body["blocks"][1]["text"]["text"] for r in hooks.requests)

@@ -4,7 +4,8 @@ Called by `run_sync`, so `sync`, `run` and the scheduler's sync job all alert. T
 (`sheetsync.core.alerts.AlertState`) lives in the history database, so "alert once when a
 condition starts and once when it clears" holds across restarts. A sync's alerts become one
 email (to `[alerts] to`, default the digest's `to`) and, with `chat = true`, one post per
-channel of the everyone digest. Each is written to `<outbox>/alerts/pending/` before the new
+channel of the everyone digest, and to each team's channels the alerts about that team's
+key results, the KPIs they use and the sources those read. Each is written to `<outbox>/alerts/pending/` before the new
 state is saved, then delivered: an SMTP or webhook outage keeps it there for the next sync
 (nothing is lost; a crash in between can at worst repeat an alert, never drop one). Without
 `smtp_host` the email is written to `<outbox>/alerts/` as the digest is to the outbox.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -124,10 +126,28 @@ def _queue(config: Config, result: SyncResult, events: list[AlertEvent], outbox:
                                       to=rules.to, when=datetime.now(ZoneInfo(config.timezone)), tracker_url=link)
         atomic_write_bytes(outbox.pending_dir / f"{stamp}.eml", to_bytes(message))
     if rules.chat:
-        for chat in config.digest.chats:
+        audiences = [(ALL, chat, events) for chat in config.digest.chats]
+        for team in config.digest.teams:
+            mine = [e for e in events if team.team.strip().casefold() in _teams(e, result)]
+            audiences += [(team.team, chat, mine) for chat in team.chats if mine]
+        for audience, chat, chosen in audiences:
             render = slack_message.alert_payload if chat.channel == "slack" else teams_card.alert_payload
-            outbox.chats.keep("alert", stamp, ALL, chat, render(result.project, events, tracker_url=link),
-                              name=f"{stamp}-{chat.channel}.json")
+            slug = "" if audience == ALL else "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", audience).strip("._")
+            outbox.chats.keep("alert", stamp, audience, chat, render(result.project, chosen, tracker_url=link),
+                              name=f"{stamp}{slug}-{chat.channel}.json")
+
+
+def _teams(event: AlertEvent, result: SyncResult) -> set[str]:
+    """The teams (casefolded) an alert concerns: the KR's objective's, or those whose KRs use the KPI or source."""
+    kpi_source = {k.id: k.source for k in result.kpis}
+    teams: set[str] = set()
+    for objective in result.objectives:
+        for kr in objective.key_results:
+            if ((event.ref == kr.id and event.rule == "kr_status_worse")
+                    or (event.ref == kr.kpi and event.rule == "kpi_crossed")
+                    or (event.ref == kpi_source.get(kr.kpi) and event.rule == "source_failed_runs")):
+                teams.add(objective.team.strip().casefold())
+    return teams
 
 
 def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Sender, post: Poster,
