@@ -274,6 +274,12 @@ def check_targets(result: Mapping[str, Any], summary: Mapping[str, Any]) -> list
         ratio = ours["read_compute_seconds"] / polars["read_compute_seconds"]
         out.append((f"read + compute within {goal['vs_polars']:g}x the polars script", ratio <= goal["vs_polars"],
                     f"{ratio:.2f}x ({ours['read_compute_seconds']:.1f} s vs {polars['read_compute_seconds']:.1f} s)"))
+    digest = result.get("tasks", {}).get("sheetsync-digest") or {}
+    if digest.get("digests"):  # issue 17: bounded at every size, whatever the organisation
+        largest, each = digest["largest_digest_bytes"], digest["render_seconds"] / digest["digests"]
+        out.append(("digest under 2 MB", largest < 2_000_000,
+                    f"{largest / 1e6:.2f} MB (largest of {digest['digests']})"))  # fmt: skip
+        out.append(("digest rendered under 2 s", each < 2.0, f"{each:.2f} s a digest"))
     minimum = result["minimum_calls"]
     if not result["quota"]:  # under a quota, retries after 429 answers are requests too
         out.append((f"Google API calls at the minimum ({minimum})", ours["api_calls"] == minimum,

@@ -136,6 +136,9 @@ def sheetsync_digest(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> No
     out["deliveries"] = [d.describe() for d in outcome.deliveries]
     out["bytes"] = sum(d.size for d in outcome.deliveries)
     out["render_seconds"] = outcome.render_seconds
+    emails = [d for d in outcome.deliveries if d.channel == "email" and d.size]
+    out["digests"] = len(emails)
+    out["largest_digest_bytes"] = max((d.size for d in emails), default=0)
 
 
 # --- the hand-written script -----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The domain model and the arithmetic: periods, numbers, dates, expressions, KPIs, key results,
-objectives, and what the tracker and the digest say.
+objectives, what the tracker and the digest say, and how they show it (`theme`, `display`).
 
 Pure functions over DataFrames and dataclasses. Nothing here opens a file, a socket or a
 database, or imports a library that does (gspread, google-auth, openpyxl, python-calamine,

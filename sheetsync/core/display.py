@@ -1,7 +1,8 @@
-"""How numbers and labels read in the digest: units, signs, percentages, one-line text.
+"""How figures and labels read as text: units, signs, percentages, one-line text.
 
-The HTML and the plain-text parts both format through these functions, so the two parts
-always state the same facts in the same words.
+The digest's HTML and plain-text parts, the PDF report and the tracker's Recent column all
+format through these functions, so every output states the same facts in the same words.
+Status words and colours are the theme's (`sheetsync.core.theme`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 Pure: a `SyncResult`, the history rows and last week's snapshot go in, a `TrackerContent`
 comes out: tabs of tables whose cells carry a value and a semantic kind (percent, currency,
 status...). The .xlsx writer and the Google Sheets writer both render this same content,
-so which tabs, columns and kinds the tracker has is decided here, once.
+so which tabs, columns and kinds the tracker has is decided here, once; where it lands in
+the template is `connectors.tracker_layout`'s decision, and how a status or a number looks
+is the theme's (`sheetsync.core.theme`).
 """
 
 from __future__ import annotations

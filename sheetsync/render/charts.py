@@ -3,7 +3,8 @@
 Mail clients show inline (Content-ID) images without loading anything remote, so charts
 are drawn here as bytes. Figures use matplotlib's object API with the Agg canvas (no
 pyplot, no global state, no display) and are saved with a small palette: each stays a
-few KB.
+few KB. Status colours are the theme's (`sheetsync.core.theme`), as in the tracker. The
+overview gets the objectives a bounded digest shows (at most 20), never the whole organisation.
 """
 
 from __future__ import annotations
