@@ -207,13 +207,13 @@ def dashboard(wb: Workbook, ws: Worksheet) -> None:
 
     header(ws, objectives)
     body(ws, objectives.first_data_row, objectives.anchor[1],
-         {4: PERCENT, 5: PERCENT, 7: SIGNED_POINTS}, len(objectives.header), center=(6, 8, 9))
+         {4: PERCENT, 5: PERCENT, 7: SIGNED_POINTS, 10: "0.00"}, len(objectives.header), center=(6, 8, 9, 10))
     ws.row_dimensions[objectives.first_data_row].height = 20
     status_rules(ws, cell_ref(objectives, "Status"))
     progress_bar(ws, cell_ref(objectives, "Progress"))
     change_rules(ws, cell_ref(objectives, "Change since last week"))
     name(wb, ws, objectives)
-    widths(ws, [24, 44, 18, 22, 12, 11, 12, 13, 11, 11])
+    widths(ws, [24, 44, 18, 22, 12, 11, 12, 13, 16, 11, 8])
     chart(ws, objectives)
     landscape(ws)
 
@@ -283,9 +283,9 @@ def build() -> Workbook:
     kr = t.Table("key_results", t.KR_HEADER, ())
     ws = table_sheet(
         wb, "Key Results", kr,
-        [10, 11, 44, 18, 16, 11, 11, 11, 13, 10, 11, 12, 8, 11, 42, 11, 42, 11],
-        {8: PERCENT, 9: PERCENT, 11: SIGNED_POINTS, 12: "0.##", 13: DATE, 17: DATE},
-        freeze="D2", center=(10, 15),
+        [10, 11, 44, 18, 16, 11, 11, 11, 13, 10, 11, 12, 8, 11, 42, 11, 42, 11, 8, 9],
+        {8: PERCENT, 9: PERCENT, 11: SIGNED_POINTS, 12: "0.##", 13: DATE, 17: DATE, 18: "0.00"},
+        freeze="D2", center=(10, 15, 18, 19),
     )
     status_rules(ws, cell_ref(kr, "Status"))
     status_rules(ws, cell_ref(kr, "Confidence"), CONFIDENCES)

@@ -114,3 +114,10 @@ def test_week_3_digest_says_plainly_which_numbers_are_old_and_since_when(weeks):
     assert "sales.xlsx" not in text and "sales.xlsx" not in html  # paths and errors are for ops
     text4, _ = digest_text(project, "2026-W48")
     assert "could not be refreshed" not in text4
+
+
+def test_the_tracker_shows_every_krs_score_and_each_objectives(weeks):
+    _, results, trackers = weeks
+    for kr_id, row in trackers[3]["krs"].items():
+        assert row["Score"] == pytest.approx(kr(results[3], kr_id)["score"]), kr_id
+        assert row["Grade"] is None  # committed KRs have no grade

@@ -399,3 +399,21 @@ def test_a_filter_that_matched_no_rows_says_how_many_rows_there_were():
 def test_a_failed_source_is_the_cause():
     kr2 = kr(compute(config(), {"sales": failed()}, TUESDAY_1_DEC), "KR2")
     assert kr2.note == "source 'sales' (/srv/sales.csv): file not found"
+
+
+def test_the_tracker_shows_scores_grades_and_points():
+    from sheetsync.core.tracker import KR_HEADER, OBJECTIVE_HEADER, build_tracker
+
+    cfg = config(kr_extra='kind = "aspirational"')
+    result = compute(cfg, {"sales": daily("2026-10-01", "2026-11-30")}, TUESDAY_1_DEC)
+    content = build_tracker(result, previous=snapshot("2026-W48", "2026-Q4", {"KR1": 0.55, "KR2": None}))
+    rows = {r[1].value: dict(zip(KR_HEADER, r, strict=True)) for r in content.tab("Key Results").rows}
+    assert rows["KR1"]["Score"].value == pytest.approx(0.61) and rows["KR1"]["Grade"].value == "Yellow"
+    assert rows["KR1"]["Change since last week"].value == pytest.approx(6.0)  # +6 pts
+    assert rows["KR1"]["Change since last week"].unit == "pts"
+    assert rows["KR2"]["Grade"].value is None  # committed
+    (objective,) = content.tab("Dashboard").rows
+    cells = dict(zip(OBJECTIVE_HEADER, objective, strict=True))
+    assert cells["Score"].value == pytest.approx((0.61 + 0.7) / 2)
+    assert cells["Key results"].value == "2 of 2 measured"
+    assert cells["Change since last week"].value == pytest.approx(6.0)  # KR1 alone was measured both weeks

@@ -151,7 +151,7 @@ def test_writes_tabs_values_and_formats(
     assert tuple(krs[0]) == (
         "Objective", "Key result", "Title", "Owner", "KPI", "Start", "Target", "Current", "Progress",
         "Expected", "Status", "Change since last week", "Weight", "Updated", "Note", "Confidence",
-        "Check-in", "Checked in",
+        "Check-in", "Checked in", "Score", "Grade",
     )  # fmt: skip
     row = rows_by_id(krs)["O2-KR1"]
     assert row[:5] == ["O2", "O2-KR1", "Grow revenue 1", "Ana", "revenue"]

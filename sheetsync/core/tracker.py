@@ -266,7 +266,7 @@ def change(now: float | None, before: float | None) -> float | None:
 KR_HEADER = (
     "Objective", "Key result", "Title", "Owner", "KPI", "Start", "Target", "Current", "Progress",
     "Expected", "Status", "Change since last week", "Weight", "Updated", "Note", "Confidence", "Check-in",
-    "Checked in",
+    "Checked in", "Score", "Grade",
 )
 KPI_HEADER = (
     "KPI", "Title", "Value", "Unit", "Target", "Status", "Previous", "Change", "Trend", "Recent",
@@ -284,7 +284,7 @@ CHECKIN_HEADER = (
 SOURCE_HEADER = ("Source", "Type", "Location", "Sheet", "Rows", "Fetched at", "Status", "Warnings", "Error")
 OBJECTIVE_HEADER = (
     "Objective", "Title", "Owner", "Team", "Progress", "Expected", "Status", "Change since last week",
-    "Key results", "Aligns to",
+    "Key results", "Aligns to", "Score",
 )
 FACTS_HEADER = ("At a glance", "")
 COUNTS_HEADER = ("Key results by status", "Count", "Share")
@@ -335,7 +335,7 @@ def kr_rows(
             text(kr.kpi), measure(kr.start, unit), measure(kr.target, unit), measure(kr.current, unit),
             percent(kr.progress), percent(kr.expected), status_cell(kr.status), points(kr.change),
             count(kr.weight), day(updated.get(kr.kpi or "") or kr.value_as_of), text(kr_note(kr, result.as_of)),
-            *checkin_cells(kr.checkin),
+            *checkin_cells(kr.checkin), score_cell(kr.score), grade_cell(kr.grade),
         ))
     return tuple(rows)
 
@@ -345,6 +345,17 @@ def confidence_cell(confidence: str | None) -> Cell:
     if not confidence:
         return Cell(None)
     return Cell(ci.confidence_label(confidence), "status", status=confidence)
+
+
+def score_cell(score: float | None) -> Cell:
+    """A score on the 0.0-1.0 scale (0.61): the clamped progress, final once the period is over."""
+    value = finite(score)
+    return Cell(None if value is None else round(value, 6), "number")
+
+
+def grade_cell(grade: str | None) -> Cell:
+    """An aspirational KR's grade: Red, Yellow or Green (blank for committed KRs)."""
+    return Cell(None if grade is None else grade.capitalize())
 
 
 def checkin_cells(checkin: ci.CheckIn | None) -> tuple[Cell, Cell, Cell]:
@@ -473,7 +484,7 @@ def objective_rows(
         rows.append((
             text(o.id), text(o.title), text(o.owner), text(o.team), percent(o.progress), percent(o.expected),
             status_cell(o.status), points(o.change), text(measured),
-            text(o.parent or None),
+            text(o.parent or None), score_cell(o.score),
         ))
     return tuple(rows)
 
