@@ -303,8 +303,7 @@ def run_command(
         reporter = Reporter()
         with runner_lock(config, "run", wait):
             outcome = _sync(config, as_of, json_path, reporter)
-            link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
-            code = _digest(config, as_of, reporter, result=outcome.result, force=force, tracker_url=link)
+            code = _digest(config, as_of, reporter, result=outcome.result, force=force, tracker_url=outcome.tracker_url)
     sys.exit(worst(outcome.exit_code, code))
 
 

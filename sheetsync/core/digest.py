@@ -385,7 +385,7 @@ def _mean(values: Sequence[float | None]) -> float | None:
 
 
 def _feeds(source: SourceResult, kpis: Sequence[KPIResult]) -> bool:
-    return any(k.source == source.name or (source.error and k.stale == source.error) for k in kpis)
+    return any(k.source == source.name or source.name in k.stale_sources for k in kpis)
 
 
 def plain_note(kr: KeyResultResult, kpi: KPIResult | None) -> str | None:

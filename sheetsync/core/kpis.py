@@ -505,6 +505,7 @@ class KPIEvaluator:
     failed: Mapping[str, str] = field(default_factory=dict)  # kpi id -> why it has no data
     warnings: dict[str, None] = field(default_factory=dict)  # ordered set
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)  # for each source's fresh_within
+    failed_sources: frozenset[str] = frozenset()  # sources that could not be read
 
     def value(self, kpi_id: str, start: date | None, end: date | None, *, warn: bool = True) -> float | None:
         """The KPI over start..end; `warn=False` for series points, where an empty week's
@@ -577,6 +578,13 @@ class KPIEvaluator:
                 return f"{self.kpis[name].title}: {self.no_value_cause(name, start, end)}"
         return f"{kpi.formula} has no value for {span(start, end)} (division by zero)"
 
+    def stale_sources(self, kpi_id: str) -> tuple[str, ...]:
+        """The failed sources a KPI reads, itself or through its formula's inputs (sorted)."""
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is None:
+            return (kpi.source,) if kpi.source in self.failed_sources else ()  # type: ignore[return-value]
+        return tuple(sorted({name for i in kpi.formula.names for name in self.stale_sources(i)}))
+
     def stale_reason(self, kpi_id: str) -> str | None:
         """Why a KPI (or any KPI its formula uses) has no fresh data, if it has none."""
         if kpi_id in self.failed:
@@ -623,6 +631,7 @@ class KPIResult:
     carried: bool = False  # the value is the last good one from the history, not from this run
     failed: bool = False  # its data could not be read or used this run (not merely old)
     note: str | None = None  # why there is no value, when there is none
+    stale_sources: tuple[str, ...] = ()  # the failed sources that left it stale (its own, or its formula's)
 
     @property
     def change(self) -> float | None:
@@ -739,6 +748,7 @@ def evaluate_kpi(
         carried=carried,
         failed=failed is not None,
         note=note,
+        stale_sources=evaluator.stale_sources(kpi_id) if stale else (),
     )
 
 

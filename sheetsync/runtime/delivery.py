@@ -30,6 +30,7 @@ from sheetsync.core.digest import ALL, DigestContent, build_digest, team_objecti
 from sheetsync.core.model import ChatConfig, Config, DigestConfig
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import week_key
+from sheetsync.errors import ExitCode
 from sheetsync.render.email_message import build_message, render
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History
@@ -122,9 +123,9 @@ class DigestOutcome:
         return [d for d in self.deliveries if d.action == "pending"]
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 when every digest went out (or already had); 1 when one waits in the outbox."""
-        return 1 if self.failures else 0
+        return ExitCode.FAILED if self.failures else ExitCode.OK
 
 
 def tracker_link(config: Config) -> str | None:

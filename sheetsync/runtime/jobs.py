@@ -23,6 +23,7 @@ from sheetsync.core.results import SyncResult, compare_with
 from sheetsync.core.snapshot import week_key
 from sheetsync.core.sources import SourceData
 from sheetsync.core.tracker import TrackerContent, build_tracker
+from sheetsync.errors import ExitCode
 from sheetsync.runtime.alerts import AlertsOutcome, run_alerts
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.pipeline import compute, read_with, sync, today
@@ -38,14 +39,15 @@ class SyncOutcome:
     result: SyncResult
     outputs: list[str] = field(default_factory=list)
     alerts: AlertsOutcome | None = None
+    tracker_url: str | None = None  # the tracker's web address (a Google Sheet), for the digest and report
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 when every number is fresh; 3 when some are empty or old (a source failed or stopped);
         1 when an alert could not be delivered (it waits in the outbox for the next sync)."""
         if self.alerts is not None and self.alerts.pending:
-            return 1
-        return 3 if self.result.stale else 0
+            return ExitCode.FAILED
+        return ExitCode.STALE if self.result.stale else ExitCode.OK
 
 
 def write_json(result: SyncResult, path: str | Path) -> None:
@@ -170,17 +172,18 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
         # be written rolls the history back, so a re-run starts from the same state.
         with history.transaction():
             history.record(result)
-            outcome.outputs.append(tracker.write(tracker_content(config, result, history)))
+            written = tracker.write(tracker_content(config, result, history))
+            outcome.outputs.append(written)
+            if config.tracker.type == "gsheet":
+                outcome.tracker_url = written
         if config.report.path:
             from sheetsync.runtime.report import write_report
 
-            link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
             write_report(config, result, config.report.path,
-                         previous=history.previous(result.as_of, config.period.name), tracker_url=link)
+                         previous=history.previous(result.as_of, config.period.name), tracker_url=outcome.tracker_url)
             outcome.outputs.append(config.report.path)
         if config.alerts.enabled:
-            link = next((o for o in outcome.outputs if o.startswith(("https://", "http://"))), None)
-            outcome.alerts = run_alerts(config, result, tracker_url=link, history=history)
+            outcome.alerts = run_alerts(config, result, tracker_url=outcome.tracker_url, history=history)
     if json_path is not None:
         write_json(result, json_path)
         outcome.outputs.append(str(json_path))

@@ -95,7 +95,7 @@ def compute(
             continue
         source_warnings[kpi.source].extend(cell_warnings)
 
-    evaluator = KPIEvaluator(config.kpis, rows, failed_kpis, sources=config.sources)
+    evaluator = KPIEvaluator(config.kpis, rows, failed_kpis, sources=config.sources, failed_sources=frozenset(failed))
     period = config.period
     expected = period.expected(as_of)
     closed = as_of > period.end

@@ -392,8 +392,8 @@ class Scheduler:
 
 
 def _link(outcome: Any) -> str | None:
-    """The tracker's web address among a sync's outputs (a Google Sheet), for the digest's button."""
-    return next((str(o) for o in getattr(outcome, "outputs", []) if str(o).startswith(("https://", "http://"))), None)
+    """The tracker's web address a sync reported (a Google Sheet), for the digest's button."""
+    return getattr(outcome, "tracker_url", None)
 
 
 def _local(moment: datetime | None, tz: ZoneInfo, fmt: str | None = None) -> str | None:
