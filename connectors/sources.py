@@ -40,6 +40,14 @@ def read_sources(
         for source in sources:
             if source.type == "gsheet":
                 continue
+            if source.is_warehouse:  # no rows come back from a warehouse: its size and columns only
+                from connectors.warehouse import describe
+
+                try:
+                    results[source.name] = describe(source, ())[0]
+                except SourceError as exc:
+                    results[source.name] = exc
+                continue
             try:
                 results[source.name] = read_csv_source(source) if source.type == "csv" else read_xlsx_source(source)
             except SourceError as exc:

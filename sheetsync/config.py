@@ -30,6 +30,7 @@ from sheetsync.core.model import (
     SOURCE_TYPES,
     SUBJECT_FIELDS,
     TRACKER_TYPES,
+    WAREHOUSE_TYPES,
     WINDOWS,
     AlertsConfig,
     Change,
@@ -401,9 +402,10 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             dayfirst=src.optional_bool("dayfirst"),
             incremental=src.bool("incremental", True) if kind == "gsheet" else True,
             fresh_within=_fresh_within(src),
+            **(_warehouse(src, kind, base) if kind in WAREHOUSE_TYPES else {}),
         )
-        if kind in ("csv", "xlsx") and config.path is None:
-            src.missing("path", "is required for csv and xlsx sources")
+        if kind in ("csv", "xlsx", "parquet") and config.path is None:
+            src.missing("path", f"is required for {kind} sources")
         if kind == "csv":
             _check_encoding(src, config.encoding)
         src.done()
@@ -426,6 +428,50 @@ def _fresh_within(table: _Table) -> float | None:
         table.fail(f'expected a duration like "3 days" or "2 weeks", or "never"; got {value!r}', "fresh_within")
     days = float(match["n"]) * (7 if match["unit"].lower().startswith("w") else 1)
     return days
+
+
+URL_SCHEMES = (
+    "duckdb", "postgres", "postgresql", "bigquery", "snowflake", "trino", "pyspark", "mysql", "mssql",
+    "clickhouse", "databricks", "athena", "oracle", "exasol", "impala", "druid", "risingwave", "sqlite",
+)
+_URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@)?")
+
+
+def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
+    """The keys of a sql or parquet source; the URL's secrets stay in the environment."""
+    timeout = src.number("timeout", SourceConfig.timeout)
+    assert timeout is not None
+    if timeout <= 0:
+        src.fail(f"must be more than 0 seconds, got {timeout:g}", "timeout")
+    if kind == "parquet":
+        return {"timeout": timeout}
+    url, url_env = src.str("url"), src.str("url_env")
+    if (url is None) == (url_env is None):
+        if url is None:
+            src.missing("url", "is required: a connection URL such as \"duckdb:///data/metrics.duckdb\" (or url_env)")
+        src.fail("give either url or url_env, not both", "url_env")
+    if url is not None:
+        match = _URL_RE.match(url)
+        if match is None:
+            src.fail(f"{url!r} is not a connection URL like \"postgres://user@host/db\"", "url")
+        scheme = match["scheme"].lower().split("+")[0]
+        if scheme not in URL_SCHEMES:
+            src.fail(f"unknown database {scheme!r}{_hint(scheme, URL_SCHEMES)}; use one of {', '.join(URL_SCHEMES)}",
+                     "url")
+        if match["password"]:
+            src.fail("passwords do not belong in config: put the URL in an environment variable and set url_env",
+                     "url")
+    if url_env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", url_env):
+        src.fail(f"expected the name of an environment variable, got {url_env!r}", "url_env")
+    table_name, query = src.str("table"), src.str("query")
+    if (table_name is None) == (query is None):
+        if table_name is None:
+            src.missing("table", "is required: a table name (schema.table) or a query")
+        src.fail("give either table or query, not both", "query")
+    if query is not None and not re.match(r"^\s*(\(\s*)*(select|with)\b", query, re.IGNORECASE):
+        src.fail("must be a SELECT (or WITH ... SELECT) query", "query")
+    return {"url": url, "url_env": url_env, "table": table_name, "query": query, "root": str(base),
+            "timeout": timeout}
 
 
 def _check_encoding(table: _Table, encoding: str) -> None:
@@ -479,6 +525,9 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
         date_column = t.str("date_column")
         if formula is None and window == "latest" and date_column is None:
             t.missing("date_column", "is required for window = 'latest'")
+        if formula is None and agg in ("first", "last") and date_column is None and sources[source].is_warehouse:
+            t.missing("date_column", f"is required for agg = {agg!r} on a {sources[source].type} source "
+                      "(a table's rows have no order of their own)")
         kpis[kpi_id] = KPIConfig(
             id=kpi_id,
             title=t.str("title", kpi_id),

@@ -101,8 +101,8 @@ def test_percent_text_in_config_is_a_number(tmp_path):
             "objectives.O1.key_results.KR1.weight: expected a number, got true/false",
         ),
         (
-            ('type = "csv"', 'type = "parquet"'),
-            "config.toml: sources.s.type: 'parquet' is not one of csv, xlsx, gsheet",
+            ('type = "csv"', 'type = "orc"'),
+            "config.toml: sources.s.type: 'orc' is not one of csv, xlsx, gsheet, sql, parquet",
         ),
         (("target = 10", 'change = "lots"'), "objectives.O1.key_results.KR1.change: 'lots' is not a change"),
         (("target = 10", "start = 5\ntarget = 5"), "KR1.direction: start equals target"),

@@ -21,7 +21,8 @@ from sheetsync.core.periods import Period
 from sheetsync.core.schedule_spec import Spec, parse_spec
 from sheetsync.errors import ConfigError
 
-SOURCE_TYPES = ("csv", "xlsx", "gsheet")
+SOURCE_TYPES = ("csv", "xlsx", "gsheet", "sql", "parquet")
+WAREHOUSE_TYPES = ("sql", "parquet")  # read through Ibis, the KPI math pushed down to the engine
 AGGS = ("sum", "mean", "median", "min", "max", "count", "count_distinct", "first", "last")
 WINDOWS = ("to_date", "latest")
 DIRECTIONS = ("increase", "decrease")
@@ -89,6 +90,17 @@ class SourceConfig:
     dayfirst: bool | None = None  # None: decided per date column from its values
     incremental: bool = True  # gsheet: reuse the last values while Drive says the file is unchanged
     fresh_within: float | None = None  # days of slack for every KPI of this source (see KPIConfig)
+    url: str | None = None  # sql: connection URL (SQLAlchemy form); never shown with its password
+    url_env: str | None = None  # sql: environment variable holding the URL
+    table: str | None = None  # sql: table name, optionally schema-qualified
+    query: str | None = None  # sql: a SELECT the KPIs treat as a table
+    root: str | None = None  # sql: the config file's folder, for relative duckdb:/// paths
+    timeout: float = 300.0  # sql/parquet: seconds a statement may run before it is cancelled
+
+    @property
+    def is_warehouse(self) -> bool:
+        """Read through Ibis with the KPI aggregation pushed down to the engine."""
+        return self.type in WAREHOUSE_TYPES
 
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -22,11 +24,20 @@ class SourceData:
     fetched_at: datetime
     frame: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    # A warehouse source (sql, parquet) sends no rows: the engine computed each KPI's values
+    # per window (`sheetsync.core.windows`), or the reason it could not.
+    kpi_values: Mapping[str, Any] | None = None
+    kpi_errors: Mapping[str, str] = field(default_factory=dict)
+    row_count: int | None = None  # rows the engine read, when no frame holds them
+    table_columns: tuple[str, ...] | None = None
+    queries: int = 0  # statements the engine ran for this source
 
     @property
     def rows(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self.row_count is None else self.row_count
 
     @property
     def columns(self) -> list[str]:
+        if self.table_columns is not None:
+            return list(self.table_columns)
         return [c for c in self.frame.columns if c != ROW_COLUMN]

@@ -160,7 +160,7 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
     never blanks a good number, and re-running a week after a failure keeps the good one.
     """
     day = as_of or today(config)
-    data = read_with(config)
+    data = read_with(config, as_of=day)
     tracker = open_tracker(config)  # one rule for every failure: a failing source never freezes it
     with History.for_state_dir(config.state_dir) as history:
         known = history.checkins() if config.checkins.enabled else []

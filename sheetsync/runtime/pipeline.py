@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -33,6 +33,7 @@ from sheetsync.core.objectives import roll_up
 from sheetsync.core.results import SourceResult, SyncResult
 from sheetsync.core.snapshot import LastGoodValues
 from sheetsync.core.sources import ROW_COLUMN, SourceData
+from sheetsync.core.windows import WindowRecorder
 
 Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceData | SourceError]]
 
@@ -69,6 +70,8 @@ def compute(
             continue
         # A connector's warnings are about its file or sheet: say which source, as cell warnings do.
         source_warnings[name] = [f"source {name!r}: {warning}" for warning in got.warnings]
+        if got.kpi_values is not None:  # a warehouse: its filter already ran in the engine
+            continue
         try:
             frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter").reset_index(drop=True)
         except KPIDataError as exc:
@@ -84,6 +87,15 @@ def compute(
         assert kpi.source is not None
         if kpi.source in failed:
             failed_kpis[kpi.id] = failed[kpi.source]
+            continue
+        pushed = data.get(kpi.source)
+        if isinstance(pushed, SourceData) and pushed.kpi_values is not None:
+            if kpi.id in pushed.kpi_values:
+                rows[kpi.id] = pushed.kpi_values[kpi.id]
+            else:
+                reason = pushed.kpi_errors.get(kpi.id, f"kpis.{kpi.id}: source {kpi.source!r} computed no values")
+                errors.append(reason)
+                failed_kpis[kpi.id] = reason
             continue
         try:
             rows[kpi.id], cell_warnings = prepare_kpi_rows(
@@ -220,18 +232,33 @@ def sync(
     """
     if checkins is None:
         checkins = stored_checkins(config)
-    data = read_with(config, read)
-    return compute(config, data, as_of or today(config), checkins=checkins, checkin_warnings=checkin_warnings,
-                   last_good=last_good)
+    as_of = as_of or today(config)
+    data = read_with(config, read, as_of=as_of)
+    return compute(config, data, as_of, checkins=checkins, checkin_warnings=checkin_warnings, last_good=last_good)
 
 
-def read_with(config: Config, reader: Reader | None = None) -> Mapping[str, SourceData | SourceError]:
-    """Every source's rows (or the error that stopped it)."""
+def read_with(
+    config: Config, reader: Reader | None = None, *, as_of: date | None = None
+) -> Mapping[str, SourceData | SourceError]:
+    """Every source's rows (or the error that stopped it); a warehouse's KPI values per window.
+
+    Warehouse sources (sql, parquet) are read last: the sheets' data is needed to plan which
+    windows the engine must compute, since formulas may mix both.
+    """
     if reader is None:
         from connectors.sources import read_sources
 
-        return read_sources(config.sources.values(), config.google, state_dir=config.state_dir)  # incremental
-    return reader(config.sources.values(), config.google)
+        def reader(sources: Iterable[SourceConfig], google: GoogleConfig) -> Mapping[str, SourceData | SourceError]:
+            return read_sources(sources, google, state_dir=config.state_dir)  # incremental
+
+    data = dict(reader([s for s in config.sources.values() if not s.is_warehouse], config.google))
+    warehouses = [s for s in config.sources.values() if s.is_warehouse and s.name not in data]
+    if warehouses:
+        from connectors.warehouse import read_warehouse_sources
+
+        plan = plan_windows(config, data, as_of or today(config))
+        data.update(read_warehouse_sources(warehouses, config.kpis.values(), plan, config.timezone))
+    return data
 
 
 def stored_checkins(config: Config) -> list[ci.CheckIn]:
@@ -242,3 +269,25 @@ def stored_checkins(config: Config) -> list[ci.CheckIn]:
         return []
     with History.for_state_dir(config.state_dir) as history:
         return history.checkins()
+
+
+def plan_windows(
+    config: Config, data: Mapping[str, SourceData | SourceError], as_of: date
+) -> dict[str, WindowRecorder]:
+    """The date windows (and freshness ends) each warehouse KPI will be asked for, learnt by running `compute` itself.
+
+    The planning pass computes with `WindowRecorder`s standing in for the warehouse KPIs'
+    rows, so the engine is asked for exactly the windows the real pass reads, however the
+    evaluation changes, and nothing else.
+    """
+    recorders: dict[str, dict[str, WindowRecorder]] = {}
+    for kpi in config.kpis.values():
+        if kpi.source is not None and config.sources[kpi.source].is_warehouse:
+            recorders.setdefault(kpi.source, {})[kpi.id] = WindowRecorder(kpi.agg)
+    planning = dict(data)
+    for source in config.sources.values():
+        if source.is_warehouse:
+            planning[source.name] = SourceData(source.name, source.type, "", None, datetime.now(UTC), pd.DataFrame(),
+                                               kpi_values=recorders.get(source.name, {}))
+    compute(config, planning, as_of)
+    return {kpi_id: r for by_kpi in recorders.values() for kpi_id, r in by_kpi.items()}

@@ -82,6 +82,19 @@ class Filter:
     def __hash__(self) -> int:
         return hash(self.text)
 
+    @property
+    def tree(self) -> ast.expr:
+        """The validated syntax tree, for compilers to other engines (connectors/ibis_filter.py)."""
+        return self._tree
+
+    def name_of(self, identifier: str) -> str:
+        """The column an identifier in `tree` stands for (backtick names are placeholders)."""
+        return self._source.name(identifier)
+
+    def show(self, node: ast.AST) -> str:
+        """A tree node as the user wrote it, for messages."""
+        return self._source.show(node)
+
     def apply(self, df: pd.DataFrame) -> pd.Series:
         """Rows where the condition holds; missing values never match (only isna/notna see them)."""
         if not isinstance(df, pd.DataFrame):

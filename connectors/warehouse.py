@@ -1,0 +1,634 @@
+"""Warehouse and database sources (`type = "sql"`, `type = "parquet"`) through Ibis.
+
+A KPI over a billion-row table is computed where the data lives: for each source the engine
+gets a few queries (one grouped by date segment for the decomposable aggregations, one with a
+filtered aggregate per window for median and count_distinct) and sends back a handful of rows.
+Window edges are sheetsync's own calendar days (`sheetsync.core.windows`), compared with the
+date column as literals, so no engine's `date_trunc` (week start, time zone) is involved.
+
+What the engine cannot compute with sheetsync's meaning falls back to fetching only the
+columns and dates that KPI needs, parsed by sheetsync's own cell parser, with a note: numbers
+or dates stored as text, or an aggregation the engine lacks.
+
+Connection URLs carry passwords: every message shows `redact(url)`, never the URL itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import SourceAccessDenied, SourceData, SourceError, SourceNotFound, SourceUnavailable
+from connectors.ibis_filter import DayEdges, FilterCompileError, compile_filter, day_at_least, day_at_most, time_kind
+from sheetsync.core.kpis import KPIDataError, _missing_column, prepare_kpi_rows
+from sheetsync.core.model import KPIConfig, SourceConfig
+from sheetsync.core.windows import (
+    DECOMPOSABLE,
+    Partial,
+    Window,
+    WindowRecorder,
+    WindowValues,
+    segments,
+    window_values,
+)
+
+CONNECT_TIMEOUT = 15  # seconds to reach a server before the source counts as unavailable
+EXTRAS = {"postgres": "postgres", "pyspark": "spark", "bigquery": "bigquery", "snowflake": "snowflake",
+          "trino": "trino", "mysql": "mysql"}
+_SECRET_PARAM = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
+
+
+# --- URLs -------------------------------------------------------------------------------
+
+
+def redact(url: str) -> str:
+    """The URL without its password or secret query parameters, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unreadable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}" if userinfo.split(":", 1)[0] else host
+    query = "&".join(
+        f"{k}={v}" for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if not _SECRET_PARAM.search(k)
+    )
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _secrets(url: str) -> list[str]:
+    """The pieces of a URL that must never appear in a message."""
+    parts = urllib.parse.urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [v for k, v in urllib.parse.parse_qsl(parts.query) if _SECRET_PARAM.search(k) and v]
+    return [s for s in found if s]
+
+
+def source_url(source: SourceConfig) -> str:
+    """The source's connection URL, read from the environment when `url_env` names it."""
+    if source.url is not None:
+        return source.url
+    assert source.url_env is not None
+    url = os.environ.get(source.url_env)
+    if not url:
+        raise SourceError(f"environment variable {source.url_env} is not set (it should hold the connection URL)",
+                          source=source.name, location=f"${source.url_env}")
+    return url
+
+
+def location(source: SourceConfig) -> str:
+    if source.type == "parquet":
+        return source.path or ""
+    try:
+        return redact(source_url(source))
+    except SourceError:
+        return f"${source.url_env}"
+
+
+def duckdb_path(url: str, root: str | None) -> str:
+    """SQLAlchemy's form: three slashes for a path relative to the config, four for absolute."""
+    rest = url.split("://", 1)[1].split("?", 1)[0]
+    if rest in ("", "/", "/:memory:", ":memory:"):
+        return ":memory:"
+    path = rest[1:] if rest.startswith("/") else rest
+    return path if os.path.isabs(path) else str(Path(root or ".") / path)
+
+
+# --- connecting ---------------------------------------------------------------------------
+
+
+@dataclass
+class Connection:
+    """An open Ibis backend with the source's table, and how to cancel a runaway statement."""
+
+    source: SourceConfig
+    backend: Any
+    table: Any
+    where: str
+    secrets: list[str]
+
+    @property
+    def name(self) -> str:
+        return str(self.backend.name)
+
+    def run(self, expr: Any) -> pd.DataFrame:
+        """Execute with the source's statement timeout; engine errors become SourceErrors."""
+        timer = threading.Timer(self.source.timeout, self._cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            return expr.execute()
+        except Exception as exc:
+            if not timer.is_alive() or _looks_cancelled(exc):
+                raise SourceUnavailable(
+                    f"the query ran longer than the source's timeout ({self.source.timeout:g} s) and was cancelled",
+                    source=self.source.name, location=self.where) from None
+            raise self.error(exc) from None
+        finally:
+            timer.cancel()
+
+    def _cancel(self) -> None:
+        try:
+            if self.name == "duckdb":
+                self.backend.con.interrupt()
+            elif self.name == "pyspark":
+                self.backend._session.sparkContext.cancelAllJobs()
+            # PostgreSQL cancels on its own: statement_timeout is set on the session.
+        except Exception:  # the statement may have just finished
+            pass
+
+    def error(self, exc: BaseException) -> SourceError:
+        return engine_error(exc, self.source, self.where, self.secrets)
+
+    def close(self) -> None:
+        if self.name == "pyspark":
+            return  # the Spark session belongs to the process; stopping it costs the next run a JVM start
+        with contextlib.suppress(Exception):
+            self.backend.disconnect()
+
+
+def connect(source: SourceConfig) -> Connection:
+    """Open the source's database (or Parquet files) and its table or query."""
+    import ibis
+
+    where = location(source)
+    if source.type == "parquet":
+        backend = ibis.duckdb.connect()
+        conn = Connection(source, backend, None, where, [])
+        paths = sorted(_glob(source.path or ""))
+        if not paths:
+            raise SourceNotFound("no such Parquet file" if not any(c in (source.path or "") for c in "*?[")
+                                 else "no Parquet file matches", source=source.name, location=where)
+        try:
+            conn.table = backend.read_parquet(paths)
+        except Exception as exc:
+            raise conn.error(exc) from None
+        return _prepared(conn)
+    url = source_url(source)
+    secrets = _secrets(url)
+    scheme = url.split("://", 1)[0].lower().split("+")[0].replace("postgresql", "postgres")
+    try:
+        if scheme == "duckdb":
+            path = duckdb_path(url, source.root)
+            if path != ":memory:" and not os.path.exists(path):
+                raise SourceNotFound("no such DuckDB database file", source=source.name, location=where)
+            backend = ibis.duckdb.connect(path, read_only=path != ":memory:")
+        elif scheme == "postgres":
+            backend = ibis.connect(url, connect_timeout=CONNECT_TIMEOUT,
+                                   options=f"-c statement_timeout={int(source.timeout * 1000)}")
+        else:
+            backend = ibis.connect(url)
+    except SourceError:
+        raise
+    except (ImportError, AttributeError) as exc:
+        extra = EXTRAS.get(scheme)
+        how = f'pip install "sheetsync[{extra}]"' if extra else f'pip install "ibis-framework[{scheme}]"'
+        raise SourceError(f"the {scheme} backend is not installed ({_first_line(exc, secrets)}): {how}",
+                          source=source.name, location=where) from None
+    except Exception as exc:
+        raise engine_error(exc, source, where, secrets) from None
+    conn = Connection(source, backend, None, where, secrets)
+    try:
+        if source.query is not None:
+            conn.table = backend.sql(source.query)
+        else:
+            assert source.table is not None
+            *schema, name = source.table.split(".")
+            database = tuple(schema) if len(schema) > 1 else (schema[0] if schema else None)
+            conn.table = backend.table(name, database=database)
+    except Exception as exc:
+        conn.close()
+        raise conn.error(exc) from None
+    return _prepared(conn)
+
+
+def _glob(pattern: str) -> Iterable[str]:
+    import glob
+
+    return [p for p in glob.glob(pattern) if os.path.isfile(p)]
+
+
+def _prepared(conn: Connection) -> Connection:
+    """The table with the source's rename and filter applied, as the KPIs see it."""
+    source = conn.source
+    table = conn.table
+    if source.rename:
+        missing = [old for old in source.rename if old not in table.columns]
+        if missing:
+            conn.close()
+            raise SourceError(f"rename: no column {missing[0]!r} in the table", source=source.name,
+                              location=conn.where)
+        table = table.rename({new: old for old, new in source.rename.items()})
+    conn.table = table
+    return conn
+
+
+def engine_error(exc: BaseException, source: SourceConfig, where: str, secrets: Sequence[str]) -> SourceError:
+    """One line naming the source, of the kind that says what to do about it."""
+    message = _first_line(exc, secrets)
+    lowered = message.lower()
+    kind: type[SourceError] = SourceError
+    if any(w in lowered for w in ("password", "permission denied", "access denied", "not authorized",
+                                  "insufficient privilege", "authentication", "forbidden")):
+        kind = SourceAccessDenied
+    elif any(w in lowered for w in ("does not exist", "not found", "no such", "catalog error",
+                                    "table_or_view_not_found", "cannot open")):
+        kind = SourceNotFound
+    elif any(w in lowered for w in ("connection refused", "could not connect", "connection failed", "timeout",
+                                    "timed out", "could not translate host", "name or service not known",
+                                    "connection reset", "server closed", "network")):
+        kind = SourceUnavailable
+    return kind(message, source=source.name, location=where)
+
+
+def _first_line(exc: BaseException, secrets: Sequence[str]) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = lines[0] if lines else type(exc).__name__
+    line = re.sub(r"^connection failed: ", "", line)
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _looks_cancelled(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "statement timeout" in text or "interrupt" in text or "querycanceled" in text
+
+
+# --- reading: row count and date ranges (check) ----------------------------------------
+
+
+def describe(
+    source: SourceConfig, date_columns: Iterable[str], tz: str = "UTC"
+) -> tuple[SourceData, dict[str, tuple[Any, Any]]]:
+    """Rows, columns and each date column's first and last value, from one cheap query."""
+    conn = connect(source)
+    try:
+        table = _source_filtered(conn, source, tz)
+        columns = [c for c in dict.fromkeys(date_columns) if c in table.columns]
+        metrics = {"rows": table.count()}
+        for i, column in enumerate(columns):
+            metrics[f"first_{i}"] = table[column].min()
+            metrics[f"last_{i}"] = table[column].max()
+        got = conn.run(table.aggregate(**metrics)).iloc[0]
+        spans = {c: (got[f"first_{i}"], got[f"last_{i}"]) for i, c in enumerate(columns)}
+        data = SourceData(source.name, source.type, conn.where, None, datetime.now(UTC), pd.DataFrame(),
+                          row_count=int(got["rows"]), table_columns=tuple(conn.table.columns))
+        return data, spans
+    finally:
+        conn.close()
+
+
+def _source_filtered(conn: Connection, source: SourceConfig, tz: str) -> Any:
+    if not source.filter:
+        return conn.table
+    try:
+        condition = compile_filter(source.filter, conn.table, tz=tz, backend=conn.name,
+                                   key=f"sources.{source.name}.filter")
+    except FilterCompileError as exc:
+        raise SourceError(str(exc), source=source.name, location=conn.where) from None
+    return conn.table.filter(condition)
+
+
+# --- reading: KPI values pushed down ----------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """How one KPI is computed: its columns as Ibis expressions and where its numbers come from."""
+
+    kpi: KPIConfig
+    windows: set[Window]
+    keep: Any  # the KPI's filter as a boolean expression (or None)
+    value: Any  # the value column, cleaned (None for a row count)
+    order: Any  # the date column, for first/last and the segments
+    edges: DayEdges | None
+    table: Any = None
+    how: str = "segments"  # segments | windows | fetch
+    why: str = ""  # for `fetch`: what the engine cannot do
+
+
+def read_warehouse_sources(
+    sources: Iterable[SourceConfig], kpis: Iterable[KPIConfig], plan: Mapping[str, WindowRecorder], tz: str
+) -> dict[str, SourceData | SourceError]:
+    """Every warehouse source's KPI values, or the `SourceError` that stopped that source only."""
+    by_source: dict[str, list[KPIConfig]] = {}
+    for kpi in kpis:
+        if kpi.source is not None:
+            by_source.setdefault(kpi.source, []).append(kpi)
+    results: dict[str, SourceData | SourceError] = {}
+    for source in sources:
+        try:
+            results[source.name] = read_pushdown(source, by_source.get(source.name, []), plan, tz)
+        except SourceError as exc:
+            results[source.name] = exc
+    return results
+
+
+def read_pushdown(
+    source: SourceConfig, kpis: Sequence[KPIConfig], plan: Mapping[str, WindowRecorder], tz: str
+) -> SourceData:
+    """Each KPI's values for the windows the sync asks of it, computed by the engine."""
+    conn = connect(source)
+    try:
+        return _pushdown(conn, source, kpis, plan, tz)
+    finally:
+        conn.close()
+
+
+def _pushdown(
+    conn: Connection, source: SourceConfig, kpis: Sequence[KPIConfig], plan: Mapping[str, WindowRecorder], tz: str
+) -> SourceData:
+    import ibis
+
+    table = _source_filtered(conn, source, tz)
+    available = list(table.columns)
+    schema = table.schema()
+    warnings: list[str] = []
+    errors: dict[str, str] = {}
+    plans: list[_Plan] = []
+    for kpi in kpis:
+        try:
+            asked = plan.get(kpi.id)
+            plans.append(_plan_kpi(kpi, asked.windows if asked else set(), table, schema, available, tz, conn.name))
+        except (KPIDataError, FilterCompileError) as exc:
+            errors[kpi.id] = str(exc)
+    values: dict[str, Any] = {}
+    queries = 0
+    row_count = 0
+
+    # Segments: one grouped query per date column for the decomposable aggregations.
+    by_date: dict[str, list[_Plan]] = {}
+    for p in plans:
+        if p.how == "segments":
+            by_date.setdefault(str(p.kpi.date_column), []).append(p)
+    for date_column, group in by_date.items():
+        for p in group:
+            _check_compiles(p, table, conn.name, _partial_metrics(p, "k", p.keep))
+        group = [p for p in group if p.how == "segments"]
+        if not group:
+            continue
+        edges = group[0].edges
+        assert edges is not None
+        cuts = segments(w for p in group for w in p.windows)
+        if not cuts:
+            for p in group:
+                values[p.kpi.id] = WindowValues(p.kpi.agg, window_values(p.kpi.agg, p.windows, {}))
+            continue
+        column = table[date_column]
+        # Only the planned dates are read (a partitioned table prunes the rest); the plans are
+        # rebuilt over that filtered relation, as Ibis wants each expression on its own table.
+        span = table.filter(day_at_least(column, cuts[0][0], edges) & day_at_most(column, cuts[-1][1], edges))
+        group = [_plan_kpi(p.kpi, p.windows, span, schema, available, tz, conn.name) for p in group]
+        column = span[date_column]
+        segment = ibis.cases(*[(day_at_least(column, lo, edges) & day_at_most(column, hi, edges), i)
+                               for i, (lo, hi) in enumerate(cuts)], else_=ibis.null().cast("int64"))
+        metrics: dict[str, Any] = {"rows__": span.count()}
+        for i, p in enumerate(group):
+            metrics.update(_partial_metrics(p, f"k{i}_", p.keep))
+        frame = conn.run(span.group_by(segment__=segment).aggregate(**metrics))
+        queries += 1
+        row_count += int(sum(_number(v) or 0 for v in frame["rows__"]))
+        for i, p in enumerate(group):
+            parts = {cuts[int(r["segment__"])]: _partial(p, f"k{i}_", r) for r in frame.to_dict("records")
+                     if r["segment__"] is not None and not pd.isna(r["segment__"])}
+            values[p.kpi.id] = WindowValues(p.kpi.agg, window_values(p.kpi.agg, p.windows, parts))
+
+    # Windows: one single-row query with a filtered aggregate per (KPI, window).
+    windowed = [p for p in plans if p.how == "windows"]
+    for p in windowed:
+        _check_compiles(p, table, conn.name, _window_metrics(p, "k", None, p.keep))
+    windowed = [p for p in windowed if p.how == "windows"]
+    if windowed:
+        metrics = {}
+        names: dict[str, list[tuple[Window, str]]] = {}
+        for i, p in enumerate(windowed):
+            for j, window in enumerate(sorted(p.windows, key=_window_key)):
+                keep = p.keep
+                if window != (None, None):
+                    inside = _in_window(p.order, window, p.edges)
+                    keep = inside if keep is None else keep & inside
+                prefix = f"k{i}_{j}_"
+                metrics.update(_window_metrics(p, prefix, window, keep))
+                names.setdefault(p.kpi.id, []).append((window, prefix))
+        row = conn.run(table.aggregate(**metrics)).iloc[0]
+        queries += 1
+        for p in windowed:
+            values[p.kpi.id] = WindowValues(
+                p.kpi.agg, {window: _window_value(p, prefix, row) for window, prefix in names[p.kpi.id]})
+
+    # Freshness: the newest dated row holding a value, up to each day the sync asks about.
+    dated = [p for p in plans if p.how != "fetch" and p.edges is not None and plan.get(p.kpi.id)]
+    if dated:
+        metrics = {}
+        for i, p in enumerate(dated):
+            for j, end in enumerate(sorted(plan[p.kpi.id].ends, key=lambda d: d or date.max)):
+                present = p.order.notnull() if p.value is None else p.value.notnull()
+                if p.keep is not None:
+                    present = present & p.keep
+                if end is not None:
+                    present = present & day_at_most(p.order, end, p.edges)
+                metrics[f"t{i}_{j}"] = p.order.max(where=present)
+        if metrics:
+            row = conn.run(table.aggregate(**metrics)).iloc[0]
+            queries += 1
+            for i, p in enumerate(dated):
+                through = {end: _day(row[f"t{i}_{j}"], tz)
+                           for j, end in enumerate(sorted(plan[p.kpi.id].ends, key=lambda d: d or date.max))}
+                values[p.kpi.id] = replace(values[p.kpi.id], through=through)
+
+    # Fetch: only this KPI's columns and dates, read by sheetsync's own parser.
+    for p in plans:
+        if p.how != "fetch":
+            continue
+        rows, cell_warnings, fetched = _fetch(conn, table, p, source, tz)
+        queries += 1
+        values[p.kpi.id] = rows
+        warnings.append(f"kpis.{p.kpi.id}: {p.why}, so its {fetched} values were fetched and computed here")
+        warnings.extend(cell_warnings)
+    data = SourceData(source.name, source.type, conn.where, None, datetime.now(UTC), pd.DataFrame(), warnings,
+                      kpi_values=values, kpi_errors=errors, row_count=row_count, table_columns=tuple(available),
+                      queries=queries)
+    return data
+
+
+def _window_key(window: Window) -> tuple[date, date]:
+    return (window[0] or date.min, window[1] or date.max)
+
+
+def _plan_kpi(
+    kpi: KPIConfig, windows: set[Window], table: Any, schema: Any, available: list[str], tz: str, backend: str
+) -> _Plan:
+    for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
+        if column is not None and column not in available:
+            raise _missing_column(kind, column, kpi, available)
+    keep = None
+    if kpi.filter:
+        keep = compile_filter(kpi.filter, table, tz=tz, backend=backend, key=f"kpis.{kpi.id}.filter")
+    edges = None
+    order = None
+    plan = _Plan(kpi, windows, keep, None, None, None, table)
+    if kpi.date_column is not None:
+        order = table[kpi.date_column]
+        kind = time_kind(schema[kpi.date_column], backend)
+        if kind is None:
+            plan.how, plan.why = "fetch", f"date column {kpi.date_column!r} is {schema[kpi.date_column]}, not a date"
+        else:
+            edges = DayEdges(kind, tz)
+    plan.order, plan.edges = order, edges
+    if kpi.column is not None:
+        dtype = schema[kpi.column]
+        column = table[kpi.column]
+        if kpi.agg in ("count", "count_distinct"):
+            plan.value = column.strip().nullif("") if dtype.is_string() else column
+        elif dtype.is_numeric() and not dtype.is_boolean():
+            plan.value = column.cast("float64") if dtype.is_decimal() or dtype.is_integer() else column
+        elif plan.how != "fetch":
+            plan.how, plan.why = "fetch", f"column {kpi.column!r} is {dtype}, not a number"
+    if plan.how == "fetch":
+        return plan
+    if kpi.date_column is None or kpi.agg not in DECOMPOSABLE:
+        plan.how = "windows"
+    return plan
+
+
+def _check_compiles(p: _Plan, table: Any, backend: str, metrics: Mapping[str, Any]) -> None:
+    """An aggregation this engine lacks (median on some) makes the KPI fetch its values instead."""
+    import ibis
+    import ibis.common.exceptions as ibis_errors
+
+    try:
+        ibis.to_sql(table.aggregate(**metrics), dialect=backend)
+    except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError,
+            ibis_errors.TranslationError) as exc:
+        p.how, p.why = "fetch", f"{backend} cannot compute {p.kpi.agg} ({_first_line(exc, [])})"
+
+
+def _in_window(order: Any, window: Window, edges: DayEdges | None) -> Any:
+    start, end = window
+    assert edges is not None and start is not None and end is not None
+    return day_at_least(order, start, edges) & day_at_most(order, end, edges)
+
+
+def _partial_metrics(p: _Plan, prefix: str, keep: Any) -> dict[str, Any]:
+    """The per-segment aggregates `Partial` holds, for this KPI's aggregation only."""
+    agg = p.kpi.agg
+    out: dict[str, Any] = {}
+    if agg == "count" and p.value is None:
+        out[f"{prefix}values"] = p.order.count(where=keep) if p.order is not None else _count_rows(p.table, keep)
+        return out
+    value = p.value
+    present = value.notnull() if keep is None else (keep & value.notnull())
+    out[f"{prefix}values"] = value.count(where=keep)
+    if agg in ("sum", "mean"):
+        out[f"{prefix}rows"] = _count_rows(p.table, keep)
+        out[f"{prefix}total"] = value.sum(where=keep)
+    elif agg == "min":
+        out[f"{prefix}low"] = value.min(where=keep)
+    elif agg == "max":
+        out[f"{prefix}high"] = value.max(where=keep)
+    elif agg == "first":
+        out[f"{prefix}fkey"] = p.order.min(where=present)
+        out[f"{prefix}fval"] = value.argmin(p.order, where=present)
+    elif agg == "last":
+        out[f"{prefix}lkey"] = p.order.max(where=present)
+        out[f"{prefix}lval"] = value.argmax(p.order, where=present)
+    return out
+
+
+def _count_rows(table: Any, keep: Any) -> Any:
+    return table.count(where=keep) if keep is not None else table.count()
+
+
+def _partial(p: _Plan, prefix: str, row: Mapping[str, Any]) -> Partial:
+    def get(name: str) -> Any:
+        value = row.get(prefix + name)
+        return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+    first = (get("fkey"), _number(get("fval"))) if get("fkey") is not None else None
+    last = (get("lkey"), _number(get("lval"))) if get("lkey") is not None else None
+    return Partial(
+        rows=int(_number(get("rows")) or 0),
+        values=int(_number(get("values")) or 0),
+        total=_number(get("total")),
+        low=_number(get("low")),
+        high=_number(get("high")),
+        first=first,  # type: ignore[arg-type]
+        last=last,  # type: ignore[arg-type]
+    )
+
+
+def _window_metrics(p: _Plan, prefix: str, window: Window | None, keep: Any) -> dict[str, Any]:
+    """Aggregates over one window (filtered by `keep`), for a single-row query."""
+    agg = p.kpi.agg
+    if agg == "median":
+        return {f"{prefix}median": p.value.median(where=keep), f"{prefix}values": p.value.count(where=keep)}
+    if agg == "count_distinct":
+        return {f"{prefix}distinct": p.value.nunique(where=keep)}
+    if agg == "count" and p.value is None:
+        return {f"{prefix}values": _count_rows(p.table, keep)}
+    metrics = _partial_metrics(p, prefix, keep)
+    return metrics
+
+
+def _window_value(p: _Plan, prefix: str, row: Mapping[str, Any]) -> float | None:
+    agg = p.kpi.agg
+    if agg == "median":
+        return _number(row[f"{prefix}median"]) if (_number(row[f"{prefix}values"]) or 0) > 0 else None
+    if agg == "count_distinct":
+        return float(_number(row[f"{prefix}distinct"]) or 0)
+    from sheetsync.core.windows import combine
+
+    return combine(agg, [_partial(p, prefix, row)])
+
+
+def _day(value: Any, tz: str) -> date | None:
+    """A date or timestamp from the engine as the project's calendar day."""
+    if value is None or (not isinstance(value, date) and pd.isna(value)):
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(tz)
+    return stamp.date()
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        value = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _fetch(conn: Connection, table: Any, p: _Plan, source: SourceConfig, tz: str) -> tuple[Any, list[str], int]:
+    """The KPI's own columns over its dates, computed locally as for a sheet."""
+    kpi = p.kpi
+    columns = list(dict.fromkeys(c for c in (kpi.date_column, kpi.column) if c is not None))
+    chosen = table if p.keep is None else table.filter(p.keep)
+    dated = [w for w in p.windows if w[0] is not None and w[1] is not None]
+    if dated and p.edges is not None:
+        first = min(w[0] for w in dated)  # type: ignore[type-var]
+        last = max(w[1] for w in dated)  # type: ignore[type-var]
+        chosen = chosen.filter(_in_window(p.order, (first, last), p.edges))
+    frame = conn.run(chosen.select(*columns))
+    local = replace(kpi, filter=None)
+    rows, warnings = prepare_kpi_rows(frame.reset_index(drop=True), local, replace(source, filter=None), tz=tz)
+    return rows, warnings, len(frame)

@@ -1,0 +1,125 @@
+"""SQL and Parquet sources: the whole config run on CSV, DuckDB, Parquet and PostgreSQL gives the
+same numbers; errors are one line without the password; a slow statement is cancelled."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sheetsync.config import load_config
+from sheetsync.runtime.pipeline import sync
+from tests.warehouse_data import (
+    AS_OF,
+    config_text,
+    events,
+    load_postgres,
+    postgres_bin,
+    postgres_server,
+    write_csv,
+    write_duckdb,
+    write_parquet,
+)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return events()
+
+
+@pytest.fixture(scope="module")
+def postgres(frame):
+    """One PostgreSQL server for this module's tests, loaded once."""
+    if postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run should have installed the postgresql package")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server() as pg:
+        load_postgres(pg, frame)
+        yield pg
+
+
+def run(folder: Path, source: str, env: dict[str, str] | None = None, monkeypatch: Any = None) -> dict:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(config_text(source))
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    return sync(load_config(folder / "config.toml"), AS_OF).to_dict()
+
+
+def numbers(result: dict) -> dict:
+    """What the numbers are, without where they were read from."""
+    return {"kpis": result["kpis"], "objectives": result["objectives"], "errors": result["errors"]}
+
+
+def assert_same(left: Any, right: Any, path: str = "") -> None:
+    if isinstance(left, dict):
+        assert isinstance(right, dict) and left.keys() == right.keys(), path
+        for key in left:
+            assert_same(left[key], right[key], f"{path}.{key}")
+    elif isinstance(left, list):
+        assert isinstance(right, list) and len(left) == len(right), path
+        for i, (a, b) in enumerate(zip(left, right, strict=True)):
+            assert_same(a, b, f"{path}[{i}]")
+    elif isinstance(left, float) and isinstance(right, float):
+        assert math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9), f"{path}: {left} != {right}"
+    else:
+        assert left == right, f"{path}: {left!r} != {right!r}"
+
+
+@pytest.fixture(scope="module")
+def csv_result(frame, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("csv")
+    write_csv(frame, folder / "events.csv")
+    result = run(folder, 'type = "csv"\npath = "events.csv"')
+    assert result["errors"] == []
+    return result
+
+
+def test_csv_run_covers_every_aggregation_with_data(csv_result):
+    kpis = {k["id"]: k for k in csv_result["kpis"]}
+    assert len(kpis) == 9 * 2 + 7 * 2 + 1
+    for kpi_id, kpi in kpis.items():
+        assert kpi["value"] is not None, kpi_id
+    revenue = next(kr for o in csv_result["objectives"] for kr in o["key_results"] if kr["id"] == "revenue")
+    assert revenue["start"] is not None  # the previous quarter's sum, a baseline window of its own
+
+
+def test_duckdb_table_gives_the_csv_numbers(frame, tmp_path, csv_result):
+    (tmp_path / "data").mkdir()
+    write_duckdb(frame, tmp_path / "data" / "metrics.duckdb")
+    result = run(tmp_path, 'type = "sql"\nurl = "duckdb:///data/metrics.duckdb"\ntable = "analytics.events"')
+    assert_same(numbers(result), numbers(csv_result))
+    (source,) = result["sources"]
+    assert source["status"] == "ok" and source["location"] == "duckdb:///data/metrics.duckdb"
+    assert source["warnings"] == []  # every KPI pushed down: none fell back to fetching values
+
+
+def test_duckdb_query_with_an_absolute_path_gives_the_csv_numbers(frame, tmp_path, csv_result):
+    write_duckdb(frame, tmp_path / "metrics.duckdb")
+    url = f"duckdb:///{tmp_path / 'metrics.duckdb'}"  # four slashes: an absolute path
+    result = run(tmp_path / "elsewhere", f'type = "sql"\nurl = "{url}"\n'
+                 'query = "SELECT * FROM analytics.events WHERE ts IS NOT NULL"')
+    assert_same(numbers(result), numbers(csv_result))
+
+
+def test_parquet_files_give_the_csv_numbers(frame, tmp_path, csv_result):
+    half = len(frame) // 2
+    (tmp_path / "parts").mkdir()
+    write_parquet(frame.iloc[:half], tmp_path / "parts" / "a.parquet")
+    write_parquet(frame.iloc[half:], tmp_path / "parts" / "b.parquet")
+    result = run(tmp_path, 'type = "parquet"\npath = "parts/*.parquet"')
+    assert_same(numbers(result), numbers(csv_result))
+
+
+def test_postgres_table_gives_the_csv_numbers(postgres, tmp_path, csv_result, monkeypatch):
+    result = run(tmp_path, 'type = "sql"\nurl_env = "EVENTS_URL"\ntable = "analytics.events"',
+                 {"EVENTS_URL": postgres.url()}, monkeypatch)
+    assert_same(numbers(result), numbers(csv_result))
+    (source,) = result["sources"]
+    assert postgres.password not in str(result)
+    assert source["warnings"] == []
+    assert source["location"] == f"postgres://postgres@127.0.0.1:{postgres.port}/postgres"
