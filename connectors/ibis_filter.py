@@ -29,6 +29,7 @@ import ibis.expr.types as ir
 
 from sheetsync.core.dates import parse_date
 from sheetsync.core.expressions.filters import _FALSE_TEXT, _TRUE_TEXT, Filter
+from sheetsync.core.kpis import KPIDataError
 from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_number
 from sheetsync.core.suggest import did_you_mean
 
@@ -50,7 +51,7 @@ _ARITH: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 _UNREADABLE: Any = object()
 
 
-class FilterCompileError(ValueError):
+class FilterCompileError(KPIDataError):
     """A filter that cannot be computed by the engine with the meaning it has on sheets."""
 
 

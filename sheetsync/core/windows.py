@@ -20,13 +20,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from sheetsync.errors import SheetsyncError
+
 Window = tuple[date | None, date | None]
 """Inclusive first and last day; (None, None) is every row (a KPI without a date column)."""
 
 DECOMPOSABLE = frozenset({"sum", "mean", "count", "min", "max", "first", "last"})
 
 
-class UnplannedWindow(LookupError):
+class UnplannedWindow(SheetsyncError, LookupError):
     """A KPI was asked for a window the plan did not include (a bug in the planning pass)."""
 
 
