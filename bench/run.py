@@ -408,6 +408,10 @@ def _polars() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
+    if args_list and args_list[0] == "warehouse":
+        from bench import warehouse
+
+        return warehouse.main(args_list[1:])
     if args_list and args_list[0] in ("flat", "latency", "report"):
         from bench import report
 

@@ -185,7 +185,10 @@ def connect(source: SourceConfig) -> Connection:
             path = duckdb_path(url, source.root)
             if path != ":memory:" and not os.path.exists(path):
                 raise SourceNotFound("no such DuckDB database file", source=source.name, location=where)
-            backend = ibis.duckdb.connect(path, read_only=path != ":memory:")
+            settings = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))  # e.g. ?memory_limit=2GB
+            backend = ibis.duckdb.connect(path, read_only=path != ":memory:", **settings)
+        elif scheme == "pyspark":
+            backend = _spark(url)
         elif scheme == "postgres":
             backend = ibis.connect(url, connect_timeout=CONNECT_TIMEOUT,
                                    options=f"-c statement_timeout={int(source.timeout * 1000)}")
@@ -213,6 +216,21 @@ def connect(source: SourceConfig) -> Connection:
         conn.close()
         raise conn.error(exc) from None
     return _prepared(conn)
+
+
+def _spark(url: str) -> Any:
+    """`pyspark://?spark.master=local[2]&...`: every parameter is Spark config, set as the session starts.
+
+    (Ibis's own URL form sets them again on the running session, which Spark refuses for
+    static settings such as spark.master.)
+    """
+    import ibis
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("sheetsync")
+    for key, value in urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query):
+        builder = builder.config(key, value)
+    return ibis.pyspark.connect(builder.getOrCreate())
 
 
 def _glob(pattern: str) -> Iterable[str]:
@@ -260,7 +278,10 @@ def _first_line(exc: BaseException, secrets: Sequence[str]) -> str:
         text = text.replace(secret, "***")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     line = lines[0] if lines else type(exc).__name__
-    line = re.sub(r"^connection failed: ", "", line)
+    # psycopg's 'connection failed: connection to server at "h", port 5432 failed: FATAL:  ...'
+    line = re.sub(r"^connection failed:\s*", "", line)
+    line = re.sub(r'^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed:\s*', "", line)
+    line = re.sub(r"^(?:FATAL|ERROR):\s+", "", line)
     return line if len(line) <= 300 else line[:297] + "..."
 
 
@@ -574,9 +595,13 @@ def _partial(p: _Plan, prefix: str, row: Mapping[str, Any]) -> Partial:
 
 def _window_metrics(p: _Plan, prefix: str, window: Window | None, keep: Any) -> dict[str, Any]:
     """Aggregates over one window (filtered by `keep`), for a single-row query."""
+    import ibis
+
     agg = p.kpi.agg
     if agg == "median":
-        return {f"{prefix}median": p.value.median(where=keep), f"{prefix}values": p.value.count(where=keep)}
+        # The median of the kept values, written without `where=`: Spark refuses a filtered percentile.
+        chosen = p.value if keep is None else ibis.ifelse(keep, p.value, ibis.null().cast(p.value.type()))
+        return {f"{prefix}median": chosen.median(), f"{prefix}values": p.value.count(where=keep)}
     if agg == "count_distinct":
         return {f"{prefix}distinct": p.value.nunique(where=keep)}
     if agg == "count" and p.value is None:

@@ -28,6 +28,7 @@ from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
 from sheetsync.core.sources import SourceData
+from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ConfigError, SheetsyncError, exit_code_for, worst
 from sheetsync.runtime.jobs import SyncOutcome, run_sync
 from sheetsync.runtime.lock import run_lock
@@ -340,20 +341,31 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
         config = find_config(config_path)
         click.echo(f"config {config.path}: ok ({len(config.sources)} sources, {len(config.kpis)} KPIs, "
                    f"{sum(1 for _ in config.key_results())} key results, period {config.period.name})")
-        data = read_sources(config.sources.values(), config.google)
+        data = dict(read_sources([s for s in config.sources.values() if not s.is_warehouse], config.google))
+        spans = _describe_warehouses(config, data)
         for name, got in data.items():
             if isinstance(got, SourceError):
                 problems += 1
                 click.echo(f"✗ {got}")
                 continue
             assert isinstance(got, SourceData)
+            dated = "".join(f", {column} from {lo} to {hi}" for column, (lo, hi) in spans.get(name, {}).items())
             click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
-                       f"{got.rows} rows, columns: {', '.join(got.columns)}")
+                       f"{got.rows} rows{dated}, columns: {', '.join(got.columns)}")
             for warning in got.warnings:
                 click.echo(f"  warning: {warning}")
         for kpi in config.kpis.values():
             got = data.get(kpi.source or "")
             if not isinstance(got, SourceData):
+                continue
+            if config.sources[got.name].is_warehouse:  # computed by the engine at sync: its columns must exist
+                missing = [c for c in (kpi.column, kpi.date_column) if c is not None and c not in got.columns]
+                if missing:
+                    problems += 1
+                    click.echo(f"✗ kpis.{kpi.id}: source {kpi.source!r} has no column {missing[0]!r}"
+                               f"{did_you_mean(missing[0], got.columns)}")
+                else:
+                    click.echo(f"✓ kpi {kpi.id!r}: computed by the engine")
                 continue
             try:
                 rows, warnings = prepare_kpi_rows(got.frame, kpi, config.sources[got.name], tz=config.timezone)
@@ -399,6 +411,22 @@ def _check_freshness(config: Config, data: Any, as_of: date) -> int:
         if k.source is None and k.stale:
             click.echo(f"! kpi {k.id!r} (formula): stale: {k.stale}")
     return count
+
+
+def _describe_warehouses(config: Config, data: dict[str, SourceData | SourceError]) -> dict[str, dict[str, Any]]:
+    """Each warehouse table's row count and date range, from one cheap query per source."""
+    from connectors.warehouse import describe
+
+    spans: dict[str, dict[str, Any]] = {}
+    for source in config.sources.values():
+        if not source.is_warehouse:
+            continue
+        dates = [k.date_column for k in config.kpis.values() if k.source == source.name and k.date_column]
+        try:
+            data[source.name], spans[source.name] = describe(source, dates, config.timezone)
+        except SourceError as exc:
+            data[source.name] = exc
+    return spans
 
 
 @main.command("init")

@@ -123,3 +123,25 @@ def test_postgres_table_gives_the_csv_numbers(postgres, tmp_path, csv_result, mo
     assert postgres.password not in str(result)
     assert source["warnings"] == []
     assert source["location"] == f"postgres://postgres@127.0.0.1:{postgres.port}/postgres"
+
+
+def test_naive_timestamps_are_the_projects_local_time(frame, tmp_path, csv_result):
+    """A TIMESTAMP without zone holds wall-clock time: bucketed as the CSV's naive text is."""
+    import duckdb
+
+    local = frame.copy()
+    local["ts"] = local["ts"].dt.tz_convert("Europe/Lisbon").dt.tz_localize(None)
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    naive_csv = local.copy()
+    naive_csv["ts"] = naive_csv["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    naive_csv.to_csv(folder / "events.csv", index=False)
+    expected = run(folder, 'type = "csv"\npath = "events.csv"')
+    con = duckdb.connect(str(tmp_path / "naive.duckdb"))
+    data = local.astype({"amount": "float64"})  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute("CREATE TABLE events AS SELECT CAST(ts AS TIMESTAMP) AS ts, day, amount, region, plan, user_id, paid "
+                "FROM data")
+    con.close()
+    result = run(tmp_path / "db", f'type = "sql"\nurl = "duckdb:///{tmp_path / "naive.duckdb"}"\ntable = "events"')
+    assert_same(numbers(result), numbers(expected))
+    assert numbers(expected) == numbers(csv_result)  # the same instants, read as local time

@@ -1,0 +1,262 @@
+"""Warehouse sources that fail: one line naming the source without the password, only that source's
+numbers stale, a slow statement cancelled; what the engine cannot compute is said plainly."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sheetsync.config import load_config
+from sheetsync.errors import ConfigError
+from sheetsync.runtime.pipeline import sync
+from tests.helpers import run_cli
+from tests.warehouse_data import AS_OF, events, load_postgres, postgres_bin, postgres_server, write_csv, write_duckdb
+
+MIXED = """
+[project]
+name = "Mixed"
+timezone = "Europe/Lisbon"
+period = "2026-Q4"
+
+[sources.sheet]
+type = "csv"
+path = "events.csv"
+
+[sources.events]
+type = "sql"
+url_env = "EVENTS_URL"
+{table}
+timeout = {timeout}
+
+[kpis.sheet_revenue]
+source = "sheet"
+column = "amount"
+date_column = "ts"
+
+[kpis.revenue]
+source = "events"
+column = "amount"
+date_column = "ts"
+
+[[objectives]]
+id = "grow"
+
+[[objectives.key_results]]
+id = "revenue"
+kpi = "revenue"
+start = 0
+target = 100000
+
+[tracker]
+path = "out/tracker.xlsx"
+"""
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return events(600)
+
+
+@pytest.fixture(scope="module")
+def postgres(frame):
+    if postgres_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run should have installed the postgresql package")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server() as pg:
+        load_postgres(pg, frame)
+        yield pg
+
+
+def project(folder: Path, frame, table: str = 'table = "analytics.events"', timeout: float = 30) -> Path:
+    write_csv(frame, folder / "events.csv")
+    (folder / "config.toml").write_text(MIXED.format(table=table, timeout=timeout))
+    return folder / "config.toml"
+
+
+def one_result(config: Path) -> dict:
+    return sync(load_config(config), AS_OF).to_dict()
+
+
+def kpi(result: dict, kpi_id: str) -> dict:
+    return next(k for k in result["kpis"] if k["id"] == kpi_id)
+
+
+def test_wrong_password_is_one_line_without_it_and_only_that_source_is_stale(postgres, frame, tmp_path):
+    config = project(tmp_path, frame)
+    secret = "not-the-password-42"
+    env = {"EVENTS_URL": postgres.url("okr", secret)}
+    done = run_cli("sync", "--config", str(config), "--as-of", AS_OF.isoformat(), "--json", "out.json",
+                   cwd=tmp_path, env=env)
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output  # finished, with stale numbers
+    expected = (f"source 'events' (postgres://okr@127.0.0.1:{postgres.port}/postgres): "
+                'password authentication failed for user "okr"')
+    assert expected in output
+    assert secret not in output
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert secret not in json.dumps(result)
+    assert kpi(result, "sheet_revenue")["value"] is not None and not kpi(result, "sheet_revenue")["stale"]
+    assert kpi(result, "revenue")["value"] is None and kpi(result, "revenue")["stale"].startswith(expected)
+
+
+def test_a_role_without_rights_gets_permission_denied(postgres, frame, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVENTS_URL", postgres.url("okr", "okr-pass-1"))
+    result = one_result(project(tmp_path, frame))
+    (line,) = result["errors"]
+    assert line == (f"source 'events' (postgres://okr@127.0.0.1:{postgres.port}/postgres): "
+                    "permission denied for schema analytics")
+    assert kpi(result, "sheet_revenue")["value"] is not None
+
+
+def test_a_server_that_refuses_is_unavailable_at_once(frame, tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("EVENTS_URL", f"postgresql://okr:hunter2@127.0.0.1:{port}/metrics?sslmode=disable")
+    started = time.monotonic()
+    result = sync(load_config(project(tmp_path, frame)), AS_OF)
+    assert time.monotonic() - started < 20
+    (source,) = [s for s in result.sources if s.name == "events"]
+    assert source.status == "failed" and source.unavailable  # a later run may succeed
+    assert source.error.startswith(f"source 'events' (postgresql://okr@127.0.0.1:{port}/metrics?sslmode=disable): ")
+    assert "refused" in source.error and "hunter2" not in json.dumps(result.to_dict())
+
+
+def test_a_slow_postgres_statement_is_cancelled_by_the_timeout(postgres, frame, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVENTS_URL", postgres.url())
+    slow = 'query = "SELECT * FROM analytics.events WHERE pg_sleep(30) IS NOT NULL"'
+    started = time.monotonic()
+    result = one_result(project(tmp_path, frame, slow, timeout=1))
+    assert time.monotonic() - started < 15
+    (line,) = result["errors"]
+    assert line.endswith("the query ran longer than the source's timeout (1 s) and was cancelled")
+    assert kpi(result, "sheet_revenue")["value"] is not None
+
+
+def test_a_slow_duckdb_statement_is_cancelled_by_the_timeout(frame, tmp_path, monkeypatch):
+    write_duckdb(frame, tmp_path / "m.duckdb")
+    monkeypatch.setenv("EVENTS_URL", "duckdb:///m.duckdb")
+    slow = 'query = "SELECT e.* FROM analytics.events e, range(1000000000) r"'
+    started = time.monotonic()
+    result = one_result(project(tmp_path, frame, slow, timeout=0.5))
+    assert time.monotonic() - started < 15
+    (line,) = result["errors"]
+    assert line == ("source 'events' (duckdb:///m.duckdb): "
+                    "the query ran longer than the source's timeout (0.5 s) and was cancelled")
+
+
+def test_an_unset_url_variable_and_a_missing_file_are_one_line(frame, tmp_path, monkeypatch):
+    monkeypatch.delenv("EVENTS_URL", raising=False)
+    result = one_result(project(tmp_path, frame))
+    assert result["errors"] == ["source 'events' ($EVENTS_URL): environment variable EVENTS_URL is not set "
+                                "(it should hold the connection URL)"]
+    monkeypatch.setenv("EVENTS_URL", "duckdb:///missing.duckdb")
+    result = one_result(project(tmp_path, frame))
+    assert result["errors"] == ["source 'events' (duckdb:///missing.duckdb): no such DuckDB database file"]
+
+
+def test_a_missing_table_names_it(frame, tmp_path, monkeypatch):
+    write_duckdb(frame, tmp_path / "m.duckdb")
+    monkeypatch.setenv("EVENTS_URL", "duckdb:///m.duckdb")
+    result = one_result(project(tmp_path, frame, 'table = "analytics.evnts"'))
+    (line,) = result["errors"]
+    assert line.startswith("source 'events' (duckdb:///m.duckdb): ") and "evnts" in line
+
+
+def test_a_backend_not_installed_names_the_extra(frame, tmp_path, monkeypatch):
+    pytest.importorskip("ibis")
+    try:
+        import snowflake.connector  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("the snowflake driver is installed here")
+    monkeypatch.setenv("EVENTS_URL", "snowflake://okr:pw@acct/db/schema")
+    result = one_result(project(tmp_path, frame))
+    (line,) = result["errors"]
+    assert line.startswith("source 'events' (snowflake://okr@acct/db/schema): the snowflake backend is not installed")
+    assert line.endswith('pip install "sheetsync[snowflake]"')
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ('type = "sql"\nurl = "postgres://okr:pw@db/metrics"\ntable = "t"',
+         "sources.events.url: passwords do not belong in config"),
+        ('type = "sql"\nurl = "postgress://okr@db/metrics"\ntable = "t"',
+         "sources.events.url: unknown database 'postgress' (did you mean 'postgres'?)"),
+        ('type = "sql"\nurl = "duckdb:///m.duckdb"', "sources.events.table: is required"),
+        ('type = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\nquery = "SELECT 1"',
+         "sources.events.query: give either table or query, not both"),
+        ('type = "sql"\nurl = "duckdb:///m.duckdb"\nquery = "DELETE FROM t"', "sources.events.query: must be a SELECT"),
+        ('type = "sql"\ntable = "t"', "sources.events.url: is required"),
+        ('type = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\ntimeout = 0', "sources.events.timeout: must be more"),
+        ('type = "parquet"', "sources.events.path: is required for parquet sources"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path, source, message):
+    (tmp_path / "config.toml").write_text(
+        f'[project]\nperiod = "2026-Q4"\n[sources.events]\n{source}\n[kpis.k]\nsource = "events"\nagg = "count"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "config.toml")
+    assert message in str(info.value)
+
+
+def test_first_without_a_date_column_is_a_config_error_on_a_table(tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "parquet"\npath = "e.parquet"\n'
+        '[kpis.k]\nsource = "events"\ncolumn = "amount"\nagg = "first"\n')
+    with pytest.raises(ConfigError, match=r"kpis\.k\.date_column: is required for agg = 'first' on a parquet source"):
+        load_config(tmp_path / "config.toml")
+
+
+def test_a_filter_the_engine_cannot_run_fails_that_kpi_naming_its_key(tmp_path, monkeypatch):
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT DATE '2026-10-05' AS day, '1,200' AS amount_text, 5.0 AS amount")
+    con.close()
+    (tmp_path / "config.toml").write_text(
+        '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\n'
+        '[kpis.bad]\nsource = "events"\ncolumn = "amount"\ndate_column = "day"\nfilter = "amount_text > 1000"\n'
+        '[kpis.good]\nsource = "events"\ncolumn = "amount"\ndate_column = "day"\n')
+    result = sync(load_config(tmp_path / "config.toml"), AS_OF).to_dict()
+    (line,) = result["errors"]
+    assert line.startswith("kpis.bad.filter: column 'amount_text' is text in the table")
+    assert next(k for k in result["kpis"] if k["id"] == "good")["value"] == 5.0
+
+
+def test_numbers_stored_as_text_are_fetched_and_parsed_with_a_note(tmp_path):
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (DATE '2026-10-05', '$1,200.50'), "
+                "(DATE '2026-10-06', 'N/A'), (DATE '2026-10-07', '300')) v(day, amount)")
+    con.close()
+    (tmp_path / "config.toml").write_text(
+        '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\n'
+        '[kpis.revenue]\nsource = "events"\ncolumn = "amount"\ndate_column = "day"\n')
+    result = sync(load_config(tmp_path / "config.toml"), AS_OF).to_dict()
+    assert result["kpis"][0]["value"] == 1500.5
+    (source,) = result["sources"]
+    assert any("column 'amount' is string, not a number, so its 3 values were fetched" in w
+               for w in source["warnings"])
+
+
+def test_check_shows_each_tables_rows_and_date_range(frame, tmp_path):
+    write_duckdb(frame, tmp_path / "m.duckdb")
+    (tmp_path / "config.toml").write_text(
+        '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\n'
+        'table = "analytics.events"\n[kpis.revenue]\nsource = "events"\ncolumn = "amount"\ndate_column = "ts"\n'
+        '[kpis.typo]\nsource = "events"\ncolumn = "amuont"\n[tracker]\npath = "out/t.xlsx"\n')
+    done = run_cli("check", "--config", "config.toml", cwd=tmp_path)
+    first, last = frame["ts"].min(), frame["ts"].max()
+    assert (f"✓ source 'events' (duckdb:///m.duckdb): {len(frame)} rows, ts from {first} to {last}, columns: ts, day,"
+            in done.stdout), done.stdout + done.stderr
+    assert "✓ kpi 'revenue': computed by the engine" in done.stdout
+    assert "✗ kpis.typo: source 'events' has no column 'amuont' (did you mean 'amount'?)" in done.stdout
+    assert done.returncode == 1
