@@ -182,3 +182,92 @@ def test_disagreement_in_steps(confidence, status, steps):
                                             ("W48", None)])  # fmt: skip
 def test_week_cells(text, week):
     assert ci.parse_week(text) == week
+
+
+# --- [checkins] and manual key results in config.toml ------------------------------------------
+
+CONFIG = """
+[project]
+name = "T"
+period = "2026-Q4"
+
+[sources.s]
+type = "csv"
+path = "s.csv"
+
+[kpis.k]
+source = "s"
+column = "v"
+
+[[objectives]]
+id = "O1"
+owner_email = "lead@acme.example"
+
+[[objectives.key_results]]
+id = "KR1"
+kpi = "k"
+target = 10
+
+[[objectives.key_results]]
+id = "KR2"
+manual = true
+target = 3
+unit = "hires"
+owner_email = "ana@acme.example"
+"""
+
+
+def load(tmp_path, extra: str = "", base: str = CONFIG):
+    from sheetsync.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text(base + extra, encoding="utf-8")
+    return load_config(path)
+
+
+def test_checkins_default_to_the_tracker_tab_and_manual_krs_load(tmp_path):
+    config = load(tmp_path)
+    assert config.checkins.enabled and config.checkins.source is None and config.checkins.from_tracker
+    manual = config.objectives[0].key_results[1]
+    assert (manual.manual, manual.kpi, manual.unit, manual.owner_email) == (True, None, "hires", "ana@acme.example")
+    assert config.objectives[0].owner_email == "lead@acme.example"
+    config = load(tmp_path, '\n[checkins]\nsource = "s"\ndate = "Timestamp"\nkr = "Which KR?"\n')
+    assert (config.checkins.source, config.checkins.date, config.checkins.kr, config.checkins.comment) == (
+        "s", "Timestamp", "Which KR?", "Comment")
+    assert not config.checkins.from_tracker
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('\n[checkins]\nsource = "form"\n', "config.toml: checkins.source: no source named 'form'"),
+        ('\n[checkins]\ndate = "Timestamp"\n', "config.toml: checkins.date: column names are for a check-in source"),
+        ('\n[checkins]\nenabled = false\n', "config.toml: checkins.enabled: key result 'KR2' is manual"),
+        ('\n[checkins]\nconfidance = "x"\n', "config.toml: checkins.confidance: unknown key (did you mean"),
+    ],
+)  # fmt: skip
+def test_checkins_config_errors(tmp_path, extra, message):
+    from sheetsync.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, extra)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('manual = true\ntarget = 3', 'manual = true\nkpi = "k"\ntarget = 3'),
+         "config.toml: objectives.O1.key_results.KR2.kpi: a manual key result takes its value from check-ins"),
+        (('kpi = "k"\ntarget = 10', 'kpi = "k"\ntarget = 10\nunit = "x"'),
+         "config.toml: objectives.O1.key_results.KR1.unit: a KPI-backed key result shows its KPI's unit"),
+        (('owner_email = "ana@acme.example"', 'owner_email = "ana"'),
+         "config.toml: objectives.O1.key_results.KR2.owner_email: 'ana' is not one email address"),
+    ],
+)  # fmt: skip
+def test_manual_kr_config_errors(tmp_path, change, message):
+    from sheetsync.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, base=CONFIG.replace(*change))
+    assert str(info.value).startswith(message), str(info.value)

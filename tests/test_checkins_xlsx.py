@@ -186,3 +186,48 @@ def test_a_tracker_re_saved_by_libreoffice_is_read_back(work: Path, tmp_path_fac
     assert (checkin["confidence"], checkin["comment"]) == ("off_track", "two agents out sick")
     _, rows = checkins_tab(work / TRACKER)
     assert rows["O1-KR2"]["Comment"] == "two agents out sick"
+
+
+MANUAL_KR = """
+[[objectives.key_results]]
+id = "O3-KR2"
+title = "Hire 3 engineers"
+manual = true
+start = 0
+target = 3
+unit = "hires"
+owner = "Ana"
+"""
+
+
+def test_a_manual_key_result_from_no_data_to_a_value_to_done_over_three_weeks(work: Path):
+    config = work / "config.toml"
+    text = config.read_text()
+    at = text.index("# --- outputs")
+    config.write_text(text[:at] + MANUAL_KR + "\n" + text[at:])
+
+    week47 = kr(sync(work, "2026-11-17", "w47.json"), "O3-KR2")
+    assert (week47["kpi"], week47["manual"], week47["current"], week47["status"]) == (None, True, None, "no_data")
+    assert week47["note"] == "manual key result: no check-in has given a value yet"
+
+    sync(work, "2026-11-24", "w48.json")
+    type_checkins(work / TRACKER, {"O3-KR2": {"Confidence": "on track", "Value": 1, "Comment": "first hire signed"}})
+    week48 = kr(sync(work, "2026-11-24", "w48b.json"), "O3-KR2")
+    assert (week48["current"], week48["progress"], week48["stale"]) == (1, pytest.approx(1 / 3), None)
+    assert week48["status"] == "off_track"  # a third of the way with 60% of the period gone
+
+    week49 = kr(sync(work, "2026-12-01", "w49.json"), "O3-KR2")
+    assert week49["current"] == 1 and week49["stale"].startswith("no check-in value this week: showing 1 hires from")
+    _, rows = checkins_tab(work / TRACKER)
+    assert rows["O3-KR2"]["Last check-in"] == "2026-W48 · On track · first hire signed · value 1 hires"
+    type_checkins(work / TRACKER, {"O3-KR2": {"Value": "3"}})
+    week49 = kr(sync(work, "2026-12-01", "w49b.json"), "O3-KR2")
+    assert (week49["current"], week49["status"], week49["stale"]) == (3, "done", None)
+
+    history = load_workbook(work / TRACKER)["History"]
+    kept = [dict(zip(HISTORY_HEADER, r, strict=True)) for r in history.iter_rows(min_row=2, values_only=True)]
+    manual = [(r["Week"], r["Value"], r["Status"]) for r in kept if r["ID"] == "O3-KR2"]
+    assert manual == [("2026-W47", None, "No data"), ("2026-W48", 1, "Off track"), ("2026-W49", 3, "Done")]
+    ws = load_workbook(work / TRACKER)["Key Results"]
+    row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[1] == "O3-KR2")
+    assert row[KR_HEADER.index("KPI")] == "manual" and row[KR_HEADER.index("Current")] == 3

@@ -332,7 +332,8 @@ def kr_rows(
         unit = units.get(kr.kpi, kr.unit)
         rows.append((
             text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
-            text(kr.kpi), measure(kr.start, unit), measure(kr.target, unit), measure(kr.current, unit),
+            text(kr.kpi or ("manual" if kr.manual else None)), measure(kr.start, unit), measure(kr.target, unit),
+            measure(kr.current, unit),
             percent(kr.progress), percent(kr.expected), status_cell(kr.status), points(kr.change),
             count(kr.weight), day(updated.get(kr.kpi or "") or kr.value_as_of), text(kr_note(kr, result.as_of)),
             *checkin_cells(kr.checkin), score_cell(kr.score), grade_cell(kr.grade),
