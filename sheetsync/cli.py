@@ -289,6 +289,30 @@ def digest_command(
     sys.exit(code)
 
 
+@main.command("remind")
+@common_options
+@click.option("--dry-run", is_flag=True, help="Say who would be reminded; send and write nothing.")
+@click.option("--force", is_flag=True, help="Remind again even if this week's reminder was already sent.")
+@wait_option
+@click.pass_context
+def remind_command(
+    ctx: click.Context, config_path: str | None, as_of: date | None, dry_run: bool, force: bool, wait: bool
+) -> None:
+    """Email each owner whose key results have no check-in this week (once per ISO week)."""
+    from sheetsync.runtime.jobs import run_reminders
+
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        with nullcontext() if dry_run else runner_lock(config, "remind", wait):
+            outcome = run_reminders(config, as_of, dry_run=dry_run, force=force)
+    for delivery in outcome.deliveries:
+        click.echo(("error: " if delivery.action == "pending" else "") + delivery.describe(),
+                   err=delivery.action == "pending")  # fmt: skip
+    if not outcome.deliveries:
+        click.echo(f"no reminders for {outcome.week}: every key result with an owner_email has a check-in")
+    sys.exit(outcome.exit_code)
+
+
 @main.command("run")
 @common_options
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the results as JSON here.")

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from sheetsync.core.dates import DateFormatError, excel_serial_to_timestamp, parse_date
+from sheetsync.core.model import ObjectiveConfig
 from sheetsync.core.numbers import NumberFormatError, is_missing, parse_number
 from sheetsync.core.snapshot import week_key
 from sheetsync.errors import ExitCode, SheetsyncError
@@ -559,3 +560,40 @@ def manual_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date, unit_t
     return ManualValue(
         found.value, found, stale=f"no check-in value this week: showing {shown} from {found.date.isoformat()}"
     )
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One owner's nudge: the key results they own with no check-in this week."""
+
+    email: str
+    name: str
+    key_results: tuple[tuple[str, str], ...]  # (id, title)
+
+
+def due_reminders(
+    objectives: Iterable[ObjectiveConfig], checkins: Iterable[CheckIn], as_of: dt.date
+) -> tuple[list[Reminder], list[str]]:
+    """Who to remind this week, and the KRs that have no one to remind (no owner_email anywhere).
+
+    A KR's reminder goes to its own `owner_email`, else its objective's; KRs with a check-in
+    in `as_of`'s week are left out.
+    """
+    week = week_key(as_of)
+    done = {c.kr_id for c in checkins if c.week == week}
+    by_email: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
+    nobody: list[str] = []
+    for objective in objectives:
+        for kr in objective.key_results:
+            if kr.id in done:
+                continue
+            email = kr.owner_email or objective.owner_email
+            if not email:
+                nobody.append(kr.id)
+                continue
+            by_email.setdefault(email.casefold(), (email, kr.owner or objective.owner, []))[2].append((kr.id, kr.title))
+    reminders = [Reminder(email, name, tuple(krs)) for email, name, krs in by_email.values()]
+    return reminders, nobody

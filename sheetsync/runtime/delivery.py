@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -26,12 +26,14 @@ from zoneinfo import ZoneInfo
 from connectors import smtp_mailer, webhooks
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
 from connectors.webhooks import Webhook, WebhookError
+from sheetsync.core.checkins import Reminder
 from sheetsync.core.digest import ALL, DigestContent, build_digest, team_objectives
 from sheetsync.core.model import ChatConfig, Config, DigestConfig
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import week_key
 from sheetsync.errors import ExitCode
 from sheetsync.render.email_message import build_message, render
+from sheetsync.render.reminder import render_reminder
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.lock import FileLock
@@ -78,6 +80,7 @@ class Delivery:
     size: int = 0
     error: str | None = None
     channel: str = "email"  # email | slack | msteams
+    kind: str = "digest"  # digest | reminder (an owner's check-in reminder)
 
     def describe(self) -> str:
         if self.channel != "email":
@@ -85,16 +88,18 @@ class Delivery:
         who = ", ".join(self.recipients) or "no recipients"
         where = f" ({self.path})" if self.path else ""
         return {
-            "sent": f"sent the {self.week} digest for {self.audience} to {who}{where}",
-            "written": f"wrote the {self.week} digest for {self.audience} to {self.path} (no smtp_host: not emailed)",
-            "already_sent": f"the {self.week} digest for {self.audience} was already sent; --force sends it again",
-            "pending": f"the {self.week} digest for {self.audience} was not delivered: {self.error}; "
+            "sent": f"sent the {self.week} {self.kind} for {self.audience} to {who}{where}",
+            "written": f"wrote the {self.week} {self.kind} for {self.audience} to {self.path} "
+            "(no smtp_host: not emailed)",
+            "already_sent": f"the {self.week} {self.kind} for {self.audience} was already sent; --force sends it again",
+            "pending": f"the {self.week} {self.kind} for {self.audience} was not delivered: {self.error}; "
             f"kept in {self.path} for the next run",
-            "delivered_pending": f"sent the queued {self.week} digest for {self.audience}{where}",
-            "superseded": f"dropped the queued {self.week} digest for {self.audience}: a newer week replaces it{where}",
-            "would_send": f"would send the {self.week} digest for {self.audience} to {who}: {self.subject!r} "
+            "delivered_pending": f"sent the queued {self.week} {self.kind} for {self.audience}{where}",
+            "superseded": f"dropped the queued {self.week} {self.kind} for {self.audience}: a newer week replaces "
+            f"it{where}",
+            "would_send": f"would send the {self.week} {self.kind} for {self.audience} to {who}: {self.subject!r} "
             f"({self.size / 1024:.0f} KB){where}",
-            "skipped": f"no {self.week} digest for {self.audience}: {self.error}",
+            "skipped": f"no {self.week} {self.kind} for {self.audience}: {self.error}",
         }[self.action]
 
     def _describe_post(self) -> str:
@@ -244,26 +249,49 @@ class _Run:
                               error=f"no objective has team = {audience.team!r} (digest.teams.{audience.team})"))
             return
         message, subject = self.compose(audience)
+        self.send_message(audience.name, audience.recipients, message, subject)
+
+    def send_message(
+        self, audience: str, recipients: tuple[str, ...], message: EmailMessage, subject: str, kind: str = "digest"
+    ) -> None:
+        """Out by SMTP (queued in the outbox when it fails), or into the outbox without SMTP; recorded once sent."""
+        week = self.week
+        smtp = bool(self.config.digest.smtp_host)
         size = len(to_bytes(message))
         if self.dry_run:
-            where = None if smtp else self.outbox.root / file_name(week, audience.name)
-            self.add(Delivery(audience.name, week, "would_send", audience.recipients, subject, where, size))
+            where = None if smtp else self.outbox.root / file_name(week, audience)
+            self.add(Delivery(audience, week, "would_send", recipients, subject, where, size, kind=kind))
             return
         message_id = str(message["Message-ID"])
         if not smtp:
-            path = self.outbox.write(message, week, audience.name)
-            self._mark(week, audience.name, message_id)
-            self.add(Delivery(audience.name, week, "written", audience.recipients, subject, path, size))
+            path = self.outbox.write(message, week, audience)
+            self._mark(week, audience, message_id)
+            self.add(Delivery(audience, week, "written", recipients, subject, path, size, kind=kind))
             return
         try:
             self.deliver(message)
         except DeliveryError as exc:
-            path = self.outbox.keep_pending(message, week, audience.name)
-            self.add(Delivery(audience.name, week, "pending", audience.recipients, subject, path, size, str(exc)))
+            path = self.outbox.keep_pending(message, week, audience)
+            self.add(Delivery(audience, week, "pending", recipients, subject, path, size, str(exc), kind=kind))
             return
-        self._mark(week, audience.name, message_id)
-        copy = self.outbox.record_sent(message, week, audience.name)
-        self.add(Delivery(audience.name, week, "sent", audience.recipients, subject, copy, size))
+        self._mark(week, audience, message_id)
+        copy = self.outbox.record_sent(message, week, audience)
+        self.add(Delivery(audience, week, "sent", recipients, subject, copy, size, kind=kind))
+
+    def remind(self, reminder: Reminder, where: str) -> None:
+        """One owner's check-in reminder, at most once a week (the digest's record and queue)."""
+        audience = f"reminder {reminder.email}"
+        week = self.week
+        if self.history is not None and self.history.digest_sent(week, audience) and not self.force:
+            self.add(Delivery(audience, week, "already_sent", (reminder.email,), kind="reminder"))
+            return
+        if self.config.digest.smtp_host and self.outbox.pending_for(week, audience) and not self.force \
+                and not self.dry_run:  # fmt: skip
+            return  # still queued after flush_pending: its failure is already reported
+        rendered = render_reminder(reminder, project=self.config.name, week=week, where=where)
+        message = build_message(rendered, sender=self.config.digest.sender, to=(reminder.email,), week=week,
+                                audience=audience, date=datetime.now(ZoneInfo(self.config.timezone)))  # fmt: skip
+        self.send_message(audience, (reminder.email,), message, rendered.subject, kind="reminder")
 
     def _mark(self, week: str, audience: str, message_id: str) -> None:
         assert self.history is not None
@@ -412,6 +440,40 @@ def deliver_digests(
     return run.outcome
 
 
+def deliver_reminders(
+    config: Config,
+    as_of: date,
+    reminders: Sequence[Reminder],
+    *,
+    where: str,
+    dry_run: bool = False,
+    force: bool = False,
+    send: Sender | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DigestOutcome:
+    """Email each owner their check-in reminder for `as_of`'s week, once, the way digests go out."""
+    if send is None:
+
+        def send(message: EmailMessage, settings: SMTPSettings) -> object:
+            return smtp_mailer.send(message, settings)
+
+    def no_result() -> SyncResult:
+        raise AssertionError("reminders need no sync result")
+
+    run = _Run(config, as_of, no_result, dry_run=dry_run, force=force, tracker_url=None, send=send,
+               environ=environ if environ is not None else os.environ, post=webhooks.post)  # fmt: skip
+    try:
+        with _run_lock(dry_run, config.state_dir):
+            if run.settings is not None or run.blocked is not None:
+                run.flush_pending()
+            for reminder in reminders:
+                run.remind(reminder, where)
+    finally:
+        if run.history is not None:
+            run.history.close()
+    return run.outcome
+
+
 @contextmanager
 def _run_lock(dry_run: bool, state_dir: Path) -> Iterator[None]:
     """`<state_dir>/digest.lock` around check-send-record, so two runs never both send a week.
@@ -426,4 +488,7 @@ def _run_lock(dry_run: bool, state_dir: Path) -> Iterator[None]:
         yield
 
 
-__all__ = ["Audience", "Delivery", "DigestOutcome", "audiences", "deliver_digests", "tracker_file", "tracker_link"]
+__all__ = [
+    "Audience", "Delivery", "DigestOutcome", "audiences", "deliver_digests", "deliver_reminders", "tracker_file",
+    "tracker_link",
+]  # fmt: skip

@@ -26,7 +26,7 @@ from sheetsync.core.tracker import TrackerContent, build_tracker
 from sheetsync.errors import ExitCode
 from sheetsync.runtime.alerts import AlertsOutcome, run_alerts
 from sheetsync.runtime.history import HISTORY_FILE, History
-from sheetsync.runtime.pipeline import compute, read_with, sync, today
+from sheetsync.runtime.pipeline import compute, read_with, stored_checkins, sync, today
 
 if TYPE_CHECKING:
     from sheetsync.runtime.delivery import DigestOutcome  # imported when a digest runs: jinja2, css-inline
@@ -227,3 +227,34 @@ def run_digest(
         config, day, lambda: result if result is not None else results_for(config, day),
         dry_run=dry_run, force=force, tracker_url=tracker_url,
     )
+
+
+def run_reminders(
+    config: Config, as_of: date | None = None, *, dry_run: bool = False, force: bool = False
+) -> DigestOutcome:
+    """Email each owner whose key results have no check-in this week (`[schedule] remind`), once a week.
+
+    Check-ins count from the history and, when owners type into the tracker, from its
+    Check-ins tab as it is now (read, never written): a check-in typed since the last sync
+    spares its owner the reminder.
+    """
+    from sheetsync.runtime.delivery import deliver_reminders, tracker_link
+
+    day = as_of or today(config)
+    checkins = stored_checkins(config)
+    if config.checkins.from_tracker:
+        checkins, _ = tab_checkins(config, open_tracker(config).checkins, checkins, day)
+    reminders, nobody = ci.due_reminders(config.objectives, checkins, day)
+    if nobody:
+        log.warning("no reminder for %s: set owner_email on the key result or its objective", ", ".join(nobody))
+    return deliver_reminders(config, day, reminders, where=_checkin_place(config, tracker_link(config)),
+                             dry_run=dry_run, force=force)  # fmt: skip
+
+
+def _checkin_place(config: Config, link: str | None) -> str:
+    """Where owners check in, as the reminder tells them."""
+    if config.checkins.source is not None:
+        return f"add a row to {config.checkins.source!r} (the check-in form or sheet your team uses)"
+    if link:
+        return f"the Check-ins tab of the tracker, {link}"
+    return f"the Check-ins tab of the tracker, {Path(config.tracker.path or 'okr_tracker.xlsx').name}"

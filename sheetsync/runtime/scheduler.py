@@ -58,7 +58,7 @@ from sheetsync.runtime.lock import Holder, run_lock, schedule_lock
 
 log = logging.getLogger("sheetsync.schedule")
 
-JOBS = ("sync", "digest")  # in this order: at the same moment, the sync goes first
+JOBS = ("sync", "digest", "remind")  # in this order: at the same moment, the sync goes first
 MAX_SLEEP = 1.0  # seconds: how long a signal or a changed wall clock can go unnoticed
 
 SyncJob = Callable[[Config], Any]  # returns a jobs.SyncOutcome
@@ -123,6 +123,10 @@ def _default_digest(config: Config, **options: Any) -> Any:
     return jobs.run_digest(config, **options)
 
 
+def _default_remind(config: Config) -> Any:
+    return jobs.run_reminders(config)
+
+
 def library_jobs(library: schedule.Scheduler, spec: Spec, tz: str) -> list[schedule.Job]:
     """The `schedule` library jobs that fire on `spec`'s slots (one per weekday for "weekdays")."""
     if isinstance(spec, Every):
@@ -145,16 +149,20 @@ class Scheduler:
         *,
         sync_job: SyncJob | None = None,
         digest_job: DigestJob | None = None,
+        remind_job: DigestJob | None = None,
         emit: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.tz = ZoneInfo(config.timezone)
-        self.specs: dict[str, list[Spec]] = {job: list(getattr(config.schedule, job)) for job in JOBS}
+        self.specs: dict[str, list[Spec]] = {
+            job: list(getattr(config.schedule, job)) for job in JOBS if job != "remind" or config.schedule.remind
+        }  # reminders only when [schedule] remind asks for them
         if not any(self.specs.values()):
             raise ConfigError(f"{config.path.name}: schedule: sync and digest are both empty: nothing to schedule",
                               file=config.path.name, key="schedule")
         self.sync_job = sync_job or _default_sync
         self.digest_job = digest_job or _default_digest
+        self.remind_job = remind_job or _default_remind
         self.emit = emit or _print
         self.stop_requested = threading.Event()
         self.stop_reason = ""
@@ -164,7 +172,7 @@ class Scheduler:
         self._signals_installed = False
         self.library = schedule.Scheduler()
         self._intervals: list[schedule.Job] = []
-        for job in JOBS:
+        for job in self.specs:
             for spec in self.specs[job]:
                 self._register(job, spec)
 
@@ -179,7 +187,7 @@ class Scheduler:
         for library_job in self._intervals:
             self.library.cancel_job(library_job)
         self._intervals.clear()
-        for job in JOBS:
+        for job in self.specs:
             for spec in self.specs[job]:
                 if isinstance(spec, Every):
                     self._register(job, spec)
@@ -208,7 +216,7 @@ class Scheduler:
         """Catch up, then run jobs at their times until a signal; returns the exit code (0)."""
         with self.signals():
             now = self.now()
-            nexts = {f"next_{job}": _local(self.next_run(job, now), self.tz) for job in JOBS}
+            nexts = {f"next_{job}": _local(self.next_run(job, now), self.tz) for job in self.specs}
             self.emit(self._line(event="start", pid=os.getpid(), tz=self.config.timezone, **nexts))
             if catch_up and self.catch_up():
                 self._restart_intervals()
@@ -226,7 +234,7 @@ class Scheduler:
     def catch_up(self) -> list[JobRun]:
         """Run once each job whose latest slot passed without a successful run (sync first)."""
         runs = []
-        for job in JOBS:
+        for job in self.specs:
             if self.stop_requested.is_set():
                 break
             slot = self.missed(job, self.now(), self.last_success(job))
@@ -259,6 +267,8 @@ class Scheduler:
         if not self.lock.acquire(cancel=self.stop_requested, on_wait=waiting):
             return None
         try:
+            if job == "remind":
+                return self._remind(trigger, slot)
             return self._sync(trigger, slot)[0] if job == "sync" else self._digest(trigger, slot)
         finally:
             self.lock.release()
@@ -335,6 +345,20 @@ class Scheduler:
         # Stakeholders read that the tracker is behind; the error itself is in the log line above.
         note = f"The scheduled sync failed, so the tracker was not updated this week: it still shows {since}."
         return dataclasses.replace(result, notices=(*result.notices, note))
+
+    def _remind(self, trigger: str, slot: datetime | None) -> JobRun:
+        started, clock = self._start("remind", trigger)
+        try:
+            outcome = self.remind_job(self.config)
+        except Exception as exc:
+            run = self._failed("remind", trigger, slot, started, clock, exc)
+        else:
+            code = outcome.exit_code
+            detail = "; ".join(d.describe() for d in getattr(outcome, "deliveries", []))
+            run = JobRun("remind", trigger, started, time.monotonic() - clock, "ok" if code == 0 else "failed", code,
+                         slot, detail)  # fmt: skip
+        self._finish(run)
+        return run
 
     def _start(self, job: str, trigger: str) -> tuple[datetime, float]:
         started = self.now()
@@ -444,7 +468,7 @@ def describe(config: Config, now: datetime | None = None) -> list[str]:
     rows: dict[str, sqlite3.Row | None] = {}
     if (config.state_dir / HISTORY_FILE).exists():
         with History.for_state_dir(config.state_dir) as history:
-            rows = {job: history.last_job_run(job) for job in JOBS}
+            rows = {job: history.last_job_run(job) for job in scheduler.specs}
     lines = [f"{config.name}: times in {config.timezone}, now {_local(now, tz, fmt)}"]
     width = max(len(" + ".join(s.text for s in specs)) for specs in scheduler.specs.values())
     for job, specs in scheduler.specs.items():
