@@ -403,6 +403,14 @@ def latest(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> CheckIn |
     return max(found, key=lambda c: (c.week, *_order(c))) if found else None
 
 
+def by_kr(checkins: Iterable[CheckIn]) -> dict[str, list[CheckIn]]:
+    """Check-ins grouped by KR id, so per-KR lookups over a large organisation stay linear."""
+    grouped: dict[str, list[CheckIn]] = {}
+    for checkin in checkins:
+        grouped.setdefault(checkin.kr_id, []).append(checkin)
+    return grouped
+
+
 def latest_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> CheckIn | None:
     """The latest check-in carrying a value, up to `as_of`'s week (what a manual KR's value is)."""
     return latest((c for c in checkins if c.value is not None), kr_id, as_of)

@@ -376,11 +376,12 @@ def checkin_rows(
     """
     week = week_key(result.as_of)
     mine = ci.latest_per_week(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN)
+    before = ci.by_kr(c for c in result.checkins if c.week < week)
     rows = []
     for kr in result.key_results:
         unit = units.get(kr.kpi or "", kr.unit)
         now = mine.get((kr.id, week))
-        earlier = ci.latest((c for c in result.checkins if c.week < week), kr.id, result.as_of)
+        earlier = ci.latest(before.get(kr.id, ()), kr.id, result.as_of)
         rows.append((
             text(week), text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
             status_cell(kr.status), measure(kr.current, unit), text(describe_checkin(earlier, unit)),

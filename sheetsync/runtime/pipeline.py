@@ -125,10 +125,12 @@ def compute(
         known = ci.merge(known, from_source)
         source_warnings[source].extend(found_warnings)
 
+    grouped = ci.by_kr(known)
     key_results: dict[str, list[KeyResultResult]] = {}
     for objective, kr in config.key_results():
         if kr.manual:
-            manual = ci.manual_value(known, kr.id, as_of, lambda v, unit=kr.unit: shown_value(v, unit))
+            manual = ci.manual_value(grouped.get(kr.id, ()), kr.id, as_of,
+                                     lambda v, unit=kr.unit: shown_value(v, unit))  # fmt: skip
             kr_result = evaluate_key_result(
                 kr, objective=objective.id, current=manual.value,
                 baseline=kr.baseline if isinstance(kr.baseline, float) else None, expected=expected,
@@ -167,7 +169,7 @@ def compute(
         )
     if config.checkins.enabled:
         key_results = {
-            objective: [replace(kr, checkin=ci.latest(known, kr.id, as_of)) for kr in krs]
+            objective: [replace(kr, checkin=ci.latest(grouped.get(kr.id, ()), kr.id, as_of)) for kr in krs]
             for objective, krs in key_results.items()
         }
     objectives = roll_up(config.objectives, key_results, expected, config.status, closed=closed)
