@@ -341,7 +341,8 @@ def test_one_batch_get_per_spreadsheet_and_metadata_only_when_a_source_names_no_
     assert fake_google.call_counts() == {"oauth.token": 1, "spreadsheets.get": 1, "values.batchGet": 2}
     (meta,) = fake_google.calls_of("spreadsheets.get")
     assert other in meta.path
-    first = fake_google.calls_of("values.batchGet")[0]
+    # Spreadsheets are read in parallel: find the metrics one by its path, not by its place in the log.
+    (first,) = [c for c in fake_google.calls_of("values.batchGet") if metrics in c.path]
     assert first.query["ranges"] == ["'Sales'", "'Team ''A'''"]  # identical ranges read once
 
 
