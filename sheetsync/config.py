@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import string
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -24,11 +23,11 @@ from sheetsync.core.expressions import ExpressionError, Filter, Formula, parse_f
 from sheetsync.core.model import (
     AGGS,
     DEFAULT_SCHEDULE,
+    DEFAULT_SUBJECT,
     DIRECTIONS,
     KR_KINDS,
     SECURITY,
     SOURCE_TYPES,
-    SUBJECT_FIELDS,
     TRACKER_TYPES,
     WAREHOUSE_TYPES,
     WINDOWS,
@@ -47,9 +46,11 @@ from sheetsync.core.model import (
     ScoringConfig,
     SourceConfig,
     StatusConfig,
+    SubjectTemplate,
     TeamDigestConfig,
     TrackerConfig,
     parse_change,
+    parse_subject,
 )
 from sheetsync.core.numbers import NumberFormatError, parse_number
 from sheetsync.core.periods import GRAINS, Period, PeriodError, custom_period, parse_period
@@ -753,8 +754,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         tt.done()
     timeout = t.seconds("timeout", 30.0, positive=True, maximum=3600)
     retry_wait = t.seconds("retry_wait", 5.0, maximum=3600)
-    subject = t.str("subject", DigestConfig.subject)
-    _check_subject(t, subject)
+    subject = _subject(t)
     config = DigestConfig(
         to=_addresses(t, "to"),
         cc=_addresses(t, "cc"),
@@ -786,24 +786,12 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
     return config
 
 
-def _check_subject(t: _Table, subject: str) -> None:
+def _subject(t: _Table) -> SubjectTemplate:
     """Placeholders are checked here so a typo fails at load, not on Monday morning."""
     try:
-        parts = [(name, spec) for _, name, spec, _ in string.Formatter().parse(subject) if name is not None]
-    except ValueError as exc:
-        t.fail(f"bad template {subject!r}: {exc}", "subject")
-    for name, spec in parts:
-        if name not in SUBJECT_FIELDS:
-            t.fail(f"unknown placeholder {{{name}}}{_hint(name, SUBJECT_FIELDS)}; use {', '.join(SUBJECT_FIELDS)}",
-                   "subject")
-        if spec and re.search(r"\d{4}", spec):
-            t.fail(f"placeholder {{{name}:{spec}}} asks for a width beyond a subject line", "subject")
-    # Every field is filled with text (see core.digest.render_subject): a spec such as
-    # {week:d} or a conversion such as {project!z} fails here, not on Monday morning.
-    try:
-        subject.format(**dict.fromkeys(SUBJECT_FIELDS, "text"))
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        t.fail(f"bad template {subject!r}: {exc} (every placeholder is filled with text)", "subject")
+        return parse_subject(t.str("subject", DEFAULT_SUBJECT))
+    except ConfigError as exc:
+        t.fail(str(exc), "subject")
 
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

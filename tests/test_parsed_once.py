@@ -9,7 +9,15 @@ import pytest
 
 from sheetsync.config import load_config
 from sheetsync.core.expressions import Filter, Formula, filters, formulas
-from sheetsync.core.model import Change, KeyResultConfig, KPIConfig, SourceConfig, parse_change
+from sheetsync.core.model import (
+    Change,
+    DigestConfig,
+    KeyResultConfig,
+    KPIConfig,
+    SourceConfig,
+    SubjectTemplate,
+    parse_change,
+)
 from sheetsync.core.schedule_spec import AtTime, Every
 from sheetsync.errors import ConfigError
 from sheetsync.runtime.pipeline import sync
@@ -82,3 +90,14 @@ def test_changes_and_schedule_entries_are_held_parsed(tmp_path: Path) -> None:
     assert KeyResultConfig(id="K", title="t", kpi="k", start=1.0, change="+10%").change == "+10%"
     with pytest.raises(ConfigError, match="'lots' is not a change"):
         KeyResultConfig(id="K", title="t", kpi="k", change="lots")
+
+
+def test_the_subject_template_is_held_parsed_and_checked(tmp_path: Path) -> None:
+    config = load_config(copy_example(tmp_path))
+    subject = config.digest.subject
+    assert isinstance(subject, SubjectTemplate) and {"project", "period", "week"} <= subject.fields
+    given = DigestConfig(subject="{project} · {iso_week}")
+    assert given.subject.fields == {"project", "iso_week"} and given.subject == "{project} · {iso_week}"
+    assert given.subject.fill({"project": "Acme", "iso_week": "2026-W48"}) == "Acme · 2026-W48"
+    with pytest.raises(ConfigError, match=r"unknown placeholder \{projet\} \(did you mean 'project'\?\)"):
+        DigestConfig(subject="{projet}")

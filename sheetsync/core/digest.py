@@ -19,12 +19,11 @@ from sheetsync.core import display
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
-from sheetsync.core.model import DigestConfig
+from sheetsync.core.model import DigestConfig, SubjectTemplate
 from sheetsync.core.objectives import ObjectiveResult
 from sheetsync.core.periods import Period, day_text
 from sheetsync.core.results import SourceResult, SyncResult, compare_with
 from sheetsync.core.snapshot import Snapshot, week_key
-from sheetsync.errors import ConfigError
 
 ALL = "all"
 """The audience name of the digest that covers every objective."""
@@ -356,7 +355,7 @@ def build_digest(
 
 
 def render_subject(
-    template: str, result: SyncResult, *, team: str | None, overall: float | None, append_team: bool
+    template: SubjectTemplate, result: SyncResult, *, team: str | None, overall: float | None, append_team: bool
 ) -> str:
     """The subject from its template, on one line whatever the config or a sheet put in it."""
     iso = result.as_of.isocalendar()
@@ -370,11 +369,8 @@ def render_subject(
         "progress": display.percent(overall),
         "elapsed": display.percent(result.expected),
     }
-    try:
-        subject = template.format(**{k: display.one_line(v) for k, v in fields.items()})
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ConfigError(f"digest.subject: cannot fill {template!r}: {exc}") from None
-    if append_team and team and "{team}" not in template:
+    subject = template.fill({k: display.one_line(v) for k, v in fields.items()})
+    if append_team and team and "{team}" not in template.text:
         subject = f"{subject} · {team}"
     return display.one_line(subject, limit=200)
 

@@ -11,6 +11,7 @@ the line in config.toml.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from sheetsync.core.expressions import Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.periods import Period
 from sheetsync.core.schedule_spec import Spec, parse_spec
+from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ConfigError
 
 SOURCE_TYPES = ("csv", "xlsx", "gsheet", "sql", "parquet")
@@ -29,8 +31,16 @@ DIRECTIONS = ("increase", "decrease")
 TRACKER_TYPES = ("xlsx", "gsheet")
 SECURITY = ("starttls", "ssl", "none")
 SUBJECT_FIELDS = ("project", "period", "week", "iso_week", "as_of", "team", "progress", "elapsed")
+DEFAULT_SUBJECT = "{project} OKRs · {period} · week {week}"
 KR_KINDS = ("committed", "aspirational")
 
+
+
+def _parse_text(config: Any, name: str, parse: Callable[[str], Any]) -> None:
+    """Replace a field given as text (by code, not the config reader) with its parsed value."""
+    value = getattr(config, name)
+    if isinstance(value, str):
+        object.__setattr__(config, name, parse(value))
 
 
 _CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
@@ -69,6 +79,57 @@ def parse_change(text: str) -> Change:
         raise ConfigError(f'{text!r} is not a change: use e.g. "+15%", "-15%" or "+5"')
     amount = float(match["num"]) * (-1 if match["sign"] == "-" else 1)
     return Change(text, amount / 100, True) if match["pct"] else Change(text, amount, False)
+
+
+@dataclass(frozen=True, eq=False)
+class SubjectTemplate:
+    """The digest's subject line, e.g. "{project} OKRs · {period} · week {week}", checked once.
+
+    Every placeholder is one of SUBJECT_FIELDS and the template was tried with text in each,
+    so `fill` cannot fail on Monday morning.
+    """
+
+    text: str
+    fields: frozenset[str]
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        return self.text.format(**{name: values.get(name, "") for name in SUBJECT_FIELDS})
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to another template or to the text it was parsed from."""
+        if isinstance(other, SubjectTemplate):
+            return self.text == other.text
+        if isinstance(other, str):
+            return self.text == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def parse_subject(text: str) -> SubjectTemplate:
+    """A subject template whose placeholders are known and fillable; raises ConfigError otherwise."""
+    try:
+        parts = [(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(f"bad template {text!r}: {exc}") from None
+    for name, spec in parts:
+        if name not in SUBJECT_FIELDS:
+            raise ConfigError(
+                f"unknown placeholder {{{name}}}{did_you_mean(name, SUBJECT_FIELDS)}; use {', '.join(SUBJECT_FIELDS)}"
+            )
+        if spec and re.search(r"\d{4}", spec):
+            raise ConfigError(f"placeholder {{{name}:{spec}}} asks for a width beyond a subject line")
+    # Every field is filled with text (see core.digest.render_subject): a spec such as
+    # {week:d} or a conversion such as {project!z} fails here, not on Monday morning.
+    try:
+        text.format(**dict.fromkeys(SUBJECT_FIELDS, "text"))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise ConfigError(f"bad template {text!r}: {exc} (every placeholder is filled with text)") from None
+    return SubjectTemplate(text, frozenset(name for name, _ in parts))
 
 
 @dataclass(frozen=True)
@@ -234,7 +295,7 @@ class DigestConfig:
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     sender: str = "sheetsync@localhost"
-    subject: str = "{project} OKRs · {period} · week {week}"
+    subject: SubjectTemplate = field(default_factory=lambda: parse_subject(DEFAULT_SUBJECT))
     smtp_host: str | None = None
     smtp_port: int | None = None
     security: str = "starttls"
@@ -254,6 +315,9 @@ class DigestConfig:
     @property
     def chats(self) -> tuple[ChatConfig, ...]:
         return tuple(c for c in (self.slack, self.msteams) if c is not None)
+
+    def __post_init__(self) -> None:
+        _parse_text(self, "subject", parse_subject)
 
 
 @dataclass(frozen=True)
@@ -337,10 +401,3 @@ class Config:
         for objective in self.objectives:
             for kr in objective.key_results:
                 yield objective, kr
-
-
-def _parse_text(config: Any, name: str, parse: Callable[[str], Any]) -> None:
-    """Replace a field given as text (by code, not the config reader) with its parsed value."""
-    value = getattr(config, name)
-    if isinstance(value, str):
-        object.__setattr__(config, name, parse(value))
