@@ -117,7 +117,9 @@ def run_size(
         credentials.chmod(0o600)  # as a real key file should be (sheetsync warns otherwise)
         # No quota on the test server: the client-side bucket set as if the quota were raised.
         config = write_config(org, run_dir / "config.toml", api_url=server.url, credentials=credentials,
-                              requests_per_minute=quota or 1_000_000)
+                              requests_per_minute=quota or 1_000_000,
+                              # a simulated clock is shared: waits in parallel threads would add up
+                              parallel=1 if simulate_clock else None)
         run = {
             "dir": str(run_dir), "config": str(config), "manifest": str(org.root / "manifest.json"),
             "data": str(org.root), "api_url": server.url, "credentials": str(credentials),
