@@ -80,16 +80,13 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
     from sheetsync.runtime.pipeline import compute
 
     clock = _clock(run)
-    if clock is not None:  # retries wait on the shared simulated clock instead of sleeping
-        init = google_client.RetryingHTTPClient.__init__
+    if clock is not None:  # retries and the quota bucket wait on the shared simulated clock, not sleeping
+        policy = google_client._policy
 
-        def simulated(self: Any, *args: Any, **kwargs: Any) -> None:
-            init(self, *args, **kwargs)
-            self.retry = dataclasses.replace(self.retry, sleep=clock.sleep, clock=clock.now)
-            if self.limiter is not None:  # the quota bucket waits on the same clock
-                self.limiter.clock, self.limiter.sleep = clock.now, clock.sleep
+        def simulated(google: Any, retry: Any) -> Any:
+            return dataclasses.replace(policy(google, retry), sleep=clock.sleep, clock=clock.now)
 
-        google_client.RetryingHTTPClient.__init__ = simulated  # type: ignore[method-assign]
+        google_client._policy = simulated
     with st.stage("config"):
         config = load_config(run["config"])
     with st.stage("read"):
