@@ -33,8 +33,17 @@ def describe_os_error(exc: OSError) -> str:
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """Call `write(tmp_path)` and move the result over `path`; on any failure `path` is untouched."""
+    """Call `write(tmp_path)` and move the result over `path`; on any failure `path` is untouched.
+
+    A symlink is written through (the file it points to is replaced, the link stays); a
+    path that is a folder, a device or a pipe is refused rather than replaced by a file.
+    """
     target = Path(path)
+    if target.is_symlink():
+        target = Path(os.path.realpath(target))
+    if target.exists() and not target.is_file():
+        kind = "a folder" if target.is_dir() else "a device, pipe or socket"
+        raise OutputError(f"{Path(path)}: cannot write: is {kind}, not a file (name a file to write)")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_orphans(target)

@@ -23,7 +23,7 @@ import click
 
 from connectors.base import SourceError
 from sheetsync import resources
-from sheetsync.config import check_as_of, load_config
+from sheetsync.config import check_as_of, load_config, output_conflict
 from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
@@ -229,6 +229,8 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
 
 
 def _sync(config: Config, as_of: date | None, json_path: str | None, reporter: Reporter) -> SyncOutcome:
+    if json_path is not None and (clash := output_conflict(config, json_path, "--json")):
+        raise ConfigError(f"--json: {clash}")
     with reporter.step("sync"):
         outcome = run_sync(config, as_of, json_path=json_path)
     _summary(outcome.result)
@@ -451,6 +453,26 @@ def _describe_warehouses(config: Config, data: dict[str, SourceData | SourceErro
         except SourceError as exc:
             data[source.name] = exc
     return spans
+
+
+@main.group("history")
+def history_group() -> None:
+    """The history database (week-by-week snapshots): check it, or repair a damaged one."""
+
+
+@history_group.command("repair")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Config file (default: ./config.toml).")
+@example_option
+@wait_option
+@click.pass_context
+def history_repair_command(ctx: click.Context, config_path: str | None, wait: bool) -> None:
+    """Check the history; a damaged one is moved aside (kept, never deleted) and a fresh one started."""
+    from sheetsync.runtime.history import repair_history
+
+    with user_errors(ctx.obj["debug"]):
+        config = find_config(config_path)
+        with runner_lock(config, "history repair", wait):
+            click.echo(repair_history(config.state_dir))
 
 
 @main.command("init")

@@ -8,6 +8,8 @@ syntax) all happen here, before any source is opened.
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import math
 import os
 import re
@@ -19,6 +21,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sheetsync.core.display import file_slug
 from sheetsync.core.expressions import ExpressionError, Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.model import (
     AGGS,
@@ -303,7 +306,50 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         checkins=_checkins(root.table("checkins"), sources, objectives),
     )
     root.done()
+    for key, output in _outputs(config):
+        clash = output_conflict(config, output, key)
+        if clash:
+            root.fail(clash, key)
     return config
+
+
+def _outputs(config: Config) -> list[tuple[str, str]]:
+    """What a run writes, by the key that names it."""
+    outputs = []
+    if config.tracker.type == "xlsx" and config.tracker.path:
+        outputs.append(("tracker.path", config.tracker.path))
+    if config.report.path:
+        outputs.append(("report.path", config.report.path))
+    outputs.append(("project.state_dir", str(config.state_dir / "history.sqlite")))
+    return outputs
+
+
+def _inputs(config: Config) -> list[tuple[str, str]]:
+    """What a run reads, by the key that names it (source paths may be globs)."""
+    inputs = [(f"sources.{s.name}.path", s.path) for s in config.sources.values() if s.path]
+    if config.tracker.template:
+        inputs.append(("tracker.template", config.tracker.template))
+    if config.google.credentials:
+        inputs.append(("google.credentials", config.google.credentials))
+    inputs.append(("the config file", str(config.path)))
+    return inputs
+
+
+def output_conflict(config: Config, path: str | os.PathLike[str], key: str) -> str | None:
+    """Why writing `path` would destroy an input or another output, or None when it is safe.
+
+    Paths are compared after resolving symlinks, and against source globs, so the tracker
+    can never overwrite a source, a `--json` never the history, and so on.
+    """
+    target = os.path.realpath(path)
+    for other_key, other in [*_inputs(config), *_outputs(config)]:
+        if other_key == key:
+            continue
+        real = os.path.realpath(other)
+        if target == real or (glob.has_magic(other) and fnmatch.fnmatchcase(target, real)):
+            role = "read as" if (other_key, other) in _inputs(config) else "written as"
+            return f"{path} is also {other_key} ({role} {other}): writing it would destroy that; choose another path"
+    return None
 
 
 def _fraction(table: _Table, name: str, default: float) -> float:
@@ -752,6 +798,14 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         teams.append(TeamDigestConfig(team=team, to=_addresses(tt, "to"), cc=_addresses(tt, "cc"),
                                       slack=_chat(tt, "slack"), msteams=_chat(tt, "msteams")))
         tt.done()
+    # Each audience's digest is one .eml file named by its slug: two must never share one
+    # (compared without case, as macOS and Windows file systems do).
+    slugs = {file_slug("all").casefold(): "everyone's digest ('all')"}
+    for team in teams:
+        other = slugs.setdefault(file_slug(team.team).casefold(), team.team)
+        if other != team.team:
+            teams_t.fail(f"{team.team!r} and {other!r} would write the same digest file"
+                         f" (…-{file_slug(team.team)}.eml); rename one", team.team)
     timeout = t.seconds("timeout", 30.0, positive=True, maximum=3600)
     retry_wait = t.seconds("retry_wait", 5.0, maximum=3600)
     subject = _subject(t)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from sheetsync.cli import main
 
@@ -29,17 +30,36 @@ def load_case(name: str) -> dict:
 
 
 def digest_of(folder: Path) -> dict[str, str]:
-    """What a user would lose: the tracker's bytes and the history's rows."""
+    """What a user would lose: the tracker's bytes and the history's rows (its bytes when damaged)."""
     out: dict[str, str] = {}
     for path in sorted(folder.rglob("*.xlsx")):
-        out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_file():
+            out[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
     db = folder / ".sheetsync" / "history.sqlite"
-    if db.exists():
-        with sqlite3.connect(db) as conn:
-            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-            rows = [(t, conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()) for t in tables]
-        out["history"] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    if db.is_dir():
+        out["history"] = "a folder: " + ",".join(sorted(p.name for p in db.iterdir()))
+    elif db.exists():
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")]
+                rows = [(t, conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()) for t in tables]
+            out["history"] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        except sqlite3.DatabaseError:
+            out["history"] = "damaged: " + hashlib.sha256(db.read_bytes()).hexdigest()
     return out
+
+
+def assert_whole(work: Path, name: str, case: dict) -> None:
+    """Whatever the exit: every tracker is a whole workbook and the history is sound (or, when
+    the case damaged it on purpose, kept exactly as it was)."""
+    for path in work.rglob("*.xlsx"):
+        if path.is_file() and "data" not in path.relative_to(work).parts:
+            load_workbook(path, read_only=True).close()
+    db = work / ".sheetsync" / "history.sqlite"
+    if case.get("damaged_history"):
+        return
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok", name
 
 
 def run(args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch):
@@ -63,7 +83,6 @@ def test_corpus_case(name: str, good_run: Path, tmp_path: Path, monkeypatch: pyt
     case = load_case(name)
     work = tmp_path / "project"
     shutil.copytree(good_run, work)
-    before = digest_of(work)
     config = work / "config.toml"
     text = config.read_text(encoding="utf-8")
     for edit in case.get("replace", []):
@@ -73,8 +92,22 @@ def test_corpus_case(name: str, good_run: Path, tmp_path: Path, monkeypatch: pyt
     for path in (CORPUS / name).rglob("*"):
         if path.is_file() and path.name != "case.toml":
             target = work / path.relative_to(CORPUS / name)
+            if target.parent.is_file():  # e.g. a folder in place of the history file
+                target.parent.unlink()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+    for link, points_to in case.get("symlinks", []):
+        (work / link).parent.mkdir(parents=True, exist_ok=True)
+        if not (work / points_to).exists() and (work / link).exists():  # the good file moves behind the link
+            (work / points_to).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(work / link, work / points_to)
+        (work / link).unlink(missing_ok=True)
+        (work / link).symlink_to(work / points_to)
+    for gone in case.get("remove", []):
+        (work / gone).unlink()
+    for variable, value in case.get("env", {}).items():
+        monkeypatch.setenv(variable, value)
+    before = digest_of(work)  # after the case's own files: a damaged history must stay as damaged
 
     result = run(case.get("args", DEFAULT_ARGS), work, monkeypatch)
 
@@ -82,7 +115,8 @@ def test_corpus_case(name: str, good_run: Path, tmp_path: Path, monkeypatch: pyt
     assert result.exit_code == case["exit"], f"{name}: {result.output}"
     assert result.exception is None or isinstance(result.exception, SystemExit), f"{name}: {result.exception!r}"
     assert "Traceback" not in result.output
-    assert case["message"] in stderr, f"{name}: expected {case['message']!r} in:\n{stderr}"
+    shown = result.stdout if case.get("stream") == "stdout" else stderr
+    assert case["message"] in shown, f"{name}: expected {case['message']!r} in:\n{shown}"
     for text_absent in case.get("absent", []):
         assert text_absent not in result.output, f"{name}: {text_absent!r} must not appear"
     for line in stderr.splitlines():
@@ -90,13 +124,15 @@ def test_corpus_case(name: str, good_run: Path, tmp_path: Path, monkeypatch: pyt
     assert not list(work.rglob("*.tmp")), f"{name}: a temporary file was left behind"
     if case["exit"] in (1, 2):
         assert digest_of(work) == before, f"{name}: the last good tracker or history changed"
-    db = work / ".sheetsync" / "history.sqlite"
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert_whole(work, name, case)
+    for link, _ in case.get("symlinks", []):
+        assert (work / link).is_symlink(), f"{name}: {link} is no longer a symlink"
+    for pattern in case.get("exists", []):
+        assert list(work.glob(pattern)), f"{name}: nothing matches {pattern}"
 
 
 def test_corpus_is_big_enough_and_every_case_is_described():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 100
     for name in CASES:
         case = load_case(name)
         assert case["description"] and case["family"] and "exit" in case, name

@@ -31,6 +31,17 @@ def one_line(text: object, limit: int = 250) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def file_slug(name: str) -> str:
+    """A name reduced to characters safe in any file system ('Sales/EMEA' -> 'Sales_EMEA').
+
+    Two names can reduce to one slug: whoever names files by slug checks they stay unique.
+    """
+    return _UNSAFE_IN_FILE_NAMES.sub("_", name).strip("._") or "team"
+
+
 def number(x: float) -> str:
     """Few enough digits to read at a glance: 1,234 · 87.3 · 2.93 · 0.05."""
     if not math.isfinite(x):

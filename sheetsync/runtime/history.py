@@ -8,6 +8,8 @@ keep the file whole even when the process is killed mid-write.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ from pathlib import Path
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, LastGood, LastGoodValues, Snapshot, week_key
+from sheetsync.errors import SheetsyncError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -75,20 +78,109 @@ ADDED_COLUMNS = (
 """Columns newer than the first schema: added in place to an older history file."""
 
 
+class HistoryError(SheetsyncError):
+    """The history database cannot be used; the message names the file and what to do."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.file = str(path)
+
+
+REPAIR_ADVICE = "it is left as it is: run `sheetsync history repair` to move it aside (kept) and start afresh"
+
+
+def history_error(path: Path, exc: sqlite3.Error | OSError) -> HistoryError:
+    """One line naming the database file, the cause and the way out."""
+    text = str(exc)
+    lowered = text.lower()
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return HistoryError(f"{path}: the history database is damaged ({text}); {REPAIR_ADVICE}", path)
+    if "disk is full" in lowered or getattr(exc, "errno", None) == errno.ENOSPC:
+        return HistoryError(f"{path}: cannot write the history: the disk is full; free some space and run again", path)
+    if "readonly" in lowered or "read-only" in lowered or isinstance(exc, PermissionError):
+        return HistoryError(f"{path}: cannot write the history: the file or its folder is read-only", path)
+    if "unable to open" in lowered:
+        return HistoryError(f"{path}: cannot open the history database ({text}); check the folder exists and is"
+                            " writable", path)
+    return HistoryError(f"{path}: history database error: {text}", path)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose errors name the history file (`HistoryError`), never a bare DatabaseError."""
+
+    history_path: Path
+
+    def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise history_error(self.history_path, exc) from None
+
+    def executemany(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise history_error(self.history_path, exc) from None
+
+    def executescript(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        try:
+            return super().executescript(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise history_error(self.history_path, exc) from None
+
+
+def _expected_columns() -> dict[str, list[tuple[str, str, str | None]]]:
+    """Each table's columns as SCHEMA declares them: (name, type, default)."""
+    with sqlite3.connect(":memory:") as memory:
+        memory.executescript(SCHEMA)
+        tables = [r[0] for r in memory.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: [(r[1], r[2], r[4]) for r in memory.execute(f"PRAGMA table_info({t})")] for t in tables}
+
+
+def _migrate(db: sqlite3.Connection) -> list[str]:
+    """Bring a database from an older sheetsync up to SCHEMA: tables are created, missing columns added.
+
+    Columns are only ever added (as NULL, or their declared default), so older rows keep
+    their values and an older sheetsync can still read what it knew.
+    """
+    added = []
+    for table, columns in _expected_columns().items():
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind, default in columns:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}" + (f" DEFAULT {default}" if default else ""))
+                added.append(f"{table}.{name}")
+    return added
+
+
 class History:
     """The history database of one project (`<state_dir>/history.sqlite`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if self.path.is_dir():
+            raise HistoryError(f"{self.path}: is a folder, not the history database; {REPAIR_ADVICE}", self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise history_error(self.path, exc) from None
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, factory=_Connection)
+        except sqlite3.Error as exc:
+            raise history_error(self.path, exc) from None
+        self.db.history_path = self.path  # type: ignore[attr-defined]
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        for table, column, kind in ADDED_COLUMNS:
-            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        try:
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(SCHEMA)
+            for table, column, kind in ADDED_COLUMNS:
+                have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            _migrate(self.db)  # and any other column an older sheetsync did not have
+        except HistoryError:
+            self.db.close()
+            raise
 
     @classmethod
     def for_state_dir(cls, state_dir: str | Path) -> History:
@@ -310,3 +402,39 @@ def _iso(day: date | None) -> str | None:
 
 def _day(text: str | None) -> date | None:
     return None if not text else date.fromisoformat(text)
+
+
+def repair_history(state_dir: str | Path, *, now: datetime | None = None) -> str:
+    """Check the history database; a damaged one is moved aside (never deleted) and a fresh one started.
+
+    Only ever run on request (`sheetsync history repair`): a run that finds the history
+    damaged stops and says so, so no run silently forgets the past.
+    """
+    path = Path(state_dir) / HISTORY_FILE
+    if not path.exists():
+        return f"{path}: no history yet; nothing to repair"
+    problem = None
+    try:
+        with History(path) as history:
+            verdict = history.db.execute("PRAGMA integrity_check").fetchone()[0]
+            weeks = len(history.weeks())
+        if verdict != "ok":
+            problem = f"integrity check: {verdict}"
+    except HistoryError as exc:
+        if "damaged" not in str(exc) and "is a folder" not in str(exc) and "database error" not in str(exc):
+            raise  # a full or read-only disk is not cured by starting afresh
+        problem = str(exc).split(": ", 1)[1]
+    if problem is None:
+        return f"{path}: the history is sound ({weeks} weeks); nothing to repair"
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    kept = path.with_name(f"{path.name}.damaged-{stamp}")
+    try:
+        os.replace(path, kept)
+        for suffix in ("-wal", "-shm", "-journal"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.replace(side, kept.with_name(kept.name + suffix))
+    except OSError as exc:
+        raise history_error(path, exc) from None
+    History(path).close()
+    return f"{path}: was damaged ({problem[:200]}); moved aside to {kept} (kept) and started a fresh history"

@@ -9,22 +9,19 @@ still knows which digest it is.
 
 from __future__ import annotations
 
-import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
 from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
+from sheetsync.core.display import file_slug
 from sheetsync.render.email_message import AUDIENCE_HEADER, WEEK_HEADER
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def file_name(week: str, audience: str) -> str:
     """`2026-W48-all.eml`; a team name is reduced to characters safe in any file system."""
-    slug = _UNSAFE.sub("_", audience).strip("._") or "team"
-    return f"{week}-{slug}.eml"
+    return f"{week}-{file_slug(audience)}.eml"
 
 
 def to_bytes(message: EmailMessage) -> bytes:

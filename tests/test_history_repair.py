@@ -1,0 +1,45 @@
+"""A damaged or older history database (issue 13, family 6): named, migrated, repaired on request."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from sheetsync.runtime.history import History, HistoryError, history_error, repair_history
+
+
+def test_an_older_schema_is_migrated_and_its_rows_kept(tmp_path):
+    db = tmp_path / "history.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE kpi_history (week TEXT NOT NULL, as_of TEXT NOT NULL, kpi_id TEXT NOT NULL,"
+                     " value REAL, status TEXT NOT NULL, PRIMARY KEY (week, kpi_id))")
+        conn.execute("INSERT INTO kpi_history VALUES ('2026-W40', '2026-10-01', 'csat', 0.8, 'on_track')")
+    with History(db) as history:
+        rows = [dict(r) for r in history.kpi_rows()]
+        assert rows[0]["value"] == 0.8 and rows[0]["stale"] is None and "unit" in rows[0]
+        assert history.weeks() == []  # tables it never had now exist
+
+
+def test_damage_is_named_with_the_way_out_and_never_repaired_silently(tmp_path):
+    db = tmp_path / "history.sqlite"
+    db.write_bytes(b"garbage" * 1000)
+    with pytest.raises(HistoryError, match=r"history\.sqlite: the history database is damaged.*history repair"):
+        History(db)
+    assert db.read_bytes() == b"garbage" * 1000
+    message = repair_history(tmp_path)
+    assert "moved aside to" in message
+    (kept,) = tmp_path.glob("history.sqlite.damaged-*")
+    assert kept.read_bytes() == b"garbage" * 1000
+    with History(db) as history:
+        assert history.weeks() == []
+    assert "nothing to repair" in repair_history(tmp_path)
+
+
+def test_disk_errors_say_what_to_do(tmp_path):
+    path = tmp_path / "history.sqlite"
+    full = history_error(path, sqlite3.OperationalError("database or disk is full"))
+    assert str(full) == f"{path}: cannot write the history: the disk is full; free some space and run again"
+    assert full.file == str(path) and full.exit_code == 1
+    read_only = history_error(path, sqlite3.OperationalError("attempt to write a readonly database"))
+    assert "read-only" in str(read_only)
