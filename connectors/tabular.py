@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from sheetsync.core.display import shown
 from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.errors import ExitCode, SheetsyncError
 
@@ -53,7 +54,7 @@ def unique_headers(headers: list[object]) -> tuple[list[str], list[str]]:
             while unique in seen:
                 seen[name] += 1
                 unique = f"{name}_{seen[name]}"
-            warnings.append(f"duplicate header {name!r} in column {letter} renamed to {unique!r}")
+            warnings.append(f"duplicate header '{shown(name)}' in column {letter} renamed to '{shown(unique)}'")
             name = unique
         seen.setdefault(name, 1)
         names.append(name)

@@ -34,8 +34,9 @@ from sheetsync.core.tracker import CHECKINS_TAB, Cell, TrackerContent
 
 log = logging.getLogger("sheetsync")
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-"""Text starting with these is what spreadsheets read as a formula when typed in."""
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+"""Text starting with these is what spreadsheets read as a formula when typed in (or pasted:
+a leading tab or CR, or a full-width ＝, is dropped or folded by some, leaving the formula)."""
 MAX_TEXT = 32767  # Excel's limit for one cell
 
 

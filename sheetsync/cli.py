@@ -24,6 +24,7 @@ import click
 from connectors.base import SourceError
 from sheetsync import resources
 from sheetsync.config import check_as_of, load_config, output_conflict
+from sheetsync.core.display import bounded_names, escape_lines, redact
 from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
@@ -169,7 +170,7 @@ class Reporter:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {escape_lines(redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -206,10 +207,10 @@ def _summary(result: SyncResult) -> None:
         f"{'n/a' if overall is None else f'{overall:.0%}'}; key results: {counts or 'none'}"
     )
     for message in [*result.errors, *result.warnings]:
-        click.echo(f"warning: {message}", err=True)
+        click.echo(f"warning: {escape_lines(redact(message))}", err=True)
     for source in result.sources:
         for message in source.warnings:
-            click.echo(f"warning: {message}", err=True)
+            click.echo(f"warning: {escape_lines(redact(message))}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -377,7 +378,7 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
             assert isinstance(got, SourceData)
             dated = "".join(f", {column} from {lo} to {hi}" for column, (lo, hi) in spans.get(name, {}).items())
             click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
-                       f"{got.rows} rows{dated}, columns: {', '.join(got.columns)}")
+                       f"{got.rows} rows{dated}, columns: {bounded_names(got.columns, 30)}")
             for warning in got.warnings:
                 click.echo(f"  warning: {warning}")
         for kpi in config.kpis.values():

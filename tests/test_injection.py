@@ -77,3 +77,20 @@ def test_google_sheet_tracker_keeps_them_as_text(tmp_path, fake_google, service_
             if isinstance(cell.value, str) and "evil.example" in cell.value:
                 reached.add(tab)
     assert {"Sources", "Dashboard"} <= reached, reached  # stored, as text
+
+
+def test_text_that_a_paste_would_turn_into_a_formula_gets_the_same_guard(tmp_path):
+    """A leading tab or CR (dropped by some pastes) and a full-width ＝ (folded by some IMEs)."""
+    from openpyxl import Workbook
+
+    from connectors.xlsx_tracker import put
+    from sheetsync.core.tracker import Cell
+
+    sheet = Workbook().active
+    pasted = ["\t=HYPERLINK(\"http://evil.example\")", "\r=1+1", "＝1+1", "＋cmd", "－1", "＠SUM(A1)"]
+    for row, text in enumerate(pasted, 1):
+        put(sheet.cell(row, 1), Cell(text))
+        cell = sheet.cell(row, 1)
+        assert cell.data_type == "s" and cell.quotePrefix, repr(text)
+    put(sheet.cell(9, 1), Cell("plain text"))
+    assert not sheet.cell(9, 1).quotePrefix

@@ -31,6 +31,56 @@ def one_line(text: object, limit: int = 250) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
+_SECRETS = (
+    # PEM key material, up to its END line (or the end of the text: a header cut it short)
+    (re.compile(r"-----BEGIN [A-Z0-9 ]*(?:KEY|CERTIFICATE)[A-Z ]*-----.*?(?:-----END [A-Z0-9 ]*-----|$)", re.S),
+     "[redacted key]"),
+    # a JSON credential's secret fields: "private_key": "...", "refresh_token": "..."
+    (re.compile(r'("(?:private_key(?:_id)?|client_secret|refresh_token|access_token|token|password|api_key|secret)"'
+                r'\s*:\s*)"[^"]*"?', re.I), r'\1"[redacted]"'),
+    (re.compile(r"\bya29\.[0-9A-Za-z_.-]+"), "[redacted token]"),  # Google OAuth access tokens
+    (re.compile(r"\bxox[abprs]-[0-9A-Za-z-]+"), "[redacted token]"),  # Slack tokens
+    (re.compile(r"https://hooks\.slack\.com/\S+|https://[\w.-]+\.webhook\.office\.com/\S+"), "[redacted webhook]"),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted key]"),  # AWS access key ids
+    # key ids (32+ hex digits) and base64 key material (60+ characters, as in a PEM body);
+    # spreadsheet keys (44) and paths stay readable
+    (re.compile(r"(?<![0-9A-Za-z])(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{32,}(?![0-9A-Za-z])"), "[redacted]"),
+    (re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{60,}={0,2}"), "[redacted]"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with anything shaped like a key, token or webhook URL replaced by [redacted].
+
+    Messages quote sheet cells and headers; a service-account JSON read by mistake as a
+    CSV must not print its private key in the terminal, the tracker, the JSON or the digest.
+    """
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def escape_lines(text: str) -> str:
+    """One line, reversibly: line breaks and control characters shown as escapes (\\n, \\x07)."""
+    return _CONTROL_CHAR.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+_CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A cell, header or name quoted in a message: redacted, on one line, at most `limit` characters."""
+    text = escape_lines(redact(str(value)))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def bounded_names(names: list[str] | tuple[str, ...], shown_names: int = 8) -> str:
+    """"'a', 'b', 'c' and 19,997 more": a list quoted in a message, never sprawling."""
+    head = ", ".join(f"'{shown(n, 40)}'" for n in names[:shown_names])
+    rest = len(names) - shown_names
+    return f"{head} and {rest:,} more" if rest > 0 else head or "(none)"
+
+
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sheetsync.core.dates import infer_date_order, parse_dates
+from sheetsync.core.display import bounded_names, shown
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_numbers
@@ -170,9 +171,9 @@ def day_from_number(number: int) -> date:
 
 def _missing_column(kind: str, column: str, kpi: KPIConfig, available: list[str]) -> KPIDataError:
     hint = did_you_mean(column, available)
-    shown = ", ".join(repr(c) for c in available[:20]) + (" ..." if len(available) > 20 else "")
     return KPIDataError(
-        f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint}; it has {shown}",
+        f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint};"
+        f" it has {bounded_names(available)}",
         key=f"kpis.{kpi.id}.{kind}", source=kpi.source,
     )
 
@@ -184,9 +185,8 @@ def _cell_warnings(
     out = []
     for label, value in bad[:MAX_CELL_WARNINGS]:
         row = frame.at[label, ROW_COLUMN] if ROW_COLUMN in frame.columns else label
-        shown = str(value)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        out.append(f"source {source!r}, column {column!r}, row {row}: {shown!r} is not {what} (skipped)")
+        quoted = f"'{shown(value)}'"
+        out.append(f"source {source!r}, column {column!r}, row {row}: {quoted} is not {what} (skipped)")
     if len(bad) > MAX_CELL_WARNINGS:
         out.append(
             f"source {source!r}, column {column!r}: {len(bad) - MAX_CELL_WARNINGS} more cells are not {what} (skipped)"
@@ -293,15 +293,15 @@ class ColumnCache:
             f" {main!r}, {self._cells(tuple(others), column)} in {kinds}; those are skipped (one column, one currency)"
         )
 
-    def _cells(self, positions: tuple[int, ...], column: str, shown: int = 3) -> str:
+    def _cells(self, positions: tuple[int, ...], column: str, first: int = 3) -> str:
         """"row 5 ('19/10/2026'), row 9 ('25/10/2026') and 4 more": a bounded list of cells."""
         rows = self.frame[ROW_COLUMN] if ROW_COLUMN in self.frame.columns else None
         values = self.frame[column]
         parts = [
-            f"row {int(rows.iloc[p]) if rows is not None else p} ({str(values.iloc[p])[:40]!r})"
-            for p in positions[:shown]
+            f"row {int(rows.iloc[p]) if rows is not None else p} ('{shown(values.iloc[p], 40)}')"
+            for p in positions[:first]
         ]
-        more = f" and {len(positions) - shown} more" if len(positions) > shown else ""
+        more = f" and {len(positions) - first} more" if len(positions) > first else ""
         return ", ".join(parts) + more
 
     def dates(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:

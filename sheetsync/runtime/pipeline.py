@@ -16,6 +16,7 @@ import pandas as pd
 
 from connectors.base import SourceError, SourceUnavailable
 from sheetsync.core import checkins as ci
+from sheetsync.core.display import redact, shown
 from sheetsync.core.display import value as shown_value
 from sheetsync.core.key_results import KeyResultResult, evaluate_key_result
 from sheetsync.core.kpis import (
@@ -182,8 +183,8 @@ def compute(
         objectives=tuple(objectives),
         sources=tuple(_source_result(config.sources[n], data.get(n), failed.get(n), source_warnings.get(n, []))
                       for n in config.sources),
-        errors=tuple(dict.fromkeys(errors)),
-        warnings=tuple([*evaluator.warnings, *warnings]),
+        errors=tuple(dict.fromkeys(redact(e) for e in errors)),
+        warnings=tuple(redact(w) for w in [*evaluator.warnings, *warnings]),
         checkins=tuple(known),
         checkins_on=config.checkins.enabled,
     )
@@ -209,7 +210,8 @@ def _source_result(
         status = "failed" if error else ("warning" if warnings else "ok")
         return SourceResult(
             source.name, source.type, got.location, got.sheet, got.rows, got.fetched_at, status,
-            tuple(dict.fromkeys(warnings)), error, tuple(got.columns),
+            tuple(dict.fromkeys(redact(w) for w in warnings)), redact(error) if error else error,
+            tuple(shown(c, 80) for c in got.columns),
         )
     sheet = got.sheet if isinstance(got, SourceError) else None
     return SourceResult(

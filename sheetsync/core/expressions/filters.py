@@ -25,6 +25,7 @@ from pandas.api.types import (
 )
 
 from sheetsync.core.dates import excel_serial, parse_date, parse_dates
+from sheetsync.core.display import bounded_names
 from sheetsync.core.expressions.syntax import (
     ARITH_OPS,
     OPERATOR_TEXT,
@@ -267,8 +268,7 @@ def _column_lookup(df: pd.DataFrame) -> dict[str, Hashable]:
 def _unknown_column_message(name: str, lookup: Mapping[str, Hashable]) -> str:
     names = [str(n) for n in lookup]
     hint = did_you_mean(name, names)
-    shown = ", ".join(repr(n) for n in names[:30]) + (", ..." if len(names) > 30 else "")
-    return f"unknown column {name!r}{hint}; available columns: {shown or '(none)'}"
+    return f"unknown column {name!r}{hint}; available columns: {bounded_names(names)}"
 
 
 @dataclass
