@@ -156,7 +156,7 @@ def send(
     for number in range(1, settings.retries + 1):
         try:
             refused = attempt(message, settings)
-        except Exception as exc:
+        except Exception as exc:  # smtplib, ssl, socket raise many types: _describe names them; unknown: no retry
             cause, transient = _describe(exc)
             if not transient or number == settings.retries:
                 tries = f" after {number} attempts" if number > 1 else ""

@@ -53,7 +53,7 @@ def rows(df: pd.DataFrame, text: str) -> list[str]:
     [
         ('Channel == "Email"', ["r0"]),
         ("Channel == 'Email'", ["r0"]),
-        ('Channel != "Email"', ["r1", "r3", "r5"]),  # missing (None, "N/A") never matches
+        ('Channel != "Email"', ["r1", "r3", "r4", "r5"]),  # missing (None) never matches; "N/A" is text
         ('Channel < "B"', ["r1"]),
         ('"Email" == Channel', ["r0"]),
         ("Count > 2", ["r2", "r4"]),
@@ -73,7 +73,7 @@ def rows(df: pd.DataFrame, text: str) -> list[str]:
         ("not (Count > 2 or Count < 1)", ["r0", "r1"]),
         ('Channel in ["Email", "Ads"]', ["r0", "r1"]),
         ('Channel in ("Email", "Ads")', ["r0", "r1"]),
-        ('Channel not in ["Email"]', ["r1", "r3", "r5"]),
+        ('Channel not in ["Email"]', ["r1", "r3", "r4", "r5"]),
         ("Channel in []", []),
         ("Count in [1, 5.0, -2]", ["r0", "r4"]),
         ("Count not in [1, 5]", ["r1", "r2", "r5"]),
@@ -89,13 +89,14 @@ def rows(df: pd.DataFrame, text: str) -> list[str]:
         ("`First response (min)` <= 20", ["r0", "r1"]),
         ("`First response (min)` > Count * 10", ["r5"]),  # NaN (r3) never compares
         ("`First response (min)` / 10 == Count", ["r0", "r1", "r2", "r4"]),
-        ("isna(Channel)", ["r2", "r4"]),  # "N/A" is a missing marker
-        ("notna(Channel)", ["r0", "r1", "r3", "r5"]),
+        ("isna(Channel)", ["r2"]),  # "N/A" is missing only in a number cell; as text it is text
+        ("notna(Channel)", ["r0", "r1", "r3", "r4", "r5"]),
+        ('Channel == "N/A"', ["r4"]),
         ("isna(Count)", ["r3"]),
         ("isna(Count) or Count > 4", ["r3", "r4"]),
         ("isna(Active)", ["r2"]),
         ('contains(Channel, "MAIL")', ["r0", "r3"]),
-        ('not contains(Channel, "mail")', ["r1", "r5"]),
+        ('not contains(Channel, "mail")', ["r1", "r4", "r5"]),
         ('startswith(Channel, "E")', ["r0"]),
         ('startswith(lower(Channel), "e")', ["r0", "r3"]),
         ('lower(Channel) == "email"', ["r0", "r3"]),

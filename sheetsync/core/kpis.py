@@ -194,20 +194,29 @@ def _cell_warnings(
     return out
 
 
-def apply_filter_mask(frame: pd.DataFrame, row_filter: Filter, key: str) -> np.ndarray:
-    """Which rows of `frame` match a config filter; a bad column is a KPIDataError naming `key`."""
+def apply_filter_mask(
+    frame: pd.DataFrame, row_filter: Filter, key: str, cells: ColumnCache | None = None
+) -> np.ndarray:
+    """Which rows of `frame` match a config filter; a bad column is a KPIDataError naming `key`.
+
+    `cells` (the source's `ColumnCache`) makes the filter read numbers and dates as KPIs do.
+    """
     try:
-        mask = row_filter.apply(frame)
+        mask = row_filter.apply(frame, cells)
     except ExpressionError as exc:
         raise KPIDataError(f"{key}: {exc}", key=key) from None
     return mask.to_numpy(dtype=bool, na_value=False)
 
 
-def apply_filter(frame: pd.DataFrame, row_filter: Filter | None, key: str) -> pd.DataFrame:
-    """Rows of `frame` that match a config filter, re-indexed 0..n-1."""
+def apply_filter(
+    frame: pd.DataFrame, row_filter: Filter | None, key: str, source: SourceConfig | None = None, tz: str | None = None
+) -> pd.DataFrame:
+    """Rows of `frame` that match a config filter, re-indexed 0..n-1 (read as `source` reads them)."""
     if row_filter is None:
         return frame
-    return frame[apply_filter_mask(frame, row_filter, key)].reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    cells = ColumnCache(frame, source, tz) if source is not None else None
+    return frame[apply_filter_mask(frame, row_filter, key, cells)].reset_index(drop=True)
 
 
 class ColumnCache:
@@ -339,7 +348,7 @@ class ColumnCache:
         """Which rows match a filter, evaluated once per source whatever the number of KPIs."""
         normal = " ".join(row_filter.text.split())
         if normal not in self._masks:
-            self._masks[normal] = apply_filter_mask(self.frame, row_filter, key)
+            self._masks[normal] = apply_filter_mask(self.frame, row_filter, key, self)
         return self._masks[normal]
 
     def dated_rows(self, date_column: str) -> int:

@@ -74,7 +74,7 @@ def compute(
         if got.kpi_values is not None:  # a warehouse: its filter already ran in the engine
             continue
         try:
-            frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter").reset_index(drop=True)
+            frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter", source, config.timezone)
         except KPIDataError as exc:
             failed[name] = str(exc)
     errors.extend(failed.values())

@@ -278,7 +278,7 @@ class Scheduler:
         outcome = None
         try:
             outcome = self.sync_job(self.config)
-        except Exception as exc:
+        except Exception as exc:  # a long-running scheduler outlives any one failed run: recorded, logged, next slot
             run = self._failed("sync", trigger, slot, started, clock, exc)
         else:
             code = outcome.exit_code
@@ -305,7 +305,7 @@ class Scheduler:
             if link:
                 options["tracker_url"] = link
             outcome = self.digest_job(self.config, **options)
-        except Exception as exc:
+        except Exception as exc:  # as for the sync: one failed digest must not stop the scheduler
             run = self._failed("digest", trigger, slot, started, clock, exc)
         else:
             code = outcome.exit_code
@@ -337,7 +337,7 @@ class Scheduler:
         """Numbers read afresh for a digest whose sync failed, with a warning that the tracker is behind."""
         try:
             result = jobs.results_for(self.config, self.now().astimezone(self.tz).date())
-        except Exception as exc:
+        except Exception as exc:  # best effort only: the digest job reads the sources itself and reports why
             log.error("digest: cannot read the sources either: %s", exc)
             return None  # the digest job reads them itself, and reports the error
         last = self.last_success("sync")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -96,15 +97,20 @@ class Filter:
         """A tree node as the user wrote it, for messages."""
         return self._source.show(node)
 
-    def apply(self, df: pd.DataFrame) -> pd.Series:
-        """Rows where the condition holds; missing values never match (only isna/notna see them)."""
+    def apply(self, df: pd.DataFrame, cells: CellReader | None = None) -> pd.Series:
+        """Rows where the condition holds; missing values never match (only isna/notna see them).
+
+        `cells` reads the frame's columns as numbers and dates the way KPIs do (the source's
+        decimal and thousands separators, its date order, its currency rule), so a filter and
+        the KPIs it selects for can never read one cell two ways.
+        """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Filter.apply expects a DataFrame, got {type(df).__name__}")
         lookup = _column_lookup(df)
         for name in self._column_order:
             if name not in lookup:
                 raise ExpressionError(_unknown_column_message(name, lookup))
-        evaluator = _FilterEvaluator(self._source, df, lookup)
+        evaluator = _FilterEvaluator(self._source, df, lookup, cells)
         try:
             result = evaluator.condition(self._tree, top=True)
         except ExpressionError:
@@ -286,13 +292,29 @@ class _Operand:
         return not isinstance(self.values, np.ndarray)
 
 
+_NO_DAY = np.iinfo(np.int64).min
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MICROS_PER_DAY = 86_400_000_000
+
+
+class CellReader(Protocol):
+    """How a source's cells read as numbers and dates (`core.kpis.ColumnCache` is one)."""
+
+    def numbers(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]: ...
+
+    def dates(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]: ...
+
+
 class _FilterEvaluator:
     """Interprets a validated filter tree over one DataFrame (Kleene logic for missing values)."""
 
-    def __init__(self, source: Source, df: pd.DataFrame, lookup: Mapping[str, Hashable]) -> None:
+    def __init__(
+        self, source: Source, df: pd.DataFrame, lookup: Mapping[str, Hashable], cells: CellReader | None = None
+    ) -> None:
         self.source = source
         self.df = df
         self.lookup = lookup
+        self.cells = cells
         self.n = len(df)
         self._cache: dict[tuple[str, str], _Operand] = {}
 
@@ -430,6 +452,33 @@ class _FilterEvaluator:
         return _Operand("bool", result.to_numpy(dtype=bool, na_value=False), result.isna(),
                         self.source.show(node))
 
+    def _dates_as_text(self, left: _Operand, right: _Operand) -> bool:
+        """`Date >= '2026-10-01'` on a column of text dates ('05/10/2026'): compare dates, not text.
+
+        Only with the source's cell reading (which decides the column's day/month order), for
+        an ISO date literal against a raw column whose cells read as dates.
+        """
+        if self.cells is None:
+            return False
+        column, literal = (left, right) if right.is_scalar else (right, left)
+        if column.is_scalar or column.cache_key is None or not literal.is_scalar:
+            return False
+        if not _ISO_DATE.fullmatch(str(literal.values).strip()):
+            return False
+        days = np.asarray(self.cells.dates(self.lookup[column.cache_key])[0])
+        return bool((days != _NO_DAY).any())
+
+    def _read(self, name: str, domain: str, label: str) -> _Operand:
+        """A raw column as the source's cell reading sees it (what KPIs aggregate)."""
+        assert self.cells is not None
+        column = self.lookup[name]
+        if domain == "number":
+            values = np.asarray(self.cells.numbers(column)[0], dtype=float)
+            return _Operand("number", values, np.isnan(values), label)
+        days = np.asarray(self.cells.dates(column)[0], dtype=np.int64)
+        missing = days == _NO_DAY
+        return _Operand("datetime", np.where(missing, 0, days) * _MICROS_PER_DAY, missing, label)
+
     def column(self, node: ast.Name) -> _Operand:
         name = self.source.name(node.id)
         key = (name, "raw")
@@ -439,6 +488,8 @@ class _FilterEvaluator:
         if isinstance(data, pd.DataFrame):
             raise ExpressionError(f"column {name!r} appears more than once in the sheet")
         operand = _column_operand(data, f"{name!r}")
+        if self.cells is not None and operand.kind in ("number", "datetime"):
+            operand = self._read(name, operand.kind, operand.label)  # inf, currencies, day precision: as KPIs read
         operand.cache_key = name
         self._cache[key] = operand
         return operand
@@ -469,6 +520,8 @@ class _FilterEvaluator:
 
     def domain(self, left: _Operand, right: _Operand, node: ast.AST) -> str:
         kinds = {left.kind, right.kind}
+        if kinds == {"text"} and self._dates_as_text(left, right):
+            return "datetime"
         if len(kinds) == 1:
             return left.kind
         if kinds == {"number", "text"}:
@@ -494,6 +547,9 @@ class _FilterEvaluator:
             return self._coerce_literal(operand, domain, node, ordering)
         key = (operand.cache_key or "", domain)
         cached = self._cache.get(key) if operand.cache_key is not None else None
+        if cached is None and operand.cache_key is not None and self.cells is not None and domain != "bool":
+            cached = self._read(operand.cache_key, domain, operand.label)
+            self._cache[key] = cached
         if cached is None:
             series = pd.Series(np.where(operand.missing, None, operand.values), dtype=object)
             if domain == "number":
@@ -610,10 +666,23 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
         parsed, _ = parse_dates(pd.Series(arr, dtype=object))
         values = parsed.to_numpy().astype("datetime64[us]").view(np.int64)
         return _Operand("datetime", values, parsed.isna().to_numpy(), label)
-    # Text: blank cells and spreadsheet placeholders ("N/A", "-") count as missing. Each
-    # distinct value is classified once: text columns repeat a few labels a million times.
+    # Text: blank cells are missing. Placeholders such as "N/A" or "-" are missing in a column
+    # of numbers (the README's rule for number cells), but in a column of text they are text:
+    # Region == 'NA' (North America) matches. Each distinct value is classified once.
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     unique_texts = np.array([v if isinstance(v, str) else str(v) for v in uniques] + [""], dtype=object)
-    unique_missing = np.array([t.strip().casefold() in MISSING_TOKENS for t in unique_texts[:-1]] + [True])
+    folded = [t.strip().casefold() for t in unique_texts[:-1]]
+    unique_missing = np.array([not t for t in folded] + [True])
+    if _holds_numbers(unique_texts[:-1], folded):
+        unique_missing |= np.array([t in MISSING_TOKENS for t in folded] + [True])
     codes = np.where(codes < 0, len(unique_texts) - 1, codes)
     return _Operand("text", unique_texts[codes], missing | unique_missing[codes], label)
+
+
+def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:
+    """Whether a text column is a column of numbers: most of its distinct real values read as one."""
+    real = [t for t, f in zip(texts, folded, strict=True) if f and f not in MISSING_TOKENS]
+    if not real:
+        return bool(folded)  # only placeholders: nothing in it is text
+    _, bad = parse_numbers(pd.Series(real, dtype=object))
+    return len(bad) * 2 < len(real)
