@@ -212,7 +212,7 @@ def test_the_poster_retries_network_failures_and_never_shows_the_url() -> None:
     ('[digest.slack]\nwebhook = "https://hooks.slack.com/services/T/B/x"\n',
      "digest.slack.webhook: webhook URLs are secrets and do not belong in config"),
     ('[digest.slack]\nwebhook_env = "https://hooks.slack.com/x"\n',
-     "digest.slack.webhook_env: 'https://hooks.slack.com/x' is not an environment variable name"),
+     "digest.slack.webhook_env: '[redacted webhook]' is not an environment variable name"),  # never echoed
     ("[digest.msteams]\n", "digest.msteams.webhook_env"),
     ('[digest.teams.Sales.slack]\nwebhook_env = "A"\nchannel = "#x"\n', "digest.teams.Sales.slack"),
 ])
