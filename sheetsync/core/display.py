@@ -40,7 +40,7 @@ _SECRETS = (
                 r'\s*:\s*)"[^"]*"?', re.I), r'\1"[redacted]"'),
     (re.compile(r"\bya29\.[0-9A-Za-z_.-]+"), "[redacted token]"),  # Google OAuth access tokens
     (re.compile(r"\bxox[abprs]-[0-9A-Za-z-]+"), "[redacted token]"),  # Slack tokens
-    (re.compile(r"https://hooks\.slack\.com/\S+|https://[\w.-]+\.webhook\.office\.com/\S+"), "[redacted webhook]"),
+    (re.compile(r"https://(?:hooks\.slack\.com|[\w.-]+\.webhook\.office\.com)/[^\s'\"<>]+"), "[redacted webhook]"),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted key]"),  # AWS access key ids
     # key ids (32+ hex digits) and base64 key material (60+ characters, as in a PEM body);
     # spreadsheet keys (44) and paths stay readable
