@@ -4,8 +4,8 @@ The same validated tree that `Filter.apply` interprets over a DataFrame is turne
 Ibis boolean expression, so the engine filters the rows and only aggregates come back. The
 rules follow the frame evaluator (sheetsync/core/expressions.py):
 
-- missing values never match (SQL's three-valued logic is the same Kleene logic), and a text
-  cell holding a placeholder such as "N/A" or "-" counts as missing, as in a sheet;
+- missing values never match (SQL's three-valued logic is the same Kleene logic), and a blank
+  text cell counts as missing, as in a sheet (a placeholder such as "N/A" is text there);
 - `contains` ignores case, `startswith` does not; `x / 0` is missing, never an error;
 - a date literal compares with a DATE or TIMESTAMP column by calendar day in the project's
   time zone, the way a sheet's date cells compare.
@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 from sheetsync.core.dates import parse_date
 from sheetsync.core.expressions.filters import _FALSE_TEXT, _TRUE_TEXT, Filter
 from sheetsync.core.kpis import KPIDataError
-from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_number
+from sheetsync.core.numbers import NumberFormatError, parse_number
 from sheetsync.core.suggest import did_you_mean
 
 _SERIAL_EPOCH = dt.date(1899, 12, 30)
@@ -346,8 +346,12 @@ class _Compiler:
 
 
 def missing_as_null(column: Any) -> Any:
-    """A text column with blank cells and placeholders ("N/A", "-") as NULL, as a sheet reads them."""
-    return ibis.ifelse(column.strip().lower().isin(sorted(MISSING_TOKENS)), ibis.null().cast("string"), column)
+    """A text column with blank cells as NULL, as a sheet's filter reads them.
+
+    Placeholders such as "N/A" are text in a text column (Region == 'NA' is North America), the
+    same rule as `sheetsync.core.expressions.filters` applies to sheets.
+    """
+    return ibis.ifelse(column.strip() == "", ibis.null().cast("string"), column)
 
 
 def _and(left: Any, right: Any) -> Any:
