@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sheetsync.core.expressions import Filter, Formula, parse_filter, parse_formula
+from sheetsync.core.parsed_text import ParsedText
 from sheetsync.core.periods import Period
 from sheetsync.core.schedule_spec import Spec, parse_spec
 from sheetsync.core.suggest import did_you_mean
@@ -47,7 +48,7 @@ _CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>
 
 
 @dataclass(frozen=True, eq=False)
-class Change:
+class Change(ParsedText):
     """A key result's target written as a change from its baseline: "+15%" of it, or "+5"."""
 
     text: str
@@ -56,20 +57,6 @@ class Change:
 
     def target(self, anchor: float) -> float:
         return anchor * (1 + self.amount) if self.relative else anchor + self.amount
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to another change or to the text it was parsed from."""
-        if isinstance(other, Change):
-            return self.text == other.text
-        if isinstance(other, str):
-            return self.text == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
 
 def parse_change(text: str) -> Change:
@@ -82,7 +69,7 @@ def parse_change(text: str) -> Change:
 
 
 @dataclass(frozen=True, eq=False)
-class SubjectTemplate:
+class SubjectTemplate(ParsedText):
     """The digest's subject line, e.g. "{project} OKRs · {period} · week {week}", checked once.
 
     Every placeholder is one of SUBJECT_FIELDS and the template was tried with text in each,
@@ -94,20 +81,6 @@ class SubjectTemplate:
 
     def fill(self, values: Mapping[str, str]) -> str:
         return self.text.format(**{name: values.get(name, "") for name in SUBJECT_FIELDS})
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to another template or to the text it was parsed from."""
-        if isinstance(other, SubjectTemplate):
-            return self.text == other.text
-        if isinstance(other, str):
-            return self.text == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
 
 def parse_subject(text: str) -> SubjectTemplate:

@@ -39,6 +39,7 @@ from sheetsync.core.expressions.syntax import (
     reject,
 )
 from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
+from sheetsync.core.parsed_text import ParsedText
 from sheetsync.core.suggest import did_you_mean
 
 __all__ = ["FILTER_FUNCTIONS", "Filter", "parse_filter"]
@@ -61,7 +62,7 @@ _FALSE_TEXT = frozenset({"false", "no", "n", "0"})
 
 
 @dataclass(frozen=True, eq=False)
-class Filter:
+class Filter(ParsedText):
     """A validated row filter; ``apply`` returns a boolean mask aligned with the frame."""
 
     text: str
@@ -69,20 +70,6 @@ class Filter:
     _source: Source = field(repr=False, compare=False)
     _tree: ast.expr = field(repr=False, compare=False)
     _column_order: tuple[str, ...] = field(repr=False, compare=False)
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to another filter or to the text it was parsed from: `kpi.filter == "..."` reads naturally."""
-        if isinstance(other, Filter):
-            return self.text == other.text
-        if isinstance(other, str):
-            return self.text == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
     @property
     def tree(self) -> ast.expr:

@@ -28,6 +28,7 @@ from sheetsync.core.expressions.syntax import (
     prepare,
     reject,
 )
+from sheetsync.core.parsed_text import ParsedText
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ExitCode
 
@@ -54,27 +55,13 @@ class FormulaValueError(ExpressionError):
 
 
 @dataclass(frozen=True, eq=False)
-class Formula:
+class Formula(ParsedText):
     """A validated KPI formula over other KPIs' values."""
 
     text: str
     names: frozenset[str]
     _source: Source = field(repr=False, compare=False)
     _tree: ast.expr = field(repr=False, compare=False)
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to another formula or to the text it was parsed from: `kpi.formula == "..."` reads naturally."""
-        if isinstance(other, Formula):
-            return self.text == other.text
-        if isinstance(other, str):
-            return self.text == other
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
     def evaluate(self, values: Mapping[str, float | None]) -> float | None:
         """Compute the formula; None if any value it uses is missing (None/NaN).
