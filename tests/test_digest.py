@@ -520,3 +520,35 @@ def test_a_stale_note_names_a_few_and_counts_the_rest() -> None:
     (note,) = content.stale_notes  # one sentence for the numbers that are old the same way
     assert note == ("k0, k1, k2, k3, k4, k5, k6, k7, k8, k9, and 15 more: could not be refreshed, "
                     "and there is no earlier value to show.")
+
+
+def test_compiled_templates_are_kept_between_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second run loads the compiled template; a changed template is compiled again; no cache, no failure."""
+    import jinja2
+
+    from sheetsync.render.template_cache import TemplateCache
+
+    (tmp_path / "t.txt.j2").write_text("{{ n }} KPIs")
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+
+    def env(directory: Path) -> jinja2.Environment:
+        cache = TemplateCache(str(directory))
+        return jinja2.Environment(loader=jinja2.FileSystemLoader(tmp_path), bytecode_cache=cache)
+
+    assert env(cache_dir).get_template("t.txt.j2").render(n=3) == "3 KPIs"
+    assert len(list(cache_dir.iterdir())) == 1
+    compiled = jinja2.Environment.compile
+    calls: list[str | None] = []
+
+    def compile_counted(self: jinja2.Environment, source: str, name: str | None = None, *args: object) -> object:
+        calls.append(name)
+        return compiled(self, source, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_counted)
+    assert env(cache_dir).get_template("t.txt.j2").render(n=4) == "4 KPIs"
+    assert calls == []  # loaded, not compiled
+    (tmp_path / "t.txt.j2").write_text("{{ n }} key results")
+    assert env(cache_dir).get_template("t.txt.j2").render(n=5) == "5 key results"
+    assert calls == ["t.txt.j2"]
+    assert env(tmp_path / "missing").get_template("t.txt.j2").render(n=6) == "6 key results"  # nowhere to keep it

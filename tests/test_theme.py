@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime
 
 from openpyxl import load_workbook
+from PIL import Image
 
 from connectors.gsheet_plan import plan_tabs
 from connectors.gsheet_styles import rgb
@@ -56,10 +58,32 @@ def test_done_is_the_same_colour_in_the_tracker_the_sheet_and_the_digest() -> No
                   audience="all", date=datetime(2026, 11, 24, tzinfo=UTC))  # fmt: skip
 
 
+def _pixels(png: bytes) -> tuple[tuple[int, int], set[tuple[int, int, int]]]:
+    with Image.open(io.BytesIO(png)) as image:
+        rgb_image = image.convert("RGB")
+        return rgb_image.size, set(rgb_image.getdata())
+
+
 def test_charts_draw_with_the_theme() -> None:
     png = charts.sparkline([1.0, 2.0, 3.0], status="done")
     assert png.startswith(b"\x89PNG")
     assert charts.INK == "#" + theme.INK
+    size, colours = _pixels(png)
+    assert size == (120 * charts.SCALE, 36 * charts.SCALE)
+    assert _hex_rgb(theme.STATUS_COLORS["done"].strong) in colours  # the line, in the status's strong colour
+    _, bars = _pixels(charts.objectives_overview([("O1 Grow", 0.5, "at_risk")], 0.4))
+    assert {_hex_rgb(theme.STATUS_COLORS["at_risk"].strong), _hex_rgb(theme.TRACK)} <= bars
+
+
+def _hex_rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[:2], 16), int(hex_colour[2:4], 16), int(hex_colour[4:], 16)
+
+
+def test_a_long_objective_title_is_cut_to_fit_the_overview() -> None:
+    png = charts.objectives_overview([("O1 " + "Wide title " * 6, 0.5, "on_track")], 0.4)
+    with Image.open(io.BytesIO(png)) as image:
+        left_edge = image.convert("L").crop((0, 0, 4, image.height))
+        assert left_edge.getextrema() == (255, 255)  # nothing drawn up to the image's edge: no text cut off
 
 
 def test_one_formatter_of_figures() -> None:

@@ -26,6 +26,7 @@ import jinja2
 from sheetsync import resources
 from sheetsync.core import display, theme
 from sheetsync.core.digest import DigestContent, bounded
+from sheetsync.render.template_cache import bytecode_cache
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"
@@ -59,6 +60,7 @@ class Rendered:
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
+        bytecode_cache=bytecode_cache(),
         # Anything that came from a sheet or config is escaped in HTML; text stays text.
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=jinja2.StrictUndefined,

@@ -28,6 +28,7 @@ from sheetsync.core import display
 from sheetsync.core.digest import DigestContent, KPIRow, KRLine, ObjectiveBlock
 from sheetsync.errors import SheetsyncError
 from sheetsync.render.email_message import MAX_TREND_CHARTS, bar_width, trend_charts
+from sheetsync.render.template_cache import bytecode_cache
 
 TEMPLATE = "report.html.j2"
 SUMMARY_OBJECTIVES = 14
@@ -44,6 +45,7 @@ class PDFRendererMissing(SheetsyncError):
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates),
+        bytecode_cache=bytecode_cache(),
         autoescape=True,  # every title and owner came from config or a sheet
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
