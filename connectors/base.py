@@ -31,6 +31,7 @@ class SourceError(SheetsyncError):
         location: str,
         sheet: str | None = None,
         row: int | None = None,
+        key: str | None = None,
     ) -> None:
         self.message = message
         self.source = source
@@ -38,7 +39,7 @@ class SourceError(SheetsyncError):
         self.file = location  # a path, or a spreadsheet's URL
         self.sheet = sheet
         self.row = row
-        super().__init__(str(self))
+        super().__init__(str(self), key=key)
 
     def __str__(self) -> str:
         where = self.location

@@ -77,7 +77,11 @@ class GoogleAPIError(APIError, SheetsyncError):
 
     ``code``/``status_code`` is the HTTP status even when the body was an HTML page (where
     gspread's own APIError reports -1); ``status`` is Google's status name when known.
+    ``spreadsheet`` (the key, or the Drive file id) and ``sheet`` say which file and tab the
+    failed request was about; a caller reading for a source adds ``source``.
     """
+
+    location_fields = (*SheetsyncError.location_fields, "spreadsheet")
 
     def __init__(
         self,
@@ -88,8 +92,12 @@ class GoogleAPIError(APIError, SheetsyncError):
         status: str | None = None,
         attempts: int = 1,
         error: Mapping[str, Any] | None = None,
+        spreadsheet: str | None = None,
+        **location: Any,
     ) -> None:
-        GSpreadException.__init__(self, message)
+        GSpreadException.__init__(self, message)  # not APIError's: it would read a response body
+        self.spreadsheet = spreadsheet
+        self.locate(**location)
         self.message = message
         # gspread reads ``err.response.status_code``: keep a response even when none arrived.
         self.response = response if response is not None else _stub_response(status_code)
@@ -107,7 +115,7 @@ class GoogleAPIError(APIError, SheetsyncError):
         return f"{type(self).__name__}({self.message!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_error, (type(self), self.message, self.status_code, self.status, self.attempts))
+        return (_rebuild_error, (type(self), self.message, self.status_code, self.status, self.attempts, self.where))
 
 
 class GoogleConnectionError(GoogleAPIError):
@@ -115,10 +123,11 @@ class GoogleConnectionError(GoogleAPIError):
 
 
 def _rebuild_error(
-    cls: type[GoogleAPIError], message: str, status_code: int | None, status: str | None, attempts: int
+    cls: type[GoogleAPIError], message: str, status_code: int | None, status: str | None, attempts: int,
+    where: Mapping[str, Any] | None = None,
 ) -> GoogleAPIError:
     """Unpickle an error (the HTTP response itself is not kept)."""
-    return cls(message, response=None, status_code=status_code, status=status, attempts=attempts)
+    return cls(message, response=None, status_code=status_code, status=status, attempts=attempts, **(where or {}))
 
 
 @dataclass(frozen=True)
@@ -224,6 +233,7 @@ class RetryingHTTPClient(HTTPClient):
                     status_code=401,
                     status="UNAUTHENTICATED",
                     attempts=attempt,
+                    **_target(url),
                 ) from None
             except (requests.ConnectionError, requests.Timeout, google.auth.exceptions.TransportError) as exc:
                 failure = f"connection failed ({type(exc).__name__}: {str(exc)[:200]})"
@@ -256,7 +266,7 @@ class RetryingHTTPClient(HTTPClient):
                         f"would exceed the {policy.total_timeout:g} s retry budget"
                     )
             if stop_reason is not None:
-                error_out = self._final_error(where, failure, stop_reason, response, attempt)
+                error_out = self._final_error(where, failure, stop_reason, response, attempt, _target(url))
                 error_out.maybe_applied = stop_reason.startswith("not retried")
                 raise error_out
             log.warning("Google API %s: %s; retry %d in %.2f s", where, failure, attempt, delay)
@@ -272,7 +282,13 @@ class RetryingHTTPClient(HTTPClient):
         return max(1.0, min(policy.request_timeout, remaining))
 
     def _final_error(
-        self, where: str, failure: str, stop_reason: str, response: requests.Response | None, attempts: int
+        self,
+        where: str,
+        failure: str,
+        stop_reason: str,
+        response: requests.Response | None,
+        attempts: int,
+        target: Mapping[str, str | None],
     ) -> GoogleAPIError:
         if response is None:
             return GoogleConnectionError(
@@ -280,6 +296,7 @@ class RetryingHTTPClient(HTTPClient):
                 response=None,
                 status_code=None,
                 attempts=attempts,
+                **target,
             )
         status_name, _, error = _parse_error(response)
         account = getattr(getattr(self, "auth", None), "service_account_email", None)
@@ -292,7 +309,24 @@ class RetryingHTTPClient(HTTPClient):
             status=status_name,
             attempts=attempts,
             error=error,
+            **target,
         )
+
+
+_FILE_RE = re.compile(r"/(?:spreadsheets|files)/(?P<id>[A-Za-z0-9_-]+)(?:/values/(?P<range>[^/?]+))?")
+
+
+def _target(url: str) -> dict[str, str | None]:
+    """The spreadsheet (or Drive file) a request is about, and the tab its range names, if any."""
+    match = _FILE_RE.search(urlsplit(url).path)
+    if match is None:
+        return {"spreadsheet": None, "sheet": None}
+    cells = unquote(match["range"]) if match["range"] else None
+    sheet = None
+    if cells and "!" in cells:
+        title = cells.rsplit("!", 1)[0]
+        sheet = title[1:-1].replace("''", "'") if title.startswith("'") and title.endswith("'") else title
+    return {"spreadsheet": match["id"], "sheet": sheet}
 
 
 def idempotent(method: str, url: str) -> bool:

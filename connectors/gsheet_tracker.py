@@ -155,10 +155,11 @@ class GSheetTracker:
                     checkins = checkins_from_values(values.get("values", []))
         except GoogleAPIError as exc:
             _, message = describe_google_error(exc, account=account, role="Editor")
-            raise OutputError(f"Google Sheet tracker {where}: {message} (failed before changing anything)") from None
+            raise OutputError(f"Google Sheet tracker {where}: {message} (failed before changing anything)",
+                              file=where, sheet=exc.sheet) from None
         except (ValueError, KeyError) as exc:  # an answer that is not what the API documents
             raise OutputError(f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) "
-                              "(before changing anything)") from None
+                              "(before changing anything)", file=where) from None
         return cls(config, http, account, state, key, fresh, metadata, checkins, ranged)
 
     def write(self, content: TrackerContent) -> str:
@@ -181,10 +182,11 @@ class GSheetTracker:
             http.values_batch_update(key, {"valueInputOption": "RAW", "data": data})
         except GoogleAPIError as exc:
             _, message = describe_google_error(exc, account=self.account, role="Editor")
-            raise OutputError(f"Google Sheet tracker {where}: {message} (failed {stage})") from None
+            raise OutputError(f"Google Sheet tracker {where}: {message} (failed {stage})", file=where,
+                              sheet=exc.sheet) from None
         except (ValueError, KeyError) as exc:  # an answer that is not what the API documents
             raise OutputError(
-                f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) ({stage})"
+                f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) ({stage})", file=where
             ) from None
         state = self.state
         if state.data.get("spreadsheet_id") == key and not state.data.get("written"):

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 from sheetsync.core.model import DigestConfig
 from sheetsync.errors import ExitCode, SheetsyncError
@@ -35,12 +36,26 @@ class DeliveryError(SheetsyncError):
     """
 
     exit_code = ExitCode.FAILED
+    location_fields = (*SheetsyncError.location_fields, "channel", "server", "recipients")
 
-    def __init__(self, message: str, *, transient: bool = True, this_message_only: bool = False) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool = True,
+        this_message_only: bool = False,
+        server: str | None = None,
+        recipients: tuple[str, ...] = (),
+        channel: str = "email",
+        **location: Any,
+    ) -> None:
+        super().__init__(message, **location)
         self.transient = transient
         # True when the server refused this message (its recipients, its size), not every message.
         self.this_message_only = this_message_only
+        self.channel = channel
+        self.server = server  # host:port
+        self.recipients = recipients  # whom the message was for
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,8 @@ class SMTPSettings:
                 raise DeliveryError(
                     f"SMTP password: environment variable {config.password_env} (digest.password_env) is not set",
                     transient=False,
+                    key="digest.password_env",
+                    server=f"{config.smtp_host}:{config.smtp_port or DEFAULT_PORTS[config.security]}",
                 )
         return cls(
             host=config.smtp_host,
@@ -136,6 +153,11 @@ def _reply(raw: bytes | str) -> str:
     return " ".join(text.split())
 
 
+def message_recipients(message: EmailMessage) -> tuple[str, ...]:
+    """Whom a message goes to (To, then Cc), for errors and records."""
+    return tuple(str(a) for h in ("To", "Cc") for a in getattr(message.get(h), "addresses", ()))
+
+
 def send_once(message: EmailMessage, settings: SMTPSettings) -> dict[str, tuple[int, bytes]]:
     """One delivery attempt; returns the recipients refused when others were accepted."""
     with _connect(settings) as client:
@@ -164,6 +186,8 @@ def send(
                     f"SMTP {settings.address}: {cause}{tries}",
                     transient=transient,
                     this_message_only=isinstance(exc, _MESSAGE_ERRORS),
+                    server=settings.address,
+                    recipients=message_recipients(message),
                 ) from None
             log.warning("SMTP %s: %s; trying again in %.0fs (%d/%d)",
                         settings.address, cause, wait, number, settings.retries)

@@ -37,10 +37,23 @@ _GONE = frozenset({404, 410})
 class WebhookError(SheetsyncError):
     """A post the webhook did not take; `transient` says whether a later run may succeed."""
 
-    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
-        super().__init__(message)
+    location_fields = (*SheetsyncError.location_fields, "channel", "env")
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        channel: str | None = None,
+        env: str | None = None,
+        **location: Any,
+    ) -> None:
+        super().__init__(message, **location)
         self.transient = transient
         self.status = status
+        self.channel = channel  # slack | msteams
+        self.env = env  # the environment variable holding the webhook's URL
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,11 @@ class Webhook:
         return f"Webhook({self.channel}, ${self.env})"
 
     @property
+    def location(self) -> dict[str, str]:
+        """Where a failed post went, for its WebhookError (never the URL)."""
+        return {"channel": self.channel, "env": self.env}
+
+    @property
     def name(self) -> str:
         return f"{NAMES.get(self.channel, self.channel)} webhook ${self.env}"
 
@@ -68,9 +86,10 @@ class Webhook:
         url = (environ.get(config.webhook_env) or "").strip()
         where = f"{NAMES[config.channel]} webhook: environment variable {config.webhook_env}"
         if not url:
-            raise WebhookError(f"{where} is not set", transient=True)
+            raise WebhookError(f"{where} is not set", transient=True, channel=config.channel, env=config.webhook_env)
         if not url.lower().startswith(("https://", "http://")):
-            raise WebhookError(f"{where} does not hold an http(s) URL", transient=False)
+            raise WebhookError(f"{where} does not hold an http(s) URL", transient=False, channel=config.channel,
+                               env=config.webhook_env)
         return cls(config.channel, config.webhook_env, url, **options)
 
 
@@ -119,7 +138,8 @@ def post(
         except (OSError, ValueError) as exc:  # refused, reset, timed out, name not resolved
             cause = _network_cause(exc)
             if last:
-                raise WebhookError(f"{hook.name}: {cause} after {number} attempts", transient=True) from None
+                raise WebhookError(f"{hook.name}: {cause} after {number} attempts", transient=True,
+                                   **hook.location) from None
             log.warning("%s: %s; trying again in %.3gs (%d/%d)", hook.name, cause, wait, number, hook.retries)
             sleep(wait)
             wait *= 2
@@ -130,9 +150,11 @@ def post(
         if status in _GONE:
             raise WebhookError(
                 f"{hook.name}: answered {status} {reason}: the webhook was deleted or its channel archived; "
-                f"make a new one and put its URL in ${hook.env}", transient=False, status=status) from None
+                f"make a new one and put its URL in ${hook.env}", transient=False, status=status,
+                **hook.location) from None
         if status not in _RETRY:
-            raise WebhookError(f"{hook.name}: answered {status} {reason}", transient=False, status=status)
+            raise WebhookError(f"{hook.name}: answered {status} {reason}", transient=False, status=status,
+                               **hook.location)
         lower = {k.lower(): v for k, v in headers.items()}
         asked = _retry_after(lower.get("retry-after")) if status == 429 else None
         pause = wait if asked is None else asked
@@ -140,7 +162,7 @@ def post(
             tries = f" after {number} attempts" if number > 1 else ""
             later = f" (it asked to wait {asked:.0f}s)" if asked is not None and asked > hook.max_wait else ""
             raise WebhookError(f"{hook.name}: answered {status} {reason}{tries}{later}", transient=True,
-                               status=status)
+                               status=status, **hook.location)
         log.warning("%s: answered %d; trying again in %.3gs (%d/%d)", hook.name, status, pause, number, hook.retries)
         sleep(pause)
         wait *= 2

@@ -10,7 +10,7 @@ is a bug.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Self
 
 
 class ExitCode(IntEnum):
@@ -27,6 +27,9 @@ class SheetsyncError(Exception):
     """Root of sheetsync's errors; `str()` is the one line shown to the user."""
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILED
+    #: The fields that say where the problem is, in the order `where` lists them; a subclass
+    #: with places of its own (a mail server, a spreadsheet) adds its names to these.
+    location_fields: ClassVar[tuple[str, ...]] = ("file", "key", "source", "sheet", "row")
     file: str | None = None
     key: str | None = None
     source: str | None = None
@@ -43,15 +46,25 @@ class SheetsyncError(Exception):
         row: int | None = None,
     ) -> None:
         super().__init__(*args)
-        for name, value in (("file", file), ("key", key), ("source", source), ("sheet", sheet), ("row", row)):
+        self.locate(file=file, key=key, source=source, sheet=sheet, row=row)
+
+    def locate(self, **where: object) -> Self:
+        """Record where the problem is (names from `location_fields`; None leaves one as it was)."""
+        for name, value in where.items():
+            if name not in self.location_fields:
+                raise TypeError(f"{type(self).__name__} has no location field {name!r}")
             if value is not None:  # a subclass may have set it already
                 setattr(self, name, value)
+        return self
 
     @property
-    def where(self) -> dict[str, str | int]:
+    def where(self) -> dict[str, object]:
         """Where the problem is, as far as it is known (for logs and the JSON)."""
-        names = ("file", "key", "source", "sheet", "row")
-        return {name: value for name in names if (value := getattr(self, name)) is not None}
+        return {
+            name: value
+            for name in self.location_fields
+            if (value := getattr(self, name, None)) is not None and value != ()
+        }
 
 
 class ConfigError(SheetsyncError, ValueError):

@@ -29,7 +29,11 @@ def test_missing_source_file_marks_krs_stale_exit_3(tmp_path):
     results = json.loads((tmp_path / "out.json").read_text())
     sources = {s["name"]: s for s in results["sources"]}
     assert sources["support"]["status"] == "failed"
+    assert sources["support"]["location"] == str(tmp_path / "data" / "support.csv")  # where the read failed
     assert sources["sales"]["status"] == "ok"  # one source failing never stops the others
+    kpis = {k["id"]: k for k in results["kpis"]}
+    assert kpis["csat"]["stale_sources"] == ["support"]  # as the digest says which source left it stale
+    assert kpis["revenue"]["stale_sources"] == []
     krs = {k["id"]: k for o in results["objectives"] for k in o["key_results"]}
     assert krs["O1-KR1"]["status"] == "no_data"
     assert "support" in krs["O1-KR1"]["stale"]

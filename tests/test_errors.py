@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pickle
 import pkgutil
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +28,10 @@ from sheetsync.core.schedule_spec import ScheduleSpecError
 from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.errors import ConfigError, ExitCode, SheetsyncError, exit_code_for, worst
 from sheetsync.runtime.lock import LockBusy
+from tests.fake_google import FakeGoogle, fixtures
 from tests.helpers import copy_example
+
+fake_google = fixtures.fake_google
 
 
 def _error_classes() -> dict[type[BaseException], str]:
@@ -157,3 +162,89 @@ def test_the_scheduler_records_the_errors_own_code(tmp_path: Path, error: Except
     run = scheduler.run_job("sync", "schedule")
     assert run is not None and (run.outcome, run.exit_code) == ("error", code)
     assert f" exit={code} " in lines[-1]
+
+
+PLACE = {"file": "sales.csv", "key": "kpis.revenue.column", "source": "sales", "sheet": "Orders", "row": 7}
+
+
+def _located(cls: type[SheetsyncError]) -> SheetsyncError:
+    """An instance of `cls` made as its raise sites make it, told it happened at PLACE."""
+    from connectors.google_client import GoogleAPIError
+    from connectors.smtp_mailer import DeliveryError
+    from connectors.webhooks import WebhookError
+    from sheetsync.runtime.history import HistoryError
+    from sheetsync.runtime.lock import LockUnavailable
+
+    if issubclass(cls, SourceError):
+        return cls("bad cell", source="sales", location="sales.csv", sheet="Orders", row=7, key=PLACE["key"])
+    if issubclass(cls, GoogleAPIError):
+        return cls("Google API GET failed", response=None, status_code=500, spreadsheet="1AbC", **PLACE)
+    if issubclass(cls, DeliveryError):
+        return cls("SMTP mail:587: refused", server="mail:587", recipients=("a@example.com",), **PLACE)
+    if issubclass(cls, WebhookError):
+        return cls("Slack webhook $HOOK: answered 500", transient=True, channel="slack", env="HOOK", **PLACE)
+    if issubclass(cls, LockUnavailable):
+        return cls(Path(PLACE["file"]), "no fcntl", **{k: v for k, v in PLACE.items() if k != "file"})
+    if issubclass(cls, HistoryError):
+        return cls("damaged", Path(PLACE["file"]), **{k: v for k, v in PLACE.items() if k != "file"})
+    if issubclass(cls, LockBusy):
+        return cls(None, **PLACE)
+    return cls("one line for the user", **PLACE)
+
+
+def test_every_error_class_carries_its_exit_code_and_where_it_happened() -> None:
+    for cls in _error_classes():
+        error = _located(cls)  # type: ignore[arg-type]
+        assert isinstance(error.exit_code, ExitCode), cls
+        assert error.where.items() >= PLACE.items(), cls
+        assert set(error.where) <= set(error.location_fields), cls
+    with pytest.raises(TypeError, match="no location field 'server'"):
+        ConfigError("x").locate(server="mail:587")
+
+
+def test_delivery_and_google_errors_name_their_place() -> None:
+    from connectors.google_client import GoogleAPIError, GoogleConnectionError
+    from connectors.smtp_mailer import DeliveryError
+    from connectors.webhooks import WebhookError
+
+    delivery = _located(DeliveryError)
+    assert delivery.where == {**PLACE, "channel": "email", "server": "mail:587", "recipients": ("a@example.com",)}
+    google = _located(GoogleConnectionError)
+    assert google.where == {**PLACE, "spreadsheet": "1AbC"}
+    assert pickle.loads(pickle.dumps(google)).where == google.where  # errors cross process pools
+    assert isinstance(google, GoogleAPIError)
+    assert _located(WebhookError).where == {**PLACE, "channel": "slack", "env": "HOOK"}
+
+
+def test_a_refused_smtp_server_names_itself_and_the_recipients(capsys: pytest.CaptureFixture[str]) -> None:
+    from email.message import EmailMessage
+
+    from connectors.smtp_mailer import DeliveryError, SMTPSettings, send
+
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    message = EmailMessage()
+    message["To"], message["Cc"] = "a@example.com", "b@example.com"
+    with pytest.raises(DeliveryError) as raised:
+        send(message, SMTPSettings("127.0.0.1", port, security="none", retries=1))
+    assert raised.value.where == {"channel": "email", "server": f"127.0.0.1:{port}",
+                                  "recipients": ("a@example.com", "b@example.com")}
+    with pytest.raises(SystemExit), user_errors(debug=False):
+        raise raised.value
+    assert f"127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_a_failed_google_call_names_the_spreadsheet_and_tab(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    from connectors.google_client import GoogleAPIError, RetryPolicy, make_gspread_client
+
+    creds = fixtures.write_service_account(tmp_path / "sa.json", fake_google)
+    key = fake_google.add_spreadsheet("Metrics", {"Sheet1": [["kr", "value"]]})
+    client = make_gspread_client(credentials_path=str(creds), api_url=fake_google.url,
+                                 retry=RetryPolicy(max_attempts=1, sleep=lambda _s: None))
+    sheet = client.open_by_key(key)
+    fake_google.deny(key)
+    with pytest.raises(GoogleAPIError) as raised:
+        sheet.values_get("'My Tab'!A1:B2")
+    assert raised.value.where == {"spreadsheet": key, "sheet": "My Tab"}
+    assert key in str(raised.value)

@@ -16,6 +16,7 @@ import math
 import numbers as _numbers
 import re
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,8 @@ class NumberFormatError(SheetsyncError, ValueError):
 
     exit_code = ExitCode.STALE
 
-    def __init__(self, message: str, value: object = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, value: object = None, **location: Any) -> None:
+        super().__init__(message, **location)
         self.value = value
 
 

@@ -28,6 +28,7 @@ class SourceResult:
     error: str | None = None
     columns: tuple[str, ...] = ()
     unavailable: bool = False  # the service kept failing (quota, 5xx): a later run may succeed
+    row: int | None = None  # the row the error is about, when it is about one
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def _kpi(k: KPIResult) -> dict[str, Any]:
         "previous": k.previous,
         "window": {"start": _iso(k.window_start), "end": _iso(k.window_end)},
         "stale": k.stale,
+        "stale_sources": list(k.stale_sources),
         "data_through": _iso(k.data_through),
         "value_as_of": _iso(k.value_as_of),
         "change": k.change,
@@ -209,6 +211,7 @@ def _source(s: SourceResult) -> dict[str, Any]:
         "type": s.type,
         "location": s.location,
         "sheet": s.sheet,
+        "row": s.row,
         "rows": s.rows,
         "fetched_at": None if s.fetched_at is None else s.fetched_at.isoformat(timespec="seconds"),
         "status": s.status,

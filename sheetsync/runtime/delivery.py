@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors import smtp_mailer, webhooks
-from connectors.smtp_mailer import DeliveryError, SMTPSettings
+from connectors.smtp_mailer import DeliveryError, SMTPSettings, message_recipients
 from connectors.webhooks import Webhook, WebhookError
 from sheetsync.core.checkins import Reminder
 from sheetsync.core.digest import ALL, DigestContent, build_digest, team_objectives
@@ -229,11 +229,11 @@ class _Run:
             try:
                 self.deliver(message)
             except DeliveryError as exc:
-                self.add(Delivery(audience, week, "pending", _recipients(message), path=path, error=str(exc)))
+                self.add(Delivery(audience, week, "pending", message_recipients(message), path=path, error=str(exc)))
                 continue
             if self.history is not None:
                 self.history.mark_digest_sent(week, audience, str(message.get("Message-ID", "")) or None)
-            self.add(Delivery(audience, week, "delivered_pending", _recipients(message),
+            self.add(Delivery(audience, week, "delivered_pending", message_recipients(message),
                               path=self.outbox.mark_sent(path)))
 
     def digest(self, audience: Audience) -> None:
@@ -398,10 +398,6 @@ class _Run:
         )
         self.outcome.render_seconds += time.perf_counter() - started
         return message, content.subject
-
-
-def _recipients(message: EmailMessage) -> tuple[str, ...]:
-    return tuple(str(a) for h in ("To", "Cc") for a in getattr(message.get(h), "addresses", ()))
 
 
 def deliver_digests(

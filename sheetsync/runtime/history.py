@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.results import SyncResult
@@ -81,9 +82,8 @@ ADDED_COLUMNS = (
 class HistoryError(SheetsyncError):
     """The history database cannot be used; the message names the file and what to do."""
 
-    def __init__(self, message: str, path: Path) -> None:
-        super().__init__(message)
-        self.file = str(path)
+    def __init__(self, message: str, path: Path, **location: Any) -> None:
+        super().__init__(message, file=str(path), **location)
 
 
 REPAIR_ADVICE = "it is left as it is: run `sheetsync history repair` to move it aside (kept) and start afresh"

@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sheetsync.errors import ExitCode, SheetsyncError
 
@@ -58,10 +58,11 @@ class LockBusy(SheetsyncError):
 
     exit_code = ExitCode.BUSY
 
-    def __init__(self, holder: Holder | None, what: str = "sheetsync", advice: str = "") -> None:
+    def __init__(self, holder: Holder | None, what: str = "sheetsync", advice: str = "", **location: Any) -> None:
         self.holder = holder
         who = f" ({holder.describe()})" if holder and holder.describe() else ""
-        super().__init__(f"another {what}{who} is running for this project" + (f"; {advice}" if advice else ""))
+        super().__init__(f"another {what}{who} is running for this project" + (f"; {advice}" if advice else ""),
+                         **location)
 
 
 class LockUnavailable(SheetsyncError):
@@ -69,9 +70,8 @@ class LockUnavailable(SheetsyncError):
 
     exit_code = ExitCode.FAILED
 
-    def __init__(self, path: Path, reason: str) -> None:
-        self.file = str(path)
-        super().__init__(f"{path}: cannot take the project lock: {reason}")
+    def __init__(self, path: Path, reason: str, **location: Any) -> None:
+        super().__init__(f"{path}: cannot take the project lock: {reason}", file=str(path), **location)
 
 
 class FileLock:

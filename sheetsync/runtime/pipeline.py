@@ -213,10 +213,13 @@ def _source_result(
             tuple(dict.fromkeys(redact(w) for w in warnings)), redact(error) if error else error,
             tuple(shown(c, 80) for c in got.columns),
         )
-    sheet = got.sheet if isinstance(got, SourceError) else None
+    if isinstance(got, SourceError):  # where the read failed, as the error says (the digest shows it too)
+        location, sheet, row = got.location, got.sheet, got.row
+    else:
+        sheet = row = None
     return SourceResult(
         source.name, source.type, location, sheet, 0, None, "failed", (), error,
-        unavailable=isinstance(got, SourceUnavailable),
+        unavailable=isinstance(got, SourceUnavailable), row=row,
     )
 
 
