@@ -155,6 +155,8 @@ def _reply(raw: bytes | str) -> str:
 
 def message_recipients(message: EmailMessage) -> tuple[str, ...]:
     """Whom a message goes to (To, then Cc), for errors and records."""
+    if not isinstance(message, EmailMessage):  # a stand-in some callers pass to `send` with their own `attempt`
+        return ()
     return tuple(str(a) for h in ("To", "Cc") for a in getattr(message.get(h), "addresses", ()))
 
 
