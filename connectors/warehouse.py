@@ -16,9 +16,13 @@ Connection URLs carry passwords: every message shows `redact(url)`, never the UR
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
+import shutil
+import tempfile
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -112,33 +116,53 @@ def duckdb_path(url: str, root: str | None) -> str:
 
 @dataclass
 class Connection:
-    """An open Ibis backend with the source's table, and how to cancel a runaway statement."""
+    """An open Ibis backend with the source's table, and the source's one time budget.
+
+    `timeout` bounds the source's whole set of queries, not each one: the budget starts when
+    the source is opened, and each statement may run for what is left of it (the engine's own
+    limit set to that before the statement, and a timer that cancels it).
+    """
 
     source: SourceConfig
     backend: Any
     table: Any
     where: str
     secrets: list[str]
+    deadline: float = math.inf  # time.monotonic() by which every query of the source must end
+    scratch: str | None = None  # DuckDB's spill folder, removed on close
 
     @property
     def name(self) -> str:
         return str(self.backend.name)
 
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
     def run(self, expr: Any) -> pd.DataFrame:
-        """Execute with the source's statement timeout; engine errors become SourceErrors."""
-        timer = threading.Timer(self.source.timeout, self._cancel)
+        """Execute within what is left of the source's timeout; engine errors become SourceErrors."""
+        left = self.remaining()
+        if left <= 0:
+            raise self.timed_out()
+        try:
+            limit_statement(self.backend, self.name, left)
+        except Exception as exc:
+            raise self.error(exc) from None
+        timer = threading.Timer(left, self._cancel)
         timer.daemon = True
         timer.start()
         try:
             return expr.execute()
         except Exception as exc:
             if not timer.is_alive() or _looks_cancelled(exc):
-                raise SourceUnavailable(
-                    f"the query ran longer than the source's timeout ({self.source.timeout:g} s) and was cancelled",
-                    source=self.source.name, location=self.where) from None
+                raise self.timed_out() from None
             raise self.error(exc) from None
         finally:
             timer.cancel()
+
+    def timed_out(self) -> SourceUnavailable:
+        return SourceUnavailable(
+            f"its queries ran longer than the source's timeout ({self.source.timeout:g} s) and were cancelled",
+            source=self.source.name, location=self.where)
 
     def _cancel(self) -> None:
         try:
@@ -146,7 +170,7 @@ class Connection:
                 self.backend.con.interrupt()
             elif self.name == "pyspark":
                 self.backend._session.sparkContext.cancelAllJobs()
-            # PostgreSQL cancels on its own: statement_timeout is set on the session.
+            # The others stop on their own: the engine's limit was set to the budget left.
         except Exception:  # the statement may have just finished
             pass
 
@@ -154,56 +178,120 @@ class Connection:
         return engine_error(exc, self.source, self.where, self.secrets)
 
     def close(self) -> None:
-        if self.name == "pyspark":
-            return  # the Spark session belongs to the process; stopping it costs the next run a JVM start
+        if self.name != "pyspark":  # the Spark session belongs to the process: a new JVM costs the next run
+            with contextlib.suppress(Exception):
+                self.backend.disconnect()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def connect_arguments(scheme: str, seconds: float) -> dict[str, Any]:
+    """What `ibis.connect` hands the driver so the engine itself stops a statement after `seconds`.
+
+    PostgreSQL: `statement_timeout` (and libpq's connect_timeout); Snowflake: the session's
+    STATEMENT_TIMEOUT_IN_SECONDS (and the connector's login_timeout); Trino: the
+    `query_max_run_time` session property. BigQuery's job timeout is set on the client's
+    default job config instead (`limit_statement`), as Ibis builds that client itself.
+    """
+    ms = max(1, math.ceil(seconds * 1000))
+    connect_within = max(2, min(CONNECT_TIMEOUT, math.ceil(seconds)))
+    if scheme == "postgres":
+        return {"connect_timeout": connect_within, "options": f"-c statement_timeout={ms}"}
+    if scheme == "snowflake":
+        return {"login_timeout": connect_within,
+                "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": max(1, math.ceil(seconds))}}
+    if scheme == "trino":
+        return {"session_properties": {"query_max_run_time": f"{ms}ms"}}
+    return {}
+
+
+def _credentials(scheme: str, url: str) -> dict[str, Any]:
+    """Trino wants a password as BasicAuthentication over HTTPS; Ibis passes a URL's as a bare string."""
+    parts = urllib.parse.urlsplit(url)
+    if scheme != "trino" or not parts.password:
+        return {}
+    from trino.auth import BasicAuthentication
+
+    user = urllib.parse.unquote_plus(parts.username or "")
+    return {"auth": BasicAuthentication(user, urllib.parse.unquote_plus(parts.password)), "http_scheme": "https"}
+
+
+def statement_limit(engine: str, seconds: float) -> str | None:
+    """The SQL that sets the engine's own limit for the next statement to `seconds` (None: not by SQL)."""
+    ms = max(1, math.ceil(seconds * 1000))
+    if engine == "postgres":
+        return f"SET statement_timeout = {ms}"
+    if engine == "snowflake":
+        return f"ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {max(1, math.ceil(seconds))}"
+    if engine == "trino":
+        return f"SET SESSION query_max_run_time = '{ms}ms'"
+    return None
+
+
+def limit_statement(backend: Any, engine: str, seconds: float) -> None:
+    """Give the engine's own limit the budget left before a statement (DuckDB and Spark: the timer)."""
+    if engine == "bigquery":
+        backend.client.default_query_job_config.job_timeout_ms = max(1, math.ceil(seconds * 1000))
+        return
+    sql = statement_limit(engine, seconds)
+    if sql is not None:
+        cursor = backend.raw_sql(sql)
         with contextlib.suppress(Exception):
-            self.backend.disconnect()
+            cursor.close()
 
 
 def connect(source: SourceConfig) -> Connection:
     """Open the source's database (or Parquet files) and its table or query."""
     import ibis
 
+    deadline = time.monotonic() + source.timeout
     where = location(source)
     if source.type == "parquet":
-        backend = ibis.duckdb.connect()
-        conn = Connection(source, backend, None, where, [])
+        scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
+        backend = ibis.duckdb.connect(**duckdb_settings(source, {}, scratch))
+        conn = Connection(source, backend, None, where, [], deadline, scratch)
         paths = sorted(_glob(source.path or ""))
         if not paths:
+            conn.close()
             raise SourceNotFound("no such Parquet file" if not any(c in (source.path or "") for c in "*?[")
                                  else "no Parquet file matches", source=source.name, location=where)
         try:
             conn.table = backend.read_parquet(paths)
         except Exception as exc:
+            conn.close()
             raise conn.error(exc) from None
         return _prepared(conn)
     url = source_url(source)
     secrets = _secrets(url)
     scheme = url.split("://", 1)[0].lower().split("+")[0].replace("postgresql", "postgres")
+    scratch = None
     try:
         if scheme == "duckdb":
             path = duckdb_path(url, source.root)
             if path != ":memory:" and not os.path.exists(path):
                 raise SourceNotFound("no such DuckDB database file", source=source.name, location=where)
-            settings = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))  # e.g. ?memory_limit=2GB
-            backend = ibis.duckdb.connect(path, read_only=path != ":memory:", **settings)
+            query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))  # e.g. ?threads=1
+            scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
+            backend = ibis.duckdb.connect(path, read_only=path != ":memory:",
+                                          **duckdb_settings(source, query, scratch))
         elif scheme == "pyspark":
             backend = _spark(url)
-        elif scheme == "postgres":
-            backend = ibis.connect(url, connect_timeout=CONNECT_TIMEOUT,
-                                   options=f"-c statement_timeout={int(source.timeout * 1000)}")
         else:
-            backend = ibis.connect(url)
+            backend = ibis.connect(url, **connect_arguments(scheme, deadline - time.monotonic()),
+                                   **_credentials(scheme, url))
     except SourceError:
+        _remove(scratch)
         raise
     except (ImportError, AttributeError) as exc:
+        _remove(scratch)
         extra = EXTRAS.get(scheme)
         how = f'pip install "sheetsync[{extra}]"' if extra else f'pip install "ibis-framework[{scheme}]"'
         raise SourceError(f"the {scheme} backend is not installed ({_first_line(exc, secrets)}): {how}",
                           source=source.name, location=where) from None
     except Exception as exc:
+        _remove(scratch)
         raise engine_error(exc, source, where, secrets) from None
-    conn = Connection(source, backend, None, where, secrets)
+    conn = Connection(source, backend, None, where, secrets, deadline, scratch)
     try:
         if source.query is not None:
             conn.table = backend.sql(source.query)
@@ -216,6 +304,34 @@ def connect(source: SourceConfig) -> Connection:
         conn.close()
         raise conn.error(exc) from None
     return _prepared(conn)
+
+
+def duckdb_settings(source: SourceConfig, query: Mapping[str, str], scratch: str) -> dict[str, Any]:
+    """The embedded engine's settings: a bounded memory that spills to a scratch folder.
+
+    DuckDB keeps every block it has read cached up to its memory limit (80% of RAM by its own
+    default), so the sync's peak memory would grow with the table. `memory_limit` (the source's
+    key, else the URL's `?memory_limit=`, else a quarter of RAM) caps it; what an aggregation
+    needs beyond it spills to a temporary folder removed when the source is closed.
+    """
+    settings: dict[str, Any] = dict(query)
+    settings["memory_limit"] = source.memory_limit or settings.get("memory_limit") or default_memory_limit()
+    settings.setdefault("temp_directory", scratch)
+    return settings
+
+
+def default_memory_limit() -> str:
+    """A quarter of the machine's memory, in DuckDB's notation."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "2GB"
+    return f"{max(256, total // 4 // 2**20)}MiB"
+
+
+def _remove(folder: str | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _spark(url: str) -> Any:

@@ -484,14 +484,20 @@ URL_SCHEMES = (
 _URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@)?")
 
 
+_MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
 def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
     """The keys of a sql or parquet source; the URL's secrets stay in the environment."""
     timeout = src.number("timeout", SourceConfig.timeout)
     assert timeout is not None
     if timeout <= 0:
         src.fail(f"must be more than 0 seconds, got {timeout:g}", "timeout")
+    memory_limit = src.str("memory_limit")
+    if memory_limit is not None and not _MEMORY_RE.match(memory_limit):
+        src.fail(f'expected an amount of memory like "512MB" or "2GB", got {memory_limit!r}', "memory_limit")
     if kind == "parquet":
-        return {"timeout": timeout}
+        return {"timeout": timeout, "memory_limit": memory_limit}
     url, url_env = src.str("url"), src.str("url_env")
     if (url is None) == (url_env is None):
         if url is None:
@@ -508,6 +514,8 @@ def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
         if match["password"]:
             src.fail("passwords do not belong in config: put the URL in an environment variable and set url_env",
                      "url")
+    if memory_limit is not None and url is not None and not url.lower().startswith("duckdb:"):
+        src.fail("applies to DuckDB (the embedded engine) only; the server manages its own memory", "memory_limit")
     if url_env is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", url_env):
         src.fail(f"expected the name of an environment variable, got {url_env!r}", "url_env")
     table_name, query = src.str("table"), src.str("query")
@@ -518,7 +526,7 @@ def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
     if query is not None and not re.match(r"^\s*(\(\s*)*(select|with)\b", query, re.IGNORECASE):
         src.fail("must be a SELECT (or WITH ... SELECT) query", "query")
     return {"url": url, "url_env": url_env, "table": table_name, "query": query, "root": str(base),
-            "timeout": timeout}
+            "timeout": timeout, "memory_limit": memory_limit}
 
 
 def _check_encoding(table: _Table, encoding: str) -> None:

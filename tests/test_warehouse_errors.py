@@ -11,7 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from connectors.base import SourceUnavailable
+from connectors.warehouse import connect
 from sheetsync.config import load_config
+from sheetsync.core.model import SourceConfig
 from sheetsync.errors import ConfigError
 from sheetsync.runtime.pipeline import sync
 from tests.helpers import run_cli
@@ -137,8 +140,26 @@ def test_a_slow_postgres_statement_is_cancelled_by_the_timeout(postgres, frame, 
     result = one_result(project(tmp_path, frame, slow, timeout=1))
     assert time.monotonic() - started < 15
     (line,) = result["errors"]
-    assert line.endswith("the query ran longer than the source's timeout (1 s) and was cancelled")
+    assert line.endswith("its queries ran longer than the source's timeout (1 s) and were cancelled")
     assert kpi(result, "sheet_revenue")["value"] is not None
+
+
+def test_the_timeout_bounds_all_of_a_postgres_sources_queries_together(postgres, frame, tmp_path, monkeypatch):
+    """Each statement naps 0.4 s, well under the 1 s timeout; the source's several statements are not."""
+    monkeypatch.setenv("EVENTS_URL", postgres.url())
+    napping = ('query = "WITH nap AS MATERIALIZED (SELECT pg_sleep(0.4)) '
+               'SELECT e.* FROM analytics.events e, nap"')
+    config = project(tmp_path, frame, napping, timeout=1)
+    with config.open("a") as extra:  # two more kinds of query: a distinct count and a median
+        extra.write('\n[kpis.buyers]\nsource = "events"\ncolumn = "user_id"\nagg = "count_distinct"\n'
+                    'date_column = "ts"\n\n[kpis.typical]\nsource = "events"\ncolumn = "amount"\n'
+                    'agg = "median"\ndate_column = "ts"\n')
+    started = time.monotonic()
+    result = one_result(config)
+    assert time.monotonic() - started < 15
+    assert result["errors"] == [f"source 'events' (postgres://postgres@127.0.0.1:{postgres.port}/postgres): "
+                                "its queries ran longer than the source's timeout (1 s) and were cancelled"]
+    assert kpi(result, "revenue")["value"] is None and kpi(result, "sheet_revenue")["value"] is not None
 
 
 def test_a_slow_duckdb_statement_is_cancelled_by_the_timeout(frame, tmp_path, monkeypatch):
@@ -150,7 +171,32 @@ def test_a_slow_duckdb_statement_is_cancelled_by_the_timeout(frame, tmp_path, mo
     assert time.monotonic() - started < 15
     (line,) = result["errors"]
     assert line == ("source 'events' (duckdb:///m.duckdb): "
-                    "the query ran longer than the source's timeout (0.5 s) and was cancelled")
+                    "its queries ran longer than the source's timeout (0.5 s) and were cancelled")
+
+
+def test_the_timeout_bounds_all_of_a_duckdb_sources_queries_together(frame, tmp_path):
+    """Three statements of 0.4 s each, under a 1 s timeout for the source: the third is cut off."""
+    write_duckdb(frame, tmp_path / "m.duckdb")
+    source = SourceConfig(name="events", type="sql", url="duckdb:///m.duckdb", table="analytics.events",
+                          root=str(tmp_path), timeout=1.0)
+    conn = connect(source)
+    try:
+        conn.backend.con.create_function("nap", _nap, ["DOUBLE"], "DOUBLE", side_effects=True)
+        started = time.monotonic()
+        done = 0
+        with pytest.raises(SourceUnavailable, match="its queries ran longer than the source's timeout"):
+            for _ in range(5):
+                conn.run(conn.backend.sql("SELECT nap(0.4) AS slept"))
+                done += 1
+        assert 2 <= done <= 3  # the third ends past the deadline: cancelled, or refused the next
+        assert time.monotonic() - started < 2.5
+    finally:
+        conn.close()
+
+
+def _nap(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
 
 
 def test_an_unset_url_variable_and_a_missing_file_are_one_line(frame, tmp_path, monkeypatch):
@@ -200,6 +246,10 @@ def test_a_backend_not_installed_names_the_extra(frame, tmp_path, monkeypatch):
         ('type = "sql"\ntable = "t"', "sources.events.url: is required"),
         ('type = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\ntimeout = 0', "sources.events.timeout: must be more"),
         ('type = "parquet"', "sources.events.path: is required for parquet sources"),
+        ('type = "parquet"\npath = "e.parquet"\nmemory_limit = "lots"',
+         "sources.events.memory_limit: expected an amount of memory like \"512MB\""),
+        ('type = "sql"\nurl = "postgres://okr@db/metrics"\ntable = "t"\nmemory_limit = "1GB"',
+         "sources.events.memory_limit: applies to DuckDB (the embedded engine) only"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path, source, message):

@@ -129,7 +129,8 @@ class SourceConfig:
     table: str | None = None  # sql: table name, optionally schema-qualified
     query: str | None = None  # sql: a SELECT the KPIs treat as a table
     root: str | None = None  # sql: the config file's folder, for relative duckdb:/// paths
-    timeout: float = 300.0  # sql/parquet: seconds a statement may run before it is cancelled
+    timeout: float = 300.0  # sql/parquet: seconds all of the source's queries together may take
+    memory_limit: str | None = None  # duckdb/parquet: the embedded engine's memory ("1GB"); None: a quarter of RAM
 
     @property
     def is_warehouse(self) -> bool:
