@@ -10,7 +10,6 @@ previous tracker is untouched.
 from __future__ import annotations
 
 import errno
-import io
 import logging
 import warnings
 import zipfile
@@ -29,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
 from connectors.tracker_layout import TableLayout, TrackerLayout, plan_layout, span_ref
+from connectors.xlsx_rows import SheetCells, save_workbook
 from sheetsync.core.checkins import TabRows
 from sheetsync.core.tracker import CHECKINS_TAB, Cell, TrackerContent
 
@@ -40,14 +40,16 @@ a leading tab or CR, or a full-width ＝, is dropped or folded by some, leaving 
 MAX_TEXT = 32767  # Excel's limit for one cell
 
 
-def render(content: TrackerContent, template: str | Path | None = None) -> Workbook:
-    """The filled workbook, in memory: the template with every tab's tables written in."""
+def render(content: TrackerContent, template: str | Path | None = None) -> tuple[Workbook, dict[str, SheetCells]]:
+    """The filled workbook, in memory: the template, and each sheet's table cells (`save_workbook` writes both)."""
     layout = plan_layout(content, template)
     drop_unused_tabs(layout.workbook, content)
+    cells: dict[str, SheetCells] = {}
     for sheet in layout.sheets.values():
         ws = sheet.worksheet
+        sheet_cells = cells.setdefault(ws.title, SheetCells(ws))
         for table in sheet.tables:
-            fill_table(ws, table)
+            fill_table(ws, table, sheet_cells)
             add_choices(ws, table)
         stretched = ConditionalFormattingList()
         for spans, rules in sheet.conditional_formats:
@@ -59,7 +61,7 @@ def render(content: TrackerContent, template: str | Path | None = None) -> Workb
     for ws in layout.workbook.worksheets:
         stretch_charts(ws, layout)
     layout.workbook.properties.title = content.dashboard.project + " OKR tracker"
-    return layout.workbook
+    return layout.workbook, cells
 
 
 def drop_unused_tabs(wb: Workbook, content: TrackerContent) -> None:
@@ -129,19 +131,22 @@ def write_xlsx_tracker(content: TrackerContent, path: str | Path, template: str 
     """
     target = Path(path)
     check_writable(target)
-    wb = render(content, template)
+    wb, cells = render(content, template)
     # Saved into memory first: if openpyxl writes straight to disk and the disk fills, its
     # zip archive is left open and Python prints a traceback at exit.
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    atomic_write_bytes(target, buffer.getvalue())
+    atomic_write_bytes(target, save_workbook(wb, cells))
     return target
 
 
 # --- filling tables ---------------------------------------------------------------------
 
 
-def fill_table(ws: Worksheet, table: TableLayout) -> None:
+def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
+    """Write one table: its header labels as openpyxl cells, its data cells into `cells` (XML text).
+
+    A data cell takes the template cell's own style where it has one, else the first data
+    row's look; a template cell with a comment or a link stays an openpyxl cell, and keeps them.
+    """
     for label in table.labels:
         cell = ws.cell(label.row, label.col)
         cell.value = label.text
@@ -149,24 +154,44 @@ def fill_table(ws: Worksheet, table: TableLayout) -> None:
             cell.font = Font(bold=True)
     for row, height in table.heights():
         ws.row_dimensions[row].height = height
+    template = ws._cells
     for data in table.cells():
-        target = ws.cell(data.row, data.col)
-        if data.look is not None and not target.has_style:
-            target._style = copy(data.look.array)
-        put(target, data.content, data.number_format)
+        base = data.look.array if data.look is not None else None
+        existing = template.get((data.row, data.col))
+        if existing is not None:
+            if existing._comment is not None or existing.hyperlink is not None:
+                if base is not None and not existing.has_style:
+                    existing._style = copy(base)
+                put(existing, data.content, data.number_format)
+                continue
+            del template[(data.row, data.col)]
+            if existing.has_style:
+                base = existing._style
+        value, quote = stored(data.content)
+        cells.put(data.row, data.col, value, base, data.number_format, quote=quote)
 
 
-def put(target: OpenpyxlCell, cell: Cell, number_format: str | None = None) -> None:
-    """Write one value; text is always stored as text, never parsed as a formula."""
+def stored(cell: Cell) -> tuple[object, bool]:
+    """A cell's value as the file keeps it, and whether it needs the quote prefix.
+
+    Text loses the characters XML cannot hold and stops at Excel's limit; text a spreadsheet
+    would read as a formula gets the quote prefix, so it stays text when someone edits it.
+    """
     value = cell.value
     if isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_TEXT]
-        target.value = value
+        return value, value.startswith(FORMULA_PREFIXES)
+    return value, False
+
+
+def put(target: OpenpyxlCell, cell: Cell, number_format: str | None = None) -> None:
+    """Write one value into an openpyxl cell; text is always stored as text, never parsed as a formula."""
+    value, quote = stored(cell)
+    target.value = value
+    if isinstance(value, str):
         target.data_type = "s"  # "=1+1" from a sheet stays the text "=1+1"
-        if value.startswith(FORMULA_PREFIXES):
+        if quote:
             target.quotePrefix = True  # and stays text when someone edits the cell
-    else:
-        target.value = value
     if number_format:
         target.number_format = number_format  # also undoes openpyxl's own choice for a date
 

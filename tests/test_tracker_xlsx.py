@@ -21,6 +21,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.writer.excel import ExcelWriter
 
 from connectors import xlsx_tracker
 from connectors.atomic import OutputError
@@ -381,13 +382,13 @@ def test_failure_mid_write_keeps_old_tracker_and_history(written, monkeypatch):
 
 def test_unexpected_error_mid_write_keeps_old_tracker(written, monkeypatch):
     config, path, before, state = written
-    real_save = Workbook.save
+    real_save = ExcelWriter.save
 
-    def broken_save(self: Workbook, filename: str) -> None:
-        real_save(self, filename)
+    def broken_save(self: ExcelWriter) -> None:  # the workbook is written, then something fails
+        real_save(self)
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Workbook, "save", broken_save)
+    monkeypatch.setattr(ExcelWriter, "save", broken_save)
     with pytest.raises(RuntimeError, match="boom"):
         run_sync(config, date(2026, 11, 24))
     assert path.read_bytes() == before
@@ -553,3 +554,46 @@ def test_openpyxl_keeps_charts_on_load():
     wb = load_workbook(default_template())
     assert len(wb["Dashboard"]._charts) == 1
     assert openpyxl.__version__ >= "3.1"
+
+
+def test_table_cells_written_as_xml_read_back_as_openpyxl_wrote_them() -> None:
+    """`connectors.xlsx_rows`: values, styles, formats and the template's own cells survive the splice."""
+    import io
+    from datetime import date, datetime
+
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+
+    from connectors.xlsx_rows import SheetCells, save_workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "template label"
+    ws["A1"].comment = Comment("kept", "author")
+    ws["C2"] = "=1+1"  # a template formula beside the table's cells, in the same row
+    ws["D2"].font = Font(bold=True)
+    look = ws["D2"]._style
+    ws.row_dimensions[3].height = 30
+    cells = SheetCells(ws)
+    texts = ["  padded ", "a & b < c > d", "line\r\nbreak", "=HYPERLINK(\"x\")"]
+    for col, text in enumerate(texts, 1):
+        cells.put(2 if col < 3 else 4, col if col < 3 else col + 2, text, None, None, quote=text.startswith("="))
+    cells.put(3, 1, 1234.5, look, '"$"#,##0.00')
+    cells.put(3, 2, 7, None, "#,##0")
+    cells.put(3, 3, date(2026, 11, 24), None, "yyyy-mm-dd")
+    cells.put(3, 4, datetime(2026, 11, 24, 8, 30), None, None)
+    cells.put(3, 5, None, look, None)  # blank, styled: kept
+    cells.put(3, 6, None, None, None)  # blank, unstyled: not written
+    back = load_workbook(io.BytesIO(save_workbook(wb, {ws.title: cells})))[ws.title]
+    assert back["A1"].value == "template label" and back["A1"].comment.text == "kept"
+    assert back["C2"].value == "=1+1" and back["C2"].data_type == "f"
+    assert [back["A2"].value, back["B2"].value, back["E4"].value, back["F4"].value] == texts
+    assert back["F4"].data_type == "s" and back["F4"].quotePrefix and not back["A2"].quotePrefix
+    assert back["A3"].value == 1234.5 and back["A3"].number_format == '"$"#,##0.00' and back["A3"].font.b
+    assert back["B3"].value == 7 and back["B3"].number_format == "#,##0"
+    assert back["C3"].value == datetime(2026, 11, 24) and back["C3"].number_format == "yyyy-mm-dd"
+    assert back["D3"].value == datetime(2026, 11, 24, 8, 30) and back["D3"].is_date
+    assert back["E3"].value is None and back["E3"].font.b
+    assert (3, 6) not in back._cells
+    assert back.row_dimensions[3].height == 30
+    assert back.dimensions == "A1:F4"

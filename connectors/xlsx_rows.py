@@ -1,0 +1,210 @@
+"""The tracker's table cells written straight as worksheet XML; the rest of the workbook by openpyxl.
+
+openpyxl keeps a Python object per cell and serializes each through an XML library: about
+40 µs a cell to fill and save, most of a large tracker's write (380,000 cells at 5,000 key
+results). A table's cell is plain: a value, the look it copies and a number format. So
+`SheetCells` keeps each one as the text of its `<c>` element, made in one pass, and
+`save_workbook` splices them into their sheet's `<sheetData>` while openpyxl writes the file.
+The template's own cells (labels, formulas, comments, links) are still serialized by openpyxl,
+row by row beside them, and so is everything else: styles (each cell's style is registered in
+the workbook's own style table), conditional formats, validations, charts, defined names.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import zipfile
+from collections import defaultdict
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell._writer import etree_write_cell
+from openpyxl.comments.comment_sheet import CommentRecord
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+from openpyxl.xml.functions import Element, tostring
+
+DATE_DEFAULT = "yyyy-mm-dd"
+DATETIME_DEFAULT = "yyyy-mm-dd h:mm:ss"
+"""What openpyxl shows a date or time in when nothing else sets a format (as it does for its own cells)."""
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;",
+                               "\n": "&#10;", "\t": "&#9;"})  # fmt: skip
+_PLACEHOLDER = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
+
+
+class SheetCells:
+    """The table cells of one worksheet, each kept as its `<c>` element's text, by row and column."""
+
+    def __init__(self, ws: Worksheet) -> None:
+        self.ws = ws
+        self.rows: dict[int, dict[int, str]] = defaultdict(dict)
+        self._styles: dict[tuple[Any, ...], int | None] = {}
+        self._letters: dict[int, str] = {}
+
+    def style_id(self, base: StyleArray | None, number_format: str | None, quote: bool) -> int | None:
+        """The workbook's index of `base` with `number_format` and the quote prefix; None when unstyled."""
+        key = (None if base is None else tuple(base), number_format, quote)
+        found = self._styles.get(key, -1)
+        if found != -1:
+            return found
+        style = StyleArray(base) if base is not None else StyleArray()
+        wb = self.ws.parent
+        if number_format:  # as openpyxl's own `cell.number_format = ...` registers it
+            if number_format in BUILTIN_FORMATS_REVERSE:
+                style.numFmtId = BUILTIN_FORMATS_REVERSE[number_format]
+            else:
+                style.numFmtId = wb._number_formats.add(number_format) + BUILTIN_FORMATS_MAX_SIZE
+        if quote:
+            style.quotePrefix = 1
+        sid = wb._cell_styles.add(style) if any(style) else None
+        self._styles[key] = sid
+        return sid
+
+    def put(self, row: int, col: int, value: object, base: StyleArray | None, number_format: str | None,
+            *, quote: bool = False) -> None:  # fmt: skip
+        """One cell; text is stored as text (never a formula), a date as Excel's serial day number."""
+        if isinstance(value, datetime.date) and not number_format:
+            number_format = DATETIME_DEFAULT if isinstance(value, datetime.datetime) else DATE_DEFAULT
+        sid = self.style_id(base, number_format, quote)
+        if value is None and sid is None:
+            self.rows[row].pop(col, None)
+            return
+        letter = self._letters.get(col)
+        if letter is None:
+            letter = self._letters[col] = get_column_letter(col)
+        head = f'<c r="{letter}{row}"' + ("" if sid is None else f' s="{sid}"')
+        if value is None or value == "":
+            xml = head + "/>"
+        elif isinstance(value, str):
+            space = ' xml:space="preserve"' if value != value.strip() else ""
+            xml = f'{head} t="inlineStr"><is><t{space}>{value.translate(_ESCAPES)}</t></is></c>'
+        elif isinstance(value, bool):
+            xml = f'{head} t="b"><v>{int(value)}</v></c>'
+        elif isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+            if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+                raise TypeError("Excel does not support time zones in dates: make the value naive first")
+            xml = f'{head} t="n"><v>{_number(to_excel(value, self.ws.parent.epoch))}</v></c>'
+        elif isinstance(value, int | float):
+            xml = f'{head} t="n"><v>{_number(value)}</v></c>'
+        else:
+            raise TypeError(f"cannot write a {type(value).__name__} into a cell")
+        self.rows[row][col] = xml
+
+    def bounds(self) -> tuple[int, int, int, int] | None:
+        """(min_col, min_row, max_col, max_row) of the cells kept here; None without any."""
+        rows = [r for r, cells in self.rows.items() if cells]
+        if not rows:
+            return None
+        cols = [c for r in rows for c in self.rows[r]]
+        return min(cols), min(rows), max(cols), max(rows)
+
+
+def _number(value: float | int) -> str:
+    return f"{value:.16g}"  # openpyxl's own text for a number (`safe_string`)
+
+
+class _SheetWriter(WorksheetWriter):
+    """openpyxl's worksheet writer, with `<sheetData>` made here: the template's cells and the tables'."""
+
+    def __init__(self, ws: Worksheet, cells: SheetCells) -> None:
+        self.cells = cells
+        self.sheet_data = b""
+        super().__init__(ws)
+
+    def write_dimensions(self) -> None:
+        ours = self.cells.bounds()
+        theirs = [(c, r) for r, c in self.ws._cells]
+        if ours is None and not theirs:
+            return super().write_dimensions()
+        cols = [c for c, _ in theirs] + ([ours[0], ours[2]] if ours else [])
+        rows = [r for _, r in theirs] + ([ours[1], ours[3]] if ours else [])
+        ref = f"{get_column_letter(min(cols))}{min(rows)}:{get_column_letter(max(cols))}{max(rows)}"
+        self.xf.send(Element("dimension", ref=ref))
+
+    def write_rows(self) -> None:
+        ws, ours = self.ws, self.cells.rows
+        template: dict[int, dict[int, Any]] = defaultdict(dict)
+        for (row, col), cell in ws._cells.items():
+            template[row][col] = cell
+        dims = ws.row_dimensions
+        out = ["<sheetData>"]
+        for row in sorted(set(template) | {r for r, cells in ours.items() if cells} | set(dims.keys())):
+            attrs = {"r": str(row), **dict(dims.get(row, {}))}
+            out.append("<row " + " ".join(f'{k}="{str(v).translate(_ATTR_ESCAPES)}"' for k, v in attrs.items()) + ">")
+            mine, theirs = ours.get(row, {}), template.get(row, {})
+            for col in sorted(mine.keys() | theirs.keys()):
+                if col in mine:
+                    out.append(mine[col])
+                else:
+                    out.append(self._template_cell(theirs[col]))
+            out.append("</row>")
+        out.append("</sheetData>")
+        self.sheet_data = "".join(out).encode("utf-8")
+        self.xf.send(Element("sheetData"))  # the placeholder `xml()` replaces
+
+    def _template_cell(self, cell: Any) -> str:
+        """A template cell as openpyxl writes it (formulas, rich text, comments and links included)."""
+        if cell._comment is not None:
+            self.ws._comments.append(CommentRecord.from_cell(cell))
+        if cell._value is None and not cell.has_style and cell._comment is None:
+            return ""
+        written: list[Any] = []
+        etree_write_cell(_Collect(written), self.ws, cell, cell.has_style)
+        return "".join(tostring(el).decode("utf-8") for el in written)
+
+    def xml(self) -> bytes:
+        """The worksheet's XML, its `<sheetData>` in place."""
+        with open(self.out, "rb") as handle:
+            text = handle.read()
+        match = _PLACEHOLDER.search(text)
+        if match is None:  # openpyxl changed how it writes: nothing may be lost silently
+            raise RuntimeError(f"{self.ws.title}: no <sheetData> placeholder in the written worksheet")
+        return text[: match.start()] + self.sheet_data + text[match.end() :]
+
+
+class _Collect:
+    """Stands in for openpyxl's XML stream: keeps the elements written to it."""
+
+    def __init__(self, into: list[Any]) -> None:
+        self.write = into.append
+
+
+class _Writer(ExcelWriter):
+    """openpyxl's workbook writer; sheets with table cells of their own go through `_SheetWriter`."""
+
+    def __init__(self, workbook: Workbook, archive: zipfile.ZipFile, cells: dict[str, SheetCells]) -> None:
+        super().__init__(workbook, archive)
+        self.cells = cells
+
+    def write_worksheet(self, ws: Worksheet) -> None:
+        cells = self.cells.get(ws.title)
+        if cells is None:
+            return super().write_worksheet(ws)
+        ws._drawing = SpreadsheetDrawing()  # as ExcelWriter.write_worksheet does
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = _SheetWriter(ws, cells)
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.writestr(ws.path[1:], writer.xml())
+        self.manifest.append(ws)
+        writer.cleanup()
+
+
+def save_workbook(wb: Workbook, cells: dict[str, SheetCells]) -> bytes:
+    """The workbook as .xlsx bytes, each sheet's table cells from `cells` (by sheet title)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
+        _Writer(wb, archive, cells).save()
+    return buffer.getvalue()
