@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from copy import copy
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell as XlCell
@@ -131,9 +132,11 @@ class HeaderLabel:
     bold: bool  # the template left the cell unstyled: the label is made bold
 
 
-@dataclass(frozen=True)
-class DataCell:
-    """One written cell: its content, the look it takes on and the number format it shows."""
+class DataCell(NamedTuple):
+    """One written cell: its content, the look it takes on and the number format it shows.
+
+    A named tuple: a large tracker makes hundreds of thousands of them.
+    """
 
     row: int
     col: int
@@ -159,19 +162,21 @@ class TableLayout:
         """Every cell to write, row by row; an empty table writes one blank row."""
         table, placed = self.table, self.placed
         width = table.width
-        blank = (Cell(None),) * width
+        empty = Cell(None)
         first, col0 = placed.first_row, placed.first_col
+        own, model = self.own, self.model
         for index in range(max(len(table.rows), 1)):
             row = first + index
-            values = table.rows[index] if index < len(table.rows) else blank
+            values = table.rows[index] if index < len(table.rows) else ()
+            count = len(values)
             for offset in range(width):
-                content = values[offset] if offset < len(values) else Cell(None)
-                own = self.own.get((row, col0 + offset)) if index else None
+                content = values[offset] if offset < count else empty
+                mine = own.get((row, col0 + offset)) if index and own else None
                 copied = None
-                if own is not None:
-                    source: Look | None = own
+                if mine is not None:
+                    source: Look | None = mine
                 else:
-                    source = self.model[offset]
+                    source = model[offset]
                     copied = source if index else None
                 if source is not None and source.number_format is not None:
                     fmt, from_template = source.number_format, True

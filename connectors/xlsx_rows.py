@@ -48,15 +48,16 @@ class SheetCells:
     def __init__(self, ws: Worksheet) -> None:
         self.ws = ws
         self.rows: dict[int, dict[int, str]] = defaultdict(dict)
-        self._styles: dict[tuple[Any, ...], int | None] = {}
+        self._styles: dict[tuple[int, str | None, bool], tuple[int | None, StyleArray | None]] = {}
         self._letters: dict[int, str] = {}
+        self._epoch = ws.parent.epoch  # a property that compares dates on every read
 
     def style_id(self, base: StyleArray | None, number_format: str | None, quote: bool) -> int | None:
         """The workbook's index of `base` with `number_format` and the quote prefix; None when unstyled."""
-        key = (None if base is None else tuple(base), number_format, quote)
-        found = self._styles.get(key, -1)
-        if found != -1:
-            return found
+        key = (id(base), number_format, quote)  # `base` is kept with the answer: its id stays its own
+        found = self._styles.get(key)
+        if found is not None:
+            return found[0]
         style = StyleArray(base) if base is not None else StyleArray()
         wb = self.ws.parent
         if number_format:  # as openpyxl's own `cell.number_format = ...` registers it
@@ -67,7 +68,7 @@ class SheetCells:
         if quote:
             style.quotePrefix = 1
         sid = wb._cell_styles.add(style) if any(style) else None
-        self._styles[key] = sid
+        self._styles[key] = (sid, base)
         return sid
 
     def put(self, row: int, col: int, value: object, base: StyleArray | None, number_format: str | None,
@@ -93,7 +94,7 @@ class SheetCells:
         elif isinstance(value, datetime.date | datetime.time | datetime.timedelta):
             if isinstance(value, datetime.datetime) and value.tzinfo is not None:
                 raise TypeError("Excel does not support time zones in dates: make the value naive first")
-            xml = f'{head} t="n"><v>{_number(to_excel(value, self.ws.parent.epoch))}</v></c>'
+            xml = f'{head} t="n"><v>{_number(to_excel(value, self._epoch))}</v></c>'
         elif isinstance(value, int | float):
             xml = f'{head} t="n"><v>{_number(value)}</v></c>'
         else:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from sheetsync.runtime.history import History, HistoryError, history_error, repair_history
+from sheetsync.runtime.history import SCHEMA_VERSION, History, HistoryError, history_error, repair_history
 
 
 def test_an_older_schema_is_migrated_and_its_rows_kept(tmp_path):
@@ -19,6 +19,21 @@ def test_an_older_schema_is_migrated_and_its_rows_kept(tmp_path):
         rows = [dict(r) for r in history.kpi_rows()]
         assert rows[0]["value"] == 0.8 and rows[0]["stale"] is None and "unit" in rows[0]
         assert history.weeks() == []  # tables it never had now exist
+
+
+def test_a_history_at_this_schema_opens_without_checking_it_again(tmp_path, monkeypatch):
+    db = tmp_path / "history.sqlite"
+    History(db).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    upgrades: list[History] = []
+    monkeypatch.setattr(History, "_upgrade", lambda self: upgrades.append(self))
+    History(db).close()
+    assert upgrades == []
+    with sqlite3.connect(db) as conn:  # as a file another sheetsync version wrote: checked again
+        conn.execute("PRAGMA user_version = 1")
+    History(db).close()
+    assert len(upgrades) == 1
 
 
 def test_damage_is_named_with_the_way_out_and_never_repaired_silently(tmp_path):

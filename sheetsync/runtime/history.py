@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -77,6 +78,10 @@ ADDED_COLUMNS = (
     ("kpi_history", "value_as_of", "TEXT"),
 )
 """Columns newer than the first schema: added in place to an older history file."""
+
+SCHEMA_VERSION = zlib.crc32((SCHEMA + repr(ADDED_COLUMNS)).encode("utf-8")) & 0x7FFFFFFF
+"""Kept in the file (`PRAGMA user_version`) once it has every table and column above: opening
+an up-to-date history then checks nothing else. Any change to the schema changes it."""
 
 
 class HistoryError(SheetsyncError):
@@ -172,15 +177,25 @@ class History:
         self.db.row_factory = sqlite3.Row
         try:
             self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(SCHEMA)
+            if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._upgrade()
+        except HistoryError:
+            self.db.close()
+            raise
+
+    def _upgrade(self) -> None:
+        """Create the tables missing, add the columns an older sheetsync did not have and mark the
+        file as at this schema: one transaction, so one sync to disk rather than one per table."""
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
             for table, column, kind in ADDED_COLUMNS:
                 have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             _migrate(self.db)  # and any other column an older sheetsync did not have
-        except HistoryError:
-            self.db.close()
-            raise
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
     def for_state_dir(cls, state_dir: str | Path) -> History:
