@@ -24,11 +24,11 @@ from sheetsync.core.snapshot import week_key
 from sheetsync.core.sources import SourceData
 from sheetsync.core.tracker import TrackerContent, build_tracker
 from sheetsync.errors import ExitCode
-from sheetsync.runtime.alerts import AlertsOutcome, run_alerts
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.pipeline import compute, read_with, stored_checkins, sync, today
 
 if TYPE_CHECKING:
+    from sheetsync.runtime.alerts import AlertsOutcome  # imported when alerts are on: their renderer, jinja2
     from sheetsync.runtime.delivery import DigestOutcome  # imported when a digest runs: jinja2, css-inline
 
 log = logging.getLogger("sheetsync")
@@ -183,6 +183,8 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
                          previous=history.previous(result.as_of, config.period.name), tracker_url=outcome.tracker_url)
             outcome.outputs.append(config.report.path)
         if config.alerts.enabled:
+            from sheetsync.runtime.alerts import run_alerts
+
             outcome.alerts = run_alerts(config, result, tracker_url=outcome.tracker_url, history=history)
     if json_path is not None:
         write_json(result, json_path)
