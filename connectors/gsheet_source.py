@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import gspread
 import pandas as pd
@@ -45,7 +44,7 @@ from connectors.google_client import (
 )
 from connectors.gsheet_cache import KeptRead, ValuesStore, modified_since, oldest, unchanged
 from connectors.tabular import HeaderError, frame_from_grid
-from sheetsync.core.model import GoogleConfig, SourceConfig
+from sheetsync.core.model import SHEETS_URL, GoogleConfig, SourceConfig, SpreadsheetRef
 from sheetsync.core.sources import SourceData
 
 log = logging.getLogger(__name__)
@@ -56,57 +55,11 @@ READ_PARAMS = {
     "majorDimension": "ROWS",
 }
 METADATA_FIELDS = "spreadsheetId,properties.title,sheets.properties(sheetId,title,index,sheetType,hidden)"
-SHEETS_URL = "https://docs.google.com/spreadsheets/d/{key}"
-
-_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-_URL_KEY_RE = re.compile(r"/spreadsheets/(?:u/\d+/)?d/(?P<key>[A-Za-z0-9_-]+)")
 _CELLS_RE = re.compile(r"^(?P<c1>[A-Za-z]{1,3})?(?P<r1>\d+)?(?::(?P<c2>[A-Za-z]{1,3})?(?P<r2>\d+)?)?$")
 _RETRYABLE = frozenset({408, 429})
 
 
 # --- spreadsheet keys, titles and ranges --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpreadsheetRef:
-    """A spreadsheet named in config: its key and, from a URL's ``#gid=``, a tab id."""
-
-    key: str
-    gid: int | None = None
-
-    @property
-    def url(self) -> str:
-        return SHEETS_URL.format(key=self.key)
-
-
-def parse_spreadsheet(value: str) -> SpreadsheetRef:
-    """A spreadsheet URL (``https://docs.google.com/spreadsheets/d/<key>/edit#gid=0``) or bare key.
-
-    Raises ValueError with a message for the user when it is neither.
-    """
-    text = value.strip()
-    if not text:
-        raise ValueError("spreadsheet is empty: give the spreadsheet's URL or key")
-    if _KEY_RE.match(text):
-        return SpreadsheetRef(text)
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{text!r} is neither a spreadsheet key nor a Google Sheets URL")
-    if "/spreadsheets/d/e/" in parts.path:
-        raise ValueError(
-            "a 'Publish to the web' link cannot be read through the Sheets API: use the URL of the "
-            "spreadsheet itself (https://docs.google.com/spreadsheets/d/<key>/edit)"
-        )
-    match = _URL_KEY_RE.search(parts.path)
-    if not match:
-        raise ValueError(f"{text!r} is not a Google Sheets URL (expected https://docs.google.com/spreadsheets/d/<key>)")
-    gid: int | None = None
-    for source in (parts.fragment, parts.query):
-        found = parse_qs(source).get("gid")
-        if found and found[0].isdigit():
-            gid = int(found[0])
-            break
-    return SpreadsheetRef(match["key"], gid)
 
 
 def quote_title(title: str) -> str:
@@ -226,11 +179,10 @@ def read_gsheet_sources(
     results: dict[str, SourceData | SourceError] = {}
     groups: dict[str, list[tuple[SourceConfig, SpreadsheetRef]]] = {}
     for config in configs:
-        try:
-            ref = parse_spreadsheet(config.spreadsheet or "")
-        except ValueError as exc:
+        ref = config.spreadsheet  # parsed from its URL or key when the config was read
+        if ref is None:
             results[config.name] = SourceFormatError(
-                str(exc), source=config.name, location=config.spreadsheet or "(no spreadsheet)"
+                "no spreadsheet: give the spreadsheet's URL or key", source=config.name, location="(no spreadsheet)"
             )
             continue
         groups.setdefault(ref.key, []).append((config, ref))
@@ -495,9 +447,7 @@ def _source_data(plan: _Planned, values: list[list[Any]], url: str, fetched: dat
 __all__ = [
     "METADATA_FIELDS",
     "READ_PARAMS",
-    "SpreadsheetRef",
     "describe_google_error",
-    "parse_spreadsheet",
     "quote_title",
     "range_start",
     "read_gsheet_sources",

@@ -35,10 +35,10 @@ from connectors.google_client import (
 )
 from connectors.gsheet_plan import plan_tabs
 from connectors.gsheet_requests import build_requests, existing_tabs
-from connectors.gsheet_source import SHEETS_URL, describe_google_error, parse_spreadsheet, quote_title
+from connectors.gsheet_source import describe_google_error, quote_title
 from connectors.tracker_layout import load_template
 from sheetsync.core.checkins import TabRows
-from sheetsync.core.model import Config
+from sheetsync.core.model import SHEETS_URL, Config
 from sheetsync.core.tracker import CHECKINS_TAB, TrackerContent
 from sheetsync.errors import ConfigError
 
@@ -123,13 +123,8 @@ class GSheetTracker:
                 raise ConfigError(f"google.credentials: {exc}", key="google.credentials") from None
         http = client.http_client
         state = TrackerState.load(config.state_dir)
-        where = tracker.spreadsheet or f"new spreadsheet {tracker.create!r}"
-        given: str | None = None
-        if tracker.spreadsheet:
-            try:
-                given = parse_spreadsheet(tracker.spreadsheet).key
-            except ValueError as exc:
-                raise ConfigError(f"tracker.spreadsheet: {exc}", key="tracker.spreadsheet") from None
+        where = str(tracker.spreadsheet or f"new spreadsheet {tracker.create!r}")
+        given = tracker.spreadsheet.key if tracker.spreadsheet else None  # parsed when the config was read
         try:
             if given is not None:
                 key, fresh = given, False

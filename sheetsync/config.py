@@ -15,11 +15,11 @@ import os
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from sheetsync.core.display import file_slug
 from sheetsync.core.expressions import ExpressionError, Filter, Formula, parse_filter, parse_formula
@@ -53,7 +53,9 @@ from sheetsync.core.model import (
     TeamDigestConfig,
     TrackerConfig,
     parse_change,
+    parse_spreadsheet,
     parse_subject,
+    parse_web_link,
 )
 from sheetsync.core.numbers import NumberFormatError, parse_number
 from sheetsync.core.periods import GRAINS, Period, PeriodError, custom_period, parse_period
@@ -61,6 +63,7 @@ from sheetsync.core.schedule_spec import ScheduleSpecError, Spec, parse_spec
 from sheetsync.core.suggest import closest, did_you_mean
 from sheetsync.errors import ConfigError
 
+_Parsed = TypeVar("_Parsed")
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: The largest magnitude a number in the config may have (targets, weights, thresholds).
 MAX_CONFIG_NUMBER = 1e15
@@ -436,7 +439,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             type=kind,
             path=_path(src, "path", base) if kind != "gsheet" else None,
             sheet=src.str("sheet") if kind == "xlsx" else None,
-            spreadsheet=src.str("spreadsheet", required=True) if kind == "gsheet" else None,
+            spreadsheet=_parsed(src, "spreadsheet", parse_spreadsheet, required=True) if kind == "gsheet" else None,
             worksheet=src.str("worksheet") if kind == "gsheet" else None,
             range=src.str("range") if kind == "gsheet" else None,
             rename=dict(rename),
@@ -746,7 +749,7 @@ def _tracker(t: _Table, base: Path, out: Path) -> TrackerConfig:
         type=kind,
         path=_path(t, "path", out, "output/okr_tracker.xlsx"),
         template=_path(t, "template", base),
-        spreadsheet=t.str("spreadsheet"),
+        spreadsheet=_parsed(t, "spreadsheet", parse_spreadsheet),
         create=t.str("create"),
         share=t.str_list("share"),
     )
@@ -831,7 +834,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         outbox=_path(t, "outbox", base, "outbox") or "outbox",
         attach_tracker=t.bool("attach_tracker", False),
         attach_pdf=t.bool("attach_pdf", False),
-        tracker_url=t.str("tracker_url"),
+        tracker_url=_parsed(t, "tracker_url", parse_web_link),
         teams=tuple(teams),
         retries=t.int("retries", 3, minimum=1, maximum=20),
         retry_wait=retry_wait,
@@ -846,6 +849,17 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         t.fail("passwords do not belong in config: set password_env to an environment variable's name", "password")
     t.done()
     return config
+
+
+def _parsed(t: _Table, name: str, parse: Callable[[str], _Parsed], *, required: bool = False) -> _Parsed | None:
+    """A text value held parsed (a spreadsheet URL, a web link), its ConfigError naming file and key."""
+    text = t.str(name, required=required)
+    if text is None:
+        return None
+    try:
+        return parse(text)
+    except ConfigError as exc:
+        t.fail(str(exc), name)
 
 
 def _subject(t: _Table) -> SubjectTemplate:

@@ -18,7 +18,6 @@ from connectors.base import SourceAccessDenied, SourceFormatError, SourceNotFoun
 from connectors.google_client import RetryPolicy
 from connectors.gsheet_source import (
     READ_PARAMS,
-    parse_spreadsheet,
     quote_title,
     range_start,
     read_gsheet_sources,
@@ -26,9 +25,10 @@ from connectors.gsheet_source import (
 )
 from connectors.sources import read_sources
 from sheetsync.core.dates import parse_dates
-from sheetsync.core.model import GoogleConfig, SourceConfig
+from sheetsync.core.model import GoogleConfig, SourceConfig, parse_spreadsheet
 from sheetsync.core.numbers import parse_numbers
 from sheetsync.core.sources import ROW_COLUMN, SourceData
+from sheetsync.errors import ConfigError
 from tests.fake_google import FakeGoogle, Formatted, Percent, fixtures
 
 ROOT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -309,17 +309,18 @@ def test_bad_credentials_fail_every_gsheet_source_clearly(
 
 
 def test_bad_spreadsheet_values(fake_google: FakeGoogle, service_account_file: Path, metrics: str) -> None:
+    # A URL that names no spreadsheet fails when the config is read, before any call (see test_config).
+    with pytest.raises(ConfigError, match=r"^sources\.url\.spreadsheet: .* is not a Google Sheets URL"):
+        src("url", "https://docs.google.com/document/d/abc/edit")
+    with pytest.raises(ConfigError, match="Publish to the web"):
+        src("pub", "https://docs.google.com/spreadsheets/d/e/2PACX-1vQ/pubhtml")
     got = read(
         fake_google,
         service_account_file,
-        src("url", "https://docs.google.com/document/d/abc/edit"),
-        src("pub", "https://docs.google.com/spreadsheets/d/e/2PACX-1vQ/pubhtml"),
         src("range", metrics, range="A1:B2:C3"),
         src("both", metrics, worksheet="Sales", range="'Team ''A'''!A1:B"),
         src("ok", metrics),
     )
-    assert isinstance(got["url"], SourceFormatError) and "is not a Google Sheets URL" in str(got["url"])
-    assert isinstance(got["pub"], SourceFormatError) and "Publish to the web" in str(got["pub"])
     assert isinstance(got["range"], SourceFormatError) and "is not an A1 range" in str(got["range"])
     assert isinstance(got["both"], SourceFormatError) and "name different tabs" in str(got["both"])
     assert data(got["ok"]).rows == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -15,13 +16,17 @@ from sheetsync.core.model import (
     KeyResultConfig,
     KPIConfig,
     SourceConfig,
+    SpreadsheetRef,
     SubjectTemplate,
+    TrackerConfig,
+    WebLink,
     parse_change,
 )
 from sheetsync.core.schedule_spec import AtTime, Every
 from sheetsync.errors import ConfigError
+from sheetsync.runtime.delivery import tracker_link
 from sheetsync.runtime.pipeline import sync
-from tests.helpers import copy_example
+from tests.helpers import copy_example, run_cli
 
 
 @pytest.fixture
@@ -101,3 +106,52 @@ def test_the_subject_template_is_held_parsed_and_checked(tmp_path: Path) -> None
     assert given.subject.fill({"project": "Acme", "iso_week": "2026-W48"}) == "Acme · 2026-W48"
     with pytest.raises(ConfigError, match=r"unknown placeholder \{projet\} \(did you mean 'project'\?\)"):
         DigestConfig(subject="{projet}")
+
+
+def test_spreadsheets_and_links_are_held_parsed(tmp_path: Path) -> None:
+    path = copy_example(tmp_path)
+    text = path.read_text().replace('[sources.web]\ntype = "csv"\npath = "data/web.csv"',
+                                    '[sources.web]\ntype = "gsheet"\n'
+                                    'spreadsheet = "https://docs.google.com/spreadsheets/d/1AbC-_x/edit#gid=42"')
+    path.write_text(text.replace('outbox = "outbox"', 'outbox = "outbox"\ntracker_url = "https://okrs.acme.example/t"'))
+    config = load_config(path)
+    web = config.sources["web"].spreadsheet
+    assert isinstance(web, SpreadsheetRef) and (web.key, web.gid) == ("1AbC-_x", 42)
+    assert web.url == "https://docs.google.com/spreadsheets/d/1AbC-_x"
+    assert isinstance(config.digest.tracker_url, WebLink) and config.digest.tracker_url == "https://okrs.acme.example/t"
+    assert tracker_link(config) == "https://okrs.acme.example/t"
+    # A Google Sheet tracker's link: the URL as configured, or the edit page of a bare key.
+    by_key = replace(config, digest=DigestConfig(), tracker=TrackerConfig(type="gsheet", spreadsheet="1AbC"))
+    assert by_key.tracker.spreadsheet == "1AbC" and by_key.tracker.spreadsheet.key == "1AbC"
+    assert tracker_link(by_key) == "https://docs.google.com/spreadsheets/d/1AbC/edit"
+    by_url = replace(by_key, tracker=TrackerConfig(type="gsheet", spreadsheet=web.text))
+    assert tracker_link(by_url) == web.text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "says"),
+    [
+        ('[sources.web]\ntype = "csv"\npath = "data/web.csv"',
+         '[sources.web]\ntype = "gsheet"\nspreadsheet = "https://docs.google.com/document/d/1AbC/edit"',
+         "sources.web.spreadsheet", "is not a Google Sheets URL"),
+        ('[tracker]\ntype = "xlsx"', '[tracker]\ntype = "gsheet"\nspreadsheet = "not a key"',
+         "tracker.spreadsheet", "is neither a spreadsheet key nor a Google Sheets URL"),
+        ('outbox = "outbox"', 'outbox = "outbox"\ntracker_url = "javascript:alert(1)"',
+         "digest.tracker_url", "expected an http(s) URL"),
+        ('outbox = "outbox"', 'outbox = "outbox"\ntracker_url = "okrs.acme.example"',
+         "digest.tracker_url", "expected an http(s) URL"),
+    ],
+)
+def test_a_bad_spreadsheet_or_link_fails_check_naming_file_and_key(
+    tmp_path: Path, old: str, new: str, key: str, says: str
+) -> None:
+    path = copy_example(tmp_path)
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert (raised.value.file, raised.value.key) == ("config.toml", key)
+    proc = run_cli("check", cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: config.toml: {key}: ") and says in line

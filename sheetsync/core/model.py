@@ -2,10 +2,11 @@
 
 Plain frozen dataclasses, so the core computes from values that are already valid and never
 re-reads the file. Values written in a small language of their own (filters, formulas,
-changes, schedule entries) are held parsed, so nothing parses them again at run time and a
-value that passed `check` cannot fail later. Built from code, such a field also takes its
-text, parsed once on construction: `KPIConfig(..., filter="Region == 'EU'")` is the same as
-the line in config.toml.
+changes, schedule entries), spreadsheet URLs and web links are held parsed, and paths are
+`pathlib.Path`s already resolved against the config's folder, so nothing parses them again at
+run time and a value that passed `check` cannot fail later. Built from code, such a field also
+takes its text, parsed once on construction: `KPIConfig(..., filter="Region == 'EU'")` is the
+same as the line in config.toml.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from sheetsync.core.expressions import Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.parsed_text import ParsedText
@@ -37,11 +39,20 @@ KR_KINDS = ("committed", "aspirational")
 
 
 
-def _parse_text(config: Any, name: str, parse: Callable[[str], Any]) -> None:
-    """Replace a field given as text (by code, not the config reader) with its parsed value."""
+def _parse_text(config: Any, name: str, parse: Callable[[str], Any], key: str | None = None) -> None:
+    """Replace a field given as text (by code, not the config reader) with its parsed value.
+
+    `key` is the field's dotted key in config.toml, put before a parse error's message.
+    """
     value = getattr(config, name)
     if isinstance(value, str):
-        object.__setattr__(config, name, parse(value))
+        try:
+            parsed = parse(value)
+        except ConfigError as exc:
+            if key is None:
+                raise
+            raise ConfigError(f"{key}: {exc}", key=key) from None
+        object.__setattr__(config, name, parsed)
 
 
 _CHANGE_RE = re.compile(r"^\s*(?P<sign>[+-])\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%)?\s*$")
@@ -105,13 +116,87 @@ def parse_subject(text: str) -> SubjectTemplate:
     return SubjectTemplate(text, frozenset(name for name, _ in parts))
 
 
+SHEETS_URL = "https://docs.google.com/spreadsheets/d/{key}"
+_SHEET_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_SHEET_URL_KEY_RE = re.compile(r"/spreadsheets/(?:u/\d+/)?d/(?P<key>[A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True, eq=False)
+class SpreadsheetRef(ParsedText):
+    """A Google Sheet named in config by its URL or bare key: the key and, from ``#gid=``, a tab id."""
+
+    text: str
+    key: str
+    gid: int | None = None
+
+    @property
+    def url(self) -> str:
+        """The spreadsheet's address, the same for every way of naming it (messages, the JSON)."""
+        return SHEETS_URL.format(key=self.key)
+
+    @property
+    def link(self) -> str:
+        """Where a person opens it: the URL as configured (tab and all), else its edit page."""
+        return self.text if "://" in self.text else f"{self.url}/edit"
+
+
+def parse_spreadsheet(value: str) -> SpreadsheetRef:
+    """A spreadsheet URL (``https://docs.google.com/spreadsheets/d/<key>/edit#gid=0``) or bare key.
+
+    Raises ConfigError with a message for the user when it is neither.
+    """
+    text = value.strip()
+    if not text:
+        raise ConfigError("spreadsheet is empty: give the spreadsheet's URL or key")
+    if _SHEET_KEY_RE.match(text):
+        return SpreadsheetRef(text, text)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{text!r} is neither a spreadsheet key nor a Google Sheets URL")
+    if "/spreadsheets/d/e/" in parts.path:
+        raise ConfigError(
+            "a 'Publish to the web' link cannot be read through the Sheets API: use the URL of the "
+            "spreadsheet itself (https://docs.google.com/spreadsheets/d/<key>/edit)"
+        )
+    match = _SHEET_URL_KEY_RE.search(parts.path)
+    if not match:
+        raise ConfigError(
+            f"{text!r} is not a Google Sheets URL (expected https://docs.google.com/spreadsheets/d/<key>)"
+        )
+    gid: int | None = None
+    for part in (parts.fragment, parts.query):
+        found = parse_qs(part).get("gid")
+        if found and found[0].isdigit():
+            gid = int(found[0])
+            break
+    return SpreadsheetRef(text, match["key"], gid)
+
+
+_WEB_URL_RE = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, eq=False)
+class WebLink(ParsedText):
+    """An http(s) address people open from a message, e.g. ``digest.tracker_url``."""
+
+    text: str
+
+
+def parse_web_link(value: str) -> WebLink:
+    """An http(s) URL with a host; raises ConfigError otherwise (a ``javascript:`` link never gets in)."""
+    text = value.strip()
+    if not _WEB_URL_RE.match(text) or not urlsplit(text).netloc:
+        raise ConfigError(f"expected an http(s) URL such as \"https://docs.google.com/...\", got {value!r}")
+    return WebLink(text)
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     name: str
     type: str
     path: str | None = None  # csv/xlsx: absolute path or glob
     sheet: str | None = None  # xlsx
-    spreadsheet: str | None = None  # gsheet: URL or key
+    spreadsheet: SpreadsheetRef | None = None  # gsheet: from its URL or key
     worksheet: str | None = None  # gsheet
     range: str | None = None  # gsheet
     rename: Mapping[str, str] = field(default_factory=dict)
@@ -139,6 +224,7 @@ class SourceConfig:
 
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)
+        _parse_text(self, "spreadsheet", parse_spreadsheet, f"sources.{self.name}.spreadsheet")
 
 
 @dataclass(frozen=True)
@@ -219,9 +305,12 @@ class TrackerConfig:
     type: str = "xlsx"
     path: str | None = None
     template: str | None = None
-    spreadsheet: str | None = None
+    spreadsheet: SpreadsheetRef | None = None
     create: str | None = None
     share: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _parse_text(self, "spreadsheet", parse_spreadsheet, "tracker.spreadsheet")
 
 
 @dataclass(frozen=True)
@@ -279,7 +368,7 @@ class DigestConfig:
     outbox: str = "outbox"
     attach_tracker: bool = False
     attach_pdf: bool = False  # the PDF report (sheetsync.render.pdf_report) attached to each digest
-    tracker_url: str | None = None
+    tracker_url: WebLink | None = None
     teams: tuple[TeamDigestConfig, ...] = ()
     retries: int = 3  # delivery attempts before a digest is kept in outbox/pending
     retry_wait: float = 5.0  # seconds before the second attempt, doubling after
@@ -292,6 +381,7 @@ class DigestConfig:
 
     def __post_init__(self) -> None:
         _parse_text(self, "subject", parse_subject)
+        _parse_text(self, "tracker_url", parse_web_link, "digest.tracker_url")
 
 
 @dataclass(frozen=True)

@@ -135,12 +135,10 @@ class DigestOutcome:
 
 def tracker_link(config: Config) -> str | None:
     """The tracker's web address: digest.tracker_url, else the Google Sheet the tracker writes."""
-    if config.digest.tracker_url:
-        return config.digest.tracker_url
+    if config.digest.tracker_url is not None:
+        return str(config.digest.tracker_url)
     sheet = config.tracker.spreadsheet if config.tracker.type == "gsheet" else None
-    if not sheet:
-        return None
-    return sheet if sheet.startswith(("https://", "http://")) else f"https://docs.google.com/spreadsheets/d/{sheet}/edit"
+    return sheet.link if sheet is not None else None
 
 
 def tracker_file(config: Config) -> Path | None:
