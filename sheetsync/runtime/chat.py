@@ -11,18 +11,18 @@ first; a newer week's summary supersedes it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
+from connectors.atomic import atomic_write_bytes
 from sheetsync.core.digest import ALL, DigestContent
+from sheetsync.core.display import file_slug
 from sheetsync.core.model import ChatConfig, DigestConfig
+from sheetsync.runtime.outbox import Queue
 
 CHANNEL_NAMES = {"slack": "Slack", "msteams": "Microsoft Teams"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,13 @@ def digest_payload(channel: str, content: DigestContent) -> dict[str, Any]:
 
 def file_name(kind: str, week: str, audience: str, channel: str) -> str:
     """`2026-W48-all.slack.json`; alerts carry their own stamp instead of a week."""
-    slug = _UNSAFE.sub("_", audience).strip("._") or "team"
+    slug = file_slug(audience)
     prefix = "" if kind == "digest" else "alert-"
     return f"{prefix}{week}-{slug}.{channel}.json"
 
 
-class ChatQueue:
+class ChatQueue(Queue):
     """Posts waiting for their webhook, as JSON files beside the queued emails."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.pending_dir = Path(root) / "pending"
-        self.sent_dir = Path(root) / "sent"
-        self.superseded_dir = Path(root) / "superseded"
 
     def keep(self, kind: str, week: str, audience: str, chat: ChatConfig, payload: Mapping[str, Any],
              name: str | None = None) -> Path:
@@ -93,18 +88,3 @@ class ChatQueue:
     def load(path: Path) -> tuple[dict[str, Any], ChatConfig]:
         record = json.loads(path.read_text(encoding="utf-8"))
         return record, ChatConfig(channel=record["channel"], webhook_env=record["webhook_env"])
-
-    def _move(self, path: Path, folder: Path) -> Path:
-        target = folder / path.name
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.replace(target)
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot move to {folder}: {describe_os_error(exc)}") from None
-        return target
-
-    def mark_sent(self, path: Path) -> Path:
-        return self._move(path, self.sent_dir)
-
-    def supersede(self, path: Path) -> Path:
-        return self._move(path, self.superseded_dir)

@@ -29,13 +29,35 @@ def to_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=policy.SMTP)
 
 
-class Outbox:
+class Queue:
+    """Files waiting in `pending/`, moved to `sent/` once delivered or `superseded/` once stale.
+
+    The email outbox and the chat queue differ in what a file holds, not in how it moves.
+    """
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.pending_dir = self.root / "pending"
         self.sent_dir = self.root / "sent"
         self.superseded_dir = self.root / "superseded"
 
+    def _move(self, path: Path, folder: Path) -> Path:
+        target = folder / path.name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.replace(target)
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot move to {folder}: {describe_os_error(exc)}") from None
+        return target
+
+    def mark_sent(self, path: Path) -> Path:
+        return self._move(path, self.sent_dir)
+
+    def supersede(self, path: Path) -> Path:
+        return self._move(path, self.superseded_dir)
+
+
+class Outbox(Queue):
     def write(self, message: EmailMessage, week: str, audience: str) -> Path:
         """The digest as `<outbox>/<week>-<audience>.eml`: delivery when there is no SMTP server."""
         path = self.root / file_name(week, audience)
@@ -64,21 +86,6 @@ class Outbox:
         week = str(message.get(WEEK_HEADER, "")).strip()
         audience = str(message.get(AUDIENCE_HEADER, "")).strip()
         return message, week, audience
-
-    def _move(self, path: Path, folder: Path) -> Path:
-        target = folder / path.name
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.replace(target)
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot move to {folder}: {describe_os_error(exc)}") from None
-        return target
-
-    def mark_sent(self, path: Path) -> Path:
-        return self._move(path, self.sent_dir)
-
-    def supersede(self, path: Path) -> Path:
-        return self._move(path, self.superseded_dir)
 
     def record_sent(self, message: EmailMessage, week: str, audience: str) -> Path:
         """A copy of a message delivered straight away, for the record."""
