@@ -77,7 +77,7 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
     from connectors import google_client, gsheet_source  # noqa: F401  (imported before timing)
     from connectors.sources import read_sources
     from sheetsync.config import load_config
-    from sheetsync.runtime.pipeline import compute
+    from sheetsync.runtime.pipeline import compute, prepare_source
 
     clock = _clock(run)
     if clock is not None:  # retries and the quota bucket wait on the shared simulated clock, not sleeping
@@ -89,10 +89,24 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
         google_client._policy = simulated
     with st.stage("config"):
         config = load_config(run["config"])
+    preparing = 0.0
+
+    def prepare(got: Any) -> Any:
+        """As a sync does: each source prepared for its KPIs as it is read, its rows released."""
+        nonlocal preparing
+        started = time.perf_counter()
+        try:
+            return prepare_source(config, got)
+        finally:
+            preparing += time.perf_counter() - started
+
     with st.stage("read"):
-        data = read_sources(config.sources.values(), config.google)
+        data = read_sources(config.sources.values(), config.google, prepare=prepare)
     with st.stage("compute"):
         result = compute(config, data, date.fromisoformat(run["as_of"]))
+    # Preparing the KPIs' inputs is computing, though it runs between reads: counted there.
+    st.seconds["read"] -= preparing
+    st.seconds["compute"] += preparing
     out["rows"] = sum(s.rows for s in result.sources)
     out["failed_sources"] = [f"{s.name}: {s.error}" for s in result.sources if s.status == "failed"]
     out["errors"] = list(result.errors[:5])

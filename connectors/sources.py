@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from connectors.base import SourceError
@@ -18,14 +18,21 @@ def read_sources(
     google: GoogleConfig | None = None,
     *,
     state_dir: str | os.PathLike[str] | None = None,
+    prepare: Callable[[SourceData], SourceData] | None = None,
 ) -> Mapping[str, SourceData | SourceError]:
     """Each source's data, or the `SourceError` that stopped it; one never stops the rest.
 
     Google Sheets sources are read together so that each spreadsheet costs one batchGet, in
     background threads while the local files are parsed (waiting on Google costs no CPU).
     With a `state_dir`, spreadsheets unchanged since their last good read are not read again
-    (`connectors.gsheet_cache`).
+    (`connectors.gsheet_cache`). `prepare` is applied to each source's data as soon as it is
+    read (the sync turns the rows into its KPIs' inputs there, so no two files' rows need be
+    held at once).
     """
+
+    def ready(got: SourceData | SourceError) -> SourceData | SourceError:
+        return prepare(got) if prepare is not None and isinstance(got, SourceData) else got
+
     sources = list(sources)
     sheets = [source for source in sources if source.type == "gsheet"]
     google_reads: Future[dict[str, SourceData | SourceError]] | None = None
@@ -48,12 +55,13 @@ def read_sources(
                 except SourceError as exc:
                     results[source.name] = exc
                 continue
+            read_file = read_csv_source if source.type == "csv" else read_xlsx_source
             try:
-                results[source.name] = read_csv_source(source) if source.type == "csv" else read_xlsx_source(source)
+                results[source.name] = ready(read_file(source))  # no name keeps the rows once prepared
             except SourceError as exc:
                 results[source.name] = exc
         if google_reads is not None:
-            results.update(google_reads.result())
+            results.update((name, ready(got)) for name, got in google_reads.result().items())
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

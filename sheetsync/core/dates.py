@@ -16,7 +16,7 @@ import decimal as _decimal
 import math
 import numbers as _numbers
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -238,6 +238,11 @@ def parse_dates(
         days = _days_from_serials(serials)
         bad_mask = (days == _NAT) & ~np.isnan(serials)
         return _finish(values, days, np.flatnonzero(bad_mask).tolist(), None)
+    elif pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+        # A string column (a CSV's): each distinct text parsed once, taken from its own storage.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        unique_days, unreadable = _days_of_texts(uniques.tolist(), dayfirst, zone)
+        return _finish(values, unique_days[codes], np.flatnonzero(unreadable[codes]).tolist(), None)
     else:
         originals = values.to_numpy(dtype=object)
         days, bad = _days_from_objects(originals, dayfirst, zone)
@@ -309,14 +314,7 @@ def _days_from_objects(
     bad: list[int] = []
     if infer_dtype(arr, skipna=True) == "string":
         codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-        unique_days = np.full(len(uniques) + 1, _NAT, dtype=np.int64)  # last slot: missing
-        unreadable = np.zeros(len(uniques) + 1, dtype=bool)
-        for j, text in enumerate(uniques):
-            day = _safe_day(text, dayfirst, zone)
-            if day is False:
-                unreadable[j] = True
-            elif day is not None:
-                unique_days[j] = day
+        unique_days, unreadable = _days_of_texts(uniques, dayfirst, zone)
         return unique_days[codes], np.flatnonzero(unreadable[codes]).tolist()
     for i, value in enumerate(arr):
         day = _safe_day(value, dayfirst, zone)
@@ -325,6 +323,19 @@ def _days_from_objects(
         elif day is not None:
             days[i] = day
     return days, bad
+
+
+def _days_of_texts(texts: Sequence[object], dayfirst: bool, zone: ZoneInfo | None) -> tuple[np.ndarray, np.ndarray]:
+    """Day numbers of distinct texts and which are unreadable; one more slot (missing) for code -1."""
+    unique_days = np.full(len(texts) + 1, _NAT, dtype=np.int64)
+    unreadable = np.zeros(len(texts) + 1, dtype=bool)
+    for j, text in enumerate(texts):
+        day = _safe_day(text, dayfirst, zone)
+        if day is False:
+            unreadable[j] = True
+        elif day is not None:
+            unique_days[j] = day
+    return unique_days, unreadable
 
 
 def _safe_day(value: object, dayfirst: bool, zone: ZoneInfo | None) -> int | bool | None:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ NUMERIC_AGGS = frozenset({"sum", "mean", "median", "min", "max", "first", "last"
 
 MAX_CELL_WARNINGS = 5
 _EPOCH = np.datetime64("1970-01-01", "D")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 class KPIDataError(SheetsyncError, ValueError):
@@ -161,7 +163,7 @@ def _text(row_filter: Filter | None) -> str | None:
 
 
 def _day_number(day: date) -> int:
-    return int((np.datetime64(day, "D") - _EPOCH).astype(int))
+    return day.toordinal() - _EPOCH_ORDINAL
 
 
 def day_from_number(number: int) -> date:
@@ -236,6 +238,7 @@ class ColumnCache:
         self._parsed: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[object, object]]]] = {}
         self._masks: dict[str, np.ndarray] = {}
         self._sorted: dict[tuple[str | None, ...], np.ndarray] = {}
+        self._operands: dict[tuple[str, str], Any] = {}  # the frame's columns as filters read them
         self.notes: dict[tuple[str, str], list[str]] = {}  # (kind, column) -> said once per column
 
     def _get(self, kind: str, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
@@ -344,6 +347,10 @@ class ColumnCache:
         """0 where a cell holds something (trimmed text not empty), -1 where it is blank."""
         return self._get("present", column)[0]
 
+    def operands(self, frame: pd.DataFrame) -> dict[tuple[str, str], Any]:
+        """The columns as filters read them, kept for every filter over this source's frame."""
+        return self._operands if frame is self.frame else {}
+
     def mask(self, row_filter: Filter, key: str) -> np.ndarray:
         """Which rows match a filter, evaluated once per source whatever the number of KPIs."""
         normal = " ".join(row_filter.text.split())
@@ -409,17 +416,29 @@ def _text_codes(series: pd.Series) -> np.ndarray:
     codes = codes.astype(np.int64, copy=False)
     if pd.api.types.is_numeric_dtype(series.dtype) or not len(uniques):
         return codes
-    canonical: dict[object, int] = {}
-    remap = np.empty(len(uniques) + 1, dtype=np.int64)
-    for position, value in enumerate(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)):
-        if isinstance(value, str):
-            value = value.strip()
-            if not value:
-                remap[position] = -1
-                continue
-        remap[position] = canonical.setdefault(value, len(canonical))
-    remap[-1] = -1
+    if _untrimmed(series, uniques):  # nothing to trim (most columns): the codes are already right
+        return codes
+    values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+    trimmed = np.empty(len(values), dtype=object)
+    trimmed[:] = [value.strip() if isinstance(value, str) else value for value in values]
+    # Equal once trimmed, equal codes (one factorize of the distinct values, not a dict per value).
+    remap = np.append(pd.factorize(trimmed)[0].astype(np.int64, copy=False), -1)
+    remap[:-1][trimmed == ""] = -1
     return remap[codes]
+
+
+# Characters str.strip() removes (str.isspace), as a pattern for pyarrow's regex engine.
+_EDGE_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_NEEDS_TRIM = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|^$"
+
+
+def _untrimmed(series: pd.Series, uniques: object) -> bool:
+    """Whether a string column's distinct values need no trimming (none starts or ends with a space, none is empty)."""
+    if not (pd.api.types.is_string_dtype(series.dtype) and series.dtype != np.dtype(object)):
+        return False
+    if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
+        return False
+    return not bool(uniques.str.contains(_NEEDS_TRIM, regex=True).any())
 
 
 _NO_DAY = np.iinfo("int64").min

@@ -392,4 +392,6 @@ def _safe_parse(value: object, decimal: str, seps: frozenset[str]) -> float | Nu
     try:
         return _parse_value(value, decimal, seps)
     except NumberFormatError as exc:
-        return exc
+        # Kept as a value: without its traceback, which would hold every caller's frame (and
+        # the rows in them) alive in a reference cycle until a full garbage collection.
+        return exc.with_traceback(None)

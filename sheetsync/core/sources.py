@@ -31,6 +31,11 @@ class SourceData:
     row_count: int | None = None  # rows the engine read, when no frame holds them
     table_columns: tuple[str, ...] | None = None
     queries: int = 0  # statements the engine ran for this source
+    # A sheet source prepared as soon as it was read (`sheetsync.runtime.pipeline.prepare_source`):
+    # its KPIs' rows are in `kpi_values` and the frame is released. `unusable` says why no KPI
+    # can use its rows (its filter failed); `kpi_warnings` are the cells its KPIs skipped.
+    unusable: str | None = None
+    kpi_warnings: tuple[str, ...] = ()
 
     @property
     def rows(self) -> int:

@@ -62,24 +62,21 @@ def compute(
     """
     errors: list[str] = []
     failed: dict[str, str] = {}
-    frames: dict[str, pd.DataFrame] = {}
+    prepared: dict[str, SourceData] = {}
     source_warnings: dict[str, list[str]] = {}
-    for name, source in config.sources.items():
+    for name in config.sources:
         got = data.get(name)
         if not isinstance(got, SourceData):
             failed[name] = str(got) if got is not None else f"source {name!r} was not read"
             continue
         # A connector's warnings are about its file or sheet: say which source, as cell warnings do.
         source_warnings[name] = [f"source {name!r}: {warning}" for warning in got.warnings]
-        if got.kpi_values is not None:  # a warehouse: its filter already ran in the engine
-            continue
-        try:
-            frames[name] = apply_filter(got.frame, source.filter, f"sources.{name}.filter", source, config.timezone)
-        except KPIDataError as exc:
-            failed[name] = str(exc)
+        prepared[name] = got = prepare_source(config, got)
+        if got.unusable is not None:
+            failed[name] = got.unusable
+        source_warnings[name].extend(got.kpi_warnings)
     errors.extend(failed.values())
 
-    caches = {name: ColumnCache(frame, config.sources[name], config.timezone) for name, frame in frames.items()}
     rows: dict[str, KPIRows] = {}
     failed_kpis: dict[str, str] = {}
     for kpi in config.kpis.values():
@@ -89,24 +86,14 @@ def compute(
         if kpi.source in failed:
             failed_kpis[kpi.id] = failed[kpi.source]
             continue
-        pushed = data.get(kpi.source)
-        if isinstance(pushed, SourceData) and pushed.kpi_values is not None:
-            if kpi.id in pushed.kpi_values:
-                rows[kpi.id] = pushed.kpi_values[kpi.id]
-            else:
-                reason = pushed.kpi_errors.get(kpi.id, f"kpis.{kpi.id}: source {kpi.source!r} computed no values")
-                errors.append(reason)
-                failed_kpis[kpi.id] = reason
-            continue
-        try:
-            rows[kpi.id], cell_warnings = prepare_kpi_rows(
-                frames[kpi.source], kpi, config.sources[kpi.source], tz=config.timezone, cache=caches[kpi.source]
-            )
-        except KPIDataError as exc:
-            errors.append(str(exc))
-            failed_kpis[kpi.id] = str(exc)
-            continue
-        source_warnings[kpi.source].extend(cell_warnings)
+        pushed = prepared[kpi.source]
+        assert pushed.kpi_values is not None
+        if kpi.id in pushed.kpi_values:
+            rows[kpi.id] = pushed.kpi_values[kpi.id]
+        else:
+            reason = pushed.kpi_errors.get(kpi.id, f"kpis.{kpi.id}: source {kpi.source!r} computed no values")
+            errors.append(reason)
+            failed_kpis[kpi.id] = reason
 
     evaluator = KPIEvaluator(config.kpis, rows, failed_kpis, sources=config.sources, failed_sources=frozenset(failed))
     period = config.period
@@ -121,8 +108,8 @@ def compute(
     known = list(checkins)
     warnings = list(checkin_warnings)
     source = config.checkins.source if config.checkins.enabled else None
-    if source is not None and source in frames:
-        from_source, found_warnings = _source_checkins(config, source, frames[source])
+    if source is not None and source in prepared and source not in failed and not config.sources[source].is_warehouse:
+        from_source, found_warnings = _source_checkins(config, source, prepared[source].frame)
         known = ci.merge(known, from_source)
         source_warnings[source].extend(found_warnings)
 
@@ -181,13 +168,49 @@ def compute(
         expected=expected,
         kpis=tuple(kpis.values()),
         objectives=tuple(objectives),
-        sources=tuple(_source_result(config.sources[n], data.get(n), failed.get(n), source_warnings.get(n, []))
+        sources=tuple(_source_result(config.sources[n], prepared.get(n, data.get(n)), failed.get(n),
+                                     source_warnings.get(n, []))
                       for n in config.sources),
         errors=tuple(dict.fromkeys(redact(e) for e in errors)),
         warnings=tuple(redact(w) for w in [*evaluator.warnings, *warnings]),
         checkins=tuple(known),
         checkins_on=config.checkins.enabled,
     )
+
+
+def prepare_source(config: Config, got: SourceData) -> SourceData:
+    """A sheet source's rows turned into what its KPIs aggregate, so its frame can be let go.
+
+    `read_with` prepares each source as soon as it is read: a sync then holds each KPI's
+    date-sorted values (shared per column, see `ColumnCache`), never every source's rows at
+    once. The `[checkins] source` keeps its (filtered) rows, which `compute` reads check-ins
+    from. A source already prepared, or a warehouse's (its engine computed the KPIs), comes
+    back as it is.
+    """
+    source = config.sources.get(got.name)
+    if got.kpi_values is not None or source is None or source.is_warehouse:
+        return got
+    released = {"frame": pd.DataFrame(), "row_count": got.rows, "table_columns": tuple(got.columns)}
+    try:
+        frame = apply_filter(got.frame, source.filter, f"sources.{source.name}.filter", source, config.timezone)
+    except KPIDataError as exc:
+        return replace(got, kpi_values={}, unusable=str(exc), **released)  # type: ignore[arg-type]
+    cache = ColumnCache(frame, source, config.timezone)
+    rows: dict[str, KPIRows] = {}
+    errors: dict[str, str] = {}
+    warnings: list[str] = []
+    for kpi in config.kpis.values():
+        if kpi.source != source.name or kpi.formula is not None:
+            continue
+        try:
+            rows[kpi.id], cell_warnings = prepare_kpi_rows(frame, kpi, source, tz=config.timezone, cache=cache)
+        except KPIDataError as exc:
+            errors[kpi.id] = str(exc)
+            continue
+        warnings.extend(cell_warnings)
+    if config.checkins.enabled and config.checkins.source == source.name:
+        released["frame"] = frame
+    return replace(got, kpi_values=rows, kpi_errors=errors, kpi_warnings=tuple(warnings), **released)  # type: ignore[arg-type]
 
 
 def _source_checkins(config: Config, name: str, frame: pd.DataFrame) -> tuple[list[ci.CheckIn], list[str]]:
@@ -256,7 +279,9 @@ def read_with(
         from connectors.sources import read_sources
 
         def reader(sources: Iterable[SourceConfig], google: GoogleConfig) -> Mapping[str, SourceData | SourceError]:
-            return read_sources(sources, google, state_dir=config.state_dir)  # incremental
+            # incremental; each source prepared as soon as it is read, its rows released
+            return read_sources(sources, google, state_dir=config.state_dir,
+                                prepare=lambda got: prepare_source(config, got))
 
     data = dict(reader([s for s in config.sources.values() if not s.is_warehouse], config.google))
     warehouses = [s for s in config.sources.values() if s.is_warehouse and s.name not in data]

@@ -273,6 +273,10 @@ class _Operand:
     missing: Any  # np.ndarray of bool or False
     label: str  # for messages
     cache_key: str | None = None  # set for raw columns, whose coercions are worth reusing
+    # A text column also as codes into its distinct texts (`values` == texts[codes]), so a
+    # comparison with a literal is made once per distinct text, not once per row.
+    codes: np.ndarray | None = None
+    texts: np.ndarray | None = None
 
     @property
     def is_scalar(self) -> bool:
@@ -291,6 +295,10 @@ class CellReader(Protocol):
 
     def dates(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]: ...
 
+    def operands(self, frame: pd.DataFrame) -> dict[tuple[str, str], Any]:
+        """Where `frame`'s columns, as filters read them, are kept for every filter over it."""
+        ...
+
 
 class _FilterEvaluator:
     """Interprets a validated filter tree over one DataFrame (Kleene logic for missing values)."""
@@ -303,7 +311,8 @@ class _FilterEvaluator:
         self.lookup = lookup
         self.cells = cells
         self.n = len(df)
-        self._cache: dict[tuple[str, str], _Operand] = {}
+        # Shared by every filter over this frame (forty KPIs' four filters read Status once).
+        self._cache: dict[tuple[str, str], _Operand] = cells.operands(df) if cells is not None else {}
 
     # ---- conditions (BooleanArray with NA, or a Python bool)
 
@@ -363,10 +372,17 @@ class _FilterEvaluator:
             if isinstance(missing, bool):
                 return hit
             return pd.arrays.BooleanArray(np.full(self.n, hit), np.asarray(missing, dtype=bool).copy())
-        if domain == "text" and ordering:
-            lv, rv = self._text_for_ordering(lv, lm), self._text_for_ordering(rv, rm)
-        with np.errstate(invalid="ignore"):
-            hits = op(lv, rv)
+        coded = left if left.codes is not None and right.is_scalar else None
+        coded = right if right.codes is not None and left.is_scalar else coded
+        if domain == "text" and coded is not None:
+            # Once per distinct text, spread to the rows by code (missing rows are masked below).
+            per_text = op(coded.texts, rv) if coded is left else op(lv, coded.texts)
+            hits = np.asarray(per_text, dtype=bool)[coded.codes]
+        else:
+            if domain == "text" and ordering:
+                lv, rv = self._text_for_ordering(lv, lm), self._text_for_ordering(rv, rm)
+            with np.errstate(invalid="ignore"):
+                hits = op(lv, rv)
         missing = np.logical_or(lm, rm)
         if isinstance(hits, np.ndarray):
             return pd.arrays.BooleanArray(hits.astype(bool), np.broadcast_to(missing, hits.shape).copy())
@@ -640,6 +656,10 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
         naive = data.dt.tz_localize(None) if isinstance(dtype, pd.DatetimeTZDtype) else data
         values = naive.to_numpy().astype("datetime64[us]").view(np.int64)
         return _Operand("datetime", values, naive.isna().to_numpy(), label)
+    if pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+        # A string column (a CSV's): its distinct texts straight from its own storage.
+        codes, uniques = pd.factorize(data, use_na_sentinel=True)
+        return _text_operand(codes, uniques.tolist(), codes < 0, label)
     arr = data.to_numpy(dtype=object)
     missing = np.asarray(pd.isna(arr), dtype=bool)
     kind = infer_dtype(arr, skipna=True)
@@ -657,13 +677,19 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
     # of numbers (the README's rule for number cells), but in a column of text they are text:
     # Region == 'NA' (North America) matches. Each distinct value is classified once.
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    return _text_operand(codes, list(uniques), missing, label)
+
+
+def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray, label: str) -> _Operand:
+    """A text column from its factorized cells (code -1: a missing cell), each distinct text classified once."""
     unique_texts = np.array([v if isinstance(v, str) else str(v) for v in uniques] + [""], dtype=object)
     folded = [t.strip().casefold() for t in unique_texts[:-1]]
     unique_missing = np.array([not t for t in folded] + [True])
     if _holds_numbers(unique_texts[:-1], folded):
         unique_missing |= np.array([t in MISSING_TOKENS for t in folded] + [True])
     codes = np.where(codes < 0, len(unique_texts) - 1, codes)
-    return _Operand("text", unique_texts[codes], missing | unique_missing[codes], label)
+    return _Operand("text", unique_texts[codes], missing | unique_missing[codes], label, codes=codes,
+                    texts=unique_texts)
 
 
 def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:

@@ -1,0 +1,97 @@
+"""How read and compute hold and parse data: mechanisms, never timings (speed lives in `bench/`)."""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from connectors import sources as sources_module
+from connectors.sources import read_sources
+from sheetsync.config import load_config
+from sheetsync.core.expressions import filters, parse_filter
+from sheetsync.core.kpis import ColumnCache
+from sheetsync.core.model import SourceConfig
+from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.runtime.pipeline import compute, sync
+from tests.helpers import copy_example
+
+AS_OF = date(2026, 11, 24)
+
+
+def test_each_source_is_prepared_as_it_is_read_and_its_rows_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync never holds two files' rows at once: each frame is gone before the next file is read."""
+    config = load_config(copy_example(tmp_path))
+    alive_at_next_read: list[int] = []
+    frames: list[weakref.ref] = []
+    real = sources_module.read_csv_source
+
+    def reading(source):  # type: ignore[no-untyped-def]
+        alive_at_next_read.append(sum(ref() is not None for ref in frames))
+        got = real(source)
+        frames.append(weakref.ref(got.frame))
+        return got
+
+    monkeypatch.setattr(sources_module, "read_csv_source", reading)
+    streamed = sync(config, AS_OF, checkins=[])
+
+    assert len(frames) >= 3 and alive_at_next_read == [0] * len(frames)
+    assert all(ref() is None for ref in frames)
+    # The same numbers, warnings and source rows as computing from every frame held at once.
+    monkeypatch.setattr(sources_module, "read_csv_source", real)
+    held = compute(config, read_sources(config.sources.values(), config.google), AS_OF)
+    assert streamed.kpis == held.kpis
+    assert streamed.objectives == held.objectives
+    assert (streamed.errors, streamed.warnings) == (held.errors, held.warnings)
+    unstamped = [[replace(s, fetched_at=None) for s in r.sources] for r in (streamed, held)]
+    assert unstamped[0] == unstamped[1]
+    assert sum(s.rows for s in streamed.sources) > 0
+
+
+def _orders(statuses: list[str], dtype: str = "str") -> pd.DataFrame:
+    days = [f"2026-10-{1 + i % 28:02d}" for i in range(len(statuses))]
+    frame = pd.DataFrame({"Date": pd.Series(days, dtype=dtype), "Status": pd.Series(statuses, dtype=dtype),
+                          "Amount": [float(i) for i in range(len(statuses))]})
+    frame[ROW_COLUMN] = range(2, len(frame) + 2)
+    return frame
+
+
+def test_a_column_is_read_once_for_every_filter_over_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three filters on Status (forty KPIs' worth) classify the Status column once, and still match as before."""
+    read: list[str] = []
+    real = filters._column_operand
+
+    def counted(data, label):  # type: ignore[no-untyped-def]
+        read.append(label)
+        return real(data, label)
+
+    monkeypatch.setattr(filters, "_column_operand", counted)
+    frame = _orders(["paid", "refunded", " paid ", "Paid", "paid"] * 20)
+    cache = ColumnCache(frame, SourceConfig(name="s", type="csv", path="s.csv"))
+    statuses = frame["Status"].tolist()
+    expected = {
+        "Status == 'paid'": [v == "paid" for v in statuses],
+        "Status != 'refunded'": [v != "refunded" for v in statuses],
+        "Status in ['Paid', 'refunded'] or Status > 'q'": [v in ("Paid", "refunded") or v > "q" for v in statuses],
+    }
+    masks = {text: cache.mask(parse_filter(text), "k").tolist() for text in expected}
+    assert read == ["'Status'"]
+    assert masks == expected
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_distinct_text_is_compared_trimmed_whatever_the_space(dtype: str) -> None:
+    """'a', ' a' and 'a' with any space str.strip() removes are one value; a cell of spaces is blank."""
+    spaces = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+    values = ["a", "b", *(f"a{s}" for s in spaces), *(f"{s}b" for s in spaces), " ", "", "b"]
+    frame = _orders(values, dtype)
+    codes = ColumnCache(frame, SourceConfig(name="s", type="csv", path="s.csv")).text("Status")
+    assert len(set(codes[codes >= 0].tolist())) == 2
+    assert codes[values.index(" ")] == -1 and codes[values.index("")] == -1
+    assert len({codes[0], *codes[2 : 2 + len(spaces)].tolist()}) == 1
