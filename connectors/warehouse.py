@@ -1,8 +1,9 @@
 """Warehouse and database sources (`type = "sql"`, `type = "parquet"`) through Ibis.
 
 A KPI over a billion-row table is computed where the data lives: for each source the engine
-gets a few queries (one grouped by date segment for the decomposable aggregations, one with a
-filtered aggregate per window for median and count_distinct) and sends back a handful of rows.
+gets a few queries (one grouped by date segment for the decomposable aggregations and how fresh
+each KPI is, two-level distinct counts per date and value column, one with a filtered aggregate
+per window for median) and sends back a handful of rows.
 Window edges are sheetsync's own calendar days (`sheetsync.core.windows`), compared with the
 date column as literals, so no engine's `date_trunc` (week start, time zone) is involved.
 
@@ -381,6 +382,8 @@ def engine_error(exc: BaseException, source: SourceConfig, where: str, secrets: 
     elif any(w in lowered for w in ("does not exist", "not found", "no such", "catalog error",
                                     "table_or_view_not_found", "cannot open")):
         kind = SourceNotFound
+    elif "out of memory" in lowered and source.is_warehouse:
+        message = message.split(" (", 1)[0] + ": raise the source's memory_limit (or the server's memory)"
     elif any(w in lowered for w in ("connection refused", "could not connect", "connection failed", "timeout",
                                     "timed out", "could not translate host", "name or service not known",
                                     "connection reset", "server closed", "network")):
@@ -505,6 +508,7 @@ def _pushdown(
         except (KPIDataError, FilterCompileError) as exc:
             errors[kpi.id] = str(exc)
     values: dict[str, Any] = {}
+    through_found: dict[str, dict[date | None, date | None]] = {}
     queries = 0
     row_count = 0
 
@@ -534,16 +538,48 @@ def _pushdown(
         column = span[date_column]
         segment = ibis.cases(*[(day_at_least(column, lo, edges) & day_at_most(column, hi, edges), i)
                                for i, (lo, hi) in enumerate(cuts)], else_=ibis.null().cast("int64"))
-        metrics: dict[str, Any] = {"rows__": span.count()}
+        # How fresh each KPI on this date column is, where a segment ends on a day asked.
+        fresh = [_plan_kpi(q.kpi, q.windows, span, schema, available, tz, conn.name) for q in plans
+                 if q.how != "fetch" and q.edges is not None and str(q.kpi.date_column) == date_column
+                 and plan.get(q.kpi.id)]
+        flagged, keeps = _flagged(span, group + fresh)
+        metrics: dict[str, Any] = {"rows__": flagged.count()}
         for i, p in enumerate(group):
-            metrics.update(_partial_metrics(p, f"k{i}_", p.keep))
-        frame = conn.run(span.group_by(segment__=segment).aggregate(**metrics))
+            metrics.update(_partial_metrics(replace(p, table=flagged), f"k{i}_", keeps.get(p.kpi.id)))
+        newest, chosen = _newest_metrics(fresh, keeps)
+        metrics.update(newest)
+        rows = conn.run(flagged.group_by(segment__=segment).aggregate(**metrics)).to_dict("records")
         queries += 1
-        row_count += int(sum(_number(v) or 0 for v in frame["rows__"]))
+        row_count += int(sum(_number(r["rows__"]) or 0 for r in rows))
+        by_segment = {int(r["segment__"]): r for r in rows if _present(r["segment__"])}
         for i, p in enumerate(group):
-            parts = {cuts[int(r["segment__"])]: _partial(p, f"k{i}_", r) for r in frame.to_dict("records")
-                     if r["segment__"] is not None and not pd.isna(r["segment__"])}
+            parts = {cuts[k]: _partial(p, f"k{i}_", r) for k, r in by_segment.items()}
             values[p.kpi.id] = WindowValues(p.kpi.agg, window_values(p.kpi.agg, p.windows, parts))
+        last_day = {hi: k for k, (_, hi) in enumerate(cuts)}
+        for q, name in zip(fresh, chosen, strict=True):
+            for end in plan[q.kpi.id].ends:
+                # Rows of the segment ending on `end` are the latest on or before it: when it
+                # holds a value, that is the answer; else the query below looks further back.
+                row = by_segment.get(last_day.get(end, -1)) if end is not None else None
+                if row is not None and _present(row[name]):
+                    through_found.setdefault(q.kpi.id, {})[end] = _day(row[name], tz)
+
+    # Distinct counts: one query per date and value column (see `_distinct_counts`).
+    by_pair: dict[tuple[str, str], list[_Plan]] = {}
+    for p in plans:
+        if p.how == "distinct":
+            if any(w[0] is None or w[1] is None for w in p.windows):
+                p.how = "windows"  # an undated window: the filtered COUNT(DISTINCT) below
+            else:
+                by_pair.setdefault((str(p.kpi.date_column), str(p.kpi.column)), []).append(p)
+    for group in by_pair.values():
+        counts = _distinct_counts(conn, table, group, schema, available, tz)
+        if counts is None:  # the engine has no arrays to unnest
+            for p in group:
+                p.how = "windows"
+            continue
+        queries += 1
+        values.update(counts)
 
     # Windows: one single-row query with a filtered aggregate per (KPI, window).
     windowed = [p for p in plans if p.how == "windows"]
@@ -570,23 +606,14 @@ def _pushdown(
 
     # Freshness: the newest dated row holding a value, up to each day the sync asks about.
     dated = [p for p in plans if p.how != "fetch" and p.edges is not None and plan.get(p.kpi.id)]
-    if dated:
-        metrics = {}
-        for i, p in enumerate(dated):
-            for j, end in enumerate(sorted(plan[p.kpi.id].ends, key=lambda d: d or date.max)):
-                present = p.order.notnull() if p.value is None else p.value.notnull()
-                if p.keep is not None:
-                    present = present & p.keep
-                if end is not None:
-                    present = present & day_at_most(p.order, end, p.edges)
-                metrics[f"t{i}_{j}"] = p.order.max(where=present)
-        if metrics:
-            row = conn.run(table.aggregate(**metrics)).iloc[0]
-            queries += 1
-            for i, p in enumerate(dated):
-                through = {end: _day(row[f"t{i}_{j}"], tz)
-                           for j, end in enumerate(sorted(plan[p.kpi.id].ends, key=lambda d: d or date.max))}
-                values[p.kpi.id] = replace(values[p.kpi.id], through=through)
+    asked = {p.kpi.id: {e for e in plan[p.kpi.id].ends if e not in through_found.get(p.kpi.id, {})} for p in dated}
+    todo = [p for p in dated if asked[p.kpi.id]]
+    if todo:
+        for p, through in zip(todo, _freshness(conn, table, todo, asked, tz), strict=True):
+            through_found.setdefault(p.kpi.id, {}).update(through)
+        queries += 1
+    for p in dated:
+        values[p.kpi.id] = replace(values[p.kpi.id], through=through_found.get(p.kpi.id, {}))
 
     # Fetch: only this KPI's columns and dates, read by sheetsync's own parser.
     for p in plans:
@@ -601,6 +628,159 @@ def _pushdown(
                       kpi_values=values, kpi_errors=errors, row_count=row_count, table_columns=tuple(available),
                       queries=queries)
     return data
+
+
+def _freshness(
+    conn: Connection, table: Any, dated: list[_Plan], asked: Mapping[str, set[date | None]], tz: str
+) -> list[dict[date | None, date | None]]:
+    """Per KPI, the newest day holding a value on or before each day asked, from one grouped query.
+
+    Rows are grouped by which of the asked days they fall before (per date column), with one
+    filtered maximum per distinct (date column, value column, filter): KPIs that share those
+    share the answer, and the engine computes one maximum per row instead of one per asked day.
+    """
+    import ibis
+
+    days = sorted({d for p in dated for d in asked[p.kpi.id] if d is not None})
+    bucket_of = {c: f"b{i}" for i, c in enumerate(dict.fromkeys(str(p.kpi.date_column) for p in dated))}
+    keys: dict[str, Any] = {}
+    for p in dated:
+        name = bucket_of[str(p.kpi.date_column)]
+        if name not in keys:
+            keys[name] = ibis.cases(*[(day_at_most(p.order, d, p.edges), k) for k, d in enumerate(days)],
+                                    else_=len(days)) if days else ibis.literal(0)
+    flagged, keeps = _flagged(table, dated)
+    metrics, chosen = _newest_metrics(dated, keeps)
+    rows = conn.run(flagged.group_by(**keys).aggregate(**metrics)).to_dict("records")
+    out = []
+    for metric, p in zip(chosen, dated, strict=True):
+        bucket = bucket_of[str(p.kpi.date_column)]
+        through: dict[date | None, date | None] = {}
+        for end in asked[p.kpi.id]:
+            limit = len(days) if end is None else days.index(end)
+            found = [r[metric] for r in rows if _present(r[bucket]) and int(r[bucket]) <= limit and _present(r[metric])]
+            through[end] = _day(max(found), tz) if found else None
+        out.append(through)
+    return out
+
+
+def _newest_metrics(dated: Sequence[_Plan], keeps: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The newest date holding a value, one maximum per distinct (date, value column, filter)."""
+    metrics: dict[str, Any] = {}
+    chosen: list[str] = []
+    seen: dict[tuple[Any, ...], str] = {}
+    for p in dated:
+        key = (p.kpi.date_column, p.kpi.column if p.value is not None else None,
+               p.kpi.agg in ("count", "count_distinct"), str(p.kpi.filter) if p.kpi.filter else None)
+        if key not in seen:
+            present = p.order.notnull() if p.value is None else p.value.notnull()
+            if p.keep is not None:
+                present = present & keeps[p.kpi.id]
+            seen[key] = f"newest{len(seen)}__"
+            metrics[seen[key]] = p.order.max(where=present)
+        chosen.append(seen[key])
+    return metrics, chosen
+
+
+def _flagged(table: Any, group: Sequence[_Plan]) -> tuple[Any, dict[str, Any]]:
+    """The table with each distinct KPI filter computed once per row, as a boolean column.
+
+    Many KPIs share a filter, and each aggregate's FILTER clause would evaluate it again
+    (text filters trim and compare every row): computed once, the aggregates only read it.
+    """
+    names: dict[str, str] = {}
+    flags: dict[str, Any] = {}
+    for p in group:
+        if p.keep is not None and str(p.kpi.filter) not in names:
+            names[str(p.kpi.filter)] = f"keep{len(names)}__"
+            flags[names[str(p.kpi.filter)]] = p.keep
+    if not flags:
+        return table, {}
+    flagged = table.mutate(**flags)
+    return flagged, {p.kpi.id: flagged[names[str(p.kpi.filter)]] for p in group if p.keep is not None}
+
+
+def _present(value: Any) -> bool:
+    """Not NULL, NaN or NaT (pandas' NaT is also a datetime)."""
+    return value is not None and (isinstance(value, str) or not pd.isna(value))
+
+
+def _distinct_counts(
+    conn: Connection, table: Any, group: list[_Plan], schema: Any, available: list[str], tz: str
+) -> dict[str, WindowValues] | None:
+    """Distinct counts of one column per window for KPIs sharing a date column, in two levels.
+
+    First the distinct (date segment, value, which KPI filters hold) tuples, then each window's
+    count of distinct values over them. Both are grouped aggregations, whose memory follows
+    the number of distinct values, not of rows, and which DuckDB spills past its memory limit
+    (a filtered COUNT(DISTINCT) per window, one hash table each, does neither). None when this
+    engine cannot unnest an array: the caller falls back to one COUNT(DISTINCT) per window.
+    """
+    import ibis
+    import ibis.common.exceptions as ibis_errors
+
+    edges = group[0].edges
+    assert edges is not None
+    date_column = str(group[0].kpi.date_column)
+    cuts = segments(w for p in group for w in p.windows)
+    found: dict[str, dict[Window, float | None]] = {p.kpi.id: dict.fromkeys(p.windows, 0.0) for p in group}
+    out = {p.kpi.id: WindowValues(p.kpi.agg, found[p.kpi.id]) for p in group}
+    if not cuts:
+        return out
+    column = table[date_column]
+    span = table.filter(day_at_least(column, cuts[0][0], edges) & day_at_most(column, cuts[-1][1], edges))
+    group = [_plan_kpi(p.kpi, p.windows, span, schema, available, tz, conn.name) for p in group]
+    column = span[date_column]
+    fields: dict[str, Any] = {
+        "s": ibis.cases(*[(day_at_least(column, lo, edges) & day_at_most(column, hi, edges), i)
+                          for i, (lo, hi) in enumerate(cuts)], else_=ibis.null().cast("int64")),
+        "v": group[0].value,
+    }
+    for i, p in enumerate(group):
+        if p.keep is not None:
+            fields[f"f{i}"] = p.keep.fill_null(False)
+    wanted = group[0].value.notnull()
+    if all(p.keep is not None for p in group):
+        kept = fields["f0"]
+        for i in range(1, len(group)):
+            kept = kept | fields[f"f{i}"]
+        wanted = wanted & kept
+    pairs = span.filter(wanted).select(**fields).distinct()
+
+    # Each (KPI, window) gets a code; a pair counts for the codes whose window holds its segment.
+    codes: dict[int, tuple[str, Window]] = {}
+    empty = ibis.literal([-1], type="array<int64>")  # no window (an empty array has no type in PostgreSQL)
+    expanded = None
+    for i, p in enumerate(group):
+        per_segment: list[list[int]] = [[] for _ in cuts]
+        for window in sorted(p.windows, key=_window_key):
+            code = len(codes)
+            codes[code] = (p.kpi.id, window)
+            for k, (lo, hi) in enumerate(cuts):
+                if window[0] <= lo and hi <= window[1]:  # type: ignore[operator]
+                    per_segment[k].append(code)
+        arrays = [(pairs.s == k, ibis.literal(inside, type="array<int64>")) for k, inside in enumerate(per_segment)
+                  if inside]
+        if not arrays:
+            continue
+        these = ibis.cases(*arrays, else_=empty)
+        if p.keep is not None:
+            these = ibis.ifelse(pairs[f"f{i}"], these, empty)
+        expanded = these if expanded is None else expanded.concat(these)
+    if expanded is None:
+        return out
+    both = pairs.select(code=expanded.unnest(), v=pairs.v)
+    both = both.filter(both.code >= 0).distinct()
+    query = both.group_by("code").aggregate(n=both.count())
+    try:
+        ibis.to_sql(query, dialect=conn.name)
+    except (ibis_errors.OperationNotDefinedError, ibis_errors.UnsupportedOperationError,
+            ibis_errors.TranslationError):
+        return None
+    for row in conn.run(query).to_dict("records"):
+        kpi_id, window = codes[int(row["code"])]
+        found[kpi_id][window] = float(_number(row["n"]) or 0)
+    return out
 
 
 def _window_key(window: Window) -> tuple[date, date]:
@@ -638,7 +818,9 @@ def _plan_kpi(
             plan.how, plan.why = "fetch", f"column {kpi.column!r} is {dtype}, not a number"
     if plan.how == "fetch":
         return plan
-    if kpi.date_column is None or kpi.agg not in DECOMPOSABLE:
+    if kpi.agg == "count_distinct" and edges is not None:
+        plan.how = "distinct"
+    elif kpi.date_column is None or kpi.agg not in DECOMPOSABLE:
         plan.how = "windows"
     return plan
 

@@ -130,3 +130,12 @@ def test_the_embedded_engine_has_a_bounded_memory_and_a_scratch_folder_removed_o
     assert not (tmp_path / "m.duckdb.tmp").exists() and not os.path.exists(setting[1])
     default = warehouse.duckdb_settings(SourceConfig(name="e", type="parquet", path="x"), {}, "/tmp/x")
     assert re.fullmatch(r"\d+MiB", default["memory_limit"])  # a quarter of RAM
+
+
+def test_an_engine_out_of_memory_says_which_setting_to_raise():
+    source = SourceConfig(name="events", type="parquet", path="e.parquet", memory_limit="128MB")
+    duckdb_said = RuntimeError("Out of Memory Error: could not allocate block of size 256.0 KiB (121.8 MiB/122.0 MiB "
+                               "used)\n\nPossible solutions:\n* Reducing the number of threads (SET threads=X)")
+    error = warehouse.engine_error(duckdb_said, source, "e.parquet", [])
+    assert str(error) == ("source 'events' (e.parquet): Out of Memory Error: could not allocate block of size "
+                          "256.0 KiB: raise the source's memory_limit (or the server's memory)")
