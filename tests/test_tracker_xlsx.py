@@ -597,3 +597,24 @@ def test_table_cells_written_as_xml_read_back_as_openpyxl_wrote_them() -> None:
     assert (3, 6) not in back._cells
     assert back.row_dimensions[3].height == 30
     assert back.dimensions == "A1:F4"
+
+
+def test_the_tracker_is_built_with_the_collector_paused_and_it_resumes(monkeypatch) -> None:
+    """Hundreds of thousands of acyclic cells: no full collections while they are made, and none lost after."""
+    import gc
+
+    from sheetsync.runtime import jobs
+
+    seen: list[bool] = []
+
+    def build(*args: object, **kwargs: object) -> None:
+        seen.append(gc.isenabled())
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(jobs, "build_tracker", build)
+    history = types.SimpleNamespace(kr_rows=list, kpi_rows=list, previous=lambda *a: None)
+    config = types.SimpleNamespace(timezone="UTC", checkins=types.SimpleNamespace(from_tracker=False))
+    result = types.SimpleNamespace(as_of=None, period=types.SimpleNamespace(name="2026-Q4"))
+    with pytest.raises(RuntimeError, match="boom"):
+        jobs.tracker_content(config, result, history)  # type: ignore[arg-type]
+    assert seen == [False] and gc.isenabled()

@@ -38,7 +38,7 @@ SPARK = "▁▂▃▄▅▆▇█"
 RECENT_BUCKETS = 8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One value and how to show it.
 

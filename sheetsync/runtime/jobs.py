@@ -6,9 +6,11 @@ manual one.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -56,16 +58,33 @@ def write_json(result: SyncResult, path: str | Path) -> None:
 
 
 def tracker_content(config: Config, result: SyncResult, history: History) -> TrackerContent:
-    """The tracker for `result`, with history up to and including its week."""
-    return build_tracker(
-        result,
-        kr_history=[dict(r) for r in history.kr_rows()],
-        kpi_history=[dict(r) for r in history.kpi_rows()],
-        previous=history.previous(result.as_of, result.period.name),
-        generated_at=datetime.now(UTC),
-        timezone=config.timezone,
-        checkins_tab=config.checkins.from_tracker,
-    )
+    """The tracker for `result`, with history up to and including its week.
+
+    Built with the cyclic garbage collector paused: a large tracker is hundreds of thousands of
+    small cells, none of them in a cycle, and full collections over them were two thirds of the
+    time (2 s of 3 at 5,000 key results); they are collected as usual once it is built.
+    """
+    with _collector_paused():
+        return build_tracker(
+            result,
+            kr_history=[dict(r) for r in history.kr_rows()],
+            kpi_history=[dict(r) for r in history.kpi_rows()],
+            previous=history.previous(result.as_of, result.period.name),
+            generated_at=datetime.now(UTC),
+            timezone=config.timezone,
+            checkins_tab=config.checkins.from_tracker,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class Tracker(Protocol):
