@@ -65,14 +65,15 @@ def read_bytes(config: SourceConfig, path: str, *, what: str = "file", timeout: 
 def matching_files(config: SourceConfig) -> list[str]:
     """The files a source's path names, sorted; a clear error when there are none."""
     assert config.path is not None
-    if glob.has_magic(config.path):
-        paths = sorted(p for p in glob.glob(config.path) if os.path.isfile(p))
+    pattern = str(config.path)  # a glob is text to `glob`, whose matches are the paths read
+    if glob.has_magic(pattern):
+        paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
         if not paths:
-            raise SourceNotFound("no file matches this pattern", source=config.name, location=config.path)
+            raise SourceNotFound("no file matches this pattern", source=config.name, location=pattern)
         return paths
-    if not os.path.exists(config.path):
-        raise SourceNotFound("file not found", source=config.name, location=config.path)
-    return [config.path]
+    if not config.path.exists():
+        raise SourceNotFound("file not found", source=config.name, location=pattern)
+    return [pattern]
 
 
 def read_files(
@@ -102,4 +103,4 @@ def read_files(
             )
         frames.append(frame)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return frame, warnings, (config.path if len(paths) > 1 else paths[0])
+    return frame, warnings, (str(config.path) if len(paths) > 1 else paths[0])

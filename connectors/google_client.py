@@ -425,7 +425,7 @@ def _refresh_reason(exc: google.auth.exceptions.RefreshError) -> str:
 # --- credentials ------------------------------------------------------------------------------
 
 
-def _resolve_path(credentials_path: str | None) -> Path:
+def _resolve_path(credentials_path: str | os.PathLike[str] | None) -> Path:
     path = credentials_path or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not path:
         raise GoogleConfigError(
@@ -453,7 +453,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return info
 
 
-def load_credentials(credentials_path: str | None, scopes: tuple[str, ...] = SCOPES) -> Credentials:
+def load_credentials(credentials_path: str | os.PathLike[str] | None, scopes: tuple[str, ...] = SCOPES) -> Credentials:
     """google-auth credentials from a service-account or authorized-user JSON file."""
     path = _resolve_path(credentials_path)
     warn_if_readable_by_others(path)
@@ -506,7 +506,7 @@ def _authorized_user(info: dict[str, Any], scopes: tuple[str, ...]) -> Credentia
     return creds
 
 
-def service_account_email(credentials_path: str | None) -> str | None:
+def service_account_email(credentials_path: str | os.PathLike[str] | None) -> str | None:
     """The service account's email (to tell users whom to share a sheet with), or None."""
     try:
         info = _read_json(_resolve_path(credentials_path))
@@ -520,7 +520,7 @@ def service_account_email(credentials_path: str | None) -> str | None:
 
 def make_gspread_client(
     *,
-    credentials_path: str | None,
+    credentials_path: str | os.PathLike[str] | None,
     api_url: str | None = None,
     retry: RetryPolicy | None = None,
     limiter: TokenBucket | None = None,
@@ -557,7 +557,7 @@ class Account:
     (one access token) and the token bucket (one quota per service account) are.
     """
 
-    def __init__(self, path: str | None, google: GoogleConfig, retry: RetryPolicy) -> None:
+    def __init__(self, path: Path | None, google: GoogleConfig, retry: RetryPolicy) -> None:
         self.path = path
         self.email = service_account_email(path)
         self.credentials = _one_refresh_at_a_time(load_credentials(path))

@@ -61,7 +61,7 @@ class TrackerState:
 
     @classmethod
     def load(cls, state_dir: Path) -> TrackerState:
-        path = Path(state_dir) / STATE_FILE
+        path = state_dir / STATE_FILE
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -96,20 +96,20 @@ def source_url(source: SourceConfig) -> str:
 
 def location(source: SourceConfig) -> str:
     if source.type == "parquet":
-        return source.path or ""
+        return str(source.path or "")
     try:
         return redact(source_url(source))
     except SourceError:
         return f"${source.url_env}"
 
 
-def duckdb_path(url: str, root: str | None) -> str:
+def duckdb_path(url: str, root: Path | None) -> str:
     """SQLAlchemy's form: three slashes for a path relative to the config, four for absolute."""
     rest = url.split("://", 1)[1].split("?", 1)[0]
     if rest in ("", "/", "/:memory:", ":memory:"):
         return ":memory:"
     path = rest[1:] if rest.startswith("/") else rest
-    return path if os.path.isabs(path) else str(Path(root or ".") / path)
+    return str((root or Path()) / path)  # an absolute path stays as it is
 
 
 # --- connecting ---------------------------------------------------------------------------
@@ -251,10 +251,11 @@ def connect(source: SourceConfig) -> Connection:
         scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
         backend = ibis.duckdb.connect(**duckdb_settings(source, {}, scratch))
         conn = Connection(source, backend, None, where, [], deadline, scratch)
-        paths = sorted(_glob(source.path or ""))
+        pattern = str(source.path or "")
+        paths = sorted(_glob(pattern))
         if not paths:
             conn.close()
-            raise SourceNotFound("no such Parquet file" if not any(c in (source.path or "") for c in "*?[")
+            raise SourceNotFound("no such Parquet file" if not any(c in pattern for c in "*?[")
                                  else "no Parquet file matches", source=source.name, location=where)
         try:
             conn.table = backend.read_parquet(paths)

@@ -316,25 +316,25 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
     return config
 
 
-def _outputs(config: Config) -> list[tuple[str, str]]:
+def _outputs(config: Config) -> list[tuple[str, Path]]:
     """What a run writes, by the key that names it."""
     outputs = []
     if config.tracker.type == "xlsx" and config.tracker.path:
         outputs.append(("tracker.path", config.tracker.path))
     if config.report.path:
         outputs.append(("report.path", config.report.path))
-    outputs.append(("project.state_dir", str(config.state_dir / "history.sqlite")))
+    outputs.append(("project.state_dir", config.state_dir / "history.sqlite"))
     return outputs
 
 
-def _inputs(config: Config) -> list[tuple[str, str]]:
+def _inputs(config: Config) -> list[tuple[str, Path]]:
     """What a run reads, by the key that names it (source paths may be globs)."""
     inputs = [(f"sources.{s.name}.path", s.path) for s in config.sources.values() if s.path]
     if config.tracker.template:
         inputs.append(("tracker.template", config.tracker.template))
     if config.google.credentials:
         inputs.append(("google.credentials", config.google.credentials))
-    inputs.append(("the config file", str(config.path)))
+    inputs.append(("the config file", config.path))
     return inputs
 
 
@@ -349,7 +349,7 @@ def output_conflict(config: Config, path: str | os.PathLike[str], key: str) -> s
         if other_key == key:
             continue
         real = os.path.realpath(other)
-        if target == real or (glob.has_magic(other) and fnmatch.fnmatchcase(target, real)):
+        if target == real or (glob.has_magic(str(other)) and fnmatch.fnmatchcase(target, real)):
             role = "read as" if (other_key, other) in _inputs(config) else "written as"
             return f"{path} is also {other_key} ({role} {other}): writing it would destroy that; choose another path"
     return None
@@ -393,15 +393,14 @@ def check_as_of(day: date) -> date:
     return day
 
 
-def _path(table: _Table, name: str, base: Path, default: str | None = None) -> str | None:
+def _path(table: _Table, name: str, base: Path, default: str | None = None) -> Path | None:
     value = table.str(name, default)
     return None if value is None else _resolve(value, base)
 
 
-def _resolve(value: str, base: Path) -> str:
+def _resolve(value: str, base: Path) -> Path:
     """A path from config: ~ and $VARS expanded, relative to the config file's folder."""
-    expanded = os.path.expanduser(os.path.expandvars(value))
-    return str(base / expanded) if not os.path.isabs(expanded) else expanded
+    return base / os.path.expanduser(os.path.expandvars(value))  # an absolute one stays as it is
 
 
 def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
@@ -528,7 +527,7 @@ def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
         src.fail("give either table or query, not both", "query")
     if query is not None and not re.match(r"^\s*(\(\s*)*(select|with)\b", query, re.IGNORECASE):
         src.fail("must be a SELECT (or WITH ... SELECT) query", "query")
-    return {"url": url, "url_env": url_env, "table": table_name, "query": query, "root": str(base),
+    return {"url": url, "url_env": url_env, "table": table_name, "query": query, "root": base,
             "timeout": timeout, "memory_limit": memory_limit}
 
 
@@ -831,7 +830,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         username=t.str("username"),
         password_env=t.str("password_env"),
         timeout=timeout,
-        outbox=_path(t, "outbox", base, "outbox") or "outbox",
+        outbox=_path(t, "outbox", base, "outbox") or base / "outbox",
         attach_tracker=t.bool("attach_tracker", False),
         attach_pdf=t.bool("attach_pdf", False),
         tracker_url=_parsed(t, "tracker_url", parse_web_link),
@@ -907,7 +906,7 @@ def _alerts(t: _Table, digest: DigestConfig) -> AlertsConfig:
 
 def _report(t: _Table, out: Path) -> ReportConfig:
     config = ReportConfig(path=_path(t, "path", out))
-    if config.path is not None and not config.path.lower().endswith(".pdf"):
+    if config.path is not None and not config.path.name.lower().endswith(".pdf"):
         t.fail(f"expected a .pdf file name, got {t.raw('path')!r}", "path")
     t.done()
     return config

@@ -47,8 +47,8 @@ def test_shipped_config_loads():
     assert set(config.sources) == {"support", "sales", "web", "customers", "products"}
     assert config.kpis["conversion_rate"].formula == "orders / sessions"
     assert [kr.id for _, kr in config.key_results()][:2] == ["O1-KR1", "O1-KR2"]
-    assert config.sources["support"].path == str(ROOT / "data" / "support.csv")
-    assert config.tracker.path == str(ROOT / "output" / "okr_tracker.xlsx")
+    assert config.sources["support"].path == ROOT / "data" / "support.csv"
+    assert config.tracker.path == ROOT / "output" / "okr_tracker.xlsx"
 
 
 def test_minimal_config_defaults(tmp_path):
@@ -64,8 +64,8 @@ def test_output_base_moves_outputs_only(tmp_path):
     out = tmp_path / "out"
     config = load_config(write(tmp_path, MINIMAL), output_base=out)
     assert config.state_dir == out / ".sheetsync"
-    assert config.sources["s"].path == str(tmp_path / "s.csv")
-    assert config.tracker.path == str(out / "output" / "okr_tracker.xlsx")
+    assert config.sources["s"].path == tmp_path / "s.csv"
+    assert config.tracker.path == out / "output" / "okr_tracker.xlsx"
 
 
 def test_percent_text_in_config_is_a_number(tmp_path):
@@ -173,11 +173,11 @@ parallel = 4
 full_read_days = 1
 """
     config = load_config(write(tmp_path, text))
-    assert config.google.accounts == (str(tmp_path / "a.json"), "/keys/b.json")
+    assert config.google.accounts == (tmp_path / "a.json", Path("/keys/b.json"))
     assert (config.google.requests_per_minute, config.google.parallel, config.google.full_read_days) == (300, 4, 1)
     assert config.sources["g"].incremental is False and config.sources["s"].incremental is True
     single = load_config(write(tmp_path, MINIMAL + '[google]\ncredentials = "sa.json"\n'))
-    assert single.google.accounts == (str(tmp_path / "sa.json"),) and single.google.requests_per_minute == 60
+    assert single.google.accounts == (tmp_path / "sa.json",) and single.google.requests_per_minute == 60
     with pytest.raises(ConfigError, match=r"sources\.s\.incremental: unknown key"):
         load_config(write(tmp_path, MINIMAL.replace('path = "s.csv"', 'path = "s.csv"\nincremental = false')))
     with pytest.raises(ConfigError, match=r"google\.requests_per_minute: must be at least 1"):

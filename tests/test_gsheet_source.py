@@ -419,7 +419,7 @@ def test_retry_seconds_config(tmp_path: Path) -> None:
     text = (ROOT_CONFIG.read_text() + '\n[google]\ncredentials = "sa.json"\nretry_seconds = 5\n')
     (tmp_path / "config.toml").write_text(text)
     config = load_config(tmp_path / "config.toml")
-    assert config.google.retry_seconds == 5.0 and config.google.credentials == str(tmp_path / "sa.json")
+    assert config.google.retry_seconds == 5.0 and config.google.credentials == tmp_path / "sa.json"
     assert GoogleConfig().retry_seconds == 120.0
     (tmp_path / "config.toml").write_text(text.replace("retry_seconds = 5", "retry_seconds = -1"))
     with pytest.raises(ConfigError, match=r"google\.retry_seconds: expected seconds 0 or more"):

@@ -155,3 +155,26 @@ def test_a_bad_spreadsheet_or_link_fails_check_naming_file_and_key(
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: config.toml: {key}: ") and says in line
+
+
+def test_paths_are_held_as_paths_resolved_against_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = copy_example(tmp_path)
+    path.write_text(path.read_text().replace('path = "output/okr_tracker.xlsx"',
+                                             'path = "output/okr_tracker.xlsx"\ntemplate = "my_template.xlsx"')
+                    + '\n[google]\ncredentials = ["sa.json", "~/keys/b.json"]\n[report]\npath = "out/report.pdf"\n')
+    config = load_config(path)
+    held = {
+        "state_dir": config.state_dir, "digest.outbox": config.digest.outbox, "tracker.path": config.tracker.path,
+        "tracker.template": config.tracker.template, "report.path": config.report.path,
+        **{f"sources.{s.name}.path": s.path for s in config.sources.values()},
+        **{f"google.credentials[{i}]": account for i, account in enumerate(config.google.accounts)},
+    }
+    assert {key: type(value) for key, value in held.items() if not isinstance(value, Path)} == {}
+    assert all(value.is_absolute() for value in held.values())  # type: ignore[union-attr]
+    assert config.digest.outbox == tmp_path / "outbox" and config.tracker.template == tmp_path / "my_template.xlsx"
+    assert config.google.extra_credentials == (tmp_path / "home" / "keys" / "b.json",)
+    # Built from code, a path given as text is held as a Path too.
+    assert SourceConfig(name="s", type="csv", path="s.csv").path == Path("s.csv")
+    assert DigestConfig(outbox="mail").outbox == Path("mail")
+    assert TrackerConfig(path="t.xlsx", template="x.xlsx").template == Path("x.xlsx")

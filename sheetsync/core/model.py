@@ -39,6 +39,16 @@ KR_KINDS = ("committed", "aspirational")
 
 
 
+def _as_paths(config: Any, *names: str) -> None:
+    """Hold path fields given as text (by code, not the config reader) as `Path`s."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, str):
+            object.__setattr__(config, name, Path(value))
+        elif isinstance(value, tuple):
+            object.__setattr__(config, name, tuple(Path(v) if isinstance(v, str) else v for v in value))
+
+
 def _parse_text(config: Any, name: str, parse: Callable[[str], Any], key: str | None = None) -> None:
     """Replace a field given as text (by code, not the config reader) with its parsed value.
 
@@ -194,7 +204,7 @@ def parse_web_link(value: str) -> WebLink:
 class SourceConfig:
     name: str
     type: str
-    path: str | None = None  # csv/xlsx: absolute path or glob
+    path: Path | None = None  # csv/xlsx/parquet: absolute path, or a glob
     sheet: str | None = None  # xlsx
     spreadsheet: SpreadsheetRef | None = None  # gsheet: from its URL or key
     worksheet: str | None = None  # gsheet
@@ -213,7 +223,7 @@ class SourceConfig:
     url_env: str | None = None  # sql: environment variable holding the URL
     table: str | None = None  # sql: table name, optionally schema-qualified
     query: str | None = None  # sql: a SELECT the KPIs treat as a table
-    root: str | None = None  # sql: the config file's folder, for relative duckdb:/// paths
+    root: Path | None = None  # sql: the config file's folder, for relative duckdb:/// paths
     timeout: float = 300.0  # sql/parquet: seconds all of the source's queries together may take
     memory_limit: str | None = None  # duckdb/parquet: the embedded engine's memory ("1GB"); None: a quarter of RAM
 
@@ -225,6 +235,7 @@ class SourceConfig:
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)
         _parse_text(self, "spreadsheet", parse_spreadsheet, f"sources.{self.name}.spreadsheet")
+        _as_paths(self, "path", "root")
 
 
 @dataclass(frozen=True)
@@ -303,30 +314,34 @@ class ScoringConfig:
 @dataclass(frozen=True)
 class TrackerConfig:
     type: str = "xlsx"
-    path: str | None = None
-    template: str | None = None
+    path: Path | None = None
+    template: Path | None = None
     spreadsheet: SpreadsheetRef | None = None
     create: str | None = None
     share: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _parse_text(self, "spreadsheet", parse_spreadsheet, "tracker.spreadsheet")
+        _as_paths(self, "path", "template")
 
 
 @dataclass(frozen=True)
 class GoogleConfig:
-    credentials: str | None = None  # the first (or only) credentials file
+    credentials: Path | None = None  # the first (or only) credentials file
     api_url: str | None = None
     retry_seconds: float = 120.0  # per request: how long 429/5xx retries may go on before giving up
-    extra_credentials: tuple[str, ...] = ()  # more service accounts: spreadsheets are spread across all
+    extra_credentials: tuple[Path, ...] = ()  # more service accounts: spreadsheets are spread across all
     requests_per_minute: int = 60  # per credential: Google's per-user read quota
     parallel: int = 8  # spreadsheets read at once
     full_read_days: float = 7.0  # incremental reads: re-read every spreadsheet at least this often
 
     @property
-    def accounts(self) -> tuple[str | None, ...]:
+    def accounts(self) -> tuple[Path | None, ...]:
         """Every credentials file, in config order (None: GOOGLE_APPLICATION_CREDENTIALS)."""
         return (self.credentials, *self.extra_credentials)
+
+    def __post_init__(self) -> None:
+        _as_paths(self, "credentials", "extra_credentials")
 
 
 @dataclass(frozen=True)
@@ -365,7 +380,7 @@ class DigestConfig:
     username: str | None = None
     password_env: str | None = None
     timeout: float = 30.0
-    outbox: str = "outbox"
+    outbox: Path = Path("outbox")
     attach_tracker: bool = False
     attach_pdf: bool = False  # the PDF report (sheetsync.render.pdf_report) attached to each digest
     tracker_url: WebLink | None = None
@@ -382,6 +397,7 @@ class DigestConfig:
     def __post_init__(self) -> None:
         _parse_text(self, "subject", parse_subject)
         _parse_text(self, "tracker_url", parse_web_link, "digest.tracker_url")
+        _as_paths(self, "outbox")
 
 
 @dataclass(frozen=True)
@@ -403,7 +419,10 @@ class AlertsConfig:
 class ReportConfig:
     """`[report]`: where every sync also writes the PDF report (None: only `sheetsync report` makes one)."""
 
-    path: str | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        _as_paths(self, "path")
 
 
 DEFAULT_SCHEDULE: dict[str, tuple[str, ...]] = {"sync": ("monday 07:00",), "digest": ("monday 08:00",), "remind": ()}

@@ -88,7 +88,7 @@ def run_alerts(
     if not rules.enabled:
         return outcome
     environ = os.environ if environ is None else environ
-    outbox = _Outbox(Path(config.digest.outbox) / "alerts")
+    outbox = _Outbox(config.digest.outbox / "alerts")
     own = history is None
     history = history or History.for_state_dir(config.state_dir)
     try:

@@ -145,7 +145,7 @@ def tracker_file(config: Config) -> Path | None:
     """The .xlsx to attach, when asked for and it exists."""
     if not config.digest.attach_tracker or config.tracker.type != "xlsx" or not config.tracker.path:
         return None
-    path = Path(config.tracker.path)
+    path = config.tracker.path
     if not path.is_file():
         log.warning("digest.attach_tracker: %s does not exist yet; the digest goes without it", path)
         return None
@@ -308,7 +308,7 @@ class _Run:
                 self.config.digest,
                 team=team,
                 tracker_url=self.tracker_url,
-                tracker_name=Path(self.config.tracker.path).name if self.config.tracker.path else None,
+                tracker_name=self.config.tracker.path.name if self.config.tracker.path else None,
                 tracker_attached=tracker_file(self.config) is not None,
             )
         return self._contents[team]

@@ -97,8 +97,8 @@ class Tracker(Protocol):
 
 @dataclass
 class XlsxTracker:
-    path: str
-    template: str | None
+    path: Path
+    template: Path | None
     checkins: ci.TabRows | None = None
 
     def write(self, content: TrackerContent) -> str:
@@ -200,7 +200,7 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
 
             write_report(config, result, config.report.path,
                          previous=history.previous(result.as_of, config.period.name), tracker_url=outcome.tracker_url)
-            outcome.outputs.append(config.report.path)
+            outcome.outputs.append(str(config.report.path))
         if config.alerts.enabled:
             from sheetsync.runtime.alerts import run_alerts
 
@@ -278,4 +278,5 @@ def _checkin_place(config: Config, link: str | None) -> str:
         return f"add a row to {config.checkins.source!r} (the check-in form or sheet your team uses)"
     if link:
         return f"the Check-ins tab of the tracker, {link}"
-    return f"the Check-ins tab of the tracker, {Path(config.tracker.path or 'okr_tracker.xlsx').name}"
+    name = config.tracker.path.name if config.tracker.path else "okr_tracker.xlsx"
+    return f"the Check-ins tab of the tracker, {name}"

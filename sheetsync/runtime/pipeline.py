@@ -228,7 +228,7 @@ def _source_checkins(config: Config, name: str, frame: pd.DataFrame) -> tuple[li
 def _source_result(
     source: SourceConfig, got: SourceData | SourceError | None, error: str | None, warnings: list[str]
 ) -> SourceResult:
-    location = source.path or source.spreadsheet or ""
+    location = str(source.path or source.spreadsheet or "")
     if isinstance(got, SourceData):
         status = "failed" if error else ("warning" if warnings else "ok")
         return SourceResult(

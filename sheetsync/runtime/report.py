@@ -93,7 +93,7 @@ def run_report(
         teams = sorted({o.team for o in result.objectives if o.team})
         raise ConfigError(f"--team {team!r}: no objective has this team (teams: {', '.join(teams) or 'none'})")
     target = Path(out) if out is not None else (
-        Path(config.report.path) if config.report.path and team is None
+        config.report.path if config.report.path and team is None
         else Path.cwd() / file_name(config.name, week_key(day), team)
     )
     size = write_report(config, result, target, previous=previous_snapshot(config, day), team=team)
