@@ -77,7 +77,7 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
     from connectors import google_client, gsheet_source  # noqa: F401  (imported before timing)
     from connectors.sources import read_sources
     from sheetsync.config import load_config
-    from sheetsync.runtime.pipeline import compute, prepare_source
+    from sheetsync.runtime.pipeline import compute, source_preparer
 
     clock = _clock(run)
     if clock is not None:  # retries and the quota bucket wait on the shared simulated clock, not sleeping
@@ -90,13 +90,14 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
     with st.stage("config"):
         config = load_config(run["config"])
     preparing = 0.0
+    prepare_source = source_preparer(config)
 
     def prepare(got: Any) -> Any:
         """As a sync does: each source prepared for its KPIs as it is read, its rows released."""
         nonlocal preparing
         started = time.perf_counter()
         try:
-            return prepare_source(config, got)
+            return prepare_source(got)
         finally:
             preparing += time.perf_counter() - started
 

@@ -106,7 +106,8 @@ def frame_from_rows(
         if column.dtype == object or pd.api.types.is_string_dtype(column):
             present = present & (column != "").to_numpy(dtype=bool, na_value=False)
         filled |= present
-    data = data[filled]
+    if not filled.all():
+        data = data[filled]
     for position, name in enumerate(names):
         if _is_blank(headers[position]) and data[name].isna().all():
             data = data.drop(columns=[name])

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors import sources as sources_module
 from connectors.sources import read_sources
 from sheetsync.config import load_config
+from sheetsync.core import numbers
 from sheetsync.core.expressions import filters, parse_filter
 from sheetsync.core.kpis import ColumnCache
 from sheetsync.core.model import SourceConfig
@@ -95,3 +98,37 @@ def test_distinct_text_is_compared_trimmed_whatever_the_space(dtype: str) -> Non
     assert len(set(codes[codes >= 0].tolist())) == 2
     assert codes[values.index(" ")] == -1 and codes[values.index("")] == -1
     assert len({codes[0], *codes[2 : 2 + len(spaces)].tolist()}) == 1
+
+
+def test_money_text_is_parsed_once_per_distinct_value_and_plain_money_without_the_general_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """'$1,234.50' in nearly every row (one value per row) skips the general rules; the rest, once per distinct text."""
+    calls: list[str] = []
+    real = numbers._parse_text
+
+    def counted(raw, decimal, seps):  # type: ignore[no-untyped-def]
+        calls.append(raw)
+        return real(raw, decimal, seps)
+
+    monkeypatch.setattr(numbers, "_parse_text", counted)
+    plain = [f"${i * 7.25:,.2f}" for i in range(3000)] + [f"{i}.5" for i in range(50)] + ["€1,000", "007"]
+    odd = ["(1,200)", " $5 ", "12%", "-$3.10", "1,2345", "N/A"]
+    cells = pd.Series(plain + odd * 40, dtype="str")
+    values, bad = numbers.parse_numbers(cells)
+
+    assert sorted(calls) == sorted(odd)  # each irregular text once, however often it repeats
+    monkeypatch.setattr(numbers, "_parse_text", real)
+    expected = [numbers.parse_number(c) if c not in ("1,2345",) else None for c in cells]
+    assert [None if v != v else v for v in values.tolist()] == expected
+    assert {cells[label] for label, _ in bad} == {"1,2345"}
+
+
+@given(st.from_regex(r"\A[$€£¥₹]?(?:[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4}|[0-9]{1,18})(?:\.[0-9]{1,6})?\Z")
+       | st.text(alphabet="0123456789$€,.-+()% eE", max_size=14))
+def test_plain_money_reads_as_the_general_parser_reads_it(text: str) -> None:
+    seps = numbers._separators(".", None)
+    plain = numbers._plain_number(text, ".", seps)
+    if plain is not None:
+        assert plain == numbers.parse_number(text)
+        assert numbers._plain_currency(text) == numbers.currency_marker(text)

@@ -160,7 +160,7 @@ def infer_date_order(values: pd.Series) -> DateOrder:
         return DateOrder(None)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     kinds = np.zeros(len(uniques) + 1, dtype=np.int8)  # 1 day-first, 2 month-first, 3 ambiguous
-    for j, text in enumerate(uniques):
+    for j, text in enumerate(uniques.tolist()):  # a list: an arrow Index iterates slowly
         m = _NUMERIC_DATE.match(text) if isinstance(text, str) else None
         if m is None:
             continue

@@ -107,7 +107,7 @@ def mixed_currencies(values: pd.Series) -> dict[str, list[int]]:
     if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
         return {}
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    markers = [currency_marker(u) for u in uniques]
+    markers = [_plain_currency(u) for u in uniques.tolist()]  # a list: an arrow Index iterates slowly
     if len({m for m in markers if m is not None}) < 2:
         return {}
     out: dict[str, list[int]] = {}
@@ -115,6 +115,34 @@ def mixed_currencies(values: pd.Series) -> dict[str, list[int]]:
         if code >= 0 and markers[code] is not None:
             out.setdefault(markers[code], []).append(position)
     return out
+
+
+# The money text most exports write ("$1,234.50", "1234.5", "€12"): no sign, space, percent or
+# exponent, so it reads as exactly this without the general parser (`_parse_text` agrees:
+# tests/test_read_compute.py). Most money columns are all such text, nearly one value per row.
+_PLAIN_SYMBOLS = "$€£¥₹₩₽₺₪₫฿₦₱"
+_PLAIN_NUMBER = re.compile(
+    rf"([{_PLAIN_SYMBOLS}]?)((?:[1-9][0-9]{{0,2}}(,)[0-9]{{3}}(?:,[0-9]{{3}})*|[0-9]+)(?:\.[0-9]+)?)"
+)
+
+
+def _plain_currency(value: object) -> str | None:
+    """`currency_marker`, without its general rules for the plain money text most cells hold."""
+    m = _PLAIN_NUMBER.fullmatch(value) if isinstance(value, str) else None
+    if m is not None:
+        return m[1] or None
+    return currency_marker(value)
+
+
+def _plain_number(text: str, decimal: str, seps: frozenset[str]) -> float | None:
+    """The value of a plain money text (see `_PLAIN_NUMBER`), or None for any other text."""
+    if decimal != ".":
+        return None
+    m = _PLAIN_NUMBER.fullmatch(text)
+    if m is None or (m[3] is not None and "," not in seps):
+        return None
+    number = float(m[2].replace(",", "")) if m[3] is not None else float(m[2])
+    return number if math.isfinite(number) else None
 
 
 def is_missing(value: object) -> bool:
@@ -379,6 +407,10 @@ def _parse_strings(
     parsed = np.full(len(uniques) + 1, np.nan)  # last slot: missing (code -1)
     unreadable = np.zeros(len(uniques) + 1, dtype=bool)
     for j, text in enumerate(uniques):
+        plain = _plain_number(text, decimal, seps) if isinstance(text, str) else None
+        if plain is not None:
+            parsed[j] = plain
+            continue
         result = _safe_parse(text, decimal, seps)
         if isinstance(result, NumberFormatError):
             unreadable[j] = True

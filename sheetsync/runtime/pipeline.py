@@ -29,7 +29,7 @@ from sheetsync.core.kpis import (
     prepare_kpi_rows,
     previous_period_value,
 )
-from sheetsync.core.model import Config, GoogleConfig, SourceConfig
+from sheetsync.core.model import Config, GoogleConfig, KPIConfig, SourceConfig
 from sheetsync.core.objectives import roll_up
 from sheetsync.core.results import SourceResult, SyncResult
 from sheetsync.core.snapshot import LastGoodValues
@@ -63,6 +63,7 @@ def compute(
     errors: list[str] = []
     failed: dict[str, str] = {}
     prepared: dict[str, SourceData] = {}
+    prepare = source_preparer(config)
     source_warnings: dict[str, list[str]] = {}
     for name in config.sources:
         got = data.get(name)
@@ -71,7 +72,7 @@ def compute(
             continue
         # A connector's warnings are about its file or sheet: say which source, as cell warnings do.
         source_warnings[name] = [f"source {name!r}: {warning}" for warning in got.warnings]
-        prepared[name] = got = prepare_source(config, got)
+        prepared[name] = got = prepare(got)
         if got.unusable is not None:
             failed[name] = got.unusable
         source_warnings[name].extend(got.kpi_warnings)
@@ -178,14 +179,23 @@ def compute(
     )
 
 
-def prepare_source(config: Config, got: SourceData) -> SourceData:
+def source_preparer(config: Config) -> Callable[[SourceData], SourceData]:
+    """`prepare_source` for any source of `config`, its KPIs grouped by source once (not per source)."""
+    by_source: dict[str, list[KPIConfig]] = {}
+    for kpi in config.kpis.values():
+        if kpi.source is not None and kpi.formula is None:
+            by_source.setdefault(kpi.source, []).append(kpi)
+    return lambda got: prepare_source(config, got, by_source.get(got.name, []))
+
+
+def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig] | None = None) -> SourceData:
     """A sheet source's rows turned into what its KPIs aggregate, so its frame can be let go.
 
     `read_with` prepares each source as soon as it is read: a sync then holds each KPI's
     date-sorted values (shared per column, see `ColumnCache`), never every source's rows at
     once. The `[checkins] source` keeps its (filtered) rows, which `compute` reads check-ins
     from. A source already prepared, or a warehouse's (its engine computed the KPIs), comes
-    back as it is.
+    back as it is. `kpis` are the source's KPIs, when the caller has them grouped.
     """
     source = config.sources.get(got.name)
     if got.kpi_values is not None or source is None or source.is_warehouse:
@@ -199,9 +209,9 @@ def prepare_source(config: Config, got: SourceData) -> SourceData:
     rows: dict[str, KPIRows] = {}
     errors: dict[str, str] = {}
     warnings: list[str] = []
-    for kpi in config.kpis.values():
-        if kpi.source != source.name or kpi.formula is not None:
-            continue
+    if kpis is None:
+        kpis = [k for k in config.kpis.values() if k.source == source.name and k.formula is None]
+    for kpi in kpis:
         try:
             rows[kpi.id], cell_warnings = prepare_kpi_rows(frame, kpi, source, tz=config.timezone, cache=cache)
         except KPIDataError as exc:
@@ -281,7 +291,7 @@ def read_with(
         def reader(sources: Iterable[SourceConfig], google: GoogleConfig) -> Mapping[str, SourceData | SourceError]:
             # incremental; each source prepared as soon as it is read, its rows released
             return read_sources(sources, google, state_dir=config.state_dir,
-                                prepare=lambda got: prepare_source(config, got))
+                                prepare=source_preparer(config))
 
     data = dict(reader([s for s in config.sources.values() if not s.is_warehouse], config.google))
     warehouses = [s for s in config.sources.values() if s.is_warehouse and s.name not in data]

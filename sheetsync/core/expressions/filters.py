@@ -9,6 +9,7 @@ Text columns are compared as what they say ("$1,200" is a number, "2026-10-01" a
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 import re
@@ -694,8 +695,18 @@ def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray, la
 
 def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:
     """Whether a text column is a column of numbers: most of its distinct real values read as one."""
-    real = [t for t, f in zip(texts, folded, strict=True) if f and f not in MISSING_TOKENS]
+    real = tuple(t for t, f in zip(texts, folded, strict=True) if f and f not in MISSING_TOKENS)
     if not real:
         return bool(folded)  # only placeholders: nothing in it is text
+    if len(real) <= _FEW_TEXTS:  # Status's four values, in each of a hundred sources: decided once
+        return _reads_as_numbers(real)
+    return _reads_as_numbers.__wrapped__(real)
+
+
+_FEW_TEXTS = 64
+
+
+@functools.lru_cache(maxsize=256)
+def _reads_as_numbers(real: tuple[str, ...]) -> bool:
     _, bad = parse_numbers(pd.Series(real, dtype=object))
     return len(bad) * 2 < len(real)
