@@ -206,8 +206,24 @@ def connect_arguments(scheme: str, seconds: float) -> dict[str, Any]:
     return {}
 
 
-def _credentials(scheme: str, url: str) -> dict[str, Any]:
-    """Trino wants a password as BasicAuthentication over HTTPS; Ibis passes a URL's as a bare string."""
+def _credentials(scheme: str, url: str, source: SourceConfig, where: str) -> dict[str, Any]:
+    """What the driver needs to sign in without asking anyone.
+
+    BigQuery: the application default credentials (`GOOGLE_APPLICATION_CREDENTIALS`, or the
+    machine's service account), found here; without them Ibis would start an interactive
+    browser sign-in, which a scheduled sync would wait on forever. Trino: a URL's password as
+    BasicAuthentication over HTTPS (Ibis passes it on as a bare string).
+    """
+    if scheme == "bigquery":
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+
+        try:
+            credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/bigquery"])
+        except DefaultCredentialsError:
+            raise SourceAccessDenied("no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service "
+                                     "account's key file", source=source.name, location=where) from None
+        return {"credentials": credentials}
     parts = urllib.parse.urlsplit(url)
     if scheme != "trino" or not parts.password:
         return {}
@@ -249,7 +265,7 @@ def connect(source: SourceConfig) -> Connection:
     where = location(source)
     if source.type == "parquet":
         scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
-        backend = ibis.duckdb.connect(**duckdb_settings(source, {}, scratch))
+        backend = _quiet(ibis.duckdb.connect(**duckdb_settings(source, {}, scratch)))
         conn = Connection(source, backend, None, where, [], deadline, scratch)
         pattern = str(source.path or "")
         paths = sorted(_glob(pattern))
@@ -274,13 +290,13 @@ def connect(source: SourceConfig) -> Connection:
                 raise SourceNotFound("no such DuckDB database file", source=source.name, location=where)
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))  # e.g. ?threads=1
             scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
-            backend = ibis.duckdb.connect(path, read_only=path != ":memory:",
-                                          **duckdb_settings(source, query, scratch))
+            backend = _quiet(ibis.duckdb.connect(path, read_only=path != ":memory:",
+                                                 **duckdb_settings(source, query, scratch)))
         elif scheme == "pyspark":
             backend = _spark(url)
         else:
             backend = ibis.connect(url, **connect_arguments(scheme, deadline - time.monotonic()),
-                                   **_credentials(scheme, url))
+                                   **_credentials(scheme, url, source, where))
     except SourceError:
         _remove(scratch)
         raise
@@ -320,6 +336,12 @@ def duckdb_settings(source: SourceConfig, query: Mapping[str, str], scratch: str
     settings["memory_limit"] = source.memory_limit or settings.get("memory_limit") or default_memory_limit()
     settings.setdefault("temp_directory", scratch)
     return settings
+
+
+def _quiet(backend: Any) -> Any:
+    """No progress bar on a long query: a sync's output is a log, not a terminal."""
+    backend.con.execute("SET enable_progress_bar = false")
+    return backend
 
 
 def default_memory_limit() -> str:

@@ -91,9 +91,20 @@ def test_a_trino_password_goes_as_basic_authentication_over_https(opened, monkey
     assert kwargs["auth"] == ("basic", "okr", "s@cret") and kwargs["http_scheme"] == "https"
 
 
-def test_bigquery_gets_a_job_timeout_on_every_query(opened):
+@pytest.fixture
+def google_credentials(monkeypatch):
+    import google.auth
+
+    found = object()
+    monkeypatch.setattr(google.auth, "default", lambda scopes: (found, "my-project"))
+    return found
+
+
+def test_bigquery_gets_a_job_timeout_on_every_query(opened, google_credentials):
     conn, kwargs = opened("bigquery://my-project/my_dataset", 300)
-    assert kwargs == {}  # Ibis builds the BigQuery client itself: the limit goes on its default job config
+    # The machine's own credentials, never an interactive sign-in; Ibis builds the BigQuery client
+    # itself, so the time limit goes on its default job config.
+    assert kwargs == {"credentials": google_credentials}
     conn.deadline -= 290
     conn.run(SimpleNamespace(execute=lambda: "rows"))
     assert 9_000 <= conn.backend.client.default_query_job_config.job_timeout_ms <= 10_000
@@ -124,8 +135,8 @@ def test_the_embedded_engine_has_a_bounded_memory_and_a_scratch_folder_removed_o
                           root=str(tmp_path), memory_limit="300MB")
     conn = warehouse.connect(source)
     setting = conn.backend.con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
-                                       "current_setting('threads')").fetchone()
-    assert setting[0] == "286.1 MiB" and setting[1] == conn.scratch and setting[2] == 1
+                                       "current_setting('threads'), current_setting('enable_progress_bar')").fetchone()
+    assert setting == ("286.1 MiB", conn.scratch, 1, False)
     conn.close()
     assert not (tmp_path / "m.duckdb.tmp").exists() and not os.path.exists(setting[1])
     default = warehouse.duckdb_settings(SourceConfig(name="e", type="parquet", path="x"), {}, "/tmp/x")
@@ -139,3 +150,17 @@ def test_an_engine_out_of_memory_says_which_setting_to_raise():
     error = warehouse.engine_error(duckdb_said, source, "e.parquet", [])
     assert str(error) == ("source 'events' (e.parquet): Out of Memory Error: could not allocate block of size "
                           "256.0 KiB: raise the source's memory_limit (or the server's memory)")
+
+
+def test_bigquery_without_credentials_fails_at_once_instead_of_asking(opened, monkeypatch):
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    def nothing(scopes):
+        raise DefaultCredentialsError("Your default credentials were not found.")
+
+    monkeypatch.setattr(google.auth, "default", nothing)
+    with pytest.raises(warehouse.SourceAccessDenied) as info:
+        opened("bigquery://my-project/my_dataset", 300)
+    assert str(info.value) == ("source 'events' (bigquery://my-project/my_dataset): no Google credentials: "
+                               "set GOOGLE_APPLICATION_CREDENTIALS to a service account's key file")
