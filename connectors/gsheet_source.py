@@ -16,7 +16,6 @@ people typed, such as ``"12%"``, stays text for the core number parser.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,7 +54,6 @@ READ_PARAMS = {
     "majorDimension": "ROWS",
 }
 METADATA_FIELDS = "spreadsheetId,properties.title,sheets.properties(sheetId,title,index,sheetType,hidden)"
-_CELLS_RE = re.compile(r"^(?P<c1>[A-Za-z]{1,3})?(?P<r1>\d+)?(?::(?P<c2>[A-Za-z]{1,3})?(?P<r2>\d+)?)?$")
 _RETRYABLE = frozenset({408, 429})
 
 
@@ -65,36 +63,6 @@ _RETRYABLE = frozenset({408, 429})
 def quote_title(title: str) -> str:
     """A tab title as A1 notation wants it: always quoted, inner quotes doubled."""
     return "'" + title.replace("'", "''") + "'"
-
-
-def split_range(text: str) -> tuple[str | None, str]:
-    """``'My tab'!A1:F`` -> ("My tab", "A1:F"); ``A1:F`` -> (None, "A1:F")."""
-    text = text.strip()
-    if "!" not in text:
-        return None, text
-    title, _, cells = text.rpartition("!")
-    if len(title) >= 2 and title[0] == title[-1] == "'":
-        title = title[1:-1].replace("''", "'")
-    return title, cells.strip()
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for char in letters.upper():
-        index = index * 26 + ord(char) - 64
-    return index - 1
-
-
-def range_start(cells: str) -> tuple[int, int]:
-    """(first row, first column), 0-based, of an A1 cell range; ValueError when unreadable."""
-    match = _CELLS_RE.match(cells)
-    if not cells or not match or not (match["c1"] or match["r1"]):
-        raise ValueError(f"{cells!r} is not an A1 range such as A1:F or B3:H200")
-    row = int(match["r1"]) - 1 if match["r1"] else 0
-    col = _column_index(match["c1"]) if match["c1"] else 0
-    if row < 0:
-        raise ValueError(f"{cells!r}: rows are counted from 1")
-    return row, col
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -355,7 +323,7 @@ def _read_spreadsheet(
 
 def _needs_tabs(config: SourceConfig, ref: SpreadsheetRef) -> bool:
     """Whether a source can only be placed with the tab list: no tab named, or a #gid= URL."""
-    named = config.worksheet is not None or (config.range is not None and split_range(config.range)[0] is not None)
+    named = config.worksheet is not None or (config.range is not None and config.range.title is not None)
     return not named
 
 
@@ -366,17 +334,17 @@ def _plan(config: SourceConfig, ref: SpreadsheetRef, tabs: list[dict[str, Any]] 
     makes Google refuse the batch, and the caller then reads the metadata and plans again.
     """
     if tabs is None:
-        range_title, cells = split_range(config.range) if config.range else (None, "")
+        range_title = config.range.title if config.range else None
         if range_title is not None and config.worksheet is not None and config.worksheet != range_title:
             raise SourceFormatError(
                 f"worksheet {config.worksheet!r} and range {config.range!r} name different tabs; give the tab once",
                 source=config.name, location=ref.url, sheet=config.worksheet,
             )
         title = str(range_title if range_title is not None else config.worksheet)
-        return _placed(config, ref, title, cells)
+        return _placed(config, title)
     grids = [t for t in tabs if t.get("sheetType", "GRID") == "GRID"]
     titles = [str(t.get("title", "")) for t in tabs]
-    range_title, cells = split_range(config.range) if config.range else (None, "")
+    range_title = config.range.title if config.range else None
     wanted = config.worksheet
     if range_title is not None:
         if wanted is not None and wanted != range_title:
@@ -412,17 +380,14 @@ def _plan(config: SourceConfig, ref: SpreadsheetRef, tabs: list[dict[str, Any]] 
                 "this tab is a chart, not a grid of cells", source=config.name, location=ref.url, sheet=wanted
             )
         title = wanted
-    return _placed(config, ref, title, cells)
+    return _placed(config, title)
 
 
-def _placed(config: SourceConfig, ref: SpreadsheetRef, title: str, cells: str) -> _Planned:
-    start_row = start_col = 0
-    if cells:
-        try:
-            start_row, start_col = range_start(cells)
-        except ValueError as exc:
-            raise SourceFormatError(f"range: {exc}", source=config.name, location=ref.url, sheet=title) from None
+def _placed(config: SourceConfig, title: str) -> _Planned:
+    """The A1 range to ask for: the tab, and the cells of the source's range (parsed at load)."""
+    cells = config.range.cells if config.range else ""
     a1 = quote_title(title) + (f"!{cells.upper()}" if cells else "")
+    start_row, start_col = (config.range.start_row, config.range.start_col) if config.range else (0, 0)
     return _Planned(config, title, a1, start_row, start_col)
 
 
@@ -449,7 +414,5 @@ __all__ = [
     "READ_PARAMS",
     "describe_google_error",
     "quote_title",
-    "range_start",
     "read_gsheet_sources",
-    "split_range",
 ]

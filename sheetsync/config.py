@@ -60,6 +60,7 @@ from sheetsync.core.model import (
 from sheetsync.core.numbers import NumberFormatError, parse_number
 from sheetsync.core.periods import GRAINS, Period, PeriodError, custom_period, parse_period
 from sheetsync.core.schedule_spec import ScheduleSpecError, Spec, parse_spec
+from sheetsync.core.sheet_range import parse_range
 from sheetsync.core.suggest import closest, did_you_mean
 from sheetsync.errors import ConfigError
 
@@ -440,7 +441,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             sheet=src.str("sheet") if kind == "xlsx" else None,
             spreadsheet=_parsed(src, "spreadsheet", parse_spreadsheet, required=True) if kind == "gsheet" else None,
             worksheet=src.str("worksheet") if kind == "gsheet" else None,
-            range=src.str("range") if kind == "gsheet" else None,
+            range=_parsed(src, "range", parse_range) if kind == "gsheet" else None,
             rename=dict(rename),
             filter=row_filter,
             delimiter="\t" if delimiter == "\\t" else delimiter,
@@ -457,6 +458,9 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             src.missing("path", f"is required for {kind} sources")
         if kind == "csv":
             _check_encoding(src, config.encoding)
+        if config.range is not None and config.range.title not in (None, config.worksheet) and config.worksheet:
+            src.fail(f"worksheet {config.worksheet!r} and range {config.range.text!r} name different tabs; "
+                     "give the tab once", "range")
         src.done()
         sources[name] = config
     return sources

@@ -19,14 +19,13 @@ from connectors.google_client import RetryPolicy
 from connectors.gsheet_source import (
     READ_PARAMS,
     quote_title,
-    range_start,
     read_gsheet_sources,
-    split_range,
 )
 from connectors.sources import read_sources
 from sheetsync.core.dates import parse_dates
 from sheetsync.core.model import GoogleConfig, SourceConfig, parse_spreadsheet
 from sheetsync.core.numbers import parse_numbers
+from sheetsync.core.sheet_range import range_start, split_range
 from sheetsync.core.sources import ROW_COLUMN, SourceData
 from sheetsync.errors import ConfigError
 from tests.fake_google import FakeGoogle, Formatted, Percent, fixtures
@@ -314,14 +313,14 @@ def test_bad_spreadsheet_values(fake_google: FakeGoogle, service_account_file: P
         src("url", "https://docs.google.com/document/d/abc/edit")
     with pytest.raises(ConfigError, match="Publish to the web"):
         src("pub", "https://docs.google.com/spreadsheets/d/e/2PACX-1vQ/pubhtml")
+    with pytest.raises(ConfigError, match=r"^sources\.range\.range: .* is not an A1 range"):  # so is a bad range
+        src("range", metrics, range="A1:B2:C3")
     got = read(
         fake_google,
         service_account_file,
-        src("range", metrics, range="A1:B2:C3"),
         src("both", metrics, worksheet="Sales", range="'Team ''A'''!A1:B"),
         src("ok", metrics),
     )
-    assert isinstance(got["range"], SourceFormatError) and "is not an A1 range" in str(got["range"])
     assert isinstance(got["both"], SourceFormatError) and "name different tabs" in str(got["both"])
     assert data(got["ok"]).rows == 3
 

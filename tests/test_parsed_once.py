@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,6 +24,7 @@ from sheetsync.core.model import (
     parse_change,
 )
 from sheetsync.core.schedule_spec import AtTime, Every
+from sheetsync.core.sheet_range import SheetRange
 from sheetsync.errors import ConfigError
 from sheetsync.runtime.delivery import tracker_link
 from sheetsync.runtime.pipeline import sync
@@ -126,6 +128,11 @@ def test_spreadsheets_and_links_are_held_parsed(tmp_path: Path) -> None:
     assert tracker_link(by_key) == "https://docs.google.com/spreadsheets/d/1AbC/edit"
     by_url = replace(by_key, tracker=TrackerConfig(type="gsheet", spreadsheet=web.text))
     assert tracker_link(by_url) == web.text
+    assert config.zone == ZoneInfo("Europe/Lisbon")  # the project's time zone, made once too
+    ranged = SourceConfig(name="w", type="gsheet", spreadsheet="1AbC", range="'Web x'!C5:F")
+    assert isinstance(ranged.range, SheetRange) and ranged.range == "'Web x'!C5:F"
+    assert (ranged.range.title, ranged.range.cells, ranged.range.start_row, ranged.range.start_col) == (
+        "Web x", "C5:F", 4, 2)
 
 
 @pytest.mark.parametrize(
@@ -136,6 +143,12 @@ def test_spreadsheets_and_links_are_held_parsed(tmp_path: Path) -> None:
          "sources.web.spreadsheet", "is not a Google Sheets URL"),
         ('[tracker]\ntype = "xlsx"', '[tracker]\ntype = "gsheet"\nspreadsheet = "not a key"',
          "tracker.spreadsheet", "is neither a spreadsheet key nor a Google Sheets URL"),
+        ('[sources.web]\ntype = "csv"\npath = "data/web.csv"',
+         '[sources.web]\ntype = "gsheet"\nspreadsheet = "1AbC"\nrange = "A1:B2:C3"',
+         "sources.web.range", "is not an A1 range"),
+        ('[sources.web]\ntype = "csv"\npath = "data/web.csv"',
+         '[sources.web]\ntype = "gsheet"\nspreadsheet = "1AbC"\nworksheet = "Web"\nrange = "Other!A1:C"',
+         "sources.web.range", "name different tabs"),
         ('outbox = "outbox"', 'outbox = "outbox"\ntracker_url = "javascript:alert(1)"',
          "digest.tracker_url", "expected an http(s) URL"),
         ('outbox = "outbox"', 'outbox = "outbox"\ntracker_url = "okrs.acme.example"',

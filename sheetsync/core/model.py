@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from sheetsync.core.expressions import Filter, Formula, parse_filter, parse_formula
 from sheetsync.core.parsed_text import ParsedText
 from sheetsync.core.periods import Period
 from sheetsync.core.schedule_spec import Spec, parse_spec
+from sheetsync.core.sheet_range import SheetRange, parse_range
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ConfigError
 
@@ -208,7 +210,7 @@ class SourceConfig:
     sheet: str | None = None  # xlsx
     spreadsheet: SpreadsheetRef | None = None  # gsheet: from its URL or key
     worksheet: str | None = None  # gsheet
-    range: str | None = None  # gsheet
+    range: SheetRange | None = None  # gsheet: an A1 range, with or without its tab
     rename: Mapping[str, str] = field(default_factory=dict)
     filter: Filter | None = None
     delimiter: str | None = None
@@ -235,6 +237,7 @@ class SourceConfig:
     def __post_init__(self) -> None:
         _parse_text(self, "filter", parse_filter)
         _parse_text(self, "spreadsheet", parse_spreadsheet, f"sources.{self.name}.spreadsheet")
+        _parse_text(self, "range", parse_range, f"sources.{self.name}.range")
         _as_paths(self, "path", "root")
 
 
@@ -479,6 +482,11 @@ class Config:
     alerts: AlertsConfig = AlertsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     checkins: CheckinsConfig = CheckinsConfig()
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    """The `timezone` as a zone, made once: "today", the schedule and message dates use it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zone", ZoneInfo(self.timezone))
 
     def key_results(self) -> Iterable[tuple[ObjectiveConfig, KeyResultConfig]]:
         for objective in self.objectives:

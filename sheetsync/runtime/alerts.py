@@ -24,7 +24,6 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from connectors import smtp_mailer, webhooks
 from connectors.atomic import atomic_write_bytes
@@ -123,7 +122,7 @@ def _queue(config: Config, result: SyncResult, events: list[AlertEvent], outbox:
     rules = config.alerts
     if rules.to:
         message = build_alert_message(result.project, result.as_of, events, sender=config.digest.sender,
-                                      to=rules.to, when=datetime.now(ZoneInfo(config.timezone)), tracker_url=link)
+                                      to=rules.to, when=datetime.now(config.zone), tracker_url=link)
         atomic_write_bytes(outbox.pending_dir / f"{stamp}.eml", to_bytes(message))
     if rules.chat:
         audiences = [(ALL, chat, events) for chat in config.digest.chats]

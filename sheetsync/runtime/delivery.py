@@ -21,7 +21,6 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from connectors import smtp_mailer, webhooks
 from connectors.smtp_mailer import DeliveryError, SMTPSettings, message_recipients
@@ -288,7 +287,7 @@ class _Run:
             return  # still queued after flush_pending: its failure is already reported
         rendered = render_reminder(reminder, project=self.config.name, week=week, where=where)
         message = build_message(rendered, sender=self.config.digest.sender, to=(reminder.email,), week=week,
-                                audience=audience, date=datetime.now(ZoneInfo(self.config.timezone)))  # fmt: skip
+                                audience=audience, date=datetime.now(self.config.zone))  # fmt: skip
         self.send_message(audience, (reminder.email,), message, rendered.subject, kind="reminder")
 
     def _mark(self, week: str, audience: str, message_id: str) -> None:
@@ -390,7 +389,7 @@ class _Run:
             cc=audience.cc,
             week=self.week,
             audience=audience.name,
-            date=datetime.now(ZoneInfo(self.config.timezone)),
+            date=datetime.now(self.config.zone),
             attachments=[attachment] if attachment else [],
             documents=documents,
         )

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from zoneinfo import ZoneInfo
 
 from connectors.atomic import atomic_write_bytes
 from connectors.base import SourceError
@@ -135,7 +134,7 @@ def tab_checkins(
     """History merged with what the Check-ins tab holds now, and warnings about its rows."""
     if tab is None:
         return known, []
-    now = datetime.now(ZoneInfo(config.timezone)).replace(tzinfo=None)
+    now = datetime.now(config.zone).replace(tzinfo=None)
     krs = {kr.id: kr.title for _, kr in config.key_results()}
     fresh, restated, warnings = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of))
     return ci.merge(known, fresh, restated=restated), warnings

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -41,7 +40,7 @@ Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceDat
 
 def today(config: Config) -> date:
     """Today's date in the project's time zone (the default as-of date)."""
-    return datetime.now(ZoneInfo(config.timezone)).date()
+    return datetime.now(config.zone).date()
 
 
 def compute(

@@ -153,7 +153,7 @@ class Scheduler:
         emit: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
-        self.tz = ZoneInfo(config.timezone)
+        self.tz = config.zone
         self.specs: dict[str, list[Spec]] = {
             job: list(getattr(config.schedule, job)) for job in JOBS if job != "remind" or config.schedule.remind
         }  # reminders only when [schedule] remind asks for them
