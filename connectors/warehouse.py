@@ -161,9 +161,7 @@ class Connection:
             timer.cancel()
 
     def timed_out(self) -> SourceUnavailable:
-        return SourceUnavailable(
-            f"its queries ran longer than the source's timeout ({self.source.timeout:g} s) and were cancelled",
-            source=self.source.name, location=self.where)
+        return _timed_out(self.source, self.where)
 
     def _cancel(self) -> None:
         try:
@@ -176,6 +174,8 @@ class Connection:
             pass
 
     def error(self, exc: BaseException) -> SourceError:
+        if _looks_cancelled(exc) or self.remaining() <= 0:
+            return self.timed_out()
         return engine_error(exc, self.source, self.where, self.secrets)
 
     def close(self) -> None:
@@ -184,6 +184,12 @@ class Connection:
                 self.backend.disconnect()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _timed_out(source: SourceConfig, where: str) -> SourceUnavailable:
+    return SourceUnavailable(
+        f"its queries ran longer than the source's timeout ({source.timeout:g} s) and were cancelled",
+        source=source.name, location=where)
 
 
 def connect_arguments(scheme: str, seconds: float) -> dict[str, Any]:
@@ -308,6 +314,8 @@ def connect(source: SourceConfig) -> Connection:
                           source=source.name, location=where) from None
     except Exception as exc:
         _remove(scratch)
+        if _looks_cancelled(exc) or time.monotonic() >= deadline:
+            raise _timed_out(source, where) from None
         raise engine_error(exc, source, where, secrets) from None
     conn = Connection(source, backend, None, where, secrets, deadline, scratch)
     try:
@@ -345,11 +353,14 @@ def _quiet(backend: Any) -> Any:
 
 
 def default_memory_limit() -> str:
-    """A quarter of the machine's memory, in DuckDB's notation."""
+    """A quarter of the memory this process may use (the machine's, or its container's), in DuckDB's notation."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return "2GB"
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            total = min(total, int(Path(limit_file).read_text().strip()))  # "max" (no limit) is not a number
     return f"{max(256, total // 4 // 2**20)}MiB"
 
 
