@@ -43,7 +43,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         target = Path(os.path.realpath(target))
     if target.exists() and not target.is_file():
         kind = "a folder" if target.is_dir() else "a device, pipe or socket"
-        raise OutputError(f"{Path(path)}: cannot write: is {kind}, not a file (name a file to write)")
+        raise OutputError(f"{Path(path)}: cannot write: is {kind}, not a file (name a file to write)",
+                          file=str(path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_orphans(target)

@@ -105,7 +105,7 @@ def check_writable(target: Path) -> None:
     not stop a replace; it is logged instead.
     """
     if target.is_dir():
-        raise OutputError(f"{target}: cannot write: it is a folder")
+        raise OutputError(f"{target}: cannot write: it is a folder", file=str(target))
     lock = lock_file(target)
     if target.exists():
         try:
@@ -115,9 +115,10 @@ def check_writable(target: Path) -> None:
             if lock is not None or exc.errno in (errno.EBUSY, errno.ETXTBSY) or getattr(exc, "winerror", 0) == 32:
                 held = f" (lock file {lock.name})" if lock is not None else ""
                 raise OutputError(
-                    f"{target}: cannot write: the file is open in another program{held}; close it and run again"
+                    f"{target}: cannot write: the file is open in another program{held}; close it and run again",
+                    file=str(target),
                 ) from None
-            raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}") from None
+            raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}", file=str(target)) from None
     if lock is not None:
         log.warning("%s looks open in another program (lock file %s): it shows the old tracker until reopened",
                     target, lock.name)
@@ -234,7 +235,7 @@ def read_xlsx_checkins(path: str | Path) -> TabRows | None:
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
         raise OutputError(
             f"{target}: cannot read the Check-ins tab back before rewriting the tracker ({exc}); "
-            "the file is left as it is: repair or move it, then sync again"
+            "the file is left as it is: repair or move it, then sync again", file=str(target), sheet=CHECKINS_TAB,
         ) from None
     try:
         return _checkins_table(wb, target)

@@ -47,7 +47,7 @@ class Queue:
             folder.mkdir(parents=True, exist_ok=True)
             path.replace(target)
         except OSError as exc:
-            raise OutputError(f"{path}: cannot move to {folder}: {describe_os_error(exc)}") from None
+            raise OutputError(f"{path}: cannot move to {folder}: {describe_os_error(exc)}", file=str(path)) from None
         return target
 
     def mark_sent(self, path: Path) -> Path:
