@@ -132,3 +132,27 @@ def test_plain_money_reads_as_the_general_parser_reads_it(text: str) -> None:
     if plain is not None:
         assert plain == numbers.parse_number(text)
         assert numbers._plain_currency(text) == numbers.currency_marker(text)
+
+
+def test_a_date_text_is_parsed_once_however_many_sources_hold_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thousand sources dated over the same days parse each day's text once, and read it as before."""
+    from sheetsync.core import dates
+
+    calls: list[str] = []
+    real = dates._parse_text
+
+    def counted(raw, dayfirst, zone):  # type: ignore[no-untyped-def]
+        calls.append(raw)
+        return real(raw, dayfirst, zone)
+
+    monkeypatch.setattr(dates, "_parse_text", counted)
+    dates._text_day.cache_clear()
+    texts = ["2026-10-01", "05/10/2026", "31/10/2026", "not a date", "2026-10-01T23:30:00-05:00"]
+    firsts = [dates.parse_dates(pd.Series(texts * (1 + n), dtype=dtype), dayfirst=True, tz="Europe/Lisbon")
+              for n, dtype in enumerate(["str", "object", "str"])]
+    assert sorted(calls) == sorted(texts)
+    dates._text_day.cache_clear()
+    for (got, bad), n in zip(firsts, range(3), strict=True):
+        assert got.tolist()[: len(texts)] == [pd.Timestamp(d) if d else pd.NaT for d in
+                                               ("2026-10-01", "2026-10-05", "2026-10-31", None, "2026-10-02")]
+        assert [value for _, value in bad] == ["not a date"] * (1 + n)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal as _decimal
+import functools
 import math
 import numbers as _numbers
 import re
@@ -330,12 +331,18 @@ def _days_of_texts(texts: Sequence[object], dayfirst: bool, zone: ZoneInfo | Non
     unique_days = np.full(len(texts) + 1, _NAT, dtype=np.int64)
     unreadable = np.zeros(len(texts) + 1, dtype=bool)
     for j, text in enumerate(texts):
-        day = _safe_day(text, dayfirst, zone)
+        day = _text_day(text, dayfirst, zone) if isinstance(text, str) else _safe_day(text, dayfirst, zone)
         if day is False:
             unreadable[j] = True
         elif day is not None:
             unique_days[j] = day
     return unique_days, unreadable
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text_day(text: str, dayfirst: bool, zone: ZoneInfo | None) -> int | bool | None:
+    """`_safe_day` of a text, remembered: the same dates recur in every source of an organisation."""
+    return _safe_day(text, dayfirst, zone)
 
 
 def _safe_day(value: object, dayfirst: bool, zone: ZoneInfo | None) -> int | bool | None:
