@@ -254,25 +254,26 @@ class _Run:
         """Out by SMTP (queued in the outbox when it fails), or into the outbox without SMTP; recorded once sent."""
         week = self.week
         smtp = bool(self.config.digest.smtp_host)
-        size = len(to_bytes(message))
+        data = to_bytes(message)
+        size = len(data)
         if self.dry_run:
             where = None if smtp else self.outbox.root / file_name(week, audience)
             self.add(Delivery(audience, week, "would_send", recipients, subject, where, size, kind=kind))
             return
         message_id = str(message["Message-ID"])
         if not smtp:
-            path = self.outbox.write(message, week, audience)
+            path = self.outbox.write(data, week, audience)
             self._mark(week, audience, message_id)
             self.add(Delivery(audience, week, "written", recipients, subject, path, size, kind=kind))
             return
         try:
             self.deliver(message)
         except DeliveryError as exc:
-            path = self.outbox.keep_pending(message, week, audience)
+            path = self.outbox.keep_pending(data, week, audience)
             self.add(Delivery(audience, week, "pending", recipients, subject, path, size, str(exc), kind=kind))
             return
         self._mark(week, audience, message_id)
-        copy = self.outbox.record_sent(message, week, audience)
+        copy = self.outbox.record_sent(data, week, audience)
         self.add(Delivery(audience, week, "sent", recipients, subject, copy, size, kind=kind))
 
     def remind(self, reminder: Reminder, where: str) -> None:

@@ -24,9 +24,12 @@ def file_name(week: str, audience: str) -> str:
     return f"{week}-{file_slug(audience)}.eml"
 
 
-def to_bytes(message: EmailMessage) -> bytes:
-    """The message as it goes over the wire (CRLF line ends), which mail clients open as .eml."""
-    return message.as_bytes(policy=policy.SMTP)
+def to_bytes(message: EmailMessage | bytes) -> bytes:
+    """The message as it goes over the wire (CRLF line ends), which mail clients open as .eml.
+
+    Bytes are such a message already (serializing a digest with its charts takes a while: once is enough).
+    """
+    return message if isinstance(message, bytes) else message.as_bytes(policy=policy.SMTP)
 
 
 class Queue:
@@ -58,13 +61,13 @@ class Queue:
 
 
 class Outbox(Queue):
-    def write(self, message: EmailMessage, week: str, audience: str) -> Path:
+    def write(self, message: EmailMessage | bytes, week: str, audience: str) -> Path:
         """The digest as `<outbox>/<week>-<audience>.eml`: delivery when there is no SMTP server."""
         path = self.root / file_name(week, audience)
         atomic_write_bytes(path, to_bytes(message))
         return path
 
-    def keep_pending(self, message: EmailMessage, week: str, audience: str) -> Path:
+    def keep_pending(self, message: EmailMessage | bytes, week: str, audience: str) -> Path:
         path = self.pending_dir / file_name(week, audience)
         atomic_write_bytes(path, to_bytes(message))
         return path
@@ -87,7 +90,7 @@ class Outbox(Queue):
         audience = str(message.get(AUDIENCE_HEADER, "")).strip()
         return message, week, audience
 
-    def record_sent(self, message: EmailMessage, week: str, audience: str) -> Path:
+    def record_sent(self, message: EmailMessage | bytes, week: str, audience: str) -> Path:
         """A copy of a message delivered straight away, for the record."""
         path = self.sent_dir / file_name(week, audience)
         atomic_write_bytes(path, to_bytes(message))
