@@ -156,3 +156,25 @@ def test_a_date_text_is_parsed_once_however_many_sources_hold_it(monkeypatch: py
         assert got.tolist()[: len(texts)] == [pd.Timestamp(d) if d else pd.NaT for d in
                                                ("2026-10-01", "2026-10-05", "2026-10-31", None, "2026-10-02")]
         assert [value for _, value in bad] == ["not a date"] * (1 + n)
+
+
+def test_a_warehouse_described_without_its_engine_is_computed_as_rows_were(tmp_path: Path) -> None:
+    """`sheetsync check` hands compute a warehouse's size and columns only: its KPIs are stale, not a crash."""
+    from datetime import UTC, datetime
+
+    from sheetsync.config import parse_config
+    from sheetsync.core.sources import SourceData
+
+    config = parse_config(
+        {"project": {"period": "2026-Q4"}, "sources": {"events": {"type": "sql", "url": "duckdb:///m.duckdb",
+                                                                    "table": "t"}},
+         "kpis": {"revenue": {"source": "events", "column": "amount", "date_column": "day"}}},
+        tmp_path / "config.toml",
+    )
+    described = SourceData("events", "sql", "duckdb:///m.duckdb", None, datetime.now(UTC), pd.DataFrame(),
+                           row_count=50, table_columns=("day", "amount"))
+    result = compute(config, {"events": described}, AS_OF)
+    (kpi,) = result.kpis
+    assert kpi.value is None and kpi.failed
+    assert "source 'events' has no columns" in (kpi.note or "")
+    assert result.sources[0].rows == 50

@@ -108,7 +108,7 @@ def compute(
     known = list(checkins)
     warnings = list(checkin_warnings)
     source = config.checkins.source if config.checkins.enabled else None
-    if source is not None and source in prepared and source not in failed and not config.sources[source].is_warehouse:
+    if source in prepared and source not in failed and not _engine_computed(config, data, source):
         from_source, found_warnings = _source_checkins(config, source, prepared[source].frame)
         known = ci.merge(known, from_source)
         source_warnings[source].extend(found_warnings)
@@ -178,6 +178,12 @@ def compute(
     )
 
 
+def _engine_computed(config: Config, data: Mapping[str, SourceData | SourceError], name: str) -> bool:
+    """A warehouse source whose engine computed its KPIs: it sent no rows to read check-ins from."""
+    got = data.get(name)
+    return config.sources[name].is_warehouse and isinstance(got, SourceData) and got.kpi_values is not None
+
+
 def source_preparer(config: Config) -> Callable[[SourceData], SourceData]:
     """`prepare_source` for any source of `config`, its KPIs grouped by source once (not per source)."""
     by_source: dict[str, list[KPIConfig]] = {}
@@ -193,11 +199,11 @@ def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig] | 
     `read_with` prepares each source as soon as it is read: a sync then holds each KPI's
     date-sorted values (shared per column, see `ColumnCache`), never every source's rows at
     once. The `[checkins] source` keeps its (filtered) rows, which `compute` reads check-ins
-    from. A source already prepared, or a warehouse's (its engine computed the KPIs), comes
+    from. A source already prepared, or a warehouse's whose engine computed the KPIs, comes
     back as it is. `kpis` are the source's KPIs, when the caller has them grouped.
     """
     source = config.sources.get(got.name)
-    if got.kpi_values is not None or source is None or source.is_warehouse:
+    if got.kpi_values is not None or source is None:
         return got
     released = {"frame": pd.DataFrame(), "row_count": got.rows, "table_columns": tuple(got.columns)}
     try:
