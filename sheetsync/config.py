@@ -637,13 +637,13 @@ def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveC
     items = root.raw("objectives", [])
     if not isinstance(items, list):
         root.fail("expected [[objectives]] entries", "objectives")
-    objectives: list[ObjectiveConfig] = []
+    objectives: dict[str, ObjectiveConfig] = {}
     seen_kr: dict[str, str] = {}
     for index, item in enumerate(items):
         t = _Table(item, f"objectives[{index}]", root.file)
         obj_id = t.str("id", required=True)
         t.key = f"objectives.{obj_id}"
-        if any(o.id == obj_id for o in objectives):
+        if obj_id in objectives:
             t.fail(f"duplicate objective id {obj_id!r}", "id")
         krs_raw = t.raw("key_results", [])
         if not isinstance(krs_raw, list):
@@ -655,23 +655,20 @@ def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveC
                 t.fail(f"duplicate key result id {kr.id!r} (also in objective {seen_kr[kr.id]})", "key_results")
             seen_kr[kr.id] = obj_id
             krs.append(kr)
-        objectives.append(
-            ObjectiveConfig(
-                id=obj_id,
-                title=t.str("title", obj_id),
-                owner=t.str("owner", ""),
-                owner_email=_email(t, "owner_email"),
-                team=t.str("team", ""),
-                parent=t.str("parent", ""),
-                key_results=tuple(krs),
-            )
+        objectives[obj_id] = ObjectiveConfig(
+            id=obj_id,
+            title=t.str("title", obj_id),
+            owner=t.str("owner", ""),
+            owner_email=_email(t, "owner_email"),
+            team=t.str("team", ""),
+            parent=t.str("parent", ""),
+            key_results=tuple(krs),
         )
         t.done()
-    ids = {o.id for o in objectives}
-    for objective in objectives:
-        if objective.parent and objective.parent not in ids:
+    for objective in objectives.values():
+        if objective.parent and objective.parent not in objectives:
             root.fail(
-                f"no objective with id {objective.parent!r}{_hint(objective.parent, ids)}",
+                f"no objective with id {objective.parent!r}{_hint(objective.parent, objectives)}",
                 f"objectives.{objective.id}.parent",
             )
         seen = {objective.id}
@@ -680,8 +677,8 @@ def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveC
             if parent in seen:
                 root.fail(f"objective parents form a loop through {parent!r}", f"objectives.{objective.id}.parent")
             seen.add(parent)
-            parent = next(o.parent for o in objectives if o.id == parent)
-    return tuple(objectives)
+            parent = objectives[parent].parent
+    return tuple(objectives.values())
 
 
 def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
