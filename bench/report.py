@@ -341,7 +341,7 @@ new history database synced to disk once per table it created (now once). What t
   each distinct date or money text parsed once and plain money (`$1,234.50`, nearly one value
   per row) without the general parser, a source's KPIs found once (not by scanning every KPI
   per source). Before this round: 1.86x polars at medium; single medium runs on this shared
-  machine have since measured between 1.1x and 2.2x. At large sheetsync is the faster of the two.
+  machine have since measured from 0.95x to 2.2x of it. At large sheetsync is the faster of the two.
 - **40 KPIs within 2x of one.** Masks, date-sorted columns and column reads are shared per
   source, so what 40 KPIs cost beyond 5 over the same columns and filters is only their own
   windows (the table above); the letter of the target compares with a KPI that reads two
