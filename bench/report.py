@@ -325,11 +325,12 @@ new history database synced to disk once per table it created (now once). What t
   read and its rows released, so a sync holds one source's rows plus the KPIs' date-sorted
   values, shared per column; `tests/test_read_compute.py` checks each frame is gone before the
   next file is read.)
-- **Medium at a quarter of the pandas script.** Read + compute alone take about as long as the
-  script's whole run (its tracker is four bare sheets, its digest an HTML table). sheetsync's
-  tracker (the template's styles, rules and chart, with history) and digest (charts, inlined CSS,
-  the once-a-week record) are now about a second together at medium, so a quarter of the
-  script's run waits on read + compute.
+- **Medium at a quarter of the pandas script.** A quarter of the script's whole run is less
+  than sheetsync's read + compute alone, which is already level with the polars script's; the
+  tracker (the template's styles, rules and chart, with history) and the digest (charts, inlined
+  CSS, the once-a-week record) then add about a second together, where the script writes four
+  bare sheets and an HTML table. Meeting it would take reading and computing several times
+  faster than polars does.
 - **Small against the pandas script.** At 10,000 rows both runs are mostly fixed costs, a few
   tenths of a second apart, and the shared machine's noise moves single runs by as much. What
   sheetsync pays that the script does not: the digest (importing Jinja2, Pillow and the email
