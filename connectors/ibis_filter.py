@@ -28,7 +28,7 @@ import ibis
 import ibis.expr.types as ir
 
 from sheetsync.core.dates import parse_date
-from sheetsync.core.expressions.filters import _FALSE_TEXT, _TRUE_TEXT, Filter
+from sheetsync.core.expressions.filters import FALSE_TEXT, TRUE_TEXT, Filter, literal_value, scalar_kind
 from sheetsync.core.kpis import KPIDataError
 from sheetsync.core.numbers import NumberFormatError, parse_number
 from sheetsync.core.suggest import did_you_mean
@@ -219,8 +219,8 @@ class _Compiler:
     def membership(self, left: _Op, items_node: ast.List | ast.Tuple, node: ast.AST) -> Any:
         hits: Any = False
         for item in items_node.elts:
-            literal = _literal(item)
-            part = self.compare_pair(operator.eq, left, _Op(_scalar_kind(literal), literal, repr(literal)), node)
+            literal = literal_value(item)
+            part = self.compare_pair(operator.eq, left, _Op(scalar_kind(literal), literal, repr(literal)), node)
             hits = part if hits is False else _or(hits, part)
         if hits is False and not left.is_scalar:
             return ibis.ifelse(left.value.isnull(), ibis.null().cast("boolean"), ibis.literal(False))
@@ -248,7 +248,7 @@ class _Compiler:
         if isinstance(node, ast.Name):
             return self.column(node)
         if isinstance(node, ast.Constant):
-            return _Op(_scalar_kind(node.value), node.value, repr(node.value))
+            return _Op(scalar_kind(node.value), node.value, repr(node.value))
         if isinstance(node, ast.BinOp):
             return self.arithmetic(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
@@ -338,8 +338,8 @@ class _Compiler:
                 return float((day - _SERIAL_EPOCH).days)
         elif domain == "bool":
             folded = text.strip().casefold()
-            if folded in _TRUE_TEXT | _FALSE_TEXT and not ordering:
-                return folded in _TRUE_TEXT
+            if folded in TRUE_TEXT | FALSE_TEXT and not ordering:
+                return folded in TRUE_TEXT
         if ordering:
             raise self.fail(f"cannot compare {domain} with text {operand.value!r}", node)
         return _UNREADABLE
@@ -368,19 +368,3 @@ def _or(left: Any, right: Any) -> Any:
     if isinstance(right, bool):
         return True if right else left
     return left | right
-
-
-def _literal(node: ast.AST) -> Any:
-    if isinstance(node, ast.UnaryOp):
-        value = _literal(node.operand)
-        return -value if isinstance(node.op, ast.USub) else value
-    assert isinstance(node, ast.Constant)
-    return node.value
-
-
-def _scalar_kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "text"

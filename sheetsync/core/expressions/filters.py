@@ -43,7 +43,7 @@ from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_numb
 from sheetsync.core.parsed_text import ParsedText
 from sheetsync.core.suggest import did_you_mean
 
-__all__ = ["FILTER_FUNCTIONS", "Filter", "parse_filter"]
+__all__ = ["FALSE_TEXT", "FILTER_FUNCTIONS", "TRUE_TEXT", "Filter", "literal_value", "parse_filter", "scalar_kind"]
 
 FILTER_FUNCTIONS: Mapping[str, int] = {"isna": 1, "notna": 1, "contains": 2, "startswith": 2, "lower": 1}
 
@@ -58,8 +58,8 @@ _COMPARE_OPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-_TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
-_FALSE_TEXT = frozenset({"false", "no", "n", "0"})
+TRUE_TEXT = frozenset({"true", "yes", "y", "1"})
+FALSE_TEXT = frozenset({"false", "no", "n", "0"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -396,10 +396,10 @@ class _FilterEvaluator:
         return values
 
     def membership(self, left: _Operand, items_node: ast.List | ast.Tuple, node: ast.AST) -> Any:
-        items = [_literal(item) for item in items_node.elts]
+        items = [literal_value(item) for item in items_node.elts]
         hits: Any = False
         for item in items:
-            literal = _Operand(_scalar_kind(item), item, False, repr(item))
+            literal = _Operand(scalar_kind(item), item, False, repr(item))
             part = self.compare_pair(operator.eq, left, literal, node)
             hits = part if hits is False else hits | part
         if hits is False and not left.is_scalar:
@@ -431,7 +431,7 @@ class _FilterEvaluator:
         if isinstance(node, ast.Name):
             return self.column(node)
         if isinstance(node, ast.Constant):
-            return _Operand(_scalar_kind(node.value), node.value, False, repr(node.value))
+            return _Operand(scalar_kind(node.value), node.value, False, repr(node.value))
         if isinstance(node, ast.BinOp):
             return self.arithmetic(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
@@ -566,8 +566,8 @@ class _FilterEvaluator:
                 cached = _Operand(domain, values, parsed.isna().to_numpy(), operand.label)
             elif domain == "bool":  # "yes"/"TRUE"/"1" vs True; anything else never matches
                 folded = series.str.strip().str.casefold()
-                truthy = folded.isin(_TRUE_TEXT).to_numpy()
-                readable = truthy | folded.isin(_FALSE_TEXT).to_numpy()
+                truthy = folded.isin(TRUE_TEXT).to_numpy()
+                readable = truthy | folded.isin(FALSE_TEXT).to_numpy()
                 cached = _Operand(domain, truthy, ~readable, operand.label)
             else:
                 raise ExpressionError(f"cannot use {operand.label} as {domain}: {self.source.show(node)}")
@@ -590,8 +590,8 @@ class _FilterEvaluator:
                 return _date_micros(date), False
             if domain == "bool":
                 folded = text.strip().casefold()
-                if folded in _TRUE_TEXT | _FALSE_TEXT and not ordering:
-                    return folded in _TRUE_TEXT, False
+                if folded in TRUE_TEXT | FALSE_TEXT and not ordering:
+                    return folded in TRUE_TEXT, False
                 raise ValueError("not a boolean")
         except ValueError:
             serial = _serial_of_date(text) if domain == "number" else None
@@ -621,15 +621,20 @@ def _serial_of_date(text: str) -> float | None:
     return None if day is None else excel_serial(day)
 
 
-def _literal(node: ast.AST) -> Any:
+def literal_value(node: ast.AST) -> Any:
+    """A literal of a checked filter (a constant, or a negated one) as its Python value.
+
+    Shared with the SQL compiler (connectors/ibis_filter.py), so a filter's literals mean the
+    same on a sheet and in a warehouse.
+    """
     if isinstance(node, ast.UnaryOp):
-        value = _literal(node.operand)
+        value = literal_value(node.operand)
         return -value if isinstance(node.op, ast.USub) else value
     assert isinstance(node, ast.Constant)
     return node.value
 
 
-def _scalar_kind(value: object) -> str:
+def scalar_kind(value: object) -> str:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
