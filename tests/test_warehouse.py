@@ -4,7 +4,6 @@ same numbers; errors are one line without the password; a slow statement is canc
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,7 @@ from tests.warehouse_data import (
     AS_OF,
     config_text,
     events,
-    load_postgres,
-    postgres_bin,
-    postgres_server,
+    loaded_postgres,
     write_csv,
     write_duckdb,
     write_parquet,
@@ -33,12 +30,7 @@ def frame():
 @pytest.fixture(scope="module")
 def postgres(frame):
     """One PostgreSQL server for this module's tests, loaded once."""
-    if postgres_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed: .ci/run should have installed the postgresql package")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    with postgres_server() as pg:
-        load_postgres(pg, frame)
+    with loaded_postgres(frame) as pg:
         yield pg
 
 

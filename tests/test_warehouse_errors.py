@@ -4,7 +4,6 @@ numbers stale, a slow statement cancelled; what the engine cannot compute is sai
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from sheetsync.core.model import SourceConfig
 from sheetsync.errors import ConfigError
 from sheetsync.runtime.pipeline import sync
 from tests.helpers import run_cli
-from tests.warehouse_data import AS_OF, events, load_postgres, postgres_bin, postgres_server, write_csv, write_duckdb
+from tests.warehouse_data import AS_OF, events, loaded_postgres, write_csv, write_duckdb
 
 MIXED = """
 [project]
@@ -67,12 +66,7 @@ def frame():
 
 @pytest.fixture(scope="module")
 def postgres(frame):
-    if postgres_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed: .ci/run should have installed the postgresql package")
-        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    with postgres_server() as pg:
-        load_postgres(pg, frame)
+    with loaded_postgres(frame) as pg:
         yield pg
 
 
