@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
@@ -267,13 +267,16 @@ def _digest(config: Config, as_of: date | None, reporter: Reporter, **options: A
 
     with reporter.step("digest"):
         outcome = run_digest(config, as_of, **options)
-    for delivery in outcome.deliveries:
-        if delivery.action == "pending":
-            click.echo(f"error: {delivery.describe()}", err=True)
-        else:
-            click.echo(delivery.describe())
+    _echo_deliveries(outcome.deliveries)
     return outcome.exit_code
 
+
+
+def _echo_deliveries(deliveries: Iterable[Any]) -> None:
+    """One line a message: what was sent or written on stdout, what waits in the outbox on stderr."""
+    for delivery in deliveries:
+        pending = delivery.action == "pending"
+        click.echo(("error: " if pending else "") + delivery.describe(), err=pending)
 
 @main.command("digest")
 @common_options
@@ -308,9 +311,7 @@ def remind_command(
         config = find_config(config_path)
         with nullcontext() if dry_run else runner_lock(config, "remind", wait):
             outcome = run_reminders(config, as_of, dry_run=dry_run, force=force)
-    for delivery in outcome.deliveries:
-        click.echo(("error: " if delivery.action == "pending" else "") + delivery.describe(),
-                   err=delivery.action == "pending")  # fmt: skip
+    _echo_deliveries(outcome.deliveries)
     if not outcome.deliveries:
         click.echo(f"no reminders for {outcome.week}: every key result with an owner_email has a check-in")
     sys.exit(outcome.exit_code)
