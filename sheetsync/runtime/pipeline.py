@@ -193,14 +193,14 @@ def source_preparer(config: Config) -> Callable[[SourceData], SourceData]:
     return lambda got: prepare_source(config, got, by_source.get(got.name, []))
 
 
-def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig] | None = None) -> SourceData:
+def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig]) -> SourceData:
     """A sheet source's rows turned into what its KPIs aggregate, so its frame can be let go.
 
     `read_with` prepares each source as soon as it is read: a sync then holds each KPI's
     date-sorted values (shared per column, see `ColumnCache`), never every source's rows at
     once. The `[checkins] source` keeps its (filtered) rows, which `compute` reads check-ins
     from. A source already prepared, or a warehouse's whose engine computed the KPIs, comes
-    back as it is. `kpis` are the source's KPIs, when the caller has them grouped.
+    back as it is. `kpis` are the source's KPIs (`source_preparer` groups them once).
     """
     source = config.sources.get(got.name)
     if got.kpi_values is not None or source is None:
@@ -214,8 +214,6 @@ def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig] | 
     rows: dict[str, KPIRows] = {}
     errors: dict[str, str] = {}
     warnings: list[str] = []
-    if kpis is None:
-        kpis = [k for k in config.kpis.values() if k.source == source.name and k.formula is None]
     for kpi in kpis:
         try:
             rows[kpi.id], cell_warnings = prepare_kpi_rows(frame, kpi, source, tz=config.timezone, cache=cache)
