@@ -192,6 +192,16 @@ def _timed_out(source: SourceConfig, where: str) -> SourceUnavailable:
         source=source.name, location=where)
 
 
+def _millis(seconds: float) -> int:
+    """A budget in whole milliseconds, rounded up and never 0 (which engines read as no limit)."""
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _whole_seconds(seconds: float) -> int:
+    """A budget in whole seconds, for engines whose limit has no finer unit; never 0."""
+    return max(1, math.ceil(seconds))
+
+
 def connect_arguments(scheme: str, seconds: float) -> dict[str, Any]:
     """What `ibis.connect` hands the driver so the engine itself stops a statement after `seconds`.
 
@@ -200,13 +210,13 @@ def connect_arguments(scheme: str, seconds: float) -> dict[str, Any]:
     `query_max_run_time` session property. BigQuery's job timeout is set on the client's
     default job config instead (`limit_statement`), as Ibis builds that client itself.
     """
-    ms = max(1, math.ceil(seconds * 1000))
+    ms = _millis(seconds)
     connect_within = max(2, min(CONNECT_TIMEOUT, math.ceil(seconds)))
     if scheme == "postgres":
         return {"connect_timeout": connect_within, "options": f"-c statement_timeout={ms}"}
     if scheme == "snowflake":
         return {"login_timeout": connect_within,
-                "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": max(1, math.ceil(seconds))}}
+                "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": _whole_seconds(seconds)}}
     if scheme == "trino":
         return {"session_properties": {"query_max_run_time": f"{ms}ms"}}
     return {}
@@ -241,11 +251,11 @@ def _credentials(scheme: str, url: str, source: SourceConfig, where: str) -> dic
 
 def statement_limit(engine: str, seconds: float) -> str | None:
     """The SQL that sets the engine's own limit for the next statement to `seconds` (None: not by SQL)."""
-    ms = max(1, math.ceil(seconds * 1000))
+    ms = _millis(seconds)
     if engine == "postgres":
         return f"SET statement_timeout = {ms}"
     if engine == "snowflake":
-        return f"ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {max(1, math.ceil(seconds))}"
+        return f"ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = {_whole_seconds(seconds)}"
     if engine == "trino":
         return f"SET SESSION query_max_run_time = '{ms}ms'"
     return None
@@ -254,7 +264,7 @@ def statement_limit(engine: str, seconds: float) -> str | None:
 def limit_statement(backend: Any, engine: str, seconds: float) -> None:
     """Give the engine's own limit the budget left before a statement (DuckDB and Spark: the timer)."""
     if engine == "bigquery":
-        backend.client.default_query_job_config.job_timeout_ms = max(1, math.ceil(seconds * 1000))
+        backend.client.default_query_job_config.job_timeout_ms = _millis(seconds)
         return
     sql = statement_limit(engine, seconds)
     if sql is not None:
