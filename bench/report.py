@@ -227,7 +227,9 @@ and medians of the last week, the latest value, a formula, a previous-quarter ba
 - **sheetsync**: `read_sources`, `compute`, then what a sync writes (the week's history and the
   .xlsx tracker) and the digest (written to the outbox), each stage in its own process. As in a
   sync, each source is prepared for its KPIs as soon as it is read and its rows released
-  (`prepare_source`); that preparing is counted in compute, not read.
+  (`prepare_source`), on the thread that read it (local files are read and prepared one per core at a time,
+  two here); that preparing is counted in compute, not read (its thread time divided by
+  the threads).
 - **pandas script** (`bench/baseline.py`), as a competent user writes it: `pd.read_csv`,
   `pd.read_excel(engine="calamine")`, one `values:batchGet` per spreadsheet; KPIs with `query`,
   masks and `groupby`; `DataFrame.to_excel` and an HTML-table email. It does less than

@@ -102,10 +102,15 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
             preparing += time.perf_counter() - started
 
     with st.stage("read"):
-        data = read_sources(config.sources.values(), config.google, prepare=prepare)
+        data = read_sources(config.sources.values(), config.google, prepare=prepare, threads=config.threads)
     with st.stage("compute"):
         result = compute(config, data, date.fromisoformat(run["as_of"]))
-    # Preparing the KPIs' inputs is computing, though it runs between reads: counted there.
+    # Preparing the KPIs' inputs is computing, though it runs on the reading threads between
+    # reads: counted there, its thread time shared out over the threads that ran at once.
+    from connectors.sources import default_threads
+
+    files = sum(1 for s in config.sources.values() if s.type in ("csv", "xlsx"))
+    preparing /= max(1, min(config.threads or default_threads(), files))
     st.seconds["read"] -= preparing
     st.seconds["compute"] += preparing
     out["rows"] = sum(s.rows for s in result.sources)

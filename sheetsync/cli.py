@@ -369,7 +369,8 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
         config = find_config(config_path)
         click.echo(f"config {config.path}: ok ({len(config.sources)} sources, {len(config.kpis)} KPIs, "
                    f"{sum(1 for _ in config.key_results())} key results, period {config.period.name})")
-        data = dict(read_sources([s for s in config.sources.values() if not s.is_warehouse], config.google))
+        data = dict(read_sources([s for s in config.sources.values() if not s.is_warehouse], config.google,
+                                 threads=config.threads))
         spans = _describe_warehouses(config, data)
         for name, got in data.items():
             if isinstance(got, SourceError):

@@ -269,6 +269,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         project.fail(f"{timezone!r} is not an IANA time zone (e.g. 'Europe/Lisbon')", "timezone")
     period = _period(project)
     state_dir = out / project.str("state_dir", ".sheetsync")
+    threads = project.int("threads", 0, minimum=1, maximum=64) if project.has("threads") else None
     project.done()
 
     sources = _sources(root.table("sources"), base)
@@ -296,6 +297,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
         timezone=timezone,
         period=period,
         state_dir=state_dir,
+        threads=threads,
         sources=sources,
         kpis=kpis,
         objectives=objectives,

@@ -58,6 +58,14 @@ def test_minimal_config_defaults(tmp_path):
     assert config.timezone == "UTC"
     assert config.status.on_track == 0.10 and config.status.at_risk == 0.25
     assert config.state_dir == tmp_path / ".sheetsync"
+    assert config.threads is None  # files read one per core (connectors.sources.default_threads)
+
+
+def test_threads_is_a_whole_number_of_at_least_one(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL.replace('name = "T"', 'name = "T"\nthreads = 3')))
+    assert config.threads == 3
+    with pytest.raises(ConfigError, match=r"config.toml: project.threads: must be at least 1, got 0"):
+        load_config(write(tmp_path, MINIMAL.replace('name = "T"', 'name = "T"\nthreads = 0')))
 
 
 def test_output_base_moves_outputs_only(tmp_path):

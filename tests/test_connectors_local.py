@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import zipfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 from openpyxl import Workbook
 
 from connectors import ROW_COLUMN, SourceFormatError, SourceNotFound
+from connectors import sources as sources_module
 from connectors.csv_source import read_csv_source
 from connectors.sources import read_sources
 from connectors.tabular import column_letter
@@ -120,6 +124,64 @@ def test_read_sources_keeps_going_after_a_failure(tmp_path):
     )
     assert isinstance(results["s"], SourceNotFound)
     assert results["ok"].rows == 1
+
+
+def _files(tmp_path: Path, count: int) -> list[SourceConfig]:
+    for i in range(count):
+        (tmp_path / f"f{i}.csv").write_text(f"a\n{i}\n", encoding="utf-8")
+    return [SourceConfig(name=f"f{i}", type="csv", path=str(tmp_path / f"f{i}.csv")) for i in range(count)]
+
+
+def test_read_sources_reads_and_prepares_files_on_parallel_threads(tmp_path):
+    # Two files must be in `prepare` at the same moment: read one after another, the barrier breaks.
+    both = threading.Barrier(2, timeout=10)
+
+    def prepare(got):
+        both.wait()
+        return replace(got, warnings=[*got.warnings, threading.current_thread().name])
+
+    results = read_sources(_files(tmp_path, 2), prepare=prepare, threads=2)
+    assert [results[f"f{i}"].frame["a"].tolist() for i in range(2)] == [[0], [1]]  # each its own file
+    assert len({results[name].warnings[-1] for name in results}) == 2  # on two threads
+
+
+def test_read_sources_holds_at_most_threads_files_at_once(tmp_path):
+    lock, busy, most = threading.Lock(), [0], [0]
+
+    def prepare(got):
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        time.sleep(0.01)  # long enough for a second thread, were there one, to arrive
+        with lock:
+            busy[0] -= 1
+        return got
+
+    sources = _files(tmp_path, 6)
+    sources.insert(2, csv_source(tmp_path / "missing.csv"))
+    results = read_sources(sources, prepare=prepare, threads=1)
+    assert most[0] == 1
+    assert list(results) == [s.name for s in sources]  # in the config's order, however they finish
+    assert isinstance(results["s"], SourceNotFound) and results["f5"].rows == 1
+
+
+def test_read_sources_stops_on_an_unexpected_error_without_starting_the_rest(tmp_path):
+    started = []
+
+    def prepare(got):
+        started.append(got.name)
+        raise RuntimeError(f"bug preparing {got.name}")
+
+    with pytest.raises(RuntimeError, match="bug preparing f0"):
+        read_sources(_files(tmp_path, 5), prepare=prepare, threads=1)
+    assert started == ["f0"]
+
+
+def test_default_threads_one_per_core_up_to_four(monkeypatch):
+    monkeypatch.setattr(sources_module.os, "sched_getaffinity", lambda _pid: set(range(16)))
+    assert sources_module.default_threads() == 4
+    monkeypatch.setattr(sources_module.os, "sched_getaffinity", lambda _pid: {0})
+    assert sources_module.default_threads() == 1
 
 
 def test_xlsx_columns_are_typed_once_and_mixed_ones_left_to_the_core(tmp_path):

@@ -482,6 +482,8 @@ class Config:
     alerts: AlertsConfig = AlertsConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     checkins: CheckinsConfig = CheckinsConfig()
+    threads: int | None = None
+    """Local files read at once; None: one per core, at most four (`connectors.sources`)."""
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
     """The `timezone` as a zone, made once: "today", the schedule and message dates use it."""
 

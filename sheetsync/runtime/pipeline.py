@@ -294,7 +294,7 @@ def read_with(
         def reader(sources: Iterable[SourceConfig], google: GoogleConfig) -> Mapping[str, SourceData | SourceError]:
             # incremental; each source prepared as soon as it is read, its rows released
             return read_sources(sources, google, state_dir=config.state_dir,
-                                prepare=source_preparer(config))
+                                prepare=source_preparer(config), threads=config.threads)
 
     data = dict(reader([s for s in config.sources.values() if not s.is_warehouse], config.google))
     warehouses = [s for s in config.sources.values() if s.is_warehouse and s.name not in data]
