@@ -10,22 +10,32 @@ from __future__ import annotations
 
 import logging
 import os
-import smtplib
 import socket
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sheetsync.core.model import DigestConfig
 from sheetsync.errors import ExitCode, SheetsyncError
 
+if TYPE_CHECKING:
+    import smtplib
+
+# smtplib and ssl (with OpenSSL) are imported by the functions that talk to a server: a digest
+# written to the outbox, or a run that sends nothing, never loads them.
+
 log = logging.getLogger("sheetsync.smtp")
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-_MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+def _message_errors() -> tuple[type[Exception], ...]:
+    """The refusals that concern one message (its sender, recipients or data), not the server."""
+    import smtplib
+
+    return (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 
 
 class DeliveryError(SheetsyncError):
@@ -102,6 +112,9 @@ class SMTPSettings:
 
 
 def _connect(settings: SMTPSettings) -> smtplib.SMTP:
+    import smtplib
+    import ssl
+
     if settings.security == "ssl":
         return smtplib.SMTP_SSL(
             settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
@@ -120,6 +133,9 @@ def _connect(settings: SMTPSettings) -> smtplib.SMTP:
 
 def _describe(exc: BaseException) -> tuple[str, bool]:
     """(cause in a few words, whether trying again could help)."""
+    import smtplib
+    import ssl
+
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"authentication failed ({exc.smtp_code} {_reply(exc.smtp_error)})", False
     if isinstance(exc, smtplib.SMTPNotSupportedError):
@@ -187,7 +203,7 @@ def send(
                 raise DeliveryError(
                     f"SMTP {settings.address}: {cause}{tries}",
                     transient=transient,
-                    this_message_only=isinstance(exc, _MESSAGE_ERRORS),
+                    this_message_only=isinstance(exc, _message_errors()),
                     server=settings.address,
                     recipients=message_recipients(message),
                 ) from None

@@ -17,8 +17,6 @@ import json
 import logging
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +107,9 @@ def _reason(body: bytes) -> str:
 
 def post_once(hook: Webhook, data: bytes) -> tuple[int, bytes, Mapping[str, str]]:
     """One POST; returns (status, body, headers) for any HTTP answer, raises OSError when there is none."""
+    import urllib.error  # with http.client and ssl: imported when a post is made, not by every digest
+    import urllib.request
+
     request = urllib.request.Request(
         hook.url, data=data, method="POST",
         headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT},

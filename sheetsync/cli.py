@@ -17,23 +17,22 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from connectors.base import SourceError
 from sheetsync import resources
-from sheetsync.config import check_as_of, load_config, output_conflict
 from sheetsync.core.display import bounded_names, escape_lines, redact
-from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
-from sheetsync.core.model import Config
-from sheetsync.core.results import SyncResult
-from sheetsync.core.sources import SourceData
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ConfigError, SheetsyncError, exit_code_for, worst
-from sheetsync.runtime.jobs import SyncOutcome, run_sync
 from sheetsync.runtime.lock import run_lock
-from sheetsync.runtime.pipeline import today
+
+if TYPE_CHECKING:
+    # The config reader and the jobs import pandas (a second or so): each command imports them
+    # when it runs, so `sheetsync --help`, `--version` and a usage error answer at once.
+    from sheetsync.core.model import Config
+    from sheetsync.core.results import SyncResult
+    from sheetsync.runtime.jobs import SyncOutcome
 
 log = logging.getLogger("sheetsync")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,6 +52,8 @@ def find_config(path: str | None) -> Config:
     example runs with `--example`, or when a person runs sheetsync in a folder holding no config
     at all (said on stdout). It reads its bundled sample data but writes into the current folder.
     """
+    from sheetsync.config import load_config
+
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.meta.get(EXAMPLE_FLAG):
         if path is not None:
@@ -80,6 +81,8 @@ def find_config(path: str | None) -> Config:
 
 
 def _example() -> Config:
+    from sheetsync.config import load_config
+
     log.info("using the built-in example; it writes into %s", Path.cwd())
     return load_config(resources.example_config(), output_base=Path.cwd())
 
@@ -104,6 +107,8 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
         day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-24") from None
+    from sheetsync.config import check_as_of
+
     try:
         return check_as_of(day)
     except ConfigError as exc:
@@ -230,10 +235,13 @@ def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
 
 
 def _sync(config: Config, as_of: date | None, json_path: str | None, reporter: Reporter) -> SyncOutcome:
+    from sheetsync.config import output_conflict
+    from sheetsync.runtime import jobs
+
     if json_path is not None and (clash := output_conflict(config, json_path, "--json")):
         raise ConfigError(f"--json: {clash}")
     with reporter.step("sync"):
-        outcome = run_sync(config, as_of, json_path=json_path)
+        outcome = jobs.run_sync(config, as_of, json_path=json_path)
     _summary(outcome.result)
     for output in outcome.outputs:
         click.echo(f"wrote {output}")
@@ -362,7 +370,11 @@ def report_command(
 @click.pass_context
 def check_command(ctx: click.Context, config_path: str | None, as_of: date | None) -> None:
     """Validate the config and open every source, saying what was found or what is wrong."""
+    from connectors.base import SourceError
     from connectors.sources import read_sources
+    from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
+    from sheetsync.core.sources import SourceData
+    from sheetsync.runtime.pipeline import today
 
     problems = 0
     with user_errors(ctx.obj["debug"]):
@@ -420,6 +432,7 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
 
 def _check_freshness(config: Config, data: Any, as_of: date) -> int:
     """Each source's newest row, and the KPIs whose data is older than it should be; returns their count."""
+    from sheetsync.core.sources import SourceData
     from sheetsync.runtime.pipeline import compute
 
     result = compute(config, data, as_of)
@@ -442,8 +455,9 @@ def _check_freshness(config: Config, data: Any, as_of: date) -> int:
     return count
 
 
-def _describe_warehouses(config: Config, data: dict[str, SourceData | SourceError]) -> dict[str, dict[str, Any]]:
+def _describe_warehouses(config: Config, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each warehouse table's row count and date range, from one cheap query per source."""
+    from connectors.base import SourceError
     from connectors.warehouse import describe
 
     spans: dict[str, dict[str, Any]] = {}
@@ -487,6 +501,8 @@ def init_command(directory: str, force: bool) -> None:
     The sample data runs through yesterday in the current quarter (and covers the quarter
     before, for baselines), so the first run reads as a quarter in progress on any day.
     """
+    from sheetsync.config import load_config
+    from sheetsync.runtime.pipeline import today
     from sheetsync.runtime.sample_data import example_config_for, quarter_of, write_sample_data
 
     target = Path(directory)

@@ -63,7 +63,7 @@ def test_the_run_command_hands_the_digest_the_typed_url_and_ends_with_the_worst_
         got.update(options)
         return SimpleNamespace(exit_code=ExitCode.OK, deliveries=[])
 
-    monkeypatch.setattr(cli, "run_sync", fake_sync)
+    monkeypatch.setattr(jobs, "run_sync", fake_sync)
     monkeypatch.setattr(jobs, "run_digest", fake_digest)
     monkeypatch.chdir(tmp_path)
     ran = CliRunner().invoke(cli.main, ["run", "--config", "config.toml", "--as-of", "2026-11-24"])

@@ -32,7 +32,6 @@ from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import week_key
 from sheetsync.errors import ExitCode
 from sheetsync.render.email_message import build_message, render
-from sheetsync.render.reminder import render_reminder
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.lock import FileLock
@@ -286,6 +285,8 @@ class _Run:
         if self.config.digest.smtp_host and self.outbox.pending_for(week, audience) and not self.force \
                 and not self.dry_run:  # fmt: skip
             return  # still queued after flush_pending: its failure is already reported
+        from sheetsync.render.reminder import render_reminder  # only reminder runs need it
+
         rendered = render_reminder(reminder, project=self.config.name, week=week, where=where)
         message = build_message(rendered, sender=self.config.digest.sender, to=(reminder.email,), week=week,
                                 audience=audience, date=datetime.now(self.config.zone))  # fmt: skip
