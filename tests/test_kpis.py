@@ -263,3 +263,83 @@ def test_a_filter_is_evaluated_once_per_source_however_many_kpis_use_it(monkeypa
                     "count_distinct": float(chosen["Customer"].nunique()),
                     "median": chosen["Amount"].median()}[spec["agg"]]
         assert kpi_result.value == pytest.approx(expected), kpi_result.id
+
+
+def _shared_rows(values: list[float], keep: list[bool], agg: str = "median", *, index: bool = True):
+    """KPIRows over shared date-sorted arrays, as ColumnCache hands them out (one row per day)."""
+    import numpy as np
+
+    from sheetsync.core.kpis import KPIRows
+
+    array = np.array(values, dtype=float)
+    days = np.arange(20_362, 20_362 + len(values), dtype=np.int64)  # 2025-10-01 on
+    chosen = np.flatnonzero(keep) if index else None
+    return KPIRows(agg, array, days, chosen, complete=not np.isnan(array).any()), array
+
+
+@pytest.mark.parametrize("index", [True, False])
+def test_a_median_is_numpys_and_leaves_the_shared_column_as_it_was(index):
+    """Medians partition their own copy: the same number np.median gives, and the next KPI sees the column unsorted."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(st.tuples(st.floats(-1e6, 1e6) | st.just(float("nan")), st.booleans()), min_size=1,
+                    max_size=40), st.integers(0, 39), st.integers(0, 39))
+    def check(cells, a, b):
+        values = [v for v, _ in cells]
+        keep = [k or not index for _, k in cells]
+        rows, shared = _shared_rows(values, keep, index=index)
+        before = shared.copy()
+        lo, hi = sorted((min(a, len(values) - 1), min(b, len(values) - 1)))
+        start, end = (date(2025, 10, 1) + pd.Timedelta(days=d) for d in (lo, hi))
+        picked = np.array([v for i, (v, k) in enumerate(zip(values, keep, strict=True)) if k and lo <= i <= hi])
+        picked = picked[~np.isnan(picked)]
+        expected = float(np.median(picked)) if len(picked) else None
+        assert rows.value(start, end) == expected
+        assert np.array_equal(shared, before, equal_nan=True)
+
+    rows, shared = _shared_rows([5.0, 1.0, 4.0, 2.0, 3.0, 9.0, 0.0, 7.0], [True] * 8, index=index)
+    assert rows.complete and rows.value(None, None) == 3.5
+    assert shared.tolist() == [5.0, 1.0, 4.0, 2.0, 3.0, 9.0, 0.0, 7.0]
+    check()
+
+
+def test_identical_windows_of_one_source_are_aggregated_once(monkeypatch):
+    """Two KPIs over the same rows (say one per key result) share each window's aggregate; others do not."""
+    from sheetsync.core.kpis import ColumnCache, KPIRows
+
+    calls: list[tuple[str, int, int]] = []
+    real = KPIRows._aggregate
+
+    def counted(self, a, b):
+        calls.append((self.agg, a, b))
+        return real(self, a, b)
+
+    monkeypatch.setattr(KPIRows, "_aggregate", counted)
+    df = frame([(f"2026-10-{1 + i % 28:02d}", str(i), "ab"[i % 2]) for i in range(60)])
+    cache = ColumnCache(df.reset_index(drop=True), SRC)
+    specs = [kpi(id="a", filter="Kind == 'a'"), kpi(id="a2", filter="Kind  ==  'a'"), kpi(id="b", filter="Kind == 'b'"),
+             kpi(id="m", filter="Kind == 'a'", agg="median")]
+    rows = {k.id: prepare_kpi_rows(cache.frame, k, SRC, cache=cache)[0] for k in specs}
+    evaluator = KPIEvaluator({k.id: k for k in specs}, rows)
+    results = {k.id: evaluate_kpi(evaluator, k.id, Q4, AS_OF) for k in specs}
+    assert (results["a"].value, results["a"].previous, results["a"].series) == (
+        results["a2"].value, results["a2"].previous, results["a2"].series)
+    per_kpi = len(calls) // 3  # a2 computed nothing of its own: a, b and m each did
+    assert len(calls) == 3 * per_kpi and per_kpi > 1
+    assert results["a"].value == sum(float(i) for i in range(0, 60, 2))
+    assert results["m"].value != results["a"].value
+
+
+def test_counts_of_a_column_without_blanks_are_its_row_counts_and_with_one_are_not():
+    """A complete column counts rows; one blank cell makes it incomplete and is left out of the count."""
+    full = frame([("2026-10-01", "1", "a"), ("2026-10-02", "2", "a"), ("2026-10-03", "3", "b")])
+    holed = frame([("2026-10-01", "1", "a"), ("2026-10-02", None, "a"), ("2026-10-03", "  ", "b")])
+    for df, count, complete in ((full, 3.0, True), (holed, 1.0, False)):
+        rows, _ = prepare_kpi_rows(df, kpi(agg="count"), SRC)
+        assert rows.complete is complete
+        assert rows.value(date(2026, 10, 1), date(2026, 10, 31)) == count
+        distinct, _ = prepare_kpi_rows(df, kpi(agg="count_distinct"), SRC)
+        assert distinct.value(date(2026, 10, 1), date(2026, 10, 31)) == count

@@ -171,3 +171,85 @@ def test_a_warehouse_described_without_its_engine_is_computed_as_rows_were(tmp_p
     assert kpi.value is None and kpi.failed
     assert "source 'events' has no columns" in (kpi.note or "")
     assert result.sources[0].rows == 50
+
+
+def _kpis_over(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """The specs' KPIs computed over `frame` as a sync computes them (one source, its ColumnCache)."""
+    from datetime import UTC, datetime
+
+    from sheetsync.config import parse_config
+    from sheetsync.core.sources import SourceData
+
+    kpis = {kpi_id: {"title": kpi_id, "source": "orders", "date_column": "Date", **spec}
+            for kpi_id, spec in specs.items()}
+    config = parse_config({"project": {"period": "2026-Q4"}, "sources": {"orders": {"type": "csv",
+                           "path": "orders.csv"}}, "kpis": kpis}, Path("config.toml"))  # fmt: skip
+    data = {"orders": SourceData("orders", "csv", "orders.csv", None, datetime.now(UTC), frame)}
+    return {k.id: k.value for k in compute(config, data, AS_OF).kpis}
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_a_text_column_is_factorized_once_for_its_dates_filters_and_distinct_counts(
+    monkeypatch: pytest.MonkeyPatch, dtype: str
+) -> None:
+    """Date order, date parsing, filters and distinct counts over a column share one factorization of it."""
+    size = 120
+    frame = _orders(["paid", "refunded", " paid "] * (size // 3), dtype)
+    frame["Date"] = pd.Series([f"{1 + i % 28:02d}/10/2026" for i in range(size)], dtype=dtype)  # day-first
+    frame["Customer"] = pd.Series([f"C{i % 9}" for i in range(size)], dtype=dtype)
+    factorized: list[str] = []
+    real = pd.factorize
+
+    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(values) == size:  # a whole column (not the distinct values of one)
+            factorized.append(getattr(values, "name", None) or "?")
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "factorize", counted)
+    got = _kpis_over(frame, {
+        "buyers": {"column": "Customer", "agg": "count_distinct", "filter": "Status == 'paid'"},
+        "vip": {"column": "Customer", "agg": "count_distinct", "filter": "Customer != 'C1'"},
+        "orders": {"column": "Customer", "agg": "count", "filter": "Status != 'refunded'"},
+    })
+    assert sorted(factorized) == ["Customer", "Date", "Status"]
+    paid = frame[frame["Status"] == "paid"]
+    assert got["buyers"] == paid["Customer"].nunique()
+    assert got["vip"] == frame.loc[frame["Customer"] != "C1", "Customer"].nunique()
+    assert got["orders"] == (frame["Status"] != "refunded").sum()
+
+
+def test_rows_already_in_date_order_are_shared_uncopied_and_read_as_shuffled_rows_are() -> None:
+    """A sheet appended day by day needs no sort: its columns are the KPIs' arrays; shuffled, the same numbers."""
+    size = 400
+    statuses = ["paid", "refunded", "paid", "pending"] * (size // 4)
+    ordered = _orders(statuses)
+    ordered["Date"] = pd.Series([f"2026-{10 + i * 2 // size}-{1 + i * 28 // size % 28:02d}" for i in range(size)],
+                                dtype="str")
+    ordered["Customer"] = pd.Series([f"C{i % 13}" for i in range(size)], dtype="str")
+    ordered.loc[7, "Amount"] = float("nan")
+    cache = ColumnCache(ordered, SourceConfig(name="s", type="csv", path="s.csv"))
+    assert cache.date_order("Date") is None
+    assert cache.sorted_column("number", "Amount", "Date") is cache.numbers("Amount")[0]
+    shuffled = ordered.sample(frac=1, random_state=3).reset_index(drop=True)
+    assert ColumnCache(shuffled, SourceConfig(name="s", type="csv", path="s.csv")).date_order("Date") is not None
+    specs: dict[str, dict[str, Any]] = {
+        f"{agg}_{i}": {"column": column, "agg": agg, "filter": text, "grain": grain}
+        for i, (text, grain) in enumerate([("Status == 'paid'", "week"), ("Status != 'pending'", "month")])
+        for agg, column in [("sum", "Amount"), ("median", "Amount"), ("count", "Amount"),
+                            ("count_distinct", "Customer"), ("mean", "Amount")]
+    }
+    assert _kpis_over(ordered, specs) == _kpis_over(shuffled, specs)
+
+
+def test_a_text_column_compared_with_literals_is_never_spread_into_per_row_texts() -> None:
+    """`Status == 'paid'` compares each distinct text once; per-row texts are made only for what needs them."""
+    frame = _orders(["paid", "refunded", None, "paid "] * 25)  # type: ignore[list-item]
+    frame["Other"] = pd.Series(["paid", "x", "y", "paid "] * 25, dtype="str")
+    cache = ColumnCache(frame, SourceConfig(name="s", type="csv", path="s.csv"))
+    for text in ("Status == 'paid'", "Status != 'paid'", "Status > 'p'", "Status in ['refunded', 'x']"):
+        cache.mask(parse_filter(text), "k")
+    status = cache.operands(frame)[("Status", "raw")]
+    assert status._values is None
+    same = cache.mask(parse_filter("Status == Other"), "k")
+    assert same.tolist() == [True, False, False, True] * 25
+    assert status._values is not None

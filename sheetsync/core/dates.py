@@ -19,6 +19,7 @@ import numbers as _numbers
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -34,11 +35,14 @@ __all__ = [
     "MIN_SERIAL",
     "DateFormatError",
     "DateOrder",
+    "Distinct",
+    "distinct_values",
     "excel_serial",
     "excel_serial_to_timestamp",
     "infer_date_order",
     "parse_date",
     "parse_dates",
+    "parse_day_numbers",
 ]
 
 
@@ -149,19 +153,47 @@ class DateOrder:
         return bool(self.day_first_at and self.month_first_at)
 
 
-def infer_date_order(values: pd.Series) -> DateOrder:
+@dataclass
+class Distinct:
+    """A column factorized once: each cell's code (-1 for a missing cell) and its distinct values.
+
+    A caller reading one column several ways (`core.kpis.ColumnCache`: its day/month order,
+    its dates, a filter on it, a distinct count) makes it once with `distinct_values` and
+    hands it to each, instead of each factorizing the column again.
+    """
+
+    codes: np.ndarray
+    uniques: Any  # as pd.factorize returns them: an Index (arrow strings stay arrow) or an array
+    _listed: list[object] | None = None
+
+    def values(self) -> list[object]:
+        """The distinct values as a Python list (an arrow Index iterates slowly), made once."""
+        if self._listed is None:
+            self._listed = self.uniques.tolist()
+        return self._listed
+
+
+def distinct_values(values: pd.Series) -> Distinct:
+    """`values` factorized as date parsing, filters and distinct counts read a column."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return Distinct(codes, uniques)
+
+
+def infer_date_order(values: pd.Series, *, distinct: Distinct | None = None) -> DateOrder:
     """Decide the day/month order of a column's numeric dates from the evidence in it.
 
     Only text cells of the form ``a/b/yyyy`` (or ``-``, ``.``; two-digit years too) count;
     real dates, serial numbers, ISO and month-name text are unambiguous and ignored.
+    `distinct` is `distinct_values(values)` when the caller already has it.
     """
     if not isinstance(values, pd.Series):
         raise TypeError(f"infer_date_order expects a pandas Series, got {type(values).__name__}")
     if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
         return DateOrder(None)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = distinct if distinct is not None else distinct_values(values)
+    codes, uniques = distinct.codes, distinct.values()
     kinds = np.zeros(len(uniques) + 1, dtype=np.int8)  # 1 day-first, 2 month-first, 3 ambiguous
-    for j, text in enumerate(uniques.tolist()):  # a list: an arrow Index iterates slowly
+    for j, text in enumerate(uniques):
         m = _NUMERIC_DATE.match(text) if isinstance(text, str) else None
         if m is None:
             continue
@@ -222,35 +254,42 @@ def parse_dates(
     otherwise their own wall-clock date is kept; naive values are taken as already local.
     Datetime and numeric (serial) columns are handled without a Python loop.
     """
+    days, bad = parse_day_numbers(values, dayfirst=dayfirst, tz=tz)
+    return _finish(values, days, bad)
+
+
+def parse_day_numbers(
+    values: pd.Series, *, dayfirst: bool = False, tz: str | None = None, distinct: Distinct | None = None
+) -> tuple[np.ndarray, list[int]]:
+    """`parse_dates` as day numbers since 1970-01-01 (int64, its minimum for NaT) and the unreadable cells' positions.
+
+    What the KPIs keep (no datetime64 Series made and taken apart again); `distinct` is
+    `distinct_values(values)` when the caller already has it (a text column is parsed once
+    per distinct value).
+    """
     if not isinstance(values, pd.Series):
         raise TypeError(f"parse_dates expects a pandas Series, got {type(values).__name__}")
     zone = _zone(tz)
     dtype = values.dtype
-    originals: np.ndarray | None = None
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
         days = _days_from_datetime64(values, zone)
     elif is_bool_dtype(dtype):
         originals = values.to_numpy(dtype=object)
         days = np.full(len(values), _NAT, dtype=np.int64)
-        bad = [i for i, v in enumerate(originals) if not (v is None or v is pd.NA or v != v)]
-        return _finish(values, days, bad, originals)
+        return days, [i for i, v in enumerate(originals) if not (v is None or v is pd.NA or v != v)]
     elif is_numeric_dtype(dtype) and not (is_complex_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)):
         serials = values.to_numpy(dtype="float64", na_value=np.nan)
         days = _days_from_serials(serials)
-        bad_mask = (days == _NAT) & ~np.isnan(serials)
-        return _finish(values, days, np.flatnonzero(bad_mask).tolist(), None)
+        return days, np.flatnonzero((days == _NAT) & ~np.isnan(serials)).tolist()
     elif pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
         # A string column (a CSV's): each distinct text parsed once, taken from its own storage.
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        unique_days, unreadable = _days_of_texts(uniques.tolist(), dayfirst, zone)
-        return _finish(values, unique_days[codes], np.flatnonzero(unreadable[codes]).tolist(), None)
+        distinct = distinct if distinct is not None else distinct_values(values)
+        unique_days, unreadable = _days_of_texts(distinct.values(), dayfirst, zone)
+        return unique_days[distinct.codes], np.flatnonzero(unreadable[distinct.codes]).tolist()
     else:
-        originals = values.to_numpy(dtype=object)
-        days, bad = _days_from_objects(originals, dayfirst, zone)
-        return _finish(values, days, bad, originals)
+        return _days_from_objects(values.to_numpy(dtype=object), dayfirst, zone, distinct)
     missing = values.isna().to_numpy()
-    bad_positions = np.flatnonzero((days == _NAT) & ~missing).tolist()
-    return _finish(values, days, bad_positions, None)
+    return days, np.flatnonzero((days == _NAT) & ~missing).tolist()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,17 +305,14 @@ def _zone(tz: str | None) -> ZoneInfo | None:
         raise ValueError(f"unknown time zone {tz!r} (expected an IANA name like 'Europe/Berlin')") from exc
 
 
-def _finish(
-    values: pd.Series, days: np.ndarray, bad: list[int], originals: np.ndarray | None
-) -> tuple[pd.Series, list[tuple[Hashable, object]]]:
+def _finish(values: pd.Series, days: np.ndarray, bad: list[int]) -> tuple[pd.Series, list[tuple[Hashable, object]]]:
     """Turn day numbers (since 1970-01-01, NaT sentinel) into the datetime64[ns] result."""
     nat = days == _NAT
     ns = np.where(nat, 0, days) * _NS_PER_DAY
     ns[nat] = _NAT
     out = pd.Series(ns.view("datetime64[ns]"), index=values.index, name=values.name)
     index = values.index
-    if originals is None and bad:
-        originals = values.to_numpy(dtype=object)
+    originals = values.to_numpy(dtype=object) if bad else None
     unreadable = [(index[i], originals[i]) for i in bad] if originals is not None else []
     return out, unreadable
 
@@ -307,16 +343,16 @@ def _days_from_serials(serials: np.ndarray) -> np.ndarray:
 
 
 def _days_from_objects(
-    arr: np.ndarray, dayfirst: bool, zone: ZoneInfo | None
+    arr: np.ndarray, dayfirst: bool, zone: ZoneInfo | None, distinct: Distinct | None = None
 ) -> tuple[np.ndarray, list[int]]:
     """Per cell, but each distinct string is parsed once (date columns repeat a lot)."""
     n = len(arr)
     days = np.full(n, _NAT, dtype=np.int64)
     bad: list[int] = []
     if infer_dtype(arr, skipna=True) == "string":
-        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-        unique_days, unreadable = _days_of_texts(uniques, dayfirst, zone)
-        return unique_days[codes], np.flatnonzero(unreadable[codes]).tolist()
+        distinct = distinct if distinct is not None else Distinct(*pd.factorize(arr, use_na_sentinel=True))
+        unique_days, unreadable = _days_of_texts(distinct.values(), dayfirst, zone)
+        return unique_days[distinct.codes], np.flatnonzero(unreadable[distinct.codes]).tolist()
     for i, value in enumerate(arr):
         day = _safe_day(value, dayfirst, zone)
         if day is False:

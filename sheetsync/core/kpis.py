@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sheetsync.core.dates import infer_date_order, parse_dates
+from sheetsync.core.dates import Distinct, distinct_values, infer_date_order, parse_day_numbers
 from sheetsync.core.display import bounded_names, shown
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
@@ -76,6 +76,14 @@ class KPIRows:
     index: np.ndarray | None = None
     column: str | None = None
     filter: str | None = None  # the KPI's filter, as written: to say it matched no rows
+    # `values` holds no missing cell (no NaN, no -1): a count is then the window's row count
+    # and no window needs its blanks dropped. False is always safe.
+    complete: bool = False
+    # Window aggregates shared by the KPIs of one source (`ColumnCache.window_values`), keyed
+    # by `shared_as` (the arrays' column, date column and filter) and the window: two KPIs
+    # over the same rows (a weekly and a quarterly one, one per key result) compute it once.
+    shared_as: tuple[object, ...] | None = None
+    memo: dict[tuple[object, ...], float | None] | None = field(default=None, compare=False, repr=False)
 
     def _present(self, positions: slice | np.ndarray) -> np.ndarray:
         chosen = self.values[positions]
@@ -87,6 +95,8 @@ class KPIRows:
             return None
         hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
         stop = hi if self.index is None else int(np.searchsorted(self.index, hi, "left"))
+        if self.complete and stop > 0:  # every row holds a value: the last one up to `end`
+            return day_from_number(int(self.days[stop - 1 if self.index is None else self.index[stop - 1]]))
         size = 256  # scan back from the end in growing chunks: the newest rows usually hold values
         while stop > 0:
             start = max(stop - size, 0)
@@ -111,29 +121,50 @@ class KPIRows:
         column = f"{self.column!r} " if self.column else ""
         return f"every {column}value dated {where} is missing ({rows} row{'s' if rows != 1 else ''})"
 
-    def window(self, start: date | None, end: date | None) -> np.ndarray:
+    def _bounds(self, start: date | None, end: date | None) -> tuple[int, int]:
+        """The window as positions a..b into `index` (into `values` when there is no index)."""
+        size = len(self.values) if self.index is None else len(self.index)
         if self.days is None or (start is None and end is None):
-            return self.values if self.index is None else self.values[self.index]
+            return 0, size
         lo = 0 if start is None else int(np.searchsorted(self.days, _day_number(start), "left"))
         hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
         if self.index is None:
-            return self.values[lo:hi]
+            return lo, hi
         a, b = np.searchsorted(self.index, (lo, hi), "left")
-        return self.values[self.index[a:b]]
+        return int(a), int(b)
+
+    def _take(self, a: int, b: int) -> np.ndarray:
+        return self.values[a:b] if self.index is None else self.values[self.index[a:b]]
+
+    def window(self, start: date | None, end: date | None) -> np.ndarray:
+        return self._take(*self._bounds(start, end))
 
     def value(self, start: date | None, end: date | None) -> float | None:
         """The aggregate over rows dated start..end (inclusive); None when there is no data."""
-        chosen = self.window(start, end)
+        a, b = self._bounds(start, end)
+        if self.memo is None or self.shared_as is None:
+            return self._aggregate(a, b)
+        key = (self.shared_as, self.agg, a, b)
+        if key not in self.memo:
+            self.memo[key] = self._aggregate(a, b)
+        return self.memo[key]
+
+    def _aggregate(self, a: int, b: int) -> float | None:
+        if self.agg == "count" and self.complete:
+            return float(b - a)
+        chosen = self._take(a, b)
         if self.agg == "count_distinct":
-            present = chosen[chosen >= 0]
+            present = chosen if self.complete else chosen[chosen >= 0]
             return float(np.count_nonzero(np.bincount(present))) if len(present) else 0.0
         if self.agg == "count":
             return float(np.count_nonzero(chosen >= 0))
-        numbers = chosen[~np.isnan(chosen)]
+        numbers = chosen if self.complete else chosen[~np.isnan(chosen)]
         if len(numbers) == 0:
             # An empty window of a sum is a real 0 (nothing sold yet); cells that are all
             # missing, or any other aggregation of nothing, is no data.
             return 0.0 if self.agg == "sum" and len(chosen) == 0 else None
+        if self.agg == "median" and numbers.base is not None:
+            numbers = numbers.copy()  # a slice of the shared column: the median reorders its own copy
         with np.errstate(over="ignore", invalid="ignore"):
             result = float(_AGGREGATE[self.agg](numbers))
             if not np.isfinite(result) and self.agg in ("mean", "median"):
@@ -147,10 +178,25 @@ class KPIRows:
         return result
 
 
+def _median(numbers: np.ndarray) -> float:
+    """np.median of NaN-free values, found by partitioning `numbers` in place (the caller's own copy).
+
+    The same order statistics and the same mean of the middle two as np.median, without its
+    copy and its extra pass for NaN.
+    """
+    size = len(numbers)
+    half = size // 2
+    if size % 2:
+        numbers.partition(half)
+        return float(numbers[half])
+    numbers.partition((half - 1, half))
+    return float(np.mean(numbers[half - 1 : half + 1]))
+
+
 _AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
     "sum": np.sum,
     "mean": np.mean,
-    "median": np.median,
+    "median": _median,
     "min": np.min,
     "max": np.max,
     "first": lambda a: a[0],
@@ -239,6 +285,8 @@ class ColumnCache:
         self._masks: dict[str, np.ndarray] = {}
         self._sorted: dict[tuple[str | None, ...], np.ndarray] = {}
         self._operands: dict[tuple[str, str], Any] = {}  # the frame's columns as filters read them
+        self._distinct: dict[str, Distinct] = {}
+        self.window_values: dict[tuple[object, ...], float | None] = {}  # shared by this source's KPIRows
         self.notes: dict[tuple[str, str], list[str]] = {}  # (kind, column) -> said once per column
 
     def _get(self, kind: str, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
@@ -246,11 +294,11 @@ class ColumnCache:
         if key not in self._parsed:
             series = self.frame[column]
             if kind == "date":
-                dayfirst = self._dayfirst(column, series)
-                dates, bad = parse_dates(_typed_cells(series), dayfirst=dayfirst, tz=self.tz)
-                bad = [(label, series.at[label]) for label, _ in bad]  # report cells as they were
-                days = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype("int64")
-                days[dates.isna().to_numpy()] = _NO_DAY
+                typed = _typed_cells(series)
+                distinct = self.distinct(column) if typed is series and _is_text(series) else None
+                dayfirst = self._dayfirst(column, series, distinct)
+                days, unreadable = parse_day_numbers(typed, dayfirst=dayfirst, tz=self.tz, distinct=distinct)
+                bad = [(series.index[i], series.iloc[i]) for i in unreadable]  # report cells as they were
                 self._parsed[key] = (days, bad)
             elif kind == "number":
                 numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands)
@@ -262,16 +310,27 @@ class ColumnCache:
                 self._skip_other_currencies(column, series, values)
                 self._parsed[key] = (values, bad)
             elif kind == "present":  # for count: 0 for a cell with something in it, -1 for a blank
-                self._parsed[key] = (_presence(series, self._parsed.get(("text", column), (None,))[0]), [])
+                known = ("text", column) in self._parsed or column in self._distinct or series.dtype == object
+                self._parsed[key] = (_presence(series, self.text(column) if known else None), [])
             else:  # text codes: one per distinct trimmed value, -1 for a blank cell
-                self._parsed[key] = (_text_codes(series), [])
+                self._parsed[key] = (_text_codes(series, self.distinct(column)), [])
         return self._parsed[key]
 
-    def _dayfirst(self, column: str, series: pd.Series) -> bool:
+    def distinct(self, column: str) -> Distinct:
+        """The column factorized once: its day/month order, its dates, filters and distinct counts share it."""
+        if column not in self._distinct:
+            self._distinct[column] = distinct_values(self.frame[column])
+        return self._distinct[column]
+
+    def distinct_in(self, frame: pd.DataFrame, column: str) -> Distinct | None:
+        """`distinct(column)` for a filter over this cache's own frame (None for any other frame)."""
+        return self.distinct(column) if frame is self.frame else None
+
+    def _dayfirst(self, column: str, series: pd.Series, distinct: Distinct | None) -> bool:
         """The source's `dayfirst`, else what the column's own values prove (see `infer_date_order`)."""
         if self.source.dayfirst is not None:
             return self.source.dayfirst
-        order = infer_date_order(series)
+        order = infer_date_order(series, distinct=distinct)
         if order.contradicts:
             raise KPIDataError(
                 f"source {self.source.name!r}, column {column!r}: dates disagree on day/month order:"
@@ -329,12 +388,22 @@ class ColumnCache:
         self.numbers(column)
         return self.notes.get(("number", column), [])
 
-    def date_order(self, column: str) -> np.ndarray:
-        """Row positions sorted by date (stable), computed once per date column."""
+    def date_order(self, column: str) -> np.ndarray | None:
+        """Row positions sorted by date (stable), computed once per date column.
+
+        None when the rows already are in date order (a sheet appended to day by day): the
+        columns are then their own date-sorted arrays, shared without a copy.
+        """
         key = ("order", column)
         if key not in self._parsed:
-            self._parsed[key] = (np.argsort(self.dates(column)[0], kind="stable"), [])
+            days = self.dates(column)[0]
+            in_order = len(days) < 2 or bool((days[1:] >= days[:-1]).all())
+            self._parsed[key] = (None if in_order else np.argsort(days, kind="stable"), [])  # type: ignore[assignment]
         return self._parsed[key][0]
+
+    def _in_date_order(self, values: np.ndarray, date_column: str) -> np.ndarray:
+        order = self.date_order(date_column)
+        return values if order is None else values[order]
 
     def numbers(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
         return self._get("number", column)
@@ -353,7 +422,7 @@ class ColumnCache:
 
     def mask(self, row_filter: Filter, key: str) -> np.ndarray:
         """Which rows match a filter, evaluated once per source whatever the number of KPIs."""
-        normal = " ".join(row_filter.text.split())
+        normal = _filter_key(row_filter)
         if normal not in self._masks:
             self._masks[normal] = apply_filter_mask(self.frame, row_filter, key, self)
         return self._masks[normal]
@@ -368,14 +437,14 @@ class ColumnCache:
     def sorted_days(self, date_column: str) -> np.ndarray:
         key = ("days", date_column)
         if key not in self._sorted:
-            self._sorted[key] = self.dates(date_column)[0][self.date_order(date_column)]
+            self._sorted[key] = self._in_date_order(self.dates(date_column)[0], date_column)
         return self._sorted[key]
 
     def sorted_column(self, kind: str, column: str | None, date_column: str) -> np.ndarray:
         """A column's numbers, text codes or presence (`kind`) in date order, shared by its KPIs."""
         key = (kind, column, date_column)
         if key not in self._sorted:
-            self._sorted[key] = self.column(kind, column)[self.date_order(date_column)]
+            self._sorted[key] = self._in_date_order(self.column(kind, column), date_column)
         return self._sorted[key]
 
     def column(self, kind: str, column: str | None) -> np.ndarray:
@@ -386,13 +455,30 @@ class ColumnCache:
             return self.numbers(column)[0]
         return self.text(column) if kind == "text" else self.present(column)
 
+    def complete(self, kind: str, column: str | None, date_column: str | None) -> bool:
+        """Whether a column as KPIs aggregate it (dated rows, in date order) holds no blank cell."""
+        key = ("complete", kind, column, date_column)
+        if key not in self._sorted:
+            if date_column is None:
+                values = self.column(kind, column)
+            else:
+                values = self.sorted_column(kind, column, date_column)[self.dated_rows(date_column) :]
+            blank = np.isnan(values) if values.dtype.kind == "f" else values < 0
+            self._sorted[key] = np.bool_(not blank.any())
+        return bool(self._sorted[key])
+
     def selection(self, row_filter: Filter, key: str, date_column: str) -> np.ndarray:
         """Positions, in the date order past the undated rows, of the rows a filter keeps."""
-        skey = ("selection", " ".join(row_filter.text.split()), date_column)
+        skey = ("selection", _filter_key(row_filter), date_column)
         if skey not in self._sorted:
-            keep = self.mask(row_filter, key)[self.date_order(date_column)]
+            keep = self._in_date_order(self.mask(row_filter, key), date_column)
             self._sorted[skey] = np.flatnonzero(keep[self.dated_rows(date_column) :])
         return self._sorted[skey]
+
+
+def _filter_key(row_filter: Filter) -> str:
+    """A filter's text with its spacing normalised: the same filter however it is spaced."""
+    return " ".join(row_filter.text.split())
 
 
 def _presence(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
@@ -402,23 +488,26 @@ def _presence(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
     present = series.notna().to_numpy()
     if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
         present = present & series.str.strip().ne("").to_numpy(dtype=bool, na_value=False)
-    elif series.dtype == object:
-        return _presence(series, _text_codes(series))
     return np.where(present, 0, -1).astype(np.int8)
 
 
-def _text_codes(series: pd.Series) -> np.ndarray:
+def _is_text(series: pd.Series) -> bool:
+    """A column of strings (a CSV's) or of anything (an .xlsx or Google sheet's object column)."""
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
+def _text_codes(series: pd.Series, distinct: Distinct) -> np.ndarray:
     """Integer codes of a column compared as trimmed text; -1 for a blank cell.
 
     Numbers need no trimming (no per-value Python); text is trimmed once per distinct value.
     """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes, uniques = distinct.codes, distinct.uniques
     codes = codes.astype(np.int64, copy=False)
     if pd.api.types.is_numeric_dtype(series.dtype) or not len(uniques):
         return codes
     if _untrimmed(series, uniques):  # nothing to trim (most columns): the codes are already right
         return codes
-    values = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+    values = distinct.values()
     trimmed = np.empty(len(values), dtype=object)
     trimmed[:] = [value.strip() if isinstance(value, str) else value for value in values]
     # Equal once trimmed, equal codes (one factorize of the distinct values, not a dict per value).
@@ -506,15 +595,19 @@ def prepare_kpi_rows(
         warnings.extend(cache.number_notes(kpi.column))
     else:
         assert kpi.column is not None or kpi.agg == "count"
+    complete = cache.complete(kind, kpi.column, kpi.date_column)
+    shared_as = (kind, kpi.column, kpi.date_column, None if kpi.filter is None else _filter_key(kpi.filter))
     if kpi.date_column is None:  # no dates: every window is all rows, in sheet order
         values = cache.column(kind, kpi.column)
         index = None if keep is None else np.flatnonzero(keep)
-        return KPIRows(kpi.agg, values, None, index, kpi.column, _text(kpi.filter)), warnings
+        return KPIRows(kpi.agg, values, None, index, kpi.column, _text(kpi.filter), complete, shared_as,
+                       cache.window_values), warnings  # fmt: skip
     first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
     days = cache.sorted_days(kpi.date_column)[first:]
     values = cache.sorted_column(kind, kpi.column, kpi.date_column)[first:]
     index = None if kpi.filter is None else cache.selection(kpi.filter, f"kpis.{kpi.id}.filter", kpi.date_column)
-    return KPIRows(kpi.agg, values, days, index, kpi.column, _text(kpi.filter)), warnings
+    return KPIRows(kpi.agg, values, days, index, kpi.column, _text(kpi.filter), complete, shared_as,
+                   cache.window_values), warnings  # fmt: skip
 
 
 # --- evaluating KPIs and formulas over windows ------------------------------------------

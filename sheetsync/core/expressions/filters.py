@@ -26,7 +26,7 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
-from sheetsync.core.dates import excel_serial, parse_date, parse_dates
+from sheetsync.core.dates import Distinct, distinct_values, excel_serial, parse_date, parse_dates
 from sheetsync.core.display import bounded_names
 from sheetsync.core.expressions.syntax import (
     ARITH_OPS,
@@ -270,18 +270,25 @@ class _Operand:
     """A value during filter evaluation: per-row array or a literal scalar, plus its kind."""
 
     kind: str  # "number", "text", "bool", "datetime"
-    values: Any  # np.ndarray (per row) or scalar
+    _values: Any  # np.ndarray (per row) or scalar; None for a coded text column until asked for
     missing: Any  # np.ndarray of bool or False
     label: str  # for messages
     cache_key: str | None = None  # set for raw columns, whose coercions are worth reusing
     # A text column also as codes into its distinct texts (`values` == texts[codes]), so a
-    # comparison with a literal is made once per distinct text, not once per row.
+    # comparison with a literal is made once per distinct text, not once per row, and the
+    # per-row texts are only made for the comparisons that need them (column to column).
     codes: np.ndarray | None = None
     texts: np.ndarray | None = None
 
     @property
+    def values(self) -> Any:
+        if self._values is None and self.codes is not None:
+            self._values = self.texts[self.codes]  # type: ignore[index]
+        return self._values
+
+    @property
     def is_scalar(self) -> bool:
-        return not isinstance(self.values, np.ndarray)
+        return self.codes is None and not isinstance(self._values, np.ndarray)
 
 
 _NO_DAY = np.iinfo(np.int64).min
@@ -298,6 +305,10 @@ class CellReader(Protocol):
 
     def operands(self, frame: pd.DataFrame) -> dict[tuple[str, str], Any]:
         """Where `frame`'s columns, as filters read them, are kept for every filter over it."""
+        ...
+
+    def distinct_in(self, frame: pd.DataFrame, column: str) -> Distinct | None:
+        """`frame`'s column factorized, shared with the KPIs reading it (None if not kept for `frame`)."""
         ...
 
 
@@ -364,6 +375,14 @@ class _FilterEvaluator:
     def compare_pair(self, op: Callable[[Any, Any], Any], left: _Operand, right: _Operand, node: ast.AST) -> Any:
         domain = self.domain(left, right, node)
         ordering = op not in (operator.eq, operator.ne)
+        coded = left if left.codes is not None and right.is_scalar else None
+        coded = right if right.codes is not None and left.is_scalar else coded
+        if domain == "text" and coded is not None:
+            # Once per distinct text, spread to the rows by code (missing rows are masked below).
+            literal = right if coded is left else left
+            per_text = op(coded.texts, literal.values) if coded is left else op(literal.values, coded.texts)
+            hits = np.asarray(per_text, dtype=bool)[coded.codes]
+            return pd.arrays.BooleanArray(hits, coded.missing | literal.missing)
         lv, lm = self.coerce(left, domain, node, ordering)
         rv, rm = self.coerce(right, domain, node, ordering)
         if lv is _UNREADABLE or rv is _UNREADABLE:
@@ -373,17 +392,10 @@ class _FilterEvaluator:
             if isinstance(missing, bool):
                 return hit
             return pd.arrays.BooleanArray(np.full(self.n, hit), np.asarray(missing, dtype=bool).copy())
-        coded = left if left.codes is not None and right.is_scalar else None
-        coded = right if right.codes is not None and left.is_scalar else coded
-        if domain == "text" and coded is not None:
-            # Once per distinct text, spread to the rows by code (missing rows are masked below).
-            per_text = op(coded.texts, rv) if coded is left else op(lv, coded.texts)
-            hits = np.asarray(per_text, dtype=bool)[coded.codes]
-        else:
-            if domain == "text" and ordering:
-                lv, rv = self._text_for_ordering(lv, lm), self._text_for_ordering(rv, rm)
-            with np.errstate(invalid="ignore"):
-                hits = op(lv, rv)
+        if domain == "text" and ordering:
+            lv, rv = self._text_for_ordering(lv, lm), self._text_for_ordering(rv, rm)
+        with np.errstate(invalid="ignore"):
+            hits = op(lv, rv)
         missing = np.logical_or(lm, rm)
         if isinstance(hits, np.ndarray):
             return pd.arrays.BooleanArray(hits.astype(bool), np.broadcast_to(missing, hits.shape).copy())
@@ -491,7 +503,9 @@ class _FilterEvaluator:
         data = self.df[self.lookup[name]]
         if isinstance(data, pd.DataFrame):
             raise ExpressionError(f"column {name!r} appears more than once in the sheet")
-        operand = _column_operand(data, f"{name!r}")
+        cells, column = self.cells, self.lookup[name]
+        shared = (lambda: cells.distinct_in(self.df, column)) if cells is not None else None
+        operand = _column_operand(data, f"{name!r}", shared)
         if self.cells is not None and operand.kind in ("number", "datetime"):
             operand = self._read(name, operand.kind, operand.label)  # inf, currencies, day precision: as KPIs read
         operand.cache_key = name
@@ -646,12 +660,17 @@ def _date_micros(date: Any) -> int:
     return int((pd.Timestamp(date) - pd.Timestamp(0)) // pd.Timedelta(microseconds=1))
 
 
-def _column_operand(data: pd.Series, label: str) -> _Operand:
-    """Classify a column and expose it as numpy values + missing mask."""
+def _column_operand(
+    data: pd.Series, label: str, shared: Callable[[], Distinct | None] | None = None
+) -> _Operand:
+    """Classify a column and expose it as numpy values + missing mask.
+
+    `shared` gives the column factorized once for every reader of it (the KPIs' distinct
+    counts and date parsing, `ColumnCache.distinct`), asked for only if it reads as text.
+    """
     dtype = data.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        data = data.astype(object)
-        dtype = data.dtype
+        data, dtype, shared = data.astype(object), np.dtype(object), None
     if is_bool_dtype(dtype):
         missing = data.isna().to_numpy()
         return _Operand("bool", data.to_numpy(dtype=bool, na_value=False), missing, label)
@@ -664,8 +683,8 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
         return _Operand("datetime", values, naive.isna().to_numpy(), label)
     if pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
         # A string column (a CSV's): its distinct texts straight from its own storage.
-        codes, uniques = pd.factorize(data, use_na_sentinel=True)
-        return _text_operand(codes, uniques.tolist(), codes < 0, label)
+        distinct = (shared() if shared is not None else None) or distinct_values(data)
+        return _text_operand(distinct.codes, distinct.values(), distinct.codes < 0, label)
     arr = data.to_numpy(dtype=object)
     missing = np.asarray(pd.isna(arr), dtype=bool)
     kind = infer_dtype(arr, skipna=True)
@@ -682,8 +701,8 @@ def _column_operand(data: pd.Series, label: str) -> _Operand:
     # Text: blank cells are missing. Placeholders such as "N/A" or "-" are missing in a column
     # of numbers (the README's rule for number cells), but in a column of text they are text:
     # Region == 'NA' (North America) matches. Each distinct value is classified once.
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    return _text_operand(codes, list(uniques), missing, label)
+    distinct = (shared() if shared is not None else None) or Distinct(*pd.factorize(arr, use_na_sentinel=True))
+    return _text_operand(distinct.codes, distinct.values(), missing, label)
 
 
 def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray, label: str) -> _Operand:
@@ -694,8 +713,7 @@ def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray, la
     if _holds_numbers(unique_texts[:-1], folded):
         unique_missing |= np.array([t in MISSING_TOKENS for t in folded] + [True])
     codes = np.where(codes < 0, len(unique_texts) - 1, codes)
-    return _Operand("text", unique_texts[codes], missing | unique_missing[codes], label, codes=codes,
-                    texts=unique_texts)
+    return _Operand("text", None, missing | unique_missing[codes], label, codes=codes, texts=unique_texts)
 
 
 def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:
