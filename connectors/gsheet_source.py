@@ -52,6 +52,9 @@ READ_PARAMS = {
     "valueRenderOption": "UNFORMATTED_VALUE",
     "dateTimeRenderOption": "SERIAL_NUMBER",
     "majorDimension": "ROWS",
+    # Google's system parameter: the values come without indentation and a line per cell (at
+    # 100,000 rows about a third of the bytes to receive and parse).
+    "prettyPrint": "false",
 }
 METADATA_FIELDS = "spreadsheetId,properties.title,sheets.properties(sheetId,title,index,sheetType,hidden)"
 _RETRYABLE = frozenset({408, 429})

@@ -9,6 +9,7 @@ top of the fake exercise realistic wire data.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -521,6 +522,15 @@ def test_call_log_records_decoded_paths_and_queries(fake_google: FakeGoogle, gc:
     assert query["ranges"] == ["'Sheet 1'!A1:B2", "'Sheet 1'!C:C"]
     assert query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
     assert fake_google.call_counts() == {"values.batchGet": 1}
+
+
+def test_json_is_indented_unless_pretty_print_is_false(fake_google: FakeGoogle, gc: gspread.Client) -> None:
+    sid = fake_google.add_spreadsheet("T", {"Sheet1": [["x", 1], ["y", 2]]})
+    url = f"{fake_google.url}/v4/spreadsheets/{sid}/values/Sheet1"
+    pretty = gc.http_client.session.get(url).text
+    compact = gc.http_client.session.get(url, params={"prettyPrint": "false"}).text
+    assert json.loads(pretty) == json.loads(compact)
+    assert "\n  " in pretty and "\n" not in compact and ", " not in compact
 
 
 def test_quota_uses_the_injected_clock() -> None:

@@ -125,6 +125,7 @@ def test_request_shape(fake_google: FakeGoogle, service_account_file: Path, metr
     (batch,) = fake_google.calls_of("values.batchGet")
     assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
     assert batch.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
+    assert batch.query["prettyPrint"] == ["false"]  # the values come compact, not a line per cell
     assert batch.query["ranges"] == ["'Sales'"]  # the first tab is 'Sales' too: read once
     assert READ_PARAMS["valueRenderOption"] == "UNFORMATTED_VALUE"
 

@@ -355,16 +355,22 @@ class Spreadsheet:
         target = self.resolve(range_text)
         r0, r1, c0, c1 = self.clipped(target)
         sheet = target.sheet
+        # Past the last stored cell every cell reads "" and is trimmed: the loops stop there (a
+        # tab's grid is often 1000 x 26 around far fewer cells).
+        last_row = max((r for r, _ in sheet.cells), default=-1) + 1
+        last_col = max((c for _, c in sheet.cells), default=-1) + 1
+        plain = value_render == "UNFORMATTED_VALUE"
         grid: list[list[Any]] = []
-        for r in range(r0, r1):
+        for r in range(r0, min(r1, last_row)):
             row: list[Any] = []
-            for c in range(c0, c1):
-                cell = sheet.get(r, c)
-                row.append(
-                    ""
-                    if cell is None or not cell.has_value
-                    else self.render(sheet, r, c, value_render, datetime_render)
-                )
+            for c in range(c0, min(c1, last_col)):
+                cell = sheet.cells.get((r, c))
+                if cell is None or not cell.has_value:
+                    row.append("")
+                elif plain and cell.formula is None and not cell.is_date:  # the stored value itself
+                    row.append(cell.value)
+                else:
+                    row.append(self.render(sheet, r, c, value_render, datetime_render))
             grid.append(row)
         if major == "COLUMNS":
             grid = [list(col) for col in zip(*grid, strict=True)] if grid else []
