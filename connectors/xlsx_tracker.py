@@ -155,9 +155,10 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
             cell.font = Font(bold=True)
     for row, height in table.heights():
         ws.row_dimensions[row].height = height
-    template = ws._cells
+    template, put_cell = ws._cells, cells.put
     for data in table.cells():
-        base = data.look.array if data.look is not None else None
+        look = data.look
+        base = look.array if look is not None else None
         existing = template.get((data.row, data.col))
         if existing is not None:
             if existing._comment is not None or existing.hyperlink is not None:
@@ -168,8 +169,12 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
             del template[(data.row, data.col)]
             if existing.has_style:
                 base = existing._style
-        value, quote = stored(data.content)
-        cells.put(data.row, data.col, value, base, data.number_format, quote=quote)
+        value = data.content.value
+        if isinstance(value, str):
+            value, quote = stored(data.content)
+        else:  # what `stored` does to anything but text: nothing
+            quote = False
+        put_cell(data.row, data.col, value, base, data.number_format, quote=quote)
 
 
 def stored(cell: Cell) -> tuple[object, bool]:
