@@ -253,3 +253,37 @@ def test_a_text_column_compared_with_literals_is_never_spread_into_per_row_texts
     same = cache.mask(parse_filter("Status == Other"), "k")
     assert same.tolist() == [True, False, False, True] * 25
     assert status._values is not None
+
+
+@given(st.lists(st.sampled_from(["$1,234.50", "1234.5", "€12", "12%", "(3)", "N/A", "", " 7 ", "abc", "1,5",
+                                 "1e3", "inf", "-0", "$ 5", "1.234,5"]) | st.just(None), max_size=30))
+def test_a_string_column_parsed_per_distinct_value_reads_as_parsed_per_cell(cells: list[str | None]) -> None:
+    """Numbers and their bad cells are the same whether a string column is parsed by cell or by distinct value."""
+    from sheetsync.core.distinct import distinct_values
+
+    column = pd.Series(cells, dtype="str")
+    by_cell, bad_by_cell = numbers.parse_numbers(column)
+    by_value, bad_by_value = numbers.parse_numbers(column, distinct=distinct_values(column))
+    assert by_cell.equals(by_value) and bad_by_cell == bad_by_value
+    assert numbers.mixed_currencies(column) == numbers.mixed_currencies(column, distinct=distinct_values(column))
+
+
+def test_a_money_column_is_factorized_once_for_its_numbers_and_currencies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV's money text is read once per distinct value for its numbers and its currency check."""
+    size = 90
+    frame = _orders(["paid", "refunded", "paid"] * (size // 3))
+    frame["Amount"] = pd.Series([f"${i % 30 * 3.5:,.2f}" for i in range(size - 1)] + ["€4"], dtype="str")
+    factorized: list[str] = []
+    real = pd.factorize
+
+    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(values) == size:
+            factorized.append(getattr(values, "name", None) or "?")
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "factorize", counted)
+    cache = ColumnCache(frame, SourceConfig(name="s", type="csv", path="s.csv"))
+    values, bad = cache.numbers("Amount")
+    assert factorized == ["Amount"] and bad == []
+    assert values[:3].tolist() == [0.0, 3.5, 7.0] and pd.isna(values[-1])  # the one '€' cell is skipped
+    assert "mixes currencies" in cache.number_notes("Amount")[0]

@@ -19,13 +19,13 @@ import numbers as _numbers
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
+from sheetsync.core.distinct import Distinct, distinct_values
 from sheetsync.core.numbers import MISSING_TOKENS
 from sheetsync.errors import ExitCode, SheetsyncError
 
@@ -35,8 +35,6 @@ __all__ = [
     "MIN_SERIAL",
     "DateFormatError",
     "DateOrder",
-    "Distinct",
-    "distinct_values",
     "excel_serial",
     "excel_serial_to_timestamp",
     "infer_date_order",
@@ -151,32 +149,6 @@ class DateOrder:
     @property
     def contradicts(self) -> bool:
         return bool(self.day_first_at and self.month_first_at)
-
-
-@dataclass
-class Distinct:
-    """A column factorized once: each cell's code (-1 for a missing cell) and its distinct values.
-
-    A caller reading one column several ways (`core.kpis.ColumnCache`: its day/month order,
-    its dates, a filter on it, a distinct count) makes it once with `distinct_values` and
-    hands it to each, instead of each factorizing the column again.
-    """
-
-    codes: np.ndarray
-    uniques: Any  # as pd.factorize returns them: an Index (arrow strings stay arrow) or an array
-    _listed: list[object] | None = None
-
-    def values(self) -> list[object]:
-        """The distinct values as a Python list (an arrow Index iterates slowly), made once."""
-        if self._listed is None:
-            self._listed = self.uniques.tolist()
-        return self._listed
-
-
-def distinct_values(values: pd.Series) -> Distinct:
-    """`values` factorized as date parsing, filters and distinct counts read a column."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return Distinct(codes, uniques)
 
 
 def infer_date_order(values: pd.Series, *, distinct: Distinct | None = None) -> DateOrder:

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sheetsync.core.dates import Distinct, distinct_values, infer_date_order, parse_day_numbers
+from sheetsync.core.dates import infer_date_order, parse_day_numbers
 from sheetsync.core.display import bounded_names, shown
+from sheetsync.core.distinct import Distinct, distinct_values
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_numbers
@@ -301,7 +302,9 @@ class ColumnCache:
                 bad = [(series.index[i], series.iloc[i]) for i in unreadable]  # report cells as they were
                 self._parsed[key] = (days, bad)
             elif kind == "number":
-                numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands)
+                distinct = self.distinct(column) if _is_string(series) else None
+                numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands,
+                                             distinct=distinct)  # fmt: skip
                 values = numbers.to_numpy(dtype="float64", copy=True)
                 infinite = np.flatnonzero(np.isinf(values))  # a CSV "inf" arrives as a float
                 if len(infinite):
@@ -352,7 +355,7 @@ class ColumnCache:
 
         The currency most cells are in is the column's; cells in any other are skipped, named.
         """
-        by_currency = mixed_currencies(series)
+        by_currency = mixed_currencies(series, distinct=self.distinct(column) if _is_string(series) else None)
         if not by_currency:
             return
         main = max(by_currency, key=lambda marker: len(by_currency[marker]))
@@ -489,6 +492,11 @@ def _presence(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
     if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
         present = present & series.str.strip().ne("").to_numpy(dtype=bool, na_value=False)
     return np.where(present, 0, -1).astype(np.int8)
+
+
+def _is_string(series: pd.Series) -> bool:
+    """A column of strings only (a CSV's), not an object column that may mix in numbers."""
+    return pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
 
 
 def _is_text(series: pd.Series) -> bool:

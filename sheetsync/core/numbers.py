@@ -27,6 +27,7 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
+from sheetsync.core.distinct import Distinct, distinct_values
 from sheetsync.errors import ExitCode, SheetsyncError
 
 __all__ = [
@@ -102,12 +103,16 @@ def currency_marker(value: object) -> str | None:
     return None
 
 
-def mixed_currencies(values: pd.Series) -> dict[str, list[int]]:
-    """Positions of a text column's cells per currency, when it holds more than one; else {}."""
+def mixed_currencies(values: pd.Series, *, distinct: Distinct | None = None) -> dict[str, list[int]]:
+    """Positions of a text column's cells per currency, when it holds more than one; else {}.
+
+    `distinct` is the column already factorized (`core.distinct`), when its reader has it.
+    """
     if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
         return {}
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    markers = [_plain_currency(u) for u in uniques.tolist()]  # a list: an arrow Index iterates slowly
+    distinct = distinct if distinct is not None else distinct_values(values)
+    codes = distinct.codes
+    markers = [_plain_currency(u) for u in distinct.values()]
     if len({m for m in markers if m is not None}) < 2:
         return {}
     out: dict[str, list[int]] = {}
@@ -167,20 +172,33 @@ def parse_number(value: object, *, decimal: str = ".", thousands: str | None = N
 
 
 def parse_numbers(
-    values: pd.Series, *, decimal: str = ".", thousands: str | None = None
+    values: pd.Series, *, decimal: str = ".", thousands: str | None = None, distinct: Distinct | None = None
 ) -> tuple[pd.Series, list[tuple[Hashable, object]]]:
     """Parse a whole column; returns (float64 Series with NaN for missing/unreadable, unreadable cells).
 
     The unreadable list holds (index label, original value) so a report can point at rows;
     missing cells are not listed.  Numeric columns take a vectorised path; text columns go
     through ``pandas.to_numeric`` first and only the leftovers are parsed one by one (each
-    distinct text once).
+    distinct text once). A string column's `distinct` values (`core.distinct`, when the
+    caller has them) are parsed instead of its cells, and the results spread by code.
     """
     if not isinstance(values, pd.Series):
         raise TypeError(f"parse_numbers expects a pandas Series, got {type(values).__name__}")
     seps = _separators(decimal, thousands)
     dtype = values.dtype
     bad_positions: list[int]
+    if distinct is not None and pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+        # Only a string column: in an object column pd.factorize makes 1, 1.0 and True one value.
+        texts = np.empty(len(distinct.values()), dtype=object)
+        texts[:] = distinct.values()
+        parsed, bad_texts = _parse_object_array(texts, decimal, seps)
+        unreadable = np.zeros(len(texts) + 1, dtype=bool)  # last slot: a missing cell (code -1)
+        unreadable[bad_texts] = True
+        out = np.append(parsed, np.nan)[distinct.codes]
+        bad_positions = np.flatnonzero(unreadable[distinct.codes]).tolist()
+        index = values.index
+        bad = [(index[i], values.iloc[i]) for i in bad_positions]
+        return pd.Series(out, index=index, name=values.name, dtype="float64"), bad
     if isinstance(dtype, pd.CategoricalDtype):
         out, bad_positions, originals = _parse_categorical(values, decimal, thousands)
     elif is_bool_dtype(dtype):

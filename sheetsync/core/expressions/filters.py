@@ -26,8 +26,9 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
-from sheetsync.core.dates import Distinct, distinct_values, excel_serial, parse_date, parse_dates
+from sheetsync.core.dates import excel_serial, parse_date, parse_dates
 from sheetsync.core.display import bounded_names
+from sheetsync.core.distinct import Distinct, distinct_values
 from sheetsync.core.expressions.syntax import (
     ARITH_OPS,
     OPERATOR_TEXT,
