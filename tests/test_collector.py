@@ -1,0 +1,49 @@
+"""The tracker's write and the digest's rendering run with the run's older objects frozen
+(`jobs.old_objects_spared`): full garbage collections there walked every module, result and
+config object the run holds. Frozen only meanwhile: afterwards the collector has them back."""
+
+from __future__ import annotations
+
+import gc
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors import xlsx_tracker
+from sheetsync.config import load_config
+from sheetsync.runtime import delivery
+from sheetsync.runtime.jobs import run_digest, run_sync
+from tests.helpers import copy_example
+
+AS_OF = date(2026, 11, 24)
+
+
+def spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
+    """Wrap `owner.name` to record how many objects the collector had frozen when it ran."""
+    frozen: list[int] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return frozen
+
+
+def test_the_tracker_is_written_and_the_digest_rendered_with_old_objects_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(copy_example(tmp_path))
+    writes = spy(monkeypatch, xlsx_tracker, "write_xlsx_tracker")
+    renders = spy(monkeypatch, delivery, "render")
+    outcome = run_sync(config, AS_OF)
+    assert (tmp_path / "output" / "okr_tracker.xlsx").is_file()
+    assert gc.get_freeze_count() == 0  # handed back
+    digest = run_digest(config, AS_OF, result=outcome.result)
+    assert [d.action for d in digest.deliveries] == ["written"]
+    assert gc.get_freeze_count() == 0
+    assert len(writes) == 1 and writes[0] > 1000  # the modules and results loaded before the write
+    assert len(renders) == 1 and renders[0] > 1000
