@@ -287,3 +287,14 @@ def test_a_money_column_is_factorized_once_for_its_numbers_and_currencies(monkey
     assert factorized == ["Amount"] and bad == []
     assert values[:3].tolist() == [0.0, 3.5, 7.0] and pd.isna(values[-1])  # the one '€' cell is skipped
     assert "mixes currencies" in cache.number_notes("Amount")[0]
+
+
+@pytest.mark.parametrize(("cells", "found"), [
+    ([1.5, 2.0, None, 3], {}),  # an .xlsx column of numbers: no text, nothing to look at
+    ([1.5, "$2", "€3", "$4"], {"$": [1, 3], "€": [2]}),  # numbers and money text mixed
+    ([7, "€3", "$4"], {"€": [1], "$": [2]}),
+])
+def test_an_object_column_is_searched_for_currencies_only_when_it_holds_text(
+    cells: list[object], found: dict[str, list[int]]
+) -> None:
+    assert numbers.mixed_currencies(pd.Series(cells, dtype=object)) == found

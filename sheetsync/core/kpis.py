@@ -127,12 +127,15 @@ class KPIRows:
         size = len(self.values) if self.index is None else len(self.index)
         if self.days is None or (start is None and end is None):
             return 0, size
-        lo = 0 if start is None else int(np.searchsorted(self.days, _day_number(start), "left"))
-        hi = len(self.days) if end is None else int(np.searchsorted(self.days, _day_number(end), "right"))
+        if start is not None and end is not None:  # one search: right of `end` is left of the day after
+            lo, hi = self.days.searchsorted((_day_number(start), _day_number(end) + 1)).tolist()
+        else:
+            lo = 0 if start is None else int(self.days.searchsorted(_day_number(start)))
+            hi = len(self.days) if end is None else int(self.days.searchsorted(_day_number(end), "right"))
         if self.index is None:
             return lo, hi
-        a, b = np.searchsorted(self.index, (lo, hi), "left")
-        return int(a), int(b)
+        a, b = self.index.searchsorted((lo, hi)).tolist()
+        return a, b
 
     def _take(self, a: int, b: int) -> np.ndarray:
         return self.values[a:b] if self.index is None else self.values[self.index[a:b]]
@@ -572,15 +575,15 @@ def prepare_kpi_rows(
     cache: ColumnCache | None = None,
 ) -> tuple[KPIRows, list[str]]:
     """Clean a (source-filtered) frame into one KPI's sorted values, with cell warnings."""
-    available = [c for c in frame.columns if c != ROW_COLUMN]
-    if not available:
+    columns = frame.columns
+    if len(columns) == (ROW_COLUMN in columns):
         raise KPIDataError(
             f"kpis.{kpi.id}: source {kpi.source!r} has no columns (the file or sheet is empty)",
             key=f"kpis.{kpi.id}", source=kpi.source,
         )
     for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
-        if column is not None and column not in frame.columns:
-            raise _missing_column(kind, column, kpi, available)
+        if column is not None and column not in columns:
+            raise _missing_column(kind, column, kpi, [c for c in columns if c != ROW_COLUMN])
     if cache is None or cache.frame is not frame:
         frame = frame.reset_index(drop=True)
         cache = ColumnCache(frame, source, tz)

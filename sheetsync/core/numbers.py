@@ -110,6 +110,8 @@ def mixed_currencies(values: pd.Series, *, distinct: Distinct | None = None) -> 
     """
     if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
         return {}
+    if values.dtype == object and infer_dtype(values, skipna=True) not in ("string", "mixed", "mixed-integer"):
+        return {}  # an .xlsx or Google column of numbers (or dates): no cell is text with a currency
     distinct = distinct if distinct is not None else distinct_values(values)
     codes = distinct.codes
     markers = [_plain_currency(u) for u in distinct.values()]
