@@ -43,7 +43,7 @@ def first_arguments(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, pos
 def test_each_source_is_prepared_as_it_is_read_and_its_rows_released(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A sync never holds two files' rows at once: each frame is gone before the next file is read."""
+    """A sync holds at most one file's rows per reading thread: each frame is gone once its source is prepared."""
     config = load_config(copy_example(tmp_path))
     alive_at_next_read: list[int] = []
     frames: list[weakref.ref] = []
@@ -58,7 +58,8 @@ def test_each_source_is_prepared_as_it_is_read_and_its_rows_released(
     monkeypatch.setattr(sources_module, "read_csv_source", reading)
     streamed = sync(config, AS_OF, checkins=[])
 
-    assert len(frames) >= 3 and alive_at_next_read == [0] * len(frames)
+    # Files are read (and prepared) on `default_threads()` threads: the others may hold theirs.
+    assert len(frames) >= 3 and max(alive_at_next_read) < sources_module.default_threads()
     assert all(ref() is None for ref in frames)
     # The same numbers, warnings and source rows as computing from every frame held at once.
     monkeypatch.setattr(sources_module, "read_csv_source", real)
