@@ -319,7 +319,12 @@ Pillow) and compiled its templates on every run (now kept compiled, as `.pyc` fi
 tracker kept an openpyxl object per cell, about 40 µs a cell to fill and save (now each table
 cell is written as XML text into openpyxl's save, `connectors/xlsx_rows.py`: a few µs), its
 cells were built under repeated full garbage collections (now paused while they are made), and a
-new history database synced to disk once per table it created (now once). What the targets still miss, and why:
+new history database synced to disk once per table it created (now once). Full collections during
+the tracker's write and the digest's rendering also walked every object the run held, about 0.06 s
+each at medium (now the older objects are frozen meanwhile, `jobs.old_objects_spared`); the digest
+loaded the SMTP and webhook clients with neither configured, and Pillow's five image plugins for
+PNG charts, and `sheetsync --help` loaded pandas, a second (now each only when used,
+`tests/test_imports.py`). What the targets still miss, and why:
 
 - **Large under 20 s.** Read + compute alone take more than 20 s on this shared machine, reading
   about as long as pandas needs just to load the files (the floor above); the tracker and the
@@ -335,9 +340,10 @@ new history database synced to disk once per table it created (now once). What t
   faster than polars does.
 - **Small against the pandas script.** At 10,000 rows both runs are mostly fixed costs, a few
   tenths of a second apart, and the shared machine's noise moves single runs by as much. What
-  sheetsync pays that the script does not: the digest (importing Jinja2, Pillow and the email
-  package, drawing the charts, the once-a-week record: 0.2-0.3 s against the script's HTML
-  table in 0.03 s) and the tracker's template and history (about 0.15 s over `to_excel`).
+  sheetsync pays that the script does not: the digest (importing Jinja2 and Pillow, drawing
+  the charts, the once-a-week record: about 0.1 s against the script's HTML table in 0.02 s)
+  and the tracker's template, history and durable write (a few hundredths over `to_excel`; both
+  spend about 0.08 s importing openpyxl).
 - **Read + compute against polars.** polars reads CSV on both cores and parses text natively;
   sheetsync reads with pandas and its own cell rules (money, dates, locales), so it keeps its
   speed by doing each piece of work once: text columns factorized from their Arrow storage,
