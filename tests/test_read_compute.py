@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -299,3 +300,21 @@ def test_an_object_column_is_searched_for_currencies_only_when_it_holds_text(
     cells: list[object], found: dict[str, list[int]]
 ) -> None:
     assert numbers.mixed_currencies(pd.Series(cells, dtype=object)) == found
+
+
+@given(st.lists(st.integers(-(2**70), 2**70) | st.floats() | st.none(), max_size=25))
+def test_an_object_column_of_numbers_is_cast_not_parsed_and_reads_as_each_cells_float(cells: list[object]) -> None:
+    """An .xlsx/Google column of numbers converts by C casts (no pandas.to_numeric): each cell's own float."""
+    column = pd.Series(cells, dtype=object)
+    real, parse_cell = pd.to_numeric, numbers._safe_parse
+
+    def unused(*args: object) -> None:
+        raise AssertionError("a cell of a number column went through the text parser")
+
+    try:
+        pd.to_numeric = numbers._safe_parse = unused  # type: ignore[assignment]  # the casts need neither
+        values, bad = numbers.parse_numbers(column)
+    finally:
+        pd.to_numeric, numbers._safe_parse = real, parse_cell
+    expected = [float("nan") if v is None else float(v) for v in cells]  # type: ignore[arg-type]
+    assert bad == [] and np.array_equal(values.to_numpy(), np.array(expected, dtype="float64"), equal_nan=True)
