@@ -243,6 +243,8 @@ and medians of the last week, the latest value, a formula, a previous-quarter ba
   have no quota on the server and sheetsync's client-side limit set out of the way
   (`requests_per_minute = 1000000`); quotas are measured apart below.
 - Peak RSS is each stage's process high-water mark (`VmHWM`).
+- Every module is compiled to bytecode before the runs, as an installed package is: a stage's
+  time includes importing what it uses lazily, not compiling it.
 - Floor (pandas alone loading the same data, nothing else): {floors}.
 
 ## Results
