@@ -252,9 +252,10 @@ class _FilterChecker:
 def _column_lookup(df: pd.DataFrame) -> dict[str, Hashable]:
     """Names usable in filters -> column labels (non-text labels are reachable by their str())."""
     lookup: dict[str, Hashable] = {}
-    for label in df.columns:
+    labels = df.columns.tolist()  # a list: an arrow Index iterates slowly
+    for label in labels:
         lookup.setdefault(str(label), label)
-    for label in df.columns:
+    for label in labels:
         if isinstance(label, str):
             lookup[label] = label
     return lookup
