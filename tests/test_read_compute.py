@@ -175,6 +175,20 @@ def test_a_warehouse_described_without_its_engine_is_computed_as_rows_were(tmp_p
     assert result.sources[0].rows == 50
 
 
+def whole_columns_factorized(monkeypatch: pytest.MonkeyPatch, rows: int) -> list[str]:
+    """Record the name of every column of `rows` cells pd.factorize is given (not the distinct values of one)."""
+    seen: list[str] = []
+    real = pd.factorize
+
+    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(values) == rows:
+            seen.append(getattr(values, "name", None) or "?")
+        return real(values, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "factorize", counted)
+    return seen
+
+
 def _kpis_over(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     """The specs' KPIs computed over `frame` as a sync computes them (one source, its ColumnCache)."""
     from datetime import UTC, datetime
@@ -199,15 +213,7 @@ def test_a_text_column_is_factorized_once_for_its_dates_filters_and_distinct_cou
     frame = _orders(["paid", "refunded", " paid "] * (size // 3), dtype)
     frame["Date"] = pd.Series([f"{1 + i % 28:02d}/10/2026" for i in range(size)], dtype=dtype)  # day-first
     frame["Customer"] = pd.Series([f"C{i % 9}" for i in range(size)], dtype=dtype)
-    factorized: list[str] = []
-    real = pd.factorize
-
-    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
-        if len(values) == size:  # a whole column (not the distinct values of one)
-            factorized.append(getattr(values, "name", None) or "?")
-        return real(values, *args, **kwargs)
-
-    monkeypatch.setattr(pd, "factorize", counted)
+    factorized = whole_columns_factorized(monkeypatch, size)
     got = _kpis_over(frame, {
         "buyers": {"column": "Customer", "agg": "count_distinct", "filter": "Status == 'paid'"},
         "vip": {"column": "Customer", "agg": "count_distinct", "filter": "Customer != 'C1'"},
@@ -275,15 +281,7 @@ def test_a_money_column_is_factorized_once_for_its_numbers_and_currencies(monkey
     size = 90
     frame = _orders(["paid", "refunded", "paid"] * (size // 3))
     frame["Amount"] = pd.Series([f"${i % 30 * 3.5:,.2f}" for i in range(size - 1)] + ["€4"], dtype="str")
-    factorized: list[str] = []
-    real = pd.factorize
-
-    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
-        if len(values) == size:
-            factorized.append(getattr(values, "name", None) or "?")
-        return real(values, *args, **kwargs)
-
-    monkeypatch.setattr(pd, "factorize", counted)
+    factorized = whole_columns_factorized(monkeypatch, size)
     cache = ColumnCache(frame, SourceConfig(name="s", type="csv", path="s.csv"))
     values, bad = cache.numbers("Amount")
     assert factorized == ["Amount"] and bad == []
