@@ -73,11 +73,12 @@ def _clock(run: dict[str, Any]) -> Any:
 
 def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None:
     import dataclasses
+    import threading
 
     from connectors import google_client, gsheet_source  # noqa: F401  (imported before timing)
     from connectors.sources import read_sources
     from sheetsync.config import load_config
-    from sheetsync.runtime.pipeline import compute, source_preparer
+    from sheetsync.runtime.pipeline import compute, read_with, source_preparer
 
     clock = _clock(run)
     if clock is not None:  # retries and the quota bucket wait on the shared simulated clock, not sleeping
@@ -90,6 +91,7 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
     with st.stage("config"):
         config = load_config(run["config"])
     preparing = 0.0
+    counting = threading.Lock()
     prepare_source = source_preparer(config)
 
     def prepare(got: Any) -> Any:
@@ -99,10 +101,15 @@ def sheetsync_sync(run: dict[str, Any], st: Stages, out: dict[str, Any]) -> None
         try:
             return prepare_source(got)
         finally:
-            preparing += time.perf_counter() - started
+            with counting:
+                preparing += time.perf_counter() - started
+
+    def reader(sources: Any, google: Any) -> Any:
+        """`read_with`'s own reader, its preparing timed (and no state folder: every read is cold)."""
+        return read_sources(sources, google, prepare=prepare, threads=config.threads)
 
     with st.stage("read"):
-        data = read_sources(config.sources.values(), config.google, prepare=prepare, threads=config.threads)
+        data = read_with(config, reader, as_of=date.fromisoformat(run["as_of"]))
     with st.stage("compute"):
         result = compute(config, data, date.fromisoformat(run["as_of"]))
     # Preparing the KPIs' inputs is computing, though it runs on the reading threads between

@@ -1,6 +1,7 @@
-"""The tracker's write and the digest's rendering run with the run's older objects frozen
-(`jobs.old_objects_spared`): full garbage collections there walked every module, result and
-config object the run holds. Frozen only meanwhile: afterwards the collector has them back."""
+"""The collector around a run's bulk work (`sheetsync/runtime/collector.py`): a sync reads its
+sources with cyclic collection paused, and the tracker's write and the digest's rendering run
+with the run's older objects frozen, since full collections there walked every module, result
+and config object the run holds. Both only meanwhile: afterwards the collector is as it was."""
 
 from __future__ import annotations
 
@@ -47,3 +48,37 @@ def test_the_tracker_is_written_and_the_digest_rendered_with_old_objects_frozen(
     assert gc.get_freeze_count() == 0
     assert len(writes) == 1 and writes[0] > 1000  # the modules and results loaded before the write
     assert len(renders) == 1 and renders[0] > 1000
+
+
+def test_a_sync_reads_its_sources_with_the_cyclic_collector_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A source's values arrive as lists that live until their frame is built: collections then
+    # only walked them. The sync's own read (run_sync -> read_with -> read_sources) runs paused.
+    from connectors import sources
+
+    config = load_config(copy_example(tmp_path))
+    enabled: list[bool] = []
+    real = sources.read_csv_source
+
+    def reading(source: Any) -> Any:
+        enabled.append(gc.isenabled())
+        return real(source)
+
+    monkeypatch.setattr(sources, "read_csv_source", reading)
+    assert gc.isenabled()
+    outcome = run_sync(config, AS_OF)
+    assert outcome.result.sources and enabled and not any(enabled)
+    assert gc.isenabled()  # on again after
+
+
+def test_the_collector_is_left_off_when_it_was_off() -> None:
+    from sheetsync.runtime.collector import collector_paused
+
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -6,11 +6,9 @@ manual one.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from sheetsync.core.snapshot import week_key
 from sheetsync.core.sources import SourceData
 from sheetsync.core.tracker import TrackerContent, build_tracker
 from sheetsync.errors import ExitCode
+from sheetsync.runtime.collector import collector_paused, old_objects_spared
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.pipeline import compute, read_with, stored_checkins, sync, today
 
@@ -63,7 +62,7 @@ def tracker_content(config: Config, result: SyncResult, history: History) -> Tra
     small cells, none of them in a cycle, and full collections over them were two thirds of the
     time (2 s of 3 at 5,000 key results); they are collected as usual once it is built.
     """
-    with _collector_paused():
+    with collector_paused():
         return build_tracker(
             result,
             kr_history=[dict(r) for r in history.kr_rows()],
@@ -73,35 +72,6 @@ def tracker_content(config: Config, result: SyncResult, history: History) -> Tra
             timezone=config.timezone,
             checkins_tab=config.checkins.from_tracker,
         )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextmanager
-def old_objects_spared() -> Iterator[None]:
-    """The garbage collector skips, during the block, every object made before it (`gc.freeze`).
-
-    By the time a run writes its tracker or renders its digest it holds a few hundred thousand
-    long-lived objects (imported modules, the results, the config), and each full collection
-    walked them all: about 0.06 s of the tracker's write and as much of the digest's rendering
-    at 500 key results, a quarter of the digest. What the block makes is still collected; the
-    old objects are handed back to the collector when it ends, so a long-running scheduler
-    frees them as before.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 class Tracker(Protocol):

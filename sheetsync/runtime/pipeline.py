@@ -34,6 +34,7 @@ from sheetsync.core.results import SourceResult, SyncResult
 from sheetsync.core.snapshot import LastGoodValues
 from sheetsync.core.sources import ROW_COLUMN, SourceData
 from sheetsync.core.windows import WindowRecorder
+from sheetsync.runtime.collector import collector_paused
 
 Reader = Callable[[Iterable[SourceConfig], GoogleConfig], Mapping[str, SourceData | SourceError]]
 
@@ -287,6 +288,11 @@ def read_with(
 
     Warehouse sources (sql, parquet) are read last: the sheets' data is needed to plan which
     windows the engine must compute, since formulas may mix both.
+
+    The sheets are read with the cyclic garbage collector paused (`collector_paused`): their
+    values arrive as lists (a spreadsheet's JSON, calamine's rows) that live until their frame
+    is built, and full collections walked them again and again: 2.3 s of 16 s at the bench's
+    large size, with the same peak memory paused.
     """
     if reader is None:
         from connectors.sources import read_sources
@@ -296,7 +302,8 @@ def read_with(
             return read_sources(sources, google, state_dir=config.state_dir,
                                 prepare=source_preparer(config), threads=config.threads)
 
-    data = dict(reader([s for s in config.sources.values() if not s.is_warehouse], config.google))
+    with collector_paused():  # the rows arrive as millions of young lists that live until framed
+        data = dict(reader([s for s in config.sources.values() if not s.is_warehouse], config.google))
     warehouses = [s for s in config.sources.values() if s.is_warehouse and s.name not in data]
     if warehouses:
         from connectors.warehouse import read_warehouse_sources
