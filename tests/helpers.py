@@ -1,4 +1,4 @@
-"""Shared test helpers: run the real CLI in a subprocess, copy the example project."""
+"""Shared test helpers: run the real CLI in a subprocess, copy the example project, record calls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +46,19 @@ def run_cli(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def record_calls(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, note: Callable[..., Any] = lambda *args, **kw: args[0]
+) -> list[Any]:
+    """Wrap `owner.name` so each call first appends `note(*args, **kwargs)` (default: its first
+    argument) to the list returned; every call still goes through to the real one."""
+    seen: list[Any] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(note(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return seen

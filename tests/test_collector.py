@@ -16,30 +16,22 @@ from connectors import xlsx_tracker
 from sheetsync.config import load_config
 from sheetsync.runtime import delivery
 from sheetsync.runtime.jobs import run_digest, run_sync
-from tests.helpers import copy_example
+from tests.helpers import copy_example, record_calls
 
 AS_OF = date(2026, 11, 24)
 
 
-def spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int]:
-    """Wrap `owner.name` to record how many objects the collector had frozen when it ran."""
-    frozen: list[int] = []
-    real = getattr(owner, name)
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        frozen.append(gc.get_freeze_count())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, recording)
-    return frozen
+def frozen_count(*_: Any, **__: Any) -> int:
+    """How many objects the collector had frozen when the call was made."""
+    return gc.get_freeze_count()
 
 
 def test_the_tracker_is_written_and_the_digest_rendered_with_old_objects_frozen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = load_config(copy_example(tmp_path))
-    writes = spy(monkeypatch, xlsx_tracker, "write_xlsx_tracker")
-    renders = spy(monkeypatch, delivery, "render")
+    writes = record_calls(monkeypatch, xlsx_tracker, "write_xlsx_tracker", frozen_count)
+    renders = record_calls(monkeypatch, delivery, "render", frozen_count)
     outcome = run_sync(config, AS_OF)
     assert (tmp_path / "output" / "okr_tracker.xlsx").is_file()
     assert gc.get_freeze_count() == 0  # handed back
@@ -58,14 +50,7 @@ def test_a_sync_reads_its_sources_with_the_cyclic_collector_paused(
     from connectors import sources
 
     config = load_config(copy_example(tmp_path))
-    enabled: list[bool] = []
-    real = sources.read_csv_source
-
-    def reading(source: Any) -> Any:
-        enabled.append(gc.isenabled())
-        return real(source)
-
-    monkeypatch.setattr(sources, "read_csv_source", reading)
+    enabled = record_calls(monkeypatch, sources, "read_csv_source", lambda *_: gc.isenabled())
     assert gc.isenabled()
     outcome = run_sync(config, AS_OF)
     assert outcome.result.sources and enabled and not any(enabled)

@@ -23,22 +23,9 @@ from sheetsync.core.kpis import ColumnCache
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.runtime.pipeline import compute, sync
-from tests.helpers import copy_example
+from tests.helpers import copy_example, record_calls
 
 AS_OF = date(2026, 11, 24)
-
-
-def first_arguments(monkeypatch: pytest.MonkeyPatch, module: Any, name: str, position: int = 0) -> list[Any]:
-    """Record one argument of every call to `module.name`; each call still goes through to it."""
-    seen: list[Any] = []
-    real = getattr(module, name)
-
-    def counted(*args: Any) -> Any:
-        seen.append(args[position])
-        return real(*args)
-
-    monkeypatch.setattr(module, name, counted)
-    return seen
 
 
 def test_each_source_is_prepared_as_it_is_read_and_its_rows_released(
@@ -83,7 +70,7 @@ def _orders(statuses: list[str], dtype: str = "str") -> pd.DataFrame:
 
 def test_a_column_is_read_once_for_every_filter_over_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
     """Three filters on Status (forty KPIs' worth) classify the Status column once, and still match as before."""
-    read = first_arguments(monkeypatch, filters, "_column_operand", position=1)
+    read = record_calls(monkeypatch, filters, "_column_operand", lambda *args: args[1])
     frame = _orders(["paid", "refunded", " paid ", "Paid", "paid"] * 20)
     cache = ColumnCache(frame, SourceConfig(name="s", type="csv", path="s.csv"))
     statuses = frame["Status"].tolist()
@@ -113,7 +100,7 @@ def test_money_text_is_parsed_once_per_distinct_value_and_plain_money_without_th
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """'$1,234.50' in nearly every row (one value per row) skips the general rules; the rest, once per distinct text."""
-    calls = first_arguments(monkeypatch, numbers, "_parse_text")
+    calls = record_calls(monkeypatch, numbers, "_parse_text")
     plain = [f"${i * 7.25:,.2f}" for i in range(3000)] + [f"{i}.5" for i in range(50)] + ["€1,000", "007"]
     odd = ["(1,200)", " $5 ", "12%", "-$3.10", "1,2345", "N/A"]
     cells = pd.Series(plain + odd * 40, dtype="str")
@@ -140,7 +127,7 @@ def test_a_date_text_is_parsed_once_however_many_sources_hold_it(monkeypatch: py
     """A thousand sources dated over the same days parse each day's text once, and read it as before."""
     from sheetsync.core import dates
 
-    calls = first_arguments(monkeypatch, dates, "_parse_text")
+    calls = record_calls(monkeypatch, dates, "_parse_text")
     dates._text_day.cache_clear()
     texts = ["2026-10-01", "05/10/2026", "31/10/2026", "not a date", "2026-10-01T23:30:00-05:00"]
     firsts = [dates.parse_dates(pd.Series(texts * (1 + n), dtype=dtype), dayfirst=True, tz="Europe/Lisbon")
