@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
-from sheetsync.core.distinct import Distinct, distinct_values
+from sheetsync.core.distinct import Distinct, distinct_values, is_string_column
 from sheetsync.core.numbers import MISSING_TOKENS
 from sheetsync.errors import ExitCode, SheetsyncError
 
@@ -253,11 +253,9 @@ def parse_day_numbers(
         serials = values.to_numpy(dtype="float64", na_value=np.nan)
         days = _days_from_serials(serials)
         return days, np.flatnonzero((days == _NAT) & ~np.isnan(serials)).tolist()
-    elif pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+    elif is_string_column(values):
         # A string column (a CSV's): each distinct text parsed once, taken from its own storage.
-        distinct = distinct if distinct is not None else distinct_values(values)
-        unique_days, unreadable = _days_of_texts(distinct.values(), dayfirst, zone)
-        return unique_days[distinct.codes], np.flatnonzero(unreadable[distinct.codes]).tolist()
+        return _days_of_distinct(distinct if distinct is not None else distinct_values(values), dayfirst, zone)
     else:
         return _days_from_objects(values.to_numpy(dtype=object), dayfirst, zone, distinct)
     missing = values.isna().to_numpy()
@@ -322,9 +320,7 @@ def _days_from_objects(
     days = np.full(n, _NAT, dtype=np.int64)
     bad: list[int] = []
     if infer_dtype(arr, skipna=True) == "string":
-        distinct = distinct if distinct is not None else Distinct(*pd.factorize(arr, use_na_sentinel=True))
-        unique_days, unreadable = _days_of_texts(distinct.values(), dayfirst, zone)
-        return unique_days[distinct.codes], np.flatnonzero(unreadable[distinct.codes]).tolist()
+        return _days_of_distinct(distinct if distinct is not None else distinct_values(arr), dayfirst, zone)
     for i, value in enumerate(arr):
         day = _safe_day(value, dayfirst, zone)
         if day is False:
@@ -332,6 +328,12 @@ def _days_from_objects(
         elif day is not None:
             days[i] = day
     return days, bad
+
+
+def _days_of_distinct(distinct: Distinct, dayfirst: bool, zone: ZoneInfo | None) -> tuple[np.ndarray, list[int]]:
+    """Day numbers of a factorized column's cells and its unreadable cells (each distinct text parsed once)."""
+    unique_days, unreadable = _days_of_texts(distinct.values(), dayfirst, zone)
+    return unique_days[distinct.codes], np.flatnonzero(unreadable[distinct.codes]).tolist()
 
 
 def _days_of_texts(texts: Sequence[object], dayfirst: bool, zone: ZoneInfo | None) -> tuple[np.ndarray, np.ndarray]:

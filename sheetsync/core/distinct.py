@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Distinct", "distinct_values"]
+__all__ = ["Distinct", "distinct_values", "is_string_column"]
 
 
 @dataclass
@@ -37,7 +37,16 @@ class Distinct:
         return self._listed
 
 
-def distinct_values(values: pd.Series) -> Distinct:
+def is_string_column(values: pd.Series) -> bool:
+    """A column of a string dtype (a CSV's), not an object column (an .xlsx or Google sheet's).
+
+    Only there is every distinct cell a distinct text: factorizing an object column makes 1,
+    1.0 and True one value, so its readers must look at its cells, not its distinct values.
+    """
+    return pd.api.types.is_string_dtype(values.dtype) and values.dtype != np.dtype(object)
+
+
+def distinct_values(values: pd.Series | np.ndarray) -> Distinct:
     """`values` factorized as date parsing, filters and distinct counts read a column."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return Distinct(codes, uniques)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sheetsync.core.dates import infer_date_order, parse_day_numbers
 from sheetsync.core.display import bounded_names, shown
-from sheetsync.core.distinct import Distinct, distinct_values
+from sheetsync.core.distinct import Distinct, distinct_values, is_string_column
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_numbers
@@ -305,7 +305,7 @@ class ColumnCache:
                 bad = [(series.index[i], series.iloc[i]) for i in unreadable]  # report cells as they were
                 self._parsed[key] = (days, bad)
             elif kind == "number":
-                distinct = self.distinct(column) if _is_string(series) else None
+                distinct = self.distinct(column) if is_string_column(series) else None
                 numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands,
                                              distinct=distinct)  # fmt: skip
                 values = numbers.to_numpy(dtype="float64", copy=True)
@@ -358,7 +358,7 @@ class ColumnCache:
 
         The currency most cells are in is the column's; cells in any other are skipped, named.
         """
-        by_currency = mixed_currencies(series, distinct=self.distinct(column) if _is_string(series) else None)
+        by_currency = mixed_currencies(series, distinct=self.distinct(column) if is_string_column(series) else None)
         if not by_currency:
             return
         main = max(by_currency, key=lambda marker: len(by_currency[marker]))
@@ -492,14 +492,9 @@ def _presence(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
     if codes is not None:
         return np.where(codes >= 0, 0, -1).astype(np.int8)
     present = series.notna().to_numpy()
-    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+    if is_string_column(series):
         present = present & series.str.strip().ne("").to_numpy(dtype=bool, na_value=False)
     return np.where(present, 0, -1).astype(np.int8)
-
-
-def _is_string(series: pd.Series) -> bool:
-    """A column of strings only (a CSV's), not an object column that may mix in numbers."""
-    return pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
 
 
 def _is_text(series: pd.Series) -> bool:
@@ -534,7 +529,7 @@ _NEEDS_TRIM = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|^$"
 
 def _untrimmed(series: pd.Series, uniques: object) -> bool:
     """Whether a string column's distinct values need no trimming (none starts or ends with a space, none is empty)."""
-    if not (pd.api.types.is_string_dtype(series.dtype) and series.dtype != np.dtype(object)):
+    if not is_string_column(series):
         return False
     if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
         return False

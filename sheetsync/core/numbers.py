@@ -27,7 +27,7 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
-from sheetsync.core.distinct import Distinct, distinct_values
+from sheetsync.core.distinct import Distinct, distinct_values, is_string_column
 from sheetsync.errors import ExitCode, SheetsyncError
 
 __all__ = [
@@ -189,7 +189,7 @@ def parse_numbers(
     seps = _separators(decimal, thousands)
     dtype = values.dtype
     bad_positions: list[int]
-    if distinct is not None and pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+    if distinct is not None and is_string_column(values):
         # Only a string column: in an object column pd.factorize makes 1, 1.0 and True one value.
         texts = np.empty(len(distinct.values()), dtype=object)
         texts[:] = distinct.values()

@@ -28,7 +28,7 @@ from pandas.api.types import (
 
 from sheetsync.core.dates import excel_serial, parse_date, parse_dates
 from sheetsync.core.display import bounded_names
-from sheetsync.core.distinct import Distinct, distinct_values
+from sheetsync.core.distinct import Distinct, distinct_values, is_string_column
 from sheetsync.core.expressions.syntax import (
     ARITH_OPS,
     OPERATOR_TEXT,
@@ -683,7 +683,7 @@ def _column_operand(
         naive = data.dt.tz_localize(None) if isinstance(dtype, pd.DatetimeTZDtype) else data
         values = naive.to_numpy().astype("datetime64[us]").view(np.int64)
         return _Operand("datetime", values, naive.isna().to_numpy(), label)
-    if pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+    if is_string_column(data):
         # A string column (a CSV's): its distinct texts straight from its own storage.
         distinct = (shared() if shared is not None else None) or distinct_values(data)
         return _text_operand(distinct.codes, distinct.values(), distinct.codes < 0, label)
@@ -703,7 +703,7 @@ def _column_operand(
     # Text: blank cells are missing. Placeholders such as "N/A" or "-" are missing in a column
     # of numbers (the README's rule for number cells), but in a column of text they are text:
     # Region == 'NA' (North America) matches. Each distinct value is classified once.
-    distinct = (shared() if shared is not None else None) or Distinct(*pd.factorize(arr, use_na_sentinel=True))
+    distinct = (shared() if shared is not None else None) or distinct_values(arr)
     return _text_operand(distinct.codes, distinct.values(), missing, label)
 
 
