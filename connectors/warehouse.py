@@ -148,17 +148,30 @@ class Connection:
             limit_statement(self.backend, self.name, left)
         except Exception as exc:
             raise self.error(exc) from None
-        timer = threading.Timer(left, self._cancel)
-        timer.daemon = True
-        timer.start()
+        done, cancelled = threading.Event(), threading.Event()
+
+        def watch() -> None:
+            # Past the budget, cancel again and again until the statement returns: a cancel that
+            # lands before the engine has begun the statement (the client still preparing it, on
+            # a busy machine) is a no-op, and the statement would then run unbounded.
+            if done.wait(left):
+                return
+            cancelled.set()
+            while True:
+                self._cancel()
+                if done.wait(_RECANCEL_SECONDS):
+                    return
+
+        watcher = threading.Thread(target=watch, name=f"timeout {self.source.name}", daemon=True)
+        watcher.start()
         try:
             return expr.execute()
         except Exception as exc:
-            if not timer.is_alive() or _looks_cancelled(exc):
+            if cancelled.is_set() or _looks_cancelled(exc):
                 raise self.timed_out() from None
             raise self.error(exc) from None
         finally:
-            timer.cancel()
+            done.set()
 
     def timed_out(self) -> SourceUnavailable:
         return _timed_out(self.source, self.where)
@@ -184,6 +197,9 @@ class Connection:
                 self.backend.disconnect()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+_RECANCEL_SECONDS = 0.2  # how often a statement past its source's timeout is cancelled again
 
 
 def _timed_out(source: SourceConfig, where: str) -> SourceUnavailable:

@@ -189,6 +189,33 @@ def test_the_timeout_bounds_all_of_a_duckdb_sources_queries_together(frame, tmp_
         conn.close()
 
 
+def test_a_cancel_the_engine_missed_is_sent_again_until_the_statement_stops(tmp_path):
+    """A cancel that lands before DuckDB has begun the statement is a no-op (on a busy machine the
+    client can still be preparing it): the first is dropped here, and the next one must stop it."""
+    source = SourceConfig(name="events", type="sql", url="duckdb:///m.duckdb", table="analytics.events",
+                          root=str(tmp_path), timeout=0.5)
+    write_duckdb(events(), tmp_path / "m.duckdb")
+    conn = connect(source)
+    cancels: list[float] = []
+    real_cancel = conn._cancel
+
+    def first_one_missed() -> None:
+        cancels.append(time.monotonic())
+        if len(cancels) > 1:
+            real_cancel()
+
+    conn._cancel = first_one_missed  # type: ignore[method-assign]
+    try:
+        started = time.monotonic()
+        conn.deadline = started + source.timeout
+        with pytest.raises(SourceUnavailable, match="its queries ran longer than the source's timeout"):
+            conn.run(conn.backend.sql("SELECT sum(r % 7) AS s FROM range(3000000000) t(r)"))  # ~15 s uncancelled
+        assert len(cancels) >= 2
+        assert time.monotonic() - started < 5
+    finally:
+        conn.close()
+
+
 def _nap(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
