@@ -279,12 +279,12 @@ def _digest(config: Config, as_of: date | None, reporter: Reporter, **options: A
     return outcome.exit_code
 
 
-
 def _echo_deliveries(deliveries: Iterable[Any]) -> None:
     """One line a message: what was sent or written on stdout, what waits in the outbox on stderr."""
     for delivery in deliveries:
         pending = delivery.action == "pending"
         click.echo(("error: " if pending else "") + delivery.describe(), err=pending)
+
 
 @main.command("digest")
 @common_options

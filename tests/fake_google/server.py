@@ -417,15 +417,15 @@ class FakeGoogle:
     # --- request handling -------------------------------------------------------------------
 
     def _handle(self, method: str, raw_target: str, headers: dict[str, str], body: bytes) -> _Response:
-        response = self._answer(method, raw_target, headers, body)
-        pretty = parse_qs(urlsplit(raw_target).query).get("prettyPrint", ["true"])[-1].lower()
-        response.pretty = pretty != "false"
+        parts = urlsplit(raw_target)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        response = self._answer(method, parts.path, query, headers, body)
+        response.pretty = query.get("prettyPrint", ["true"])[-1].lower() != "false"
         return response
 
-    def _answer(self, method: str, raw_target: str, headers: dict[str, str], body: bytes) -> _Response:
-        parts = urlsplit(raw_target)
-        raw_path = parts.path
-        query = parse_qs(parts.query, keep_blank_values=True)
+    def _answer(
+        self, method: str, raw_path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> _Response:
         kind, match = classify(method, raw_path)
         with self._lock:
             self._calls.append((Call(method, unquote(raw_path), query), kind))
@@ -1172,8 +1172,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             # Google indents its JSON unless asked not to; Python's indenting encoder is pure Python
             # and costs the test server about four times the compact one.
-            indented = json.dumps(response.payload, ensure_ascii=False, indent=2) + "\n" if response.pretty else None
-            data = (indented or json.dumps(response.payload, ensure_ascii=False, separators=(",", ":"))).encode()
+            if response.pretty:
+                text = json.dumps(response.payload, ensure_ascii=False, indent=2) + "\n"
+            else:
+                text = json.dumps(response.payload, ensure_ascii=False, separators=(",", ":"))
+            data = text.encode("utf-8")
         self.send_response(response.status)
         if data or response.status != 204:
             self.send_header("Content-Type", response.content_type)
