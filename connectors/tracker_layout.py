@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
+from connectors import xlsx_template_cache
 from sheetsync import resources
 from sheetsync.core.tracker import Cell, Tab, Table, TrackerContent, number_format
 from sheetsync.errors import ConfigError
@@ -53,11 +54,7 @@ def load_template(template: str | Path | None) -> Workbook:
     if not path.is_file():
         raise ConfigError(f"tracker.template: {path}: file not found", file=str(path), key="tracker.template")
     try:
-        with warnings.catch_warnings():
-            # Features openpyxl cannot keep (Excel 2010 data bar extensions, slicers) are
-            # dropped with a warning per file: the README says which.
-            warnings.simplefilter("ignore", UserWarning)
-            return load_workbook(path, rich_text=False)
+        return xlsx_template_cache.load(path, _parse)  # loaded once per template, then kept
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise ConfigError(
             f"tracker.template: {path}: not an .xlsx workbook ({exc})", file=str(path), key="tracker.template"
@@ -66,6 +63,14 @@ def load_template(template: str | Path | None) -> Workbook:
         raise ConfigError(
             f"tracker.template: {path}: cannot read: {exc.strerror or exc}", file=str(path), key="tracker.template"
         ) from None
+
+
+def _parse(path: Path) -> Workbook:
+    with warnings.catch_warnings():
+        # Features openpyxl cannot keep (Excel 2010 data bar extensions, slicers) are
+        # dropped with a warning per file: the README says which.
+        warnings.simplefilter("ignore", UserWarning)
+        return load_workbook(path, rich_text=False)
 
 
 def locate(wb: Workbook, tab: Tab, table: Table) -> tuple[Worksheet, int, int]:
