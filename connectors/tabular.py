@@ -2,12 +2,14 @@
 
 Shared by every connector so that a blank or duplicate header, a header row further
 down, or trailing empty rows behave the same whether the grid came from a CSV file,
-a workbook or a Google Sheet.
+a workbook or a Google Sheet. Grids of Python values (a workbook's cells, a Google Sheet's
+values) become frames column by column (`grid_frame`), each column typed once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from itertools import zip_longest
 
 import numpy as np
 import pandas as pd
@@ -138,3 +140,58 @@ def frame_from_grid(
     data = grid.iloc[header_row:].reset_index(drop=True)
     data.columns = range(len(data.columns))
     return frame_from_rows(headers, data, first_row=skipped_rows + header_row + 1, rename=rename)
+
+
+_NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
+_DATE_KINDS = frozenset({"date", "datetime"})
+
+
+def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series:
+    """One sheet column: blanks ("" or None) as missing, one dtype where every cell agrees.
+
+    Numbers become float64 and dates datetime64 (the core then reads them without a Python
+    loop); text, booleans and anything mixed stay Python values for the core's parsers.
+    """
+    values = np.array(cells, dtype=object)
+    if not len(values):
+        return values
+    blank = values == ""
+    if blank.any():
+        values[blank] = None
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in _NUMBER_KINDS:
+        return values.astype(np.float64)  # None -> NaN
+    if kind in _DATE_KINDS:
+        try:
+            return pd.Series(pd.to_datetime(values))
+        except (ValueError, TypeError, OverflowError):  # out of pandas' range: the core parser decides
+            return values
+    return values
+
+
+def grid_frame(
+    rows: Sequence[Sequence[object]],
+    *,
+    header_row: int = 1,
+    rename: Mapping[str, str] | None = None,
+    skipped_rows: int = 0,
+    lead_columns: int = 0,
+) -> tuple[pd.DataFrame, list[str]]:
+    """`frame_from_grid` for a grid of Python values given row by row, built column by column.
+
+    Rows may be ragged (Google trims each row's trailing blanks): short ones read as blank.
+    `lead_columns` blank columns come first, for a range that starts right of column A, so
+    blank headers are named after the sheet's own column letters.
+    """
+    if len(rows) < header_row:
+        grid = pd.DataFrame([[None] * lead_columns + list(r) for r in rows], dtype=object)
+        return frame_from_grid(grid, header_row=header_row, rename=rename, skipped_rows=skipped_rows)
+    columns = list(zip_longest(*rows, fillvalue=""))  # transposed and padded in one pass
+    height = len(rows) - header_row
+    headers: list[object] = [None] * lead_columns + [None if c[header_row - 1] == "" else c[header_row - 1]
+                                                      for c in columns]
+    data: dict[int, object] = {i: np.full(height, None, dtype=object) for i in range(lead_columns)}
+    for i, column in enumerate(columns, start=lead_columns):
+        data[i] = typed_column(column[header_row:])
+    body = pd.DataFrame(data, index=range(height))
+    return frame_from_rows(headers, body, first_row=skipped_rows + header_row + 1, rename=rename)

@@ -10,55 +10,22 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import numpy as np
 import pandas as pd
 import python_calamine
 
 from connectors.base import SourceFormatError, SourceNotFound
 from connectors.files import read_bytes, read_files
-from connectors.tabular import frame_from_grid, frame_from_rows
+from connectors.tabular import grid_frame
 from connectors.xlsx_scan import SheetCells, scan_sheet
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
 
-_NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
-_DATE_KINDS = frozenset({"date", "datetime"})
-
-
-def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series:
-    """One sheet column: blanks ("" from calamine) as missing, one dtype where every cell agrees."""
-    values = np.array(cells, dtype=object)
-    if not len(values):
-        return values
-    blank = values == ""
-    if blank.any():
-        values[blank] = None
-    kind = pd.api.types.infer_dtype(values, skipna=True)
-    if kind in _NUMBER_KINDS:
-        numbers = np.full(len(values), np.nan)
-        numbers[~blank] = values[~blank].astype(np.float64)
-        return numbers
-    if kind in _DATE_KINDS:
-        try:
-            return pd.Series(pd.to_datetime(values))
-        except (ValueError, TypeError, OverflowError):  # out of pandas' range: the core parser decides
-            return values
-    return values
-
 
 def _grid_frame(rows: list[list[object]], config: SourceConfig) -> tuple[pd.DataFrame, list[str]]:
     """Header row and typed columns from calamine's rows (the frame built once, column by column)."""
-    if len(rows) < config.header_row:
-        return frame_from_grid(pd.DataFrame(rows, dtype=object), header_row=config.header_row, rename=config.rename)
-    headers = [None if v == "" else v for v in rows[config.header_row - 1]]
-    body = rows[config.header_row :]
-    width = max((len(r) for r in rows), default=0)
-    columns = list(zip(*body, strict=True)) if body else [() for _ in range(width)]
-    data = pd.DataFrame({i: typed_column(column) for i, column in enumerate(columns)}, index=range(len(body)))
-    return frame_from_rows(headers, data, first_row=config.header_row + 1, rename=config.rename)
+    return grid_frame(rows, header_row=config.header_row, rename=config.rename)
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an encrypted .xlsx
