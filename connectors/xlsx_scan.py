@@ -3,7 +3,9 @@
 python-calamine reads an error cell (``#DIV/0!``, ``#REF!``) and a formula whose result was
 never saved (a file written by a program that does not calculate) as an empty string, so a
 sum silently loses them. One pass over the sheet's XML, from the bytes already read, finds
-both, so the reader can name them like a CSV's bad cells.
+both, so the reader can name them like a CSV's bad cells. The same bytes say where the used
+range starts and how many cells hold a value, which the typed-column reader checks its
+answer against (`xlsx_columns`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ _IS_ERROR = re.compile(rb'\bt="e"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
+_HELD_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)>")  # a cell's saved value or inline string
+_ROW_START = re.compile(rb"<(?:\w+:)?row\b")
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]+)"')
 
 
 @dataclass
@@ -32,6 +37,14 @@ class SheetCells:
 
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     uncached: list[str] = field(default_factory=list)  # A1 references of formulas with no saved result
+    scanned: bool = False  # the sheet's XML was found and read (not for .ods, or a part missing)
+    first_value_row: int | None = None  # the first sheet row (1-based) with a value: where calamine's range starts
+    values_below_header: int | None = None  # cells holding a value under the header row, when counted
+
+    @property
+    def plain(self) -> bool:
+        """Nothing here for the reader to put back: calamine's values are the whole story."""
+        return self.scanned and not self.errors and not self.uncached
 
 
 def _column_index(letters: bytes) -> int:
@@ -59,7 +72,30 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def scan_sheet(data: bytes, sheet: str) -> SheetCells:
+def _first_value_row(xml: bytes) -> int | None:
+    """The row of the first cell holding a value (rows are in order in the XML), or None."""
+    value = _HELD_VALUE.search(xml)
+    if value is None:
+        return None
+    rows = list(_ROW_NUMBER.finditer(xml, 0, value.start()))  # usually one: the value's own row
+    row = rows[-1] if rows else None
+    if row is None or _ROW_START.search(xml, row.end(), value.start()):
+        return None  # the value's row has no r= (optional in the format): not known
+    return int(row[1])
+
+
+def _values_below(xml: bytes, header_row: int) -> int | None:
+    """How many cells under `header_row` hold a value (a saved `<v>` or an inline string)."""
+    if b"<sheetData" not in xml:
+        return None  # names with a namespace prefix (<x:c>): not counted
+    row = re.search(rb'<row\b[^>]*?\br="%d"[^>]*?(/?)>' % header_row, xml)
+    if row is None or row[1]:
+        return None
+    end = xml.find(b"</row>", row.end())
+    return None if end < 0 else xml.count(b"<v>", end) + xml.count(b"<is>", end)
+
+
+def scan_sheet(data: bytes, sheet: str, header_row: int = 1) -> SheetCells:
     """Error cells and uncached formulas of one sheet of an .xlsx held in memory."""
     found = SheetCells()
     try:
@@ -70,6 +106,9 @@ def scan_sheet(data: bytes, sheet: str) -> SheetCells:
             xml = book.read(part)
     except (zipfile.BadZipFile, KeyError, OSError):
         return found
+    found.scanned = True
+    found.first_value_row = _first_value_row(xml)
+    found.values_below_header = _values_below(xml, header_row)
     if b'"e"' not in xml and b"<f" not in xml and b":f" not in xml:
         return found  # the common case: nothing to look for, no per-cell pass
     for cell in _CELL.finditer(xml):
