@@ -78,7 +78,7 @@ def _plain_names(names: list[str]) -> bool:
 
 
 def _typed(kind: str, values: pa.Array) -> object:
-    """One column as the general reader types it (`xlsx_source.typed_column`), or None."""
+    """One column as the general reader types it (`tabular.typed_column`), or None."""
     if kind in ("float", "int"):
         numbers = values.cast(pa.float64()).to_numpy(zero_copy_only=False)
         if kind == "float" and pc.any(pc.is_nan(values)).as_py():
