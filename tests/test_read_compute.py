@@ -303,3 +303,48 @@ def test_an_object_column_of_numbers_is_cast_not_parsed_and_reads_as_each_cells_
         pd.to_numeric, numbers._safe_parse = real, parse_cell
     expected = [float("nan") if v is None else float(v) for v in cells]  # type: ignore[arg-type]
     assert bad == [] and np.array_equal(values.to_numpy(), np.array(expected, dtype="float64"), equal_nan=True)
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_distinct_count_factorizes_only_the_rows_its_windows_reach(
+    monkeypatch: pytest.MonkeyPatch, shuffled: bool
+) -> None:
+    """A quarter's distinct customers factorize the quarter's rows, not the file's; an earlier window widens that.
+
+    The counts equal pandas' `nunique` over each window, blanks and spaces trimmed as ever.
+    """
+    from sheetsync.config import parse_config
+    from sheetsync.core.kpis import prepare_kpi_rows
+
+    days = pd.date_range("2026-07-01", "2026-11-24").strftime("%Y-%m-%d").tolist()
+    rows = [(day, f" C{(i * 7) % 53} " if i % 11 == 0 else f"C{(i * 7) % 53}", "paid" if i % 3 else "refunded")
+            for i, day in enumerate(day for day in days for _ in range(6))]
+    rows += [("2026-10-05", "", "paid"), ("2026-10-06", "   ", "paid"), ("2026-10-07", None, "paid")]
+    frame = pd.DataFrame(rows, columns=["Date", "Customer", "Status"]).astype("str")
+    frame.loc[frame["Customer"] == "None", "Customer"] = None
+    if shuffled:
+        frame = frame.sample(frac=1, random_state=5).reset_index(drop=True)
+    config = parse_config({"project": {"period": "2026-Q4"}, "sources": {"orders": {"type": "csv", "path": "o.csv"}},
+                           "kpis": {"buyers": {"title": "Buyers", "source": "orders", "column": "Customer",
+                                               "agg": "count_distinct", "date_column": "Date",
+                                               "filter": "Status == 'paid'"}}}, Path("config.toml"))  # fmt: skip
+    factorized = whole_columns_factorized(monkeypatch, len(frame))
+    sizes = record_calls(monkeypatch, pd, "factorize", lambda values, *args, **kwargs: len(values))
+    cache = ColumnCache(frame, config.sources["orders"])
+    kpi_rows, _ = prepare_kpi_rows(frame, config.kpis["buyers"], config.sources["orders"], cache=cache)
+    assert sorted(factorized) == ["Date", "Status"]  # preparing factorized no customer
+
+    def expected(start: str, end: str) -> int:
+        chosen = frame[(frame["Date"] >= start) & (frame["Date"] <= end) & (frame["Status"] == "paid")]
+        trimmed = chosen["Customer"].str.strip()
+        return trimmed[trimmed.ne("") & trimmed.notna()].nunique()
+
+    sizes.clear()
+    quarter = sum(1 for day in frame["Date"] if day >= "2026-10-01")
+    for start, end in [("2026-10-01", "2026-11-24"), ("2026-10-01", "2026-11-17"), ("2026-11-16", "2026-11-22")]:
+        assert kpi_rows.value(date.fromisoformat(start), date.fromisoformat(end)) == expected(start, end)
+    big = [size for size in sizes if size > 100]  # not the distinct values of one
+    assert len(big) == 1 and quarter - 6 <= big[0] <= quarter  # the quarter's rows, once, for all three windows
+    assert kpi_rows.value(date(2026, 7, 1), date(2026, 9, 30)) == expected("2026-07-01", "2026-09-30")
+    assert max(sizes) >= len(frame) - 6  # the previous quarter asked for: the covered rows grow to take it in
+    assert kpi_rows.value(date(2026, 10, 1), date(2026, 11, 24)) == expected("2026-10-01", "2026-11-24")

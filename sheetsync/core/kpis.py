@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sheetsync.core.dates import infer_date_order, parse_day_numbers
 from sheetsync.core.display import bounded_names, shown
-from sheetsync.core.distinct import Distinct, distinct_values, is_string_column
+from sheetsync.core.distinct import Distinct, RangeCodes, distinct_values, is_string_column
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_numbers
@@ -72,7 +73,7 @@ class KPIRows:
     """
 
     agg: str
-    values: np.ndarray
+    values: np.ndarray | RangeCodes
     days: np.ndarray | None
     index: np.ndarray | None = None
     column: str | None = None
@@ -290,6 +291,7 @@ class ColumnCache:
         self._sorted: dict[tuple[str | None, ...], np.ndarray] = {}
         self._operands: dict[tuple[str, str], Any] = {}  # the frame's columns as filters read them
         self._distinct: dict[str, Distinct] = {}
+        self._range_codes: dict[tuple[str, str], RangeCodes] = {}  # (column, date column): distinct counts' codes
         self.window_values: dict[tuple[object, ...], float | None] = {}  # shared by this source's KPIRows
         self.notes: dict[tuple[str, str], list[str]] = {}  # (kind, column) -> said once per column
 
@@ -326,6 +328,9 @@ class ColumnCache:
         """The column factorized once: its day/month order, its dates, filters and distinct counts share it."""
         if column not in self._distinct:
             self._distinct[column] = distinct_values(self.frame[column])
+            for (name, date_column), codes in self._range_codes.items():  # deferred by a distinct count: take it whole
+                if name == column:
+                    codes.cover_all(self.sorted_column("text", column, date_column)[self.dated_rows(date_column) :])
         return self._distinct[column]
 
     def distinct_in(self, frame: pd.DataFrame, column: str) -> Distinct | None:
@@ -453,6 +458,26 @@ class ColumnCache:
             self._sorted[key] = self._in_date_order(self.column(kind, column), date_column)
         return self._sorted[key]
 
+    def dated_column(self, kind: str, column: str | None, date_column: str) -> np.ndarray | RangeCodes:
+        """`sorted_column` past the undated rows: what a dated KPI's `KPIRows.values` holds.
+
+        A distinct count over a string column nothing else has factorized gets `RangeCodes`:
+        only the rows its windows reach are factorized (a quarter's, not the whole file's).
+        """
+        first = self.dated_rows(date_column)
+        if kind == "text" and column is not None and self._unfactorized(column):
+            key = (column, date_column)
+            if key not in self._range_codes:
+                self._range_codes[key] = RangeCodes(self.frame[column].array, self.date_order(date_column), first,
+                                                    lambda texts: _text_codes(texts, distinct_values(texts)))
+            return self._range_codes[key]
+        return self.sorted_column(kind, column, date_column)[first:]
+
+    def _unfactorized(self, column: str) -> bool:
+        """A string column (a CSV's) that no filter, date or count has factorized yet."""
+        return column not in self._distinct and ("text", column) not in self._parsed and is_string_column(
+            self.frame[column])
+
     def column(self, kind: str, column: str | None) -> np.ndarray:
         """A column as KPIs aggregate it: "number" (floats), "text" (codes) or "present" (for count)."""
         if column is None:  # a count of rows: every row counts
@@ -465,12 +490,12 @@ class ColumnCache:
         """Whether a column as KPIs aggregate it (dated rows, in date order) holds no blank cell."""
         key = ("complete", kind, column, date_column)
         if key not in self._sorted:
-            if date_column is None:
-                values = self.column(kind, column)
+            values = self.column(kind, column) if date_column is None else self.dated_column(kind, column, date_column)
+            if isinstance(values, RangeCodes):  # factorized only as windows need it: not known here
+                self._sorted[key] = np.bool_(False)
             else:
-                values = self.sorted_column(kind, column, date_column)[self.dated_rows(date_column) :]
-            blank = np.isnan(values) if values.dtype.kind == "f" else values < 0
-            self._sorted[key] = np.bool_(not blank.any())
+                blank = np.isnan(values) if values.dtype.kind == "f" else values < 0
+                self._sorted[key] = np.bool_(not blank.any())
         return bool(self._sorted[key])
 
     def selection(self, row_filter: Filter, key: str, date_column: str) -> np.ndarray:
@@ -522,18 +547,39 @@ def _text_codes(series: pd.Series, distinct: Distinct) -> np.ndarray:
     return remap[codes]
 
 
-# Characters str.strip() removes (str.isspace), as a pattern for pyarrow's regex engine.
-_EDGE_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-_NEEDS_TRIM = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$|^$"
+# The UTF-8 bytes a character str.strip() removes (str.isspace) can begin or end with: the
+# ASCII spaces, the lead bytes of U+0085, U+00A0, U+1680, U+2000-U+3000 (0xC2, 0xE1-0xE3) and
+# their last bytes. A text whose first and last bytes are neither needs no trimming; others may
+# (an 'é' ends in 0xA9 too) and are trimmed in Python, so the test may say "maybe", never "no" wrongly.
+_ASCII_SPACES = [*range(0x09, 0x0E), *range(0x1C, 0x21)]
+_SPACE_FIRST_BYTE = np.zeros(256, dtype=bool)
+_SPACE_FIRST_BYTE[[*_ASCII_SPACES, 0xC2, 0xE1, 0xE2, 0xE3]] = True
+_SPACE_LAST_BYTE = np.zeros(256, dtype=bool)
+_SPACE_LAST_BYTE[[*_ASCII_SPACES, *range(0x80, 0x8B), 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
 
 
 def _untrimmed(series: pd.Series, uniques: object) -> bool:
-    """Whether a string column's distinct values need no trimming (none starts or ends with a space, none is empty)."""
+    """Whether a string column's distinct values need no trimming (none starts or ends with a space, none is empty).
+
+    Read from the first and last byte of each text in the Arrow buffers: a regex over 154,000
+    distinct customers took 11 ms, the bytes a fraction of one.
+    """
     if not is_string_column(series):
         return False
     if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
         return False
-    return not bool(uniques.str.contains(_NEEDS_TRIM, regex=True).any())
+    texts = pa.array(uniques.array)
+    if texts.null_count or not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        return False
+    if not len(texts):
+        return True
+    _, offset_buffer, data_buffer = texts.buffers()
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(offset_buffer, dtype=width)[texts.offset : texts.offset + len(texts) + 1]
+    if data_buffer is None or bool((offsets[1:] == offsets[:-1]).any()):  # an empty text is blank
+        return False
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    return not (_SPACE_FIRST_BYTE[data[offsets[:-1]]].any() or _SPACE_LAST_BYTE[data[offsets[1:] - 1]].any())
 
 
 _NO_DAY = np.iinfo("int64").min
@@ -610,7 +656,7 @@ def prepare_kpi_rows(
                        cache.window_values), warnings  # fmt: skip
     first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
     days = cache.sorted_days(kpi.date_column)[first:]
-    values = cache.sorted_column(kind, kpi.column, kpi.date_column)[first:]
+    values = cache.dated_column(kind, kpi.column, kpi.date_column)
     index = None if kpi.filter is None else cache.selection(kpi.filter, f"kpis.{kpi.id}.filter", kpi.date_column)
     return KPIRows(kpi.agg, values, days, index, kpi.column, _text(kpi.filter), complete, shared_as,
                    cache.window_values), warnings  # fmt: skip
