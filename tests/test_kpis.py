@@ -306,6 +306,35 @@ def test_a_median_is_numpys_and_leaves_the_shared_column_as_it_was(index):
     check()
 
 
+@pytest.mark.parametrize("size", [50_000, 77_777])
+@pytest.mark.parametrize("shape", ["spread", "sorted", "reversed", "few values", "one value", "spikes on the sample"])
+def test_a_large_median_narrowed_by_a_sample_is_numpys(size, shape):
+    """Past 50,000 values a sample bounds the middle ranks; whatever the values (even ones that fool the
+    sample), the median is np.median's and the shared column is left as it was."""
+    import numpy as np
+
+    rng = np.random.default_rng(size)
+    values = np.round(rng.gamma(2.0, 30.0, size), 2)
+    if shape == "sorted":
+        values.sort()
+    elif shape == "reversed":
+        values = np.sort(values)[::-1].copy()
+    elif shape == "few values":
+        values = rng.integers(0, 4, size).astype(float)
+    elif shape == "one value":
+        values = np.full(size, 2.5)
+    elif shape == "spikes on the sample":  # every value the sample takes is huge: its bounds miss the middle
+        values = np.ones(size)
+        values[:: size // 4096] = 1e9
+    rows, shared = _shared_rows(values.tolist(), [True] * size, index=False)
+    before = shared.copy()
+    assert rows.value(None, None) == float(np.median(values))
+    keep = rng.random(size) < 0.7
+    picked, _ = _shared_rows(values.tolist(), keep.tolist(), index=True)
+    assert picked.value(None, None) == float(np.median(values[keep]))
+    assert np.array_equal(shared, before)
+
+
 def test_identical_windows_of_one_source_are_aggregated_once(monkeypatch):
     """Two KPIs over the same rows (say one per key result) share each window's aggregate; others do not."""
     from sheetsync.core.kpis import ColumnCache, KPIRows

@@ -184,18 +184,42 @@ class KPIRows:
 
 
 def _median(numbers: np.ndarray) -> float:
-    """np.median of NaN-free values, found by partitioning `numbers` in place (the caller's own copy).
+    """np.median of NaN-free values: the same order statistics and the same mean of the middle two.
 
-    The same order statistics and the same mean of the middle two as np.median, without its
-    copy and its extra pass for NaN.
+    `numbers` is the caller's own copy, which may be reordered.
     """
     size = len(numbers)
     half = size // 2
-    if size % 2:
-        numbers.partition(half)
-        return float(numbers[half])
-    numbers.partition((half - 1, half))
-    return float(np.mean(numbers[half - 1 : half + 1]))
+    middle = _ranked(numbers, half, half) if size % 2 else _ranked(numbers, half - 1, half)
+    return float(middle[0]) if size % 2 else float(np.mean(middle))
+
+
+_SAMPLED_FROM = 50_000  # values from which a sample narrows the search (below, partitioning all is as quick)
+_SAMPLE = 4096
+
+
+def _ranked(numbers: np.ndarray, first: int, last: int) -> np.ndarray:
+    """The values of ranks first..last (0-based, ascending) of `numbers`, as np.partition places them.
+
+    Large arrays are narrowed first: a sorted sample of about 4,096 values bounds where those
+    ranks lie, and only the values between the bounds are partitioned (a twentieth of a
+    quarter's 230,000 amounts), counting those below. Exact whatever the sample: when the bounds
+    miss, the whole array is partitioned as before.
+    """
+    size = len(numbers)
+    if size >= _SAMPLED_FROM:
+        sample = np.sort(numbers[:: size // _SAMPLE])
+        spread = 2 * math.isqrt(len(sample)) + 8  # four standard deviations of a rank in the sample, and some
+        low = sample[max(first * len(sample) // size - spread, 0)]
+        high = sample[min(last * len(sample) // size + spread, len(sample) - 1)]
+        at_least_low = numbers >= low
+        below = size - int(np.count_nonzero(at_least_low))
+        between = numbers[at_least_low & (numbers <= high)]
+        if below <= first and last - below < len(between):
+            between.partition((first - below, last - below))
+            return between[first - below : last - below + 1]
+    numbers.partition((first, last))
+    return numbers[first : last + 1]
 
 
 _AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
