@@ -109,7 +109,7 @@ class Filter(ParsedText):
         if isinstance(result, bool | np.bool_):
             return pd.Series(bool(result), index=df.index, dtype=bool)
         mask = result.to_numpy(dtype=bool, na_value=False)
-        return pd.Series(mask, index=df.index, dtype=bool)
+        return pd.Series(mask, index=df.index, dtype=bool, copy=False)
 
 
 def parse_filter(text: str) -> Filter:
@@ -278,7 +278,8 @@ class _Operand:
     cache_key: str | None = None  # set for raw columns, whose coercions are worth reusing
     # A text column also as codes into its distinct texts (`values` == texts[codes]), so a
     # comparison with a literal is made once per distinct text, not once per row, and the
-    # per-row texts are only made for the comparisons that need them (column to column).
+    # per-row texts are only made for the comparisons that need them (column to column). Code -1
+    # (a missing cell) is the last text, a blank one.
     codes: np.ndarray | None = None
     texts: np.ndarray | None = None
 
@@ -384,7 +385,9 @@ class _FilterEvaluator:
             literal = right if coded is left else left
             per_text = op(coded.texts, literal.values) if coded is left else op(literal.values, coded.texts)
             hits = np.asarray(per_text, dtype=bool)[coded.codes]
-            return pd.arrays.BooleanArray(hits, coded.missing | literal.missing)
+            # A literal is not missing: the column's own mask, shared (BooleanArray operations copy it).
+            missing = coded.missing if literal.missing is False else coded.missing | literal.missing
+            return pd.arrays.BooleanArray(hits, missing)
         lv, lm = self.coerce(left, domain, node, ordering)
         rv, rm = self.coerce(right, domain, node, ordering)
         if lv is _UNREADABLE or rv is _UNREADABLE:
@@ -686,7 +689,7 @@ def _column_operand(
     if is_string_column(data):
         # A string column (a CSV's): its distinct texts straight from its own storage.
         distinct = (shared() if shared is not None else None) or distinct_values(data)
-        return _text_operand(distinct.codes, distinct.values(), distinct.codes < 0, label)
+        return _text_operand(distinct.codes, distinct.values(), None, label)
     arr = data.to_numpy(dtype=object)
     missing = np.asarray(pd.isna(arr), dtype=bool)
     kind = infer_dtype(arr, skipna=True)
@@ -707,15 +710,21 @@ def _column_operand(
     return _text_operand(distinct.codes, distinct.values(), missing, label)
 
 
-def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray, label: str) -> _Operand:
-    """A text column from its factorized cells (code -1: a missing cell), each distinct text classified once."""
+def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray | None, label: str) -> _Operand:
+    """A text column from its factorized cells (code -1: a missing cell), each distinct text classified once.
+
+    Code -1 indexes the last slot of the per-text arrays, a blank text that is missing, so the
+    codes serve as they are (no pass over the rows to move them) and a cell is missing where its
+    text is; `missing`, when given, adds the cells missing otherwise.
+    """
     unique_texts = np.array([v if isinstance(v, str) else str(v) for v in uniques] + [""], dtype=object)
     folded = [t.strip().casefold() for t in unique_texts[:-1]]
     unique_missing = np.array([not t for t in folded] + [True])
     if _holds_numbers(unique_texts[:-1], folded):
         unique_missing |= np.array([t in MISSING_TOKENS for t in folded] + [True])
-    codes = np.where(codes < 0, len(unique_texts) - 1, codes)
-    return _Operand("text", None, missing | unique_missing[codes], label, codes=codes, texts=unique_texts)
+    per_cell = unique_missing[codes]
+    return _Operand("text", None, per_cell if missing is None else missing | per_cell, label, codes=codes,
+                    texts=unique_texts)
 
 
 def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:
