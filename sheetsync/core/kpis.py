@@ -23,7 +23,7 @@ from sheetsync.core.display import bounded_names, shown
 from sheetsync.core.distinct import Distinct, RangeCodes, distinct_values, is_string_column
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
-from sheetsync.core.numbers import mixed_currencies, parse_numbers
+from sheetsync.core.numbers import mixed_currencies, parse_number_array
 from sheetsync.core.periods import (
     Period,
     bucket_label,
@@ -332,9 +332,8 @@ class ColumnCache:
                 self._parsed[key] = (days, bad)
             elif kind == "number":
                 distinct = self.distinct(column) if is_string_column(series) else None
-                numbers, bad = parse_numbers(series, decimal=self.source.decimal, thousands=self.source.thousands,
-                                             distinct=distinct)  # fmt: skip
-                values = numbers.to_numpy(dtype="float64", copy=True)
+                values, bad = parse_number_array(series, decimal=self.source.decimal,
+                                                 thousands=self.source.thousands, distinct=distinct)  # fmt: skip
                 infinite = np.flatnonzero(np.isinf(values))  # a CSV "inf" arrives as a float
                 if len(infinite):
                     bad = sorted([*bad, *((int(i), series.iloc[i]) for i in infinite)], key=lambda item: item[0])

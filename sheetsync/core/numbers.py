@@ -37,6 +37,7 @@ __all__ = [
     "is_missing",
     "mixed_currencies",
     "parse_number",
+    "parse_number_array",
     "parse_numbers",
 ]
 
@@ -184,6 +185,14 @@ def parse_numbers(
     distinct text once). A string column's `distinct` values (`core.distinct`, when the
     caller has them) are parsed instead of its cells, and the results spread by code.
     """
+    out, bad = parse_number_array(values, decimal=decimal, thousands=thousands, distinct=distinct)
+    return pd.Series(out, index=values.index, name=values.name, dtype="float64", copy=False), bad
+
+
+def parse_number_array(
+    values: pd.Series, *, decimal: str = ".", thousands: str | None = None, distinct: Distinct | None = None
+) -> tuple[np.ndarray, list[tuple[Hashable, object]]]:
+    """`parse_numbers` as a new float64 array, the caller's to change (what the KPIs keep: no Series around it)."""
     if not isinstance(values, pd.Series):
         raise TypeError(f"parse_numbers expects a pandas Series, got {type(values).__name__}")
     seps = _separators(decimal, thousands)
@@ -199,8 +208,7 @@ def parse_numbers(
         out = np.append(parsed, np.nan)[distinct.codes]
         bad_positions = np.flatnonzero(unreadable[distinct.codes]).tolist()
         index = values.index
-        bad = [(index[i], values.iloc[i]) for i in bad_positions]
-        return pd.Series(out, index=index, name=values.name, dtype="float64"), bad
+        return out, [(index[i], values.iloc[i]) for i in bad_positions]
     if isinstance(dtype, pd.CategoricalDtype):
         out, bad_positions, originals = _parse_categorical(values, decimal, thousands)
     elif is_bool_dtype(dtype):
@@ -208,14 +216,12 @@ def parse_numbers(
         out = np.full(len(values), np.nan)
         bad_positions = [i for i, v in enumerate(originals) if not is_missing(v)]
     elif is_numeric_dtype(dtype) and not is_complex_dtype(dtype):
-        out = values.to_numpy(dtype="float64", na_value=np.nan, copy=True)
-        return pd.Series(out, index=values.index, name=values.name), []
+        return values.to_numpy(dtype="float64", na_value=np.nan, copy=True), []
     else:
         originals = values.to_numpy(dtype=object)
         out, bad_positions = _parse_object_array(originals, decimal, seps)
     index = values.index
-    bad = [(index[i], originals[i]) for i in bad_positions]
-    return pd.Series(out, index=index, name=values.name, dtype="float64"), bad
+    return out, [(index[i], originals[i]) for i in bad_positions]
 
 
 # ---------------------------------------------------------------------------------------------
