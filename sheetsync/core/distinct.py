@@ -74,43 +74,43 @@ class RangeCodes:
         self._start = start
         self._size = (len(cells) if rows is None else len(rows)) - start
         self._encode = encode
-        self._codes = np.empty(0, dtype=np.int64)
+        self._codes: np.ndarray | None = None  # every position's slot; only lo..hi are filled in
         self._lo = self._hi = 0
-        self.encoded = 0  # rows factorized so far (what tests check)
 
     def __len__(self) -> int:
         return self._size
 
     def __getitem__(self, key: slice | np.ndarray) -> np.ndarray:
+        """Codes at a slice or at ascending positions (as `KPIRows` asks for them)."""
         if isinstance(key, slice):
             lo, hi, step = key.indices(self._size)
             if step != 1:
                 raise ValueError("RangeCodes slices in steps of one")
             if hi <= lo:
                 return np.empty(0, dtype=np.int64)
-            self._cover(lo, hi)
-            return self._codes[lo - self._lo : hi - self._lo]
+            return self._cover(lo, hi)[lo:hi]
         positions = np.asarray(key)
         if not len(positions):
             return np.empty(0, dtype=np.int64)
-        self._cover(int(positions.min()), int(positions.max()) + 1)
-        return self._codes[positions - self._lo]
+        return self._cover(int(positions[0]), int(positions[-1]) + 1)[positions]
 
     def cover_all(self, codes: np.ndarray) -> None:
         """Take every row's codes, made anyway by a reader of the whole column (a filter on it)."""
         assert len(codes) == self._size
         self._codes, self._lo, self._hi = codes, 0, self._size
 
-    def _cover(self, lo: int, hi: int) -> None:
-        """Codes for at least positions lo..hi (exclusive), covering what was covered before."""
-        if self._lo <= lo and hi <= self._hi:
-            return
-        if self._hi > self._lo:  # grow past what was covered by at least its own size: few refactorizations
+    def _cover(self, lo: int, hi: int) -> np.ndarray:
+        """The codes, filled in for at least positions lo..hi (exclusive) and what was covered before."""
+        if self._codes is not None and self._lo <= lo and hi <= self._hi:
+            return self._codes
+        if self._codes is None:  # untouched pages of an empty array cost nothing: slots for every row
+            self._codes = np.empty(self._size, dtype=np.int64)
+        else:  # grow past what was covered by at least its own size: few refactorizations
             span = self._hi - self._lo
             lo = min(lo, max(0, self._lo - span)) if lo < self._lo else self._lo
             hi = max(hi, min(self._size, self._hi + span)) if hi > self._hi else self._hi
         first, last = self._start + lo, self._start + hi
         cells = self._cells[first:last] if self._rows is None else self._cells.take(self._rows[first:last])
-        self._codes = np.asarray(self._encode(pd.Series(cells, copy=False)), dtype=np.int64)
+        self._codes[lo:hi] = self._encode(pd.Series(cells, copy=False))
         self._lo, self._hi = lo, hi
-        self.encoded += hi - lo
+        return self._codes

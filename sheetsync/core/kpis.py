@@ -158,9 +158,8 @@ class KPIRows:
         if self.agg == "count" and self.complete:
             return float(b - a)
         chosen = self._take(a, b)
-        if self.agg == "count_distinct":
-            present = chosen if self.complete else chosen[chosen >= 0]
-            return float(np.count_nonzero(np.bincount(present))) if len(present) else 0.0
+        if self.agg == "count_distinct":  # codes counted once each; a blank (-1) in the first slot, not counted
+            return float(np.count_nonzero(np.bincount(chosen + 1)[1:])) if len(chosen) else 0.0
         if self.agg == "count":
             return float(np.count_nonzero(chosen >= 0))
         numbers = chosen if self.complete else chosen[~np.isnan(chosen)]
