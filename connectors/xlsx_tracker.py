@@ -156,25 +156,24 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
     for row, height in table.heights():
         ws.row_dimensions[row].height = height
     template, put_cell = ws._cells, cells.put
-    for data in table.cells():
-        look = data.look
+    for row, col, content, look, number_format, _ in table.cells():  # unpacked: a tracker has 380,000
         base = look.array if look is not None else None
-        existing = template.get((data.row, data.col))
+        existing = template.get((row, col)) if template else None
         if existing is not None:
             if existing._comment is not None or existing.hyperlink is not None:
                 if base is not None and not existing.has_style:
                     existing._style = copy(base)
-                put(existing, data.content, data.number_format)
+                put(existing, content, number_format)
                 continue
-            del template[(data.row, data.col)]
+            del template[(row, col)]
             if existing.has_style:
                 base = existing._style
-        value = data.content.value
+        value = content.value
         if isinstance(value, str):
-            value, quote = stored(data.content)
+            value, quote = stored(content)
         else:  # what `stored` does to anything but text: nothing
             quote = False
-        put_cell(data.row, data.col, value, base, data.number_format, quote=quote)
+        put_cell(row, col, value, base, number_format, quote=quote)
 
 
 def stored(cell: Cell) -> tuple[object, bool]:
@@ -185,7 +184,10 @@ def stored(cell: Cell) -> tuple[object, bool]:
     """
     value = cell.value
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_TEXT]
+        if not value.isprintable():  # the control characters XML cannot hold are not printable
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if len(value) > MAX_TEXT:
+            value = value[:MAX_TEXT]
         return value, value.startswith(FORMULA_PREFIXES)
     return value, False
 
