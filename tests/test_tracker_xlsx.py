@@ -618,3 +618,19 @@ def test_the_tracker_is_built_with_the_collector_paused_and_it_resumes(monkeypat
     with pytest.raises(RuntimeError, match="boom"):
         jobs.tracker_content(config, result, history)  # type: ignore[arg-type]
     assert seen == [False] and gc.isenabled()
+
+
+def test_the_tracker_is_made_in_memory_without_temporary_files(tmp_path, monkeypatch) -> None:
+    """Every sheet's XML is made in memory (openpyxl would write, read back and remove a file per sheet)."""
+    from tests.test_gsheet_tracker import make_content
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    monkeypatch.setattr("connectors.xlsx_template_cache.cache_dir", lambda: None)  # it would keep the template there
+    made: list[str] = []
+    monkeypatch.setattr(os, "remove", lambda path: made.append(path))
+    target, content = tmp_path / "tracker.xlsx", make_content()
+    xlsx_tracker.write_xlsx_tracker(content, target)
+    assert made == [] and list(temp.iterdir()) == []
+    assert load_workbook(target).sheetnames == [tab.name for tab in content.tabs]
