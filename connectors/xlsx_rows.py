@@ -48,16 +48,20 @@ class SheetCells:
     def __init__(self, ws: Worksheet) -> None:
         self.ws = ws
         self.rows: dict[int, dict[int, str]] = defaultdict(dict)
-        self._styles: dict[tuple[int, str | None, bool], tuple[int | None, StyleArray | None]] = {}
+        self._styles: dict[tuple[int, str | None, bool], tuple[int | None, str, StyleArray | None]] = {}
         self._letters: dict[int, str] = {}
         self._epoch = ws.parent.epoch  # a property that compares dates on every read
 
     def style_id(self, base: StyleArray | None, number_format: str | None, quote: bool) -> int | None:
         """The workbook's index of `base` with `number_format` and the quote prefix; None when unstyled."""
+        return self._style(base, number_format, quote)[0]
+
+    def _style(self, base: StyleArray | None, number_format: str | None, quote: bool) -> tuple[int | None, str]:
+        """(style index, the cell's ` s="…"` attribute), registered in the workbook the first time."""
         key = (id(base), number_format, quote)  # `base` is kept with the answer: its id stays its own
         found = self._styles.get(key)
         if found is not None:
-            return found[0]
+            return found[0], found[1]
         style = StyleArray(base) if base is not None else StyleArray()
         wb = self.ws.parent
         if number_format:  # as openpyxl's own `cell.number_format = ...` registers it
@@ -68,40 +72,40 @@ class SheetCells:
         if quote:
             style.quotePrefix = 1
         sid = wb._cell_styles.add(style) if any(style) else None
-        self._styles[key] = (sid, base)
-        return sid
+        attr = "" if sid is None else f' s="{sid}"'
+        self._styles[key] = (sid, attr, base)
+        return sid, attr
 
     def put(self, row: int, col: int, value: object, base: StyleArray | None, number_format: str | None,
-            *, quote: bool = False) -> None:  # fmt: skip
+            quote: bool = False) -> None:  # fmt: skip
         """One cell; text is stored as text (never a formula), a date as Excel's serial day number."""
         kind = type(value)  # text and numbers first: nearly every cell, without the isinstance chain
         if kind is not str and kind is not float and kind is not int and isinstance(value, datetime.date) \
                 and not number_format:  # fmt: skip
             number_format = DATETIME_DEFAULT if isinstance(value, datetime.datetime) else DATE_DEFAULT
         found = self._styles.get((id(base), number_format, quote))
-        sid = found[0] if found is not None else self.style_id(base, number_format, quote)
+        sid, attr = (found[0], found[1]) if found is not None else self._style(base, number_format, quote)
         if value is None and sid is None:
             self.rows[row].pop(col, None)
             return
         letter = self._letters.get(col)
         if letter is None:
             letter = self._letters[col] = get_column_letter(col)
-        head = f'<c r="{letter}{row}"' if sid is None else f'<c r="{letter}{row}" s="{sid}"'
-        if kind is float or kind is int:
-            xml = f'{head} t="n"><v>{value:.16g}</v></c>'  # as `_number`, inline: the commonest cell
+        if kind is float or kind is int:  # as `_number`, inline: the commonest cell
+            xml = f'<c r="{letter}{row}"{attr} t="n"><v>{value:.16g}</v></c>'
         elif value is None or value == "":
-            xml = head + "/>"
+            xml = f'<c r="{letter}{row}"{attr}/>'
         elif kind is str or isinstance(value, str):
             space = ' xml:space="preserve"' if value != value.strip() else ""
-            xml = f'{head} t="inlineStr"><is><t{space}>{value.translate(_ESCAPES)}</t></is></c>'  # type: ignore[union-attr]
+            xml = f'<c r="{letter}{row}"{attr} t="inlineStr"><is><t{space}>{value.translate(_ESCAPES)}</t></is></c>'  # type: ignore[union-attr]
         elif isinstance(value, bool):
-            xml = f'{head} t="b"><v>{int(value)}</v></c>'
+            xml = f'<c r="{letter}{row}"{attr} t="b"><v>{int(value)}</v></c>'
         elif isinstance(value, datetime.date | datetime.time | datetime.timedelta):
             if isinstance(value, datetime.datetime) and value.tzinfo is not None:
                 raise TypeError("Excel does not support time zones in dates: make the value naive first")
-            xml = f'{head} t="n"><v>{_number(to_excel(value, self._epoch))}</v></c>'
+            xml = f'<c r="{letter}{row}"{attr} t="n"><v>{_number(to_excel(value, self._epoch))}</v></c>'
         elif isinstance(value, int | float):
-            xml = f'{head} t="n"><v>{_number(value)}</v></c>'
+            xml = f'<c r="{letter}{row}"{attr} t="n"><v>{_number(value)}</v></c>'
         else:
             raise TypeError(f"cannot write a {type(value).__name__} into a cell")
         self.rows[row][col] = xml

@@ -173,7 +173,7 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
             value, quote = stored(content)
         else:  # what `stored` does to anything but text: nothing
             quote = False
-        put_cell(row, col, value, base, number_format, quote=quote)
+        put_cell(row, col, value, base, number_format, quote)
 
 
 def stored(cell: Cell) -> tuple[object, bool]:
