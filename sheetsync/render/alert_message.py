@@ -14,6 +14,7 @@ from email.utils import format_datetime, make_msgid
 
 from sheetsync.core import display
 from sheetsync.core.alerts import AlertEvent
+from sheetsync.render import mail_policy
 from sheetsync.render.email_message import parse_address
 
 ALERT_HEADER = "X-Sheetsync-Alerts"
@@ -31,7 +32,7 @@ def build_alert_message(
     project: str, as_of: date, events: Sequence[AlertEvent], *, sender: str, to: Sequence[str], when: datetime,
     tracker_url: str | None = None,
 ) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=mail_policy.DEFAULT)
     senders = [parse_address(sender)]
     msg["Subject"] = subject(project, as_of, events)
     msg["From"] = senders

@@ -26,6 +26,7 @@ import jinja2
 from sheetsync import resources
 from sheetsync.core import display, theme
 from sheetsync.core.digest import DigestContent, bounded
+from sheetsync.render import mail_policy
 from sheetsync.render.template_cache import bytecode_cache
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -201,7 +202,7 @@ def build_message(
     documents: Sequence[tuple[str, bytes]] = (),
 ) -> EmailMessage:
     """The finished message; raises ValueError for an address the email package rejects."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=mail_policy.DEFAULT)
     senders = _addresses([sender])
     msg["Subject"] = display.one_line(rendered.subject)
     msg["From"] = senders

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -33,6 +32,7 @@ from sheetsync.core.alerts import AlertEvent, AlertState, evaluate
 from sheetsync.core.digest import ALL, web_link
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
+from sheetsync.render import mail_policy
 from sheetsync.render.alert_message import build_alert_message
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue
 from sheetsync.runtime.history import History
@@ -161,7 +161,7 @@ def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Send
         except DeliveryError as exc:
             blocked = exc
     for path in outbox.pending_emails():
-        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        message = BytesParser(policy=mail_policy.DEFAULT).parsebytes(path.read_bytes())
         assert isinstance(message, EmailMessage)
         if settings is None and blocked is None:  # no SMTP server: the outbox is the delivery
             target = outbox.root / path.name

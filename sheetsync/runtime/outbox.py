@@ -9,13 +9,13 @@ still knows which digest it is.
 
 from __future__ import annotations
 
-from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
 from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
 from sheetsync.core.display import file_slug
+from sheetsync.render import mail_policy
 from sheetsync.render.email_message import AUDIENCE_HEADER, WEEK_HEADER
 
 
@@ -29,7 +29,7 @@ def to_bytes(message: EmailMessage | bytes) -> bytes:
 
     Bytes are such a message already (serializing a digest with its charts takes a while: once is enough).
     """
-    return message if isinstance(message, bytes) else message.as_bytes(policy=policy.SMTP)
+    return message if isinstance(message, bytes) else message.as_bytes(policy=mail_policy.WIRE)
 
 
 class Queue:
@@ -84,7 +84,7 @@ class Outbox(Queue):
     def load(path: Path) -> tuple[EmailMessage, str, str]:
         """A queued message with the week and audience it was made for."""
         with open(path, "rb") as handle:
-            message = BytesParser(policy=policy.default).parse(handle)
+            message = BytesParser(policy=mail_policy.DEFAULT).parse(handle)
         assert isinstance(message, EmailMessage)
         week = str(message.get(WEEK_HEADER, "")).strip()
         audience = str(message.get(AUDIENCE_HEADER, "")).strip()
