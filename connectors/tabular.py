@@ -183,15 +183,47 @@ def grid_frame(
     `lead_columns` blank columns come first, for a range that starts right of column A, so
     blank headers are named after the sheet's own column letters.
     """
-    if len(rows) < header_row:
-        grid = pd.DataFrame([[None] * lead_columns + list(r) for r in rows], dtype=object)
-        return frame_from_grid(grid, header_row=header_row, rename=rename, skipped_rows=skipped_rows)
     columns = list(zip_longest(*rows, fillvalue=""))  # transposed and padded in one pass
-    height = len(rows) - header_row
-    headers: list[object] = [None] * lead_columns + [None if c[header_row - 1] == "" else c[header_row - 1]
-                                                      for c in columns]
-    data: dict[int, object] = {i: np.full(height, None, dtype=object) for i in range(lead_columns)}
+    return _typed_frame(columns, len(rows), header_row, rename, skipped_rows, lead_columns)
+
+
+def columns_frame(
+    columns: Sequence[Sequence[object]],
+    *,
+    header_row: int = 1,
+    rename: Mapping[str, str] | None = None,
+    skipped_rows: int = 0,
+    lead_columns: int = 0,
+) -> tuple[pd.DataFrame, list[str]]:
+    """`grid_frame` for a grid given column by column (Google's ``majorDimension=COLUMNS``).
+
+    Columns may be ragged (each trimmed of its trailing blanks): the grid is as tall as the
+    longest, an empty column in between is ``[]``.
+    """
+    height = max(map(len, columns), default=0)
+    return _typed_frame(columns, height, header_row, rename, skipped_rows, lead_columns)
+
+
+def _typed_frame(
+    columns: Sequence[Sequence[object]],
+    height: int,
+    header_row: int,
+    rename: Mapping[str, str] | None,
+    skipped_rows: int,
+    lead_columns: int,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The frame of a grid `height` rows tall given as (possibly short) columns."""
+    if height < header_row:  # no header row: frame_from_grid says so (only the height matters)
+        return frame_from_grid(pd.DataFrame(index=range(height)), header_row=header_row, skipped_rows=skipped_rows)
+    size = height - header_row
+    headers: list[object] = [None] * lead_columns
+    data: dict[int, object] = {i: np.full(size, None, dtype=object) for i in range(lead_columns)}
     for i, column in enumerate(columns, start=lead_columns):
-        data[i] = typed_column(column[header_row:])
-    body = pd.DataFrame(data, index=range(height))
+        header = column[header_row - 1] if len(column) >= header_row else None
+        headers.append(None if header == "" else header)
+        cells = column[header_row:]
+        if len(cells) < size:
+            cells = [*cells, *[""] * (size - len(cells))]
+        data[i] = typed_column(cells)
+    body = pd.DataFrame(data, index=range(size))
     return frame_from_rows(headers, body, first_row=skipped_rows + header_row + 1, rename=rename)

@@ -63,7 +63,9 @@ def data(result: SourceData | Exception) -> SourceData:
 
 
 def records(result: SourceData | Exception) -> list[dict[str, object]]:
-    return data(result).frame.drop(columns=[ROW_COLUMN]).to_dict("records")
+    """The rows as dicts, a blank cell as None whatever its column's dtype (NaN in float and text columns)."""
+    frame = data(result).frame.drop(columns=[ROW_COLUMN])
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 METRICS = {
@@ -126,8 +128,64 @@ def test_request_shape(fake_google: FakeGoogle, service_account_file: Path, metr
     assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
     assert batch.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
     assert batch.query["prettyPrint"] == ["false"]  # the values come compact, not a line per cell
+    assert batch.query["majorDimension"] == ["COLUMNS"]  # a column per list: no transposing in Python
     assert batch.query["ranges"] == ["'Sales'"]  # the first tab is 'Sales' too: read once
     assert READ_PARAMS["valueRenderOption"] == "UNFORMATTED_VALUE"
+
+
+TYPED = {
+    "T": [
+        ["Day", "Amount", "Gap", "Mixed", "Paid", "Name", "Note"],
+        [46342, 10, None, 3, True, "Ann", None],
+        [46343, None, None, "n/a", False, None, None],
+        [None, 2.5, None, None, None, "Bo", "late"],
+        [46345, 4],  # a ragged last row: Google trims its trailing blanks
+    ]
+}
+
+
+def test_columns_typed_where_every_cell_agrees(fake_google: FakeGoogle, service_account_file: Path) -> None:
+    sid = fake_google.add_spreadsheet("Typed", TYPED)
+    got = data(read(fake_google, service_account_file, src("t", sid))["t"])
+    frame = got.frame
+    assert frame["Day"].dtype == "float64" and frame["Amount"].dtype == "float64"  # numbers, blanks between
+    assert frame["Day"].tolist()[:2] == [46342, 46343] and pd.isna(frame["Day"][2])
+    assert frame["Amount"].tolist()[0::2] == [10, 2.5] and pd.isna(frame["Amount"][1])
+    assert frame["Mixed"].dtype == object and frame["Mixed"].tolist() == [3, "n/a", None, None]  # for the parsers
+    assert frame["Paid"].dtype == object and frame["Paid"].tolist() == [True, False, None, None]
+    assert pd.api.types.is_string_dtype(frame["Name"]) and frame["Name"].tolist()[0::2] == ["Ann", "Bo"]
+    assert frame["Gap"].isna().all() and frame["Note"].tolist()[2] == "late"  # a named empty column is kept
+    assert frame[ROW_COLUMN].tolist() == [2, 3, 4, 5] and got.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("tabs", "options"),
+    [
+        (TYPED, {}),
+        ({"H": [["Amount", "", "Amount", "Amount", None, "Note"], [1, 2, 3, 4, None, "x"], [5, 6, 7, 8]]}, {}),
+        ({"Data": [["Title"], [], ["", "Day", "", "Visits"], ["x", 46342, 3], ["x", None, 4, 11]]}, {"header_row": 3}),
+        ({"Data": [["Title"], [], ["", "Day", "", "Visits"], ["x", 46342, 3], ["x", None, 4, 11]]},
+         {"range": "B3:D"}),
+        ({"Data": [[None, "Title", None, None, "far"], [], [None, None, "a", "b"], [], [None, None, 1]]},
+         {"range": "C2:F", "header_row": 3}),
+        ({"E": [["Date", "Value"], [], [None, ""]]}, {}),
+        ({"E": [["Only title"]]}, {"header_row": 2}),
+        ({"E": []}, {}),
+    ],
+)
+def test_rows_and_columns_answers_give_one_frame(
+    fake_google: FakeGoogle, service_account_file: Path, monkeypatch: pytest.MonkeyPatch,
+    tabs: dict[str, list[list[object]]], options: dict[str, object],
+) -> None:
+    """Values kept from a read row by row (older versions) read as the same frame as column by column."""
+    sid = fake_google.add_spreadsheet("Both", tabs)
+    config = src("s", sid, worksheet=next(iter(tabs)), **options)
+    by_columns = data(read(fake_google, service_account_file, config)["s"])
+    monkeypatch.setitem(READ_PARAMS, "majorDimension", "ROWS")
+    by_rows = data(read(fake_google, service_account_file, config)["s"])
+    assert [c.query["majorDimension"] for c in fake_google.calls_of("values.batchGet")] == [["COLUMNS"], ["ROWS"]]
+    pd.testing.assert_frame_equal(by_columns.frame, by_rows.frame)
+    assert by_columns.warnings == by_rows.warnings
 
 
 # --- headers -----------------------------------------------------------------------------------------
@@ -399,7 +457,8 @@ def test_frame_keeps_object_values_for_the_parsers(
     fake_google: FakeGoogle, service_account_file: Path, metrics: str
 ) -> None:
     frame = data(read(fake_google, service_account_file, src("s", metrics))["s"]).frame
-    assert frame["Amount"].dtype == object
+    assert frame["Amount"].dtype == object  # numbers and "$1,300.50" text: each cell as it came
+    assert frame["Amount"].tolist()[1] == "$1,300.50"
     assert isinstance(frame, pd.DataFrame)
 
 
