@@ -202,3 +202,9 @@ def test_xlsx_columns_are_typed_once_and_mixed_ones_left_to_the_core(tmp_path):
     assert list(frame["Amount"]) == [1200.0, 3.5]
     assert frame["Rate"].dtype == object and list(frame["Rate"]) == ["12%", 0.2]  # the core parses "12%"
     assert frame["Note"][0] == "a" and pd.isna(frame["Note"][1])
+
+
+def test_a_column_named_like_the_row_numbers_is_refused_by_name(tmp_path):
+    (tmp_path / "a.csv").write_text(f"{ROW_COLUMN},Amount\n1,2\n", encoding="utf-8")
+    with pytest.raises(SourceFormatError, match=rf"a\.csv.*a column is named '{ROW_COLUMN}'.*rename it"):
+        read_csv_source(csv_source(tmp_path / "a.csv"))
