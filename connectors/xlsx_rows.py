@@ -36,7 +36,6 @@ DATE_DEFAULT = "yyyy-mm-dd"
 DATETIME_DEFAULT = "yyyy-mm-dd h:mm:ss"
 """What openpyxl shows a date or time in when nothing else sets a format (as it does for its own cells)."""
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;",
                                "\n": "&#10;", "\t": "&#9;"})  # fmt: skip
 _PLACEHOLDER = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
@@ -97,7 +96,7 @@ class SheetCells:
             xml = f'<c r="{letter}{row}"{attr}/>'
         elif kind is str or isinstance(value, str):
             space = ' xml:space="preserve"' if value != value.strip() else ""
-            xml = f'<c r="{letter}{row}"{attr} t="inlineStr"><is><t{space}>{value.translate(_ESCAPES)}</t></is></c>'  # type: ignore[union-attr]
+            xml = f'<c r="{letter}{row}"{attr} t="inlineStr"><is><t{space}>{_escaped(value)}</t></is></c>'  # type: ignore[arg-type]
         elif isinstance(value, bool):
             xml = f'<c r="{letter}{row}"{attr} t="b"><v>{int(value)}</v></c>'
         elif isinstance(value, datetime.date | datetime.time | datetime.timedelta):
@@ -117,6 +116,20 @@ class SheetCells:
             return None
         cols = [c for r in rows for c in self.rows[r]]
         return min(cols), min(rows), max(cols), max(rows)
+
+
+def _escaped(text: str) -> str:
+    """Text as XML element content. Chained `replace` calls: `str.translate` looks up every
+    character in a mapping, about 1.8 µs for a 45-character title against a tenth of that."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")  # first: the entities below bring their own
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
 
 
 def _number(value: float | int) -> str:
