@@ -4,9 +4,10 @@ calamine's Python values cost an object per cell, then a pass per column to type
 the benchmark's sizes that was two thirds of reading a workbook. fastexcel parses with the
 same calamine and types each column in Rust, handing over Arrow arrays. Its answer is taken
 only where it is the general reader's (`xlsx_source`): every column of one kind under a
-header cell of text, the header row inside the sheet's used range, no error cell or unsaved
-formula, and as many values as the sheet's XML holds (`xlsx_scan`), since fastexcel reads
-"N/A", "NULL" and the like as blanks in a typed column where the general reader names them.
+header cell of text, the header row inside the sheet's used range, and a value for every
+cell the sheet's XML fills (`xlsx_scan`). fastexcel reads an error cell, a formula with no
+saved result, and "N/A", "NULL" and the like in a typed column as blanks, where the general
+reader names them.
 Anything else (numbers mixed with text, a blank or date header, times of day) returns None
 and the general reader takes the sheet.
 """
@@ -21,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.xlsx_scan import SheetCells
+from connectors.xlsx_scan import cells_below, first_value_row
 
 # fastexcel logs (through `logging`) each column it cannot type from its values alone, an
 # all-empty one: not news to a sheetsync user, whose reader decides what such a column is.
@@ -33,10 +34,17 @@ _EXCEL_EPOCH_MS = -2_208_988_800_000  # 1900-01-01: below it a "datetime" is a t
 _DAY_MS = 86_400_000
 
 
-def typed_frame(data: bytes, sheet: str, header_row: int, cells: SheetCells) -> tuple[list[str], pd.DataFrame] | None:
-    """The header names and the data columns under them (positional), or None for the general reader."""
-    if not cells.plain or cells.first_value_row is None or header_row < cells.first_value_row:
+def typed_frame(data: bytes, sheet: str, header_row: int, xml: bytes) -> tuple[list[str], pd.DataFrame] | None:
+    """The header names and the data columns under them (positional), or None for the general reader.
+
+    `xml` is the sheet's own XML (`xlsx_scan.sheet_xml`), which the answer is checked against.
+    """
+    first = first_value_row(xml)
+    if first is None or header_row < first:
         return None  # above the used range fastexcel would take the range's first row as the header
+    expected = cells_below(xml, header_row)
+    if expected is None:
+        return None
     import fastexcel
 
     try:
@@ -51,8 +59,8 @@ def typed_frame(data: bytes, sheet: str, header_row: int, cells: SheetCells) -> 
     if any(column.column_name_from != "looked_up" for column in columns) or not _plain_names(names):
         return None
     held = sum(len(values) - values.null_count for values in batch.columns)
-    if held != cells.values_below_header:
-        return None  # a cell fastexcel read as blank: "N/A", "NULL", " " and the like in a typed column
+    if held != expected:
+        return None  # a cell read as blank: an error, an unsaved formula, "N/A" or "NULL" in a typed column
     typed: dict[int, object] = {}
     for position, (column, values) in enumerate(zip(columns, batch.columns, strict=True)):
         kept = _typed(column.dtype, values)

@@ -27,6 +27,7 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 _HELD_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)>")  # a cell's saved value or inline string
+_HEADER_ROW = rb'<row\b[^>]*?\br="%d"[^>]*?(/?)>'  # one row, by number; (/?) tells an empty one
 _ROW_START = re.compile(rb"<(?:\w+:)?row\b")
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]+)"')
 
@@ -37,14 +38,6 @@ class SheetCells:
 
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     uncached: list[str] = field(default_factory=list)  # A1 references of formulas with no saved result
-    scanned: bool = False  # the sheet's XML was found and read (not for .ods, or a part missing)
-    first_value_row: int | None = None  # the first sheet row (1-based) with a value: where calamine's range starts
-    values_below_header: int | None = None  # cells holding a value under the header row, when counted
-
-    @property
-    def plain(self) -> bool:
-        """Nothing here for the reader to put back: calamine's values are the whole story."""
-        return self.scanned and not self.errors and not self.uncached
 
 
 def _column_index(letters: bytes) -> int:
@@ -72,8 +65,11 @@ def _sheet_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def _first_value_row(xml: bytes) -> int | None:
-    """The row of the first cell holding a value (rows are in order in the XML), or None."""
+def first_value_row(xml: bytes) -> int | None:
+    """The first sheet row (1-based) with a value, where calamine's range starts; None if not known.
+
+    Rows are in order in the XML, so it is the row of the first saved value or inline string.
+    """
     value = _HELD_VALUE.search(xml)
     if value is None:
         return None
@@ -84,31 +80,40 @@ def _first_value_row(xml: bytes) -> int | None:
     return int(row[1])
 
 
-def _values_below(xml: bytes, header_row: int) -> int | None:
-    """How many cells under `header_row` hold a value (a saved `<v>` or an inline string)."""
+def cells_below(xml: bytes, header_row: int) -> int | None:
+    """How many cells under `header_row` hold something (close with ``</c>``); None if not counted.
+
+    Every cell with a value, an inline string, an error or a formula closes so, an empty
+    one is written ``<c .../>``: one count over the bytes instead of a pass per cell.
+    """
     if b"<sheetData" not in xml:
         return None  # names with a namespace prefix (<x:c>): not counted
-    row = re.search(rb'<row\b[^>]*?\br="%d"[^>]*?(/?)>' % header_row, xml)
+    row = re.search(_HEADER_ROW % header_row, xml)
     if row is None or row[1]:
         return None
     end = xml.find(b"</row>", row.end())
-    return None if end < 0 else xml.count(b"<v>", end) + xml.count(b"<is>", end)
+    return None if end < 0 else xml.count(b"</c>", end)
 
 
-def scan_sheet(data: bytes, sheet: str, header_row: int = 1) -> SheetCells:
-    """Error cells and uncached formulas of one sheet of an .xlsx held in memory."""
-    found = SheetCells()
+def sheet_xml(data: bytes, sheet: str) -> bytes | None:
+    """The XML of one sheet of an .xlsx held in memory; None when it cannot be found."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as book:
             part = _sheet_part(book, sheet)
-            if part is None:
-                return found
-            xml = book.read(part)
+            return None if part is None else book.read(part)
     except (zipfile.BadZipFile, KeyError, OSError):
-        return found
-    found.scanned = True
-    found.first_value_row = _first_value_row(xml)
-    found.values_below_header = _values_below(xml, header_row)
+        return None
+
+
+def scan_sheet(data: bytes, sheet: str) -> SheetCells:
+    """Error cells and uncached formulas of one sheet of an .xlsx held in memory."""
+    xml = sheet_xml(data, sheet)
+    return SheetCells() if xml is None else scan_cells(xml)
+
+
+def scan_cells(xml: bytes) -> SheetCells:
+    """Error cells and uncached formulas in a sheet's XML."""
+    found = SheetCells()
     if b'"e"' not in xml and b"<f" not in xml and b":f" not in xml:
         return found  # the common case: nothing to look for, no per-cell pass
     for cell in _CELL.finditer(xml):

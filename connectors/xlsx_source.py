@@ -20,7 +20,7 @@ from connectors.base import SourceFormatError, SourceNotFound
 from connectors.files import read_bytes, read_files
 from connectors.tabular import frame_from_rows, grid_frame
 from connectors.xlsx_columns import typed_frame
-from connectors.xlsx_scan import SheetCells, scan_sheet
+from connectors.xlsx_scan import SheetCells, scan_cells, sheet_xml
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
 
@@ -100,8 +100,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
                 location=path,
                 sheet=sheet,
             )
-        cells = scan_sheet(data, sheet, config.header_row) if zipped else None
-        typed = typed_frame(data, sheet, config.header_row, cells) if cells is not None else None
+        xml = sheet_xml(data, sheet) if zipped else None
+        typed = typed_frame(data, sheet, config.header_row, xml) if xml is not None else None
         if typed is not None:
             headers, body = typed
             frame, grid_warnings = frame_from_rows(
@@ -114,8 +114,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
             raise fail(f"cannot read the sheet: {str(exc).splitlines()[0][:200]}", sheet) from None
     finally:
         book.close()
-    if cells is not None:
-        warnings.extend(_mark_cells(rows, cells))
+    if xml is not None:
+        warnings.extend(_mark_cells(rows, scan_cells(xml)))
     frame, grid_warnings = _grid_frame(rows, config)
     return frame, sheet, [*warnings, *grid_warnings]
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from connectors import xlsx_columns, xlsx_source
-from connectors.xlsx_scan import scan_sheet
+from connectors.xlsx_scan import cells_below, first_value_row, sheet_xml
 from connectors.xlsx_source import read_xlsx_source
 from sheetsync.core.model import SourceConfig
 
@@ -112,7 +112,6 @@ def test_what_fastexcel_would_read_otherwise_goes_to_the_general_reader(tmp_path
 
 def test_error_cells_and_unsaved_formulas_go_to_the_general_reader(tmp_path, monkeypatch):
     path = _save(tmp_path / "w.xlsx", [["Amount"], [1], ["=A2*2"]])  # openpyxl saves no result
-    assert not scan_sheet(path.read_bytes(), "Data").plain
     fast, general, answered = _both(path, monkeypatch)
     assert not answered
     assert any("no saved result" in w for w in fast.warnings)
@@ -124,9 +123,18 @@ def test_error_cells_and_unsaved_formulas_go_to_the_general_reader(tmp_path, mon
         _assert_same(fast, general)
 
 
-def test_first_value_row_is_where_the_used_range_starts(tmp_path):
-    path = _save(tmp_path / "w.xlsx", [["Title"], [None], ["Amount"], [1]], at="C4")
-    assert scan_sheet(path.read_bytes(), "Data").first_value_row == 4
+def test_an_error_cell_among_text_goes_to_the_general_reader(tmp_path, monkeypatch):
+    fast, general, answered = _both(_save(tmp_path / "w.xlsx", [["Team"], ["north"], ["#N/A"]]), monkeypatch)
+    assert not answered
+    _assert_same(fast, general)
+    assert list(general.frame["Team"]) == ["north", "#N/A"]  # named like a CSV's bad cell
+
+
+def test_the_used_range_and_the_cells_below_the_header_are_read_off_the_xml(tmp_path):
+    path = _save(tmp_path / "w.xlsx", [["Title"], [None], ["Amount", "Team"], [1, None], [2, "x"]], at="C4")
+    xml = sheet_xml(path.read_bytes(), "Data")
+    assert first_value_row(xml) == 4
+    assert cells_below(xml, 6) == 3 and cells_below(xml, 7) == 2
 
 
 _CELLS = {
