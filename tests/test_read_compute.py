@@ -123,6 +123,36 @@ def test_plain_money_reads_as_the_general_parser_reads_it(text: str) -> None:
         assert numbers._plain_currency(text) == numbers.currency_marker(text)
 
 
+@given(st.lists(st.from_regex(r"\A[$€£¥₹]?(?:[1-9][0-9]{0,2}(?:,[0-9]{3}){1,4}|[0-9]{1,25})(?:\.[0-9]{1,25})?\Z")
+                | st.text(alphabet="0123456789$€£,.-+()% eE", max_size=14), min_size=1, max_size=30),
+       st.sampled_from([(".", None), (".", " "), (",", None)]))
+def test_a_string_columns_plain_money_is_read_at_once_as_each_cell_reads(texts: list[str], style: tuple) -> None:
+    """A CSV column's distinct texts: plain money read in Arrow, the rest one by one, the same floats,
+    unreadable cells and currencies as reading each cell (an object column's path)."""
+    from sheetsync.core.distinct import distinct_values
+
+    decimal, thousands = style
+    column = pd.Series([*texts, None], dtype="str")
+    got, bad = numbers.parse_number_array(column, decimal=decimal, thousands=thousands,
+                                          distinct=distinct_values(column))  # fmt: skip
+    each, each_bad = numbers.parse_number_array(column.astype(object), decimal=decimal, thousands=thousands)
+    assert np.array_equal(got, each, equal_nan=True) and bad == each_bad
+    assert numbers.mixed_currencies(column, distinct=distinct_values(column)) == numbers.mixed_currencies(
+        column.astype(object))
+
+
+def test_plain_money_in_a_string_column_skips_the_per_text_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Of 3,000 distinct amounts and a few odd texts, only the odd ones are parsed one by one."""
+    from sheetsync.core.distinct import distinct_values
+
+    calls = record_calls(monkeypatch, numbers, "_plain_number", lambda text, *args: text)
+    odd = ["(1,200)", " $5 ", "N/A", "1e3"]
+    column = pd.Series([f"${i * 7.25:,.2f}" for i in range(3000)] + odd, dtype="str")
+    values, bad = numbers.parse_number_array(column, distinct=distinct_values(column))
+    assert sorted(calls) == sorted(t for t in odd if t != "1e3")  # "1e3" is a plain numeral to pandas first
+    assert values[:3000].tolist() == [i * 7.25 for i in range(3000)] and np.isnan(values[3002]) and not bad
+
+
 def test_a_date_text_is_parsed_once_however_many_sources_hold_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """A thousand sources dated over the same days parse each day's text once, and read it as before."""
     from sheetsync.core import dates

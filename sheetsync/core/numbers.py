@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import (
     infer_dtype,
     is_bool_dtype,
@@ -115,8 +117,8 @@ def mixed_currencies(values: pd.Series, *, distinct: Distinct | None = None) -> 
         return {}  # an .xlsx or Google column of numbers (or dates): no cell is text with a currency
     distinct = distinct if distinct is not None else distinct_values(values)
     codes = distinct.codes
-    markers = [_plain_currency(u) for u in distinct.values()]
-    if len({m for m in markers if m is not None}) < 2:
+    markers = _markers(distinct)
+    if markers is None:
         return {}
     out: dict[str, list[int]] = {}
     for position, code in enumerate(codes.tolist()):
@@ -132,6 +134,80 @@ _PLAIN_SYMBOLS = "$€£¥₹₩₽₺₪₫฿₦₱"
 _PLAIN_NUMBER = re.compile(
     rf"([{_PLAIN_SYMBOLS}]?)((?:[1-9][0-9]{{0,2}}(,)[0-9]{{3}}(?:,[0-9]{{3}})*|[0-9]+)(?:\.[0-9]+)?)"
 )
+
+
+# The same plain money text as RE2 (pyarrow's regex engine) matches it over a column's distinct
+# texts at once: with grouping by "," (when "," may group) or without.
+_PLAIN_RE2 = {
+    True: rf"^[{_PLAIN_SYMBOLS}]?(?:[1-9][0-9]{{0,2}}(?:,[0-9]{{3}})+|[0-9]+)(?:\.[0-9]+)?$",
+    False: rf"^[{_PLAIN_SYMBOLS}]?[0-9]+(?:\.[0-9]+)?$",
+}
+
+
+def _arrow_texts(distinct: Distinct) -> pa.Array | None:
+    """A string column's distinct texts as one Arrow array (None for any other column's)."""
+    uniques = distinct.uniques
+    if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
+        return None
+    texts = pa.array(uniques.array)
+    if texts.null_count or not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        return None
+    return texts
+
+
+def _plain_texts(texts: pa.Array, grouped: bool) -> np.ndarray:
+    """Which of `texts` are plain money text (`_PLAIN_NUMBER`), as bools."""
+    return np.asarray(pc.match_substring_regex(texts, _PLAIN_RE2[grouped]).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _markers(distinct: Distinct) -> list[str | None] | None:
+    """`_plain_currency` of each distinct text, or None when they hold fewer than two currencies.
+
+    A string column's plain texts are read at once in Arrow (their marker is their first
+    character, if a symbol); only the others go through `currency_marker`.
+    """
+    texts = _arrow_texts(distinct)
+    if texts is None:
+        markers = [_plain_currency(u) for u in distinct.values()]
+        return markers if len({m for m in markers if m is not None}) >= 2 else None
+    plain = _plain_texts(texts, grouped=True)
+    lead = pc.utf8_slice_codeunits(texts, 0, 1)
+    symbol = plain & np.asarray(pc.is_in(lead, value_set=pa.array(list(_PLAIN_SYMBOLS))).to_numpy(
+        zero_copy_only=False), dtype=bool)  # fmt: skip
+    found = set(pc.unique(lead.filter(pa.array(symbol))).to_pylist()) if symbol.any() else set()
+    others = np.flatnonzero(~plain)
+    other_markers = [currency_marker(t) for t in distinct.uniques.take(others).tolist()] if len(others) else []
+    if len(found | {m for m in other_markers if m is not None}) < 2:
+        return None
+    markers: list[str | None] = [None] * len(texts)
+    for j, lead_text in zip(np.flatnonzero(symbol).tolist(), lead.filter(pa.array(symbol)).to_pylist(), strict=True):
+        markers[j] = lead_text
+    for j, marker in zip(others.tolist(), other_markers, strict=True):
+        markers[j] = marker
+    return markers
+
+
+def _plain_values(texts: pa.Array, decimal: str, seps: frozenset[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(which distinct texts are plain money, their values: NaN elsewhere), read at once in Arrow.
+
+    Arrow reads decimal text correctly rounded, as float() does (tests/test_read_compute.py);
+    a text too long for a float is left to the general parser, which says so. None when the
+    column's decimal separator is not ".", or Arrow cannot read them.
+    """
+    if decimal != ".":
+        return None
+    plain = _plain_texts(texts, "," in seps)
+    values = np.full(len(texts), np.nan)
+    if plain.any():
+        digits = pc.replace_substring_regex(texts.filter(pa.array(plain)), rf"[{_PLAIN_SYMBOLS},]", "")
+        try:
+            values[plain] = pc.cast(digits, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        finite = np.isfinite(values)
+        values[~finite] = np.nan
+        plain &= finite
+    return plain, values
 
 
 def _plain_currency(value: object) -> str | None:
@@ -200,10 +276,20 @@ def parse_number_array(
     bad_positions: list[int]
     if distinct is not None and is_string_column(values):
         # Only a string column: in an object column pd.factorize makes 1, 1.0 and True one value.
-        texts = np.empty(len(distinct.values()), dtype=object)
-        texts[:] = distinct.values()
-        parsed, bad_texts = _parse_object_array(texts, decimal, seps)
-        unreadable = np.zeros(len(texts) + 1, dtype=bool)  # last slot: a missing cell (code -1)
+        arrow = _arrow_texts(distinct)
+        fast = _plain_values(arrow, decimal, seps) if arrow is not None else None
+        if fast is None:
+            texts = np.empty(len(distinct.values()), dtype=object)
+            texts[:] = distinct.values()
+            parsed, bad_texts = _parse_object_array(texts, decimal, seps)
+        else:  # plain money read at once; only the other texts one by one
+            plain, parsed = fast
+            others = np.flatnonzero(~plain)
+            texts = np.empty(len(others), dtype=object)
+            texts[:] = distinct.uniques.take(others).tolist()
+            parsed[others], bad_others = _parse_object_array(texts, decimal, seps)
+            bad_texts = others[bad_others].tolist()
+        unreadable = np.zeros(len(parsed) + 1, dtype=bool)  # last slot: a missing cell (code -1)
         unreadable[bad_texts] = True
         out = np.append(parsed, np.nan)[distinct.codes]
         bad_positions = np.flatnonzero(unreadable[distinct.codes]).tolist()
