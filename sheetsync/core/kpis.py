@@ -315,13 +315,20 @@ class ColumnCache:
         self._operands: dict[tuple[str, str], Any] = {}  # the frame's columns as filters read them
         self._distinct: dict[str, Distinct] = {}
         self._range_codes: dict[tuple[str, str], RangeCodes] = {}  # (column, date column): distinct counts' codes
+        self._columns: dict[str, pd.Series] = {}
         self.window_values: dict[tuple[object, ...], float | None] = {}  # shared by this source's KPIRows
         self.notes: dict[tuple[str, str], list[str]] = {}  # (kind, column) -> said once per column
+
+    def series(self, column: str) -> pd.Series:
+        """The frame's column, taken out once (a DataFrame makes a new Series each time it is asked: 37 µs)."""
+        if column not in self._columns:
+            self._columns[column] = self.frame[column]
+        return self._columns[column]
 
     def _get(self, kind: str, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
         key = (kind, column)
         if key not in self._parsed:
-            series = self.frame[column]
+            series = self.series(column)
             if kind == "date":
                 typed = _typed_cells(series)
                 distinct = self.distinct(column) if typed is series and _is_text(series) else None
@@ -349,7 +356,7 @@ class ColumnCache:
     def distinct(self, column: str) -> Distinct:
         """The column factorized once: its day/month order, its dates, filters and distinct counts share it."""
         if column not in self._distinct:
-            self._distinct[column] = distinct_values(self.frame[column])
+            self._distinct[column] = distinct_values(self.series(column))
             for (name, date_column), codes in self._range_codes.items():  # deferred by a distinct count: take it whole
                 if name == column:
                     codes.cover_all(self.sorted_column("text", column, date_column)[self.dated_rows(date_column) :])
@@ -400,7 +407,7 @@ class ColumnCache:
     def _cells(self, positions: tuple[int, ...], column: str, first: int = 3) -> str:
         """"row 5 ('19/10/2026'), row 9 ('25/10/2026') and 4 more": a bounded list of cells."""
         rows = self.frame[ROW_COLUMN] if ROW_COLUMN in self.frame.columns else None
-        values = self.frame[column]
+        values = self.series(column)
         parts = [
             f"row {int(rows.iloc[p]) if rows is not None else p} ('{shown(values.iloc[p], 40)}')"
             for p in positions[:first]
@@ -490,7 +497,7 @@ class ColumnCache:
         if kind == "text" and column is not None and self._unfactorized(column):
             key = (column, date_column)
             if key not in self._range_codes:
-                self._range_codes[key] = RangeCodes(self.frame[column].array, self.date_order(date_column), first,
+                self._range_codes[key] = RangeCodes(self.series(column).array, self.date_order(date_column), first,
                                                     lambda texts: _text_codes(texts, distinct_values(texts)))
             return self._range_codes[key]
         return self.sorted_column(kind, column, date_column)[first:]
@@ -498,7 +505,7 @@ class ColumnCache:
     def _unfactorized(self, column: str) -> bool:
         """A string column (a CSV's) that no filter, date or count has factorized yet."""
         return column not in self._distinct and ("text", column) not in self._parsed and is_string_column(
-            self.frame[column])
+            self.series(column))
 
     def column(self, kind: str, column: str | None) -> np.ndarray:
         """A column as KPIs aggregate it: "number" (floats), "text" (codes) or "present" (for count)."""
