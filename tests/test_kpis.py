@@ -336,6 +336,28 @@ def test_a_large_median_narrowed_by_a_sample_is_numpys(size, shape):
     assert np.array_equal(shared, before)
 
 
+@pytest.mark.parametrize("agg", ["sum", "mean", "median", "count", "min", "last"])
+@pytest.mark.parametrize("index", [True, False])
+def test_a_series_windows_found_at_once_are_each_windows_value(agg, index):
+    """`series_values` (every bucket's bounds in one search) answers as `value` does window by window."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.tuples(st.floats(-1e3, 1e3) | st.just(float("nan")), st.booleans()), min_size=1, max_size=30),
+           st.lists(st.tuples(st.integers(-3, 33), st.integers(-3, 33)), max_size=8))
+    def check(cells, spans):
+        rows, _ = _shared_rows([v for v, _ in cells], [k or not index for _, k in cells], agg, index=index)
+        windows = [(date(2025, 10, 1) + pd.Timedelta(days=a), date(2025, 10, 1) + pd.Timedelta(days=b))
+                   for a, b in spans]
+        each = [rows.value(start, end) for start, end in windows]
+        assert np.array_equal(np.array(rows.series_values(windows), dtype=float), np.array(each, dtype=float),
+                              equal_nan=True)
+
+    check()
+
+
 def test_identical_windows_of_one_source_are_aggregated_once(monkeypatch):
     """Two KPIs over the same rows (say one per key result) share each window's aggregate; others do not."""
     from sheetsync.core.kpis import ColumnCache, KPIRows

@@ -9,7 +9,7 @@ of the same arrays.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -146,7 +146,35 @@ class KPIRows:
 
     def value(self, start: date | None, end: date | None) -> float | None:
         """The aggregate over rows dated start..end (inclusive); None when there is no data."""
-        a, b = self._bounds(start, end)
+        return self._shared(*self._bounds(start, end))
+
+    def series_values(self, windows: Sequence[tuple[date, date]]) -> list[float | None]:
+        """`value` of each dated window (a series' buckets), an overflowing one left empty.
+
+        Their bounds are found in two searches for all of them, not two per window.
+        """
+        if self.days is None or not windows:
+            return [self._value_or_none(start, end) for start, end in windows]
+        edges = np.array([(_day_number(start), _day_number(end) + 1) for start, end in windows], dtype=np.int64)
+        bounds = self.days.searchsorted(edges)  # left of the day after `end` is right of `end`
+        if self.index is not None:
+            bounds = self.index.searchsorted(bounds)
+        out: list[float | None] = []
+        for a, b in bounds.tolist():
+            try:
+                out.append(self._shared(a, b))
+            except AggregateOverflow:
+                out.append(None)
+        return out
+
+    def _value_or_none(self, start: date | None, end: date | None) -> float | None:
+        try:
+            return self.value(start, end)
+        except AggregateOverflow:
+            return None
+
+    def _shared(self, a: int, b: int) -> float | None:
+        """The aggregate of positions a..b, computed once for every KPI over the same rows."""
         if self.memo is None or self.shared_as is None:
             return self._aggregate(a, b)
         key = (self.shared_as, self.agg, a, b)
@@ -730,6 +758,27 @@ class KPIEvaluator:
                 self.warnings[f"kpis.{kpi_id}.formula: {exc}{span}; the value is left empty"] = None
             return None
 
+    def series_values(self, kpi_id: str, windows: Sequence[tuple[date, date]]) -> list[float | None]:
+        """`value(kpi_id, start, end, warn=False)` of each window, as a series asks for its buckets.
+
+        A KPI's own rows answer all the windows at once (`KPIRows.series_values`); a formula
+        combines its inputs' answers window by window.
+        """
+        kpi = self.kpis[kpi_id]
+        if kpi.formula is None:
+            rows = self.rows.get(kpi_id)
+            if isinstance(rows, KPIRows):
+                return rows.series_values(windows)
+            return [self.value(kpi_id, start, end, warn=False) for start, end in windows]
+        inputs = {name: self.series_values(name, windows) for name in kpi.formula.names}
+        out: list[float | None] = []
+        for i in range(len(windows)):
+            try:
+                out.append(kpi.formula.evaluate({name: values[i] for name, values in inputs.items()}))
+            except FormulaValueError:
+                out.append(None)
+        return out
+
     def has_dates(self, kpi_id: str) -> bool:
         kpi = self.kpis[kpi_id]
         if kpi.formula is None:
@@ -903,13 +952,12 @@ def evaluate_kpi(
         previous = evaluator.value(kpi_id, prev_start, prev_end, warn=False) if prev_end >= prev_start else None
         # Buckets count days inside the period and up to the as-of date only: the first
         # week of Q4 does not take in September, the current week no future-dated rows.
+        buckets = buckets_between(period.start, as_of, kpi.grain)
+        points = evaluator.series_values(kpi_id, [(max(b_start, period.start), min(b_end, as_of))
+                                                  for b_start, b_end in buckets])  # fmt: skip
         series = tuple(
-            SeriesPoint(
-                bucket_label(b_start, kpi.grain), b_start, b_end,
-                evaluator.value(kpi_id, max(b_start, period.start), min(b_end, as_of), warn=False),
-                b_end <= as_of,
-            )
-            for b_start, b_end in buckets_between(period.start, as_of, kpi.grain)
+            SeriesPoint(bucket_label(b_start, kpi.grain), b_start, b_end, point, b_end <= as_of)
+            for (b_start, b_end), point in zip(buckets, points, strict=True)
         )
         through, old = evaluator.freshness(kpi_id, as_of, end)
         if old and (through is None or through < start):
