@@ -56,6 +56,28 @@ def test_overflowing_sums_warn_and_huge_means_read_right():
     assert KPIRows("median", np.array([1.7e308, 1.7e308]), None).value(None, None) == pytest.approx(1.7e308)
 
 
+def test_a_sheets_huge_cells_are_guarded_and_its_ordinary_ones_aggregate_unguarded(tmp_path):
+    """Only a column whose largest cells could overflow a sum takes the guarded path (np.errstate): the
+    same warning from a sheet as from the rows above, and no numpy warning from either kind of column."""
+    import warnings
+
+    from sheetsync.core.kpis import prepare_kpi_rows
+
+    (tmp_path / "s.csv").write_text("Big,Small\n1e308,1.5\n1e308,2.5\n")
+    source = csv_source(tmp_path / "s.csv")
+    frame = read_csv_source(source).frame
+    kpis = {name: KPIConfig(id=name, title=name, source="s", column=name, agg="sum") for name in ("Big", "Small")}
+    cache = ColumnCache(frame, source)
+    rows = {name: prepare_kpi_rows(frame, kpi, source, cache=cache)[0] for name, kpi in kpis.items()}
+    assert not rows["Big"].bounded and rows["Small"].bounded
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluator = KPIEvaluator(kpis, rows)
+        assert evaluator.value("Big", None, None) is None and evaluator.value("Small", None, None) == 4.0
+    assert list(evaluator.warnings) == ["kpis.Big: the sum of 2 values is beyond ±1.8e308 (the cells are too"
+                                        " large); the value is left empty"]
+
+
 def test_a_rename_onto_an_existing_column_is_a_header_error():
     data = pd.DataFrame({0: ["a"], 1: ["b"]})
     with pytest.raises(HeaderError, match="rename 'Channel' -> 'CSAT': the sheet already has a column 'CSAT'"):

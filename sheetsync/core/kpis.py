@@ -86,6 +86,9 @@ class KPIRows:
     # over the same rows (a weekly and a quarterly one, one per key result) compute it once.
     shared_as: tuple[object, ...] | None = None
     memo: dict[tuple[object, ...], float | None] | None = field(default=None, compare=False, repr=False)
+    # No sum of `values` can overflow (their largest magnitude times their count is finite), so an
+    # aggregate needs no guard against it (np.errstate costs more than a small window's sum). False is safe.
+    bounded: bool = False
 
     def _present(self, positions: slice | np.ndarray) -> np.ndarray:
         chosen = self.values[positions]
@@ -197,6 +200,8 @@ class KPIRows:
             return 0.0 if self.agg == "sum" and len(chosen) == 0 else None
         if self.agg == "median" and numbers.base is not None:
             numbers = numbers.copy()  # a slice of the shared column: the median reorders its own copy
+        if self.bounded:
+            return float(_AGGREGATE[self.agg](numbers))
         with np.errstate(over="ignore", invalid="ignore"):
             result = float(_AGGREGATE[self.agg](numbers))
             if not np.isfinite(result) and self.agg in ("mean", "median"):
@@ -248,12 +253,12 @@ def _ranked(numbers: np.ndarray, first: int, last: int) -> np.ndarray:
     return numbers[first : last + 1]
 
 
-_AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {
-    "sum": np.sum,
-    "mean": np.mean,
+_AGGREGATE: dict[str, Callable[[np.ndarray], float]] = {  # the methods np.sum and its kin call
+    "sum": np.ndarray.sum,
+    "mean": np.ndarray.mean,
     "median": _median,
-    "min": np.min,
-    "max": np.max,
+    "min": np.ndarray.min,
+    "max": np.ndarray.max,
     "first": lambda a: a[0],
     "last": lambda a: a[-1],
 }
@@ -474,6 +479,15 @@ class ColumnCache:
 
     def numbers(self, column: str) -> tuple[np.ndarray, list[tuple[object, object]]]:
         return self._get("number", column)
+
+    def bounded(self, column: str) -> bool:
+        """Whether no sum of the number column's cells can overflow (see `KPIRows.bounded`)."""
+        key = ("bounded", column)
+        if key not in self._sorted:
+            values = self.numbers(column)[0]
+            largest = float(np.max(np.abs(values), initial=0.0, where=~np.isnan(values)))
+            self._sorted[key] = np.bool_(largest * max(len(values), 1) < 1e300)
+        return bool(self._sorted[key])
 
     def text(self, column: str) -> np.ndarray:
         """Codes of the trimmed text: equal codes for equal text, -1 for a blank cell."""
@@ -704,18 +718,19 @@ def prepare_kpi_rows(
     else:
         assert kpi.column is not None or kpi.agg == "count"
     complete = cache.complete(kind, kpi.column, kpi.date_column)
+    bounded = kind == "number" and cache.bounded(kpi.column)  # type: ignore[arg-type]
     shared_as = (kind, kpi.column, kpi.date_column, None if kpi.filter is None else _filter_key(kpi.filter))
     if kpi.date_column is None:  # no dates: every window is all rows, in sheet order
         values = cache.column(kind, kpi.column)
         index = None if keep is None else np.flatnonzero(keep)
         return KPIRows(kpi.agg, values, None, index, kpi.column, _text(kpi.filter), complete, shared_as,
-                       cache.window_values), warnings  # fmt: skip
+                       cache.window_values, bounded), warnings  # fmt: skip
     first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
     days = cache.sorted_days(kpi.date_column)[first:]
     values = cache.dated_column(kind, kpi.column, kpi.date_column)
     index = None if kpi.filter is None else cache.selection(kpi.filter, f"kpis.{kpi.id}.filter", kpi.date_column)
     return KPIRows(kpi.agg, values, days, index, kpi.column, _text(kpi.filter), complete, shared_as,
-                   cache.window_values), warnings  # fmt: skip
+                   cache.window_values, bounded), warnings  # fmt: skip
 
 
 # --- evaluating KPIs and formulas over windows ------------------------------------------
