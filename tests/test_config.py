@@ -161,6 +161,19 @@ def test_malformed_toml(tmp_path):
         load_config(write(tmp_path, "[project\nname = 1"))
 
 
+def test_a_valid_config_is_parsed_by_rtoml_and_a_broken_one_named_by_tomllib(tmp_path, monkeypatch):
+    import sheetsync.config as config_module
+
+    def pure_python(text):
+        raise AssertionError("a valid document went to tomllib")
+
+    monkeypatch.setattr(config_module.tomllib, "loads", pure_python)
+    assert load_config(write(tmp_path, MINIMAL)).name
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match=r"invalid TOML: Invalid value \(at line 2, column 8\)"):
+        load_config(write(tmp_path, "[project]\nname = = 1\n"))
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
