@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from sheetsync.core.display import shown
 from sheetsync.core.sources import ROW_COLUMN
@@ -94,13 +95,30 @@ def frame_from_rows(
     columns' arrays: every source of every sync comes through here, and pandas' per-call
     costs (a concat, a column lookup per test, a reset index) were 2 ms a source.
     """
-    width = max(len(headers), len(data.columns))
+    columns = [_values(column) for _, column in data.items()]
+    return frame_from_columns(headers, columns, len(data), first_row=first_row, rename=rename)
+
+
+def frame_from_columns(
+    headers: list[object],
+    columns: list[Any],
+    count: int,
+    *,
+    first_row: int,
+    rename: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """`frame_from_rows` for a body given as one array per column, each `count` long.
+
+    Numpy arrays of dtype object stay objects; other numpy and pandas arrays keep their
+    dtype. Readers that build their columns themselves (`grid_frame`) skip a frame that
+    would only be taken apart again.
+    """
+    width = max(len(headers), len(columns))
     headers = list(headers) + [None] * (width - len(headers))
     names, warnings = unique_headers(headers)
     if ROW_COLUMN in names:
         raise HeaderError(f"a column is named {ROW_COLUMN!r}, which sheetsync keeps for row numbers; rename it")
-    count = len(data)
-    columns: list[Any] = [_values(column) for _, column in data.items()]
+    columns = list(columns)
     columns += [np.full(count, None, dtype=object) for _ in range(width - len(columns))]  # a header wider than any row
     rows = np.arange(first_row, first_row + count)
     filled: np.ndarray | None = None
@@ -169,11 +187,12 @@ _NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
 _DATE_KINDS = frozenset({"date", "datetime"})
 
 
-def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series:
+def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series | ExtensionArray:
     """One sheet column: blanks ("" or None) as missing, one dtype where every cell agrees.
 
-    Numbers become float64 and dates datetime64 (the core then reads them without a Python
-    loop); text, booleans and anything mixed stay Python values for the core's parsers.
+    Numbers become float64, dates datetime64 and text pandas' ``str`` (the core then reads
+    them without a Python loop); booleans and anything mixed stay Python values for the
+    core's parsers.
     """
     values = np.array(cells, dtype=object)
     if not len(values):
@@ -184,6 +203,8 @@ def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series:
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in _NUMBER_KINDS:
         return values.astype(np.float64)  # None -> NaN
+    if kind == "string":
+        return pd.array(values, dtype="str")
     if kind in _DATE_KINDS:
         try:
             return pd.Series(pd.to_datetime(values))
@@ -240,13 +261,13 @@ def _typed_frame(
         return frame_from_grid(pd.DataFrame(index=range(height)), header_row=header_row, skipped_rows=skipped_rows)
     size = height - header_row
     headers: list[object] = [None] * lead_columns
-    data: dict[int, object] = {i: np.full(size, None, dtype=object) for i in range(lead_columns)}
-    for i, column in enumerate(columns, start=lead_columns):
+    data: list[Any] = [np.full(size, None, dtype=object) for _ in range(lead_columns)]
+    for column in columns:
         header = column[header_row - 1] if len(column) >= header_row else None
         headers.append(None if header == "" else header)
         cells = column[header_row:]
         if len(cells) < size:
             cells = [*cells, *[""] * (size - len(cells))]
-        data[i] = typed_column(cells)
-    body = pd.DataFrame(data, index=range(size))
-    return frame_from_rows(headers, body, first_row=skipped_rows + header_row + 1, rename=rename)
+        typed = typed_column(cells)
+        data.append(_values(typed) if isinstance(typed, pd.Series) else typed)
+    return frame_from_columns(headers, data, size, first_row=skipped_rows + header_row + 1, rename=rename)
