@@ -34,8 +34,8 @@ _EXCEL_EPOCH_MS = -2_208_988_800_000  # 1900-01-01: below it a "datetime" is a t
 _DAY_MS = 86_400_000
 
 
-def typed_frame(data: bytes, sheet: str, header_row: int, xml: bytes) -> tuple[list[str], pd.DataFrame] | None:
-    """The header names and the data columns under them (positional), or None for the general reader.
+def typed_frame(data: bytes, sheet: str, header_row: int, xml: bytes) -> tuple[list[str], list[object], int] | None:
+    """The header names, the columns' arrays under them and their height, or None for the general reader.
 
     `xml` is the sheet's own XML (`xlsx_scan.sheet_xml`), which the answer is checked against.
     """
@@ -67,7 +67,7 @@ def typed_frame(data: bytes, sheet: str, header_row: int, xml: bytes) -> tuple[l
         if kept is None:
             return None
         typed[position] = kept
-    return names, pd.DataFrame(typed, index=range(batch.num_rows))
+    return names, list(typed.values()), batch.num_rows
 
 
 def _plain_names(names: list[str]) -> bool:
@@ -106,5 +106,5 @@ def _typed(kind: str, values: pa.Array) -> object:
             return None  # calamine gives these as times and timedeltas
         # calamine hands a midnight as a date, and pandas gives dates seconds, datetimes microseconds.
         unit = "s" if not (ms % _DAY_MS).any() else "us"
-        return pd.Series(stamps.astype(f"datetime64[{unit}]"))
+        return stamps.astype(f"datetime64[{unit}]")
     return None  # durations, and any kind fastexcel may add

@@ -18,7 +18,7 @@ import python_calamine
 
 from connectors.base import SourceFormatError, SourceNotFound
 from connectors.files import read_bytes, read_files
-from connectors.tabular import frame_from_rows, grid_frame
+from connectors.tabular import frame_from_columns, grid_frame
 from connectors.xlsx_columns import typed_frame
 from connectors.xlsx_scan import SheetCells, scan_cells, sheet_xml
 from sheetsync.core.model import SourceConfig
@@ -103,9 +103,9 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
         xml = sheet_xml(data, sheet) if zipped else None
         typed = typed_frame(data, sheet, config.header_row, xml) if xml is not None else None
         if typed is not None:
-            headers, body = typed
-            frame, grid_warnings = frame_from_rows(
-                headers, body, first_row=config.header_row + 1, rename=config.rename
+            headers, columns, height = typed
+            frame, grid_warnings = frame_from_columns(
+                headers, columns, height, first_row=config.header_row + 1, rename=config.rename
             )
             return frame, sheet, [*warnings, *grid_warnings]
         try:
