@@ -19,6 +19,7 @@ from connectors import xlsx_columns, xlsx_source
 from connectors.xlsx_scan import cells_below, first_value_row, sheet_xml
 from connectors.xlsx_source import read_xlsx_source
 from sheetsync.core.model import SourceConfig
+from tests.test_tracker_libreoffice import SOFFICE, convert
 
 
 def _save(path: Path, rows: list[list[object]], *, at: str = "A1") -> Path:
@@ -164,3 +165,24 @@ def test_any_sheet_reads_the_same_with_or_without_the_fast_path(tmp_path_factory
     with pytest.MonkeyPatch.context() as monkeypatch:
         fast, general, _ = _both(path, monkeypatch, header_row=header_row)
     _assert_same(fast, general)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed: .ci/run installs it")
+def test_workbooks_saved_by_libreoffice_read_the_same_either_way(tmp_path, monkeypatch):
+    """LibreOffice writes shared strings, styled empty cells and booleans as formulas with results."""
+    rows = [["Exported"], [None], ["When", "At", "Amount", "Team", "Paid"]]
+    rows += [[date(2026, 10, 1 + i % 28), datetime(2026, 10, 1, 9, 30) + timedelta(hours=i),
+              None if i % 7 == 0 else i * 12.5, None if i % 5 == 0 else ("north", "south")[i % 2], i % 2 == 0]
+             for i in range(60)]
+    flawed = [row[:] for row in rows]
+    flawed[10][2] = "N/A"  # named by the general reader, a blank to fastexcel
+    for name, grid, fast_expected in (("plain", rows, True), ("flawed", flawed, False)):
+        made = _save(tmp_path / f"{name}.xlsx", grid)
+        out = tmp_path / "lo" / name
+        done = convert(made, "xlsx:Calc MS Excel 2007 XML", out, tmp_path / "profile")
+        assert done.returncode == 0, done.stderr
+        fast, general, answered = _both(out / made.name, monkeypatch, header_row=3)
+        assert answered is fast_expected, name
+        _assert_same(fast, general)
+        assert len(fast.frame) == 60
