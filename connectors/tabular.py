@@ -156,8 +156,8 @@ def _values(column: pd.Series) -> Any:
 def _present(values: Any) -> np.ndarray:
     """Which cells hold something: not missing, and for text not the empty string."""
     present = ~np.asarray(pd.isna(values), dtype=bool)
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        present &= np.asarray(values != "", dtype=bool) if len(values) else present
+    if len(values) and (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+        present &= np.asarray(values != "", dtype=bool)
     return present
 
 
@@ -187,7 +187,7 @@ _NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
 _DATE_KINDS = frozenset({"date", "datetime"})
 
 
-def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series | ExtensionArray:
+def typed_column(cells: Sequence[object]) -> np.ndarray | ExtensionArray:
     """One sheet column: blanks ("" or None) as missing, one dtype where every cell agrees.
 
     Numbers become float64, dates datetime64 and text pandas' ``str`` (the core then reads
@@ -207,7 +207,7 @@ def typed_column(cells: Sequence[object]) -> np.ndarray | pd.Series | ExtensionA
         return pd.array(values, dtype="str")
     if kind in _DATE_KINDS:
         try:
-            return pd.Series(pd.to_datetime(values))
+            return np.asarray(pd.to_datetime(values))
         except (ValueError, TypeError, OverflowError):  # out of pandas' range: the core parser decides
             return values
     return values
@@ -268,6 +268,5 @@ def _typed_frame(
         cells = column[header_row:]
         if len(cells) < size:
             cells = [*cells, *[""] * (size - len(cells))]
-        typed = typed_column(cells)
-        data.append(_values(typed) if isinstance(typed, pd.Series) else typed)
+        data.append(typed_column(cells))
     return frame_from_columns(headers, data, size, first_row=skipped_rows + header_row + 1, rename=rename)

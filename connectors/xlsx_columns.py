@@ -7,9 +7,8 @@ only where it is the general reader's (`xlsx_source`): every column of one kind 
 header cell of text, the header row inside the sheet's used range, and a value for every
 cell the sheet's XML fills (`xlsx_scan`). fastexcel reads an error cell, a formula with no
 saved result, and "N/A", "NULL" and the like in a typed column as blanks, where the general
-reader names them.
-Anything else (numbers mixed with text, a blank or date header, times of day) returns None
-and the general reader takes the sheet.
+reader names them. Anything else (numbers mixed with text, a blank or date header, times of
+day) returns None and the general reader takes the sheet.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from connectors.xlsx_scan import cells_below, first_value_row
 # all-empty one: not news to a sheetsync user, whose reader decides what such a column is.
 logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
 
-_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' `str`, as the CSV reader's text columns
 _RENAMED = re.compile(r"(.+)_[0-9]+")  # fastexcel's suffix for a repeated header: the name is not the cell's
 _EXCEL_EPOCH_MS = -2_208_988_800_000  # 1900-01-01: below it a "datetime" is a time of day or a duration
 _DAY_MS = 86_400_000
@@ -61,13 +59,10 @@ def typed_frame(data: bytes, sheet: str, header_row: int, xml: bytes) -> tuple[l
     held = sum(len(values) - values.null_count for values in batch.columns)
     if held != expected:
         return None  # a cell read as blank: an error, an unsaved formula, "N/A" or "NULL" in a typed column
-    typed: dict[int, object] = {}
-    for position, (column, values) in enumerate(zip(columns, batch.columns, strict=True)):
-        kept = _typed(column.dtype, values)
-        if kept is None:
-            return None
-        typed[position] = kept
-    return names, list(typed.values()), batch.num_rows
+    typed = [_typed(column.dtype, values) for column, values in zip(columns, batch.columns, strict=True)]
+    if any(values is None for values in typed):
+        return None
+    return names, typed, batch.num_rows
 
 
 def _plain_names(names: list[str]) -> bool:
@@ -96,7 +91,7 @@ def _typed(kind: str, values: pa.Array) -> object:
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
         if values.null_count == len(values):
             return np.full(len(values), None, dtype=object)
-        return pd.array(values, dtype=_TEXT)
+        return pd.array(values, dtype="str")  # as `typed_column` and the CSV reader give text
     if kind == "boolean":
         return np.array(values.to_pylist(), dtype=object)
     if kind in ("date", "datetime"):

@@ -105,12 +105,6 @@ def sheet_xml(data: bytes, sheet: str) -> bytes | None:
         return None
 
 
-def scan_sheet(data: bytes, sheet: str) -> SheetCells:
-    """Error cells and uncached formulas of one sheet of an .xlsx held in memory."""
-    xml = sheet_xml(data, sheet)
-    return SheetCells() if xml is None else scan_cells(xml)
-
-
 def scan_cells(xml: bytes) -> SheetCells:
     """Error cells and uncached formulas in a sheet's XML."""
     found = SheetCells()

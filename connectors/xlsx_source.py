@@ -24,12 +24,6 @@ from connectors.xlsx_scan import SheetCells, scan_cells, sheet_xml
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
 
-
-def _grid_frame(rows: list[list[object]], config: SourceConfig) -> tuple[pd.DataFrame, list[str]]:
-    """Header row and typed columns from calamine's rows (the frame built once, column by column)."""
-    return grid_frame(rows, header_row=config.header_row, rename=config.rename)
-
-
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an encrypted .xlsx
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 _SHOWN_CELLS = 5
@@ -116,7 +110,7 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
         book.close()
     if xml is not None:
         warnings.extend(_mark_cells(rows, scan_cells(xml)))
-    frame, grid_warnings = _grid_frame(rows, config)
+    frame, grid_warnings = grid_frame(rows, header_row=config.header_row, rename=config.rename)
     return frame, sheet, [*warnings, *grid_warnings]
 
 
