@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = ["Distinct", "RangeCodes", "distinct_values", "is_string_column"]
 
@@ -36,6 +37,16 @@ class Distinct:
         if self._listed is None:
             self._listed = self.uniques.tolist()
         return self._listed
+
+    def arrow_texts(self) -> pa.Array | None:
+        """The distinct values as one Arrow string array, for a string column's (None otherwise)."""
+        uniques = self.uniques
+        if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
+            return None
+        texts = pa.array(uniques.array)
+        if texts.null_count or not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+            return None
+        return texts
 
 
 def is_string_column(values: pd.Series) -> bool:

@@ -606,7 +606,7 @@ def _text_codes(series: pd.Series, distinct: Distinct) -> np.ndarray:
     codes = codes.astype(np.int64, copy=False)
     if pd.api.types.is_numeric_dtype(series.dtype) or not len(uniques):
         return codes
-    if _untrimmed(series, uniques):  # nothing to trim (most columns): the codes are already right
+    if _untrimmed(series, distinct):  # nothing to trim (most columns): the codes are already right
         return codes
     values = distinct.values()
     trimmed = np.empty(len(values), dtype=object)
@@ -628,18 +628,14 @@ _SPACE_LAST_BYTE = np.zeros(256, dtype=bool)
 _SPACE_LAST_BYTE[[*_ASCII_SPACES, *range(0x80, 0x8B), 0x9F, 0xA0, 0xA8, 0xA9, 0xAF]] = True
 
 
-def _untrimmed(series: pd.Series, uniques: object) -> bool:
+def _untrimmed(series: pd.Series, distinct: Distinct) -> bool:
     """Whether a string column's distinct values need no trimming (none starts or ends with a space, none is empty).
 
     Read from the first and last byte of each text in the Arrow buffers: a regex over 154,000
     distinct customers took 11 ms, the bytes a fraction of one.
     """
-    if not is_string_column(series):
-        return False
-    if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
-        return False
-    texts = pa.array(uniques.array)
-    if texts.null_count or not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+    texts = distinct.arrow_texts() if is_string_column(series) else None
+    if texts is None:
         return False
     if not len(texts):
         return True

@@ -144,17 +144,6 @@ _PLAIN_RE2 = {
 }
 
 
-def _arrow_texts(distinct: Distinct) -> pa.Array | None:
-    """A string column's distinct texts as one Arrow array (None for any other column's)."""
-    uniques = distinct.uniques
-    if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
-        return None
-    texts = pa.array(uniques.array)
-    if texts.null_count or not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
-        return None
-    return texts
-
-
 def _plain_texts(texts: pa.Array, grouped: bool) -> np.ndarray:
     """Which of `texts` are plain money text (`_PLAIN_NUMBER`), as bools."""
     return np.asarray(pc.match_substring_regex(texts, _PLAIN_RE2[grouped]).to_numpy(zero_copy_only=False), dtype=bool)
@@ -166,7 +155,7 @@ def _markers(distinct: Distinct) -> list[str | None] | None:
     A string column's plain texts are read at once in Arrow (their marker is their first
     character, if a symbol); only the others go through `currency_marker`.
     """
-    texts = _arrow_texts(distinct)
+    texts = distinct.arrow_texts()
     if texts is None:
         markers = [_plain_currency(u) for u in distinct.values()]
         return markers if len({m for m in markers if m is not None}) >= 2 else None
@@ -276,7 +265,7 @@ def parse_number_array(
     bad_positions: list[int]
     if distinct is not None and is_string_column(values):
         # Only a string column: in an object column pd.factorize makes 1, 1.0 and True one value.
-        arrow = _arrow_texts(distinct)
+        arrow = distinct.arrow_texts()
         fast = _plain_values(arrow, decimal, seps) if arrow is not None else None
         if fast is None:
             texts = np.empty(len(distinct.values()), dtype=object)
