@@ -395,3 +395,42 @@ def test_counts_of_a_column_without_blanks_are_its_row_counts_and_with_one_are_n
         assert rows.value(date(2026, 10, 1), date(2026, 10, 31)) == count
         distinct, _ = prepare_kpi_rows(df, kpi(agg="count_distinct"), SRC)
         assert distinct.value(date(2026, 10, 1), date(2026, 10, 31)) == count
+
+
+@pytest.mark.parametrize("codes", [[], [-1, -1], [0], [5, -1, 5, 2, 0, 7, 7, -1], list(range(-1, 300, 3)) * 2])
+def test_a_distinct_count_counts_each_code_once_and_no_blank(codes: list[int]) -> None:
+    """Codes flag their slots: each counted once, a blank (-1) never, a high code as any other."""
+    import numpy as np
+
+    from sheetsync.core.kpis import KPIRows
+
+    rows = KPIRows("count_distinct", np.array(codes, dtype=np.int64), None)
+    assert rows.value(None, None) == float(len({c for c in codes if c >= 0}))
+
+
+def test_a_column_is_bounded_only_when_neither_its_largest_nor_its_most_negative_cell_can_overflow_a_sum():
+    """The guard looks past blank cells at both ends: a huge negative cell needs the guard as a huge positive one."""
+    import numpy as np
+
+    from sheetsync.core.kpis import ColumnCache
+
+    df = pd.DataFrame({"Up": [5e299, 2.0, np.nan, 1.0], "Down": [-5e299, 2.0, np.nan, 1.0],
+                       "Small": [-3.5, np.nan, 2.0, 1.0], "Blank": [np.nan] * 4, "Huge": [-1e308, -1e308, np.nan, 1.0]})
+    cache = ColumnCache(df, SRC)
+    assert not cache.bounded("Up") and not cache.bounded("Down") and not cache.bounded("Huge")
+    assert cache.bounded("Small") and cache.bounded("Blank")
+    spec = KPIConfig(id="k", title="K", source="s", column="Huge", agg="sum")
+    evaluator = KPIEvaluator({"k": spec}, {"k": prepare_kpi_rows(df, spec, SRC, cache=cache)[0]})
+    assert evaluator.value("k", None, None) is None  # guarded: the negative overflow is said, not a -inf
+    assert [w for w in evaluator.warnings if "beyond" in w]
+
+
+@pytest.mark.parametrize(("cells", "dtype", "count"), [
+    ([1, 2, 3], "int64", 3.0), ([True, False], "bool", 2.0), ([1, None, 3], "Int64", 2.0),
+    ([1.0, float("nan"), 3.0], "float64", 2.0),
+])
+def test_a_count_of_a_numeric_column_leaves_out_only_its_missing_cells(cells: list, dtype: str, count: float) -> None:
+    """A numpy integer or boolean column has no blank cell; a nullable one's missing cells still are blank."""
+    df = pd.DataFrame({"Date": ["2026-10-01"] * len(cells), "Value": pd.array(cells, dtype=dtype)})
+    rows, _ = prepare_kpi_rows(df, kpi(agg="count"), SRC)
+    assert rows.value(date(2026, 10, 1), date(2026, 10, 31)) == count

@@ -189,8 +189,8 @@ class KPIRows:
         if self.agg == "count" and self.complete:
             return float(b - a)
         chosen = self._take(a, b)
-        if self.agg == "count_distinct":  # codes counted once each; a blank (-1) in the first slot, not counted
-            return float(np.count_nonzero(np.bincount(chosen + 1)[1:])) if len(chosen) else 0.0
+        if self.agg == "count_distinct":
+            return float(_distinct_codes(chosen))
         if self.agg == "count":
             return float(np.count_nonzero(chosen >= 0))
         numbers = chosen if self.complete else chosen[~np.isnan(chosen)]
@@ -213,6 +213,20 @@ class KPIRows:
                 f"the {self.agg} of {len(numbers)} values is beyond ±1.8e308 (the cells are too large)"
             )
         return result
+
+
+def _distinct_codes(codes: np.ndarray) -> int:
+    """How many distinct codes (>= 0) there are; a blank (-1) is not counted.
+
+    Each code flags its slot once (a blank the first slot): a bincount instead counts into a
+    slot per code of the whole column (154,000 customers: 1.2 MB per window), which cost a
+    week's window three times as much.
+    """
+    if not len(codes):
+        return 0
+    seen = np.zeros(int(codes.max()) + 2, dtype=bool)
+    seen[codes + 1] = True
+    return int(np.count_nonzero(seen[1:]))
 
 
 def _median(numbers: np.ndarray) -> float:
@@ -485,7 +499,8 @@ class ColumnCache:
         key = ("bounded", column)
         if key not in self._sorted:
             values = self.numbers(column)[0]
-            largest = float(np.max(np.abs(values), initial=0.0, where=~np.isnan(values)))
+            # fmax/fmin pass over NaN (a blank cell): two passes, no array of magnitudes or of NaN flags
+            largest = max(float(np.fmax.reduce(values, initial=0.0)), -float(np.fmin.reduce(values, initial=0.0)))
             self._sorted[key] = np.bool_(largest * max(len(values), 1) < 1e300)
         return bool(self._sorted[key])
 
@@ -586,6 +601,8 @@ def _presence(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
     """0 per cell with something in it, -1 per blank one (missing, or only spaces)."""
     if codes is not None:
         return np.where(codes >= 0, 0, -1).astype(np.int8)
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":  # numpy ints or booleans: never blank
+        return np.zeros(len(series), dtype=np.int8)
     present = series.notna().to_numpy()
     if is_string_column(series):
         present = present & series.str.strip().ne("").to_numpy(dtype=bool, na_value=False)
