@@ -21,9 +21,27 @@ _SNIFF_BYTES = 64 * 1024
 _SNIFF_LINES = 100  # csv.Sniffer's regexes cost ~6 ms per 64 KiB; a hundred lines decide as well
 
 
+_DELIMITERS = ",;\t|"
+
+
 def _sniff_delimiter(sample: str) -> str:
+    """The one candidate that splits every line of `sample` into the same number (> 1) of fields.
+
+    csv.Sniffer's regexes cost about 1.5 ms a file (a tenth of a second over seventy exports);
+    splitting with the csv module itself is a tenth of that and settles almost every real
+    export. A sample two candidates split evenly, or none does (ragged rows, one column), is
+    left to csv.Sniffer as before.
+    """
+    header = sample.partition("\n")[0]
+    even = []
+    for delimiter in (d for d in _DELIMITERS if d in header):  # the header row has every delimiter
+        widths = {len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row}
+        if len(widths) == 1 and widths.pop() > 1:
+            even.append(delimiter)
+    if len(even) == 1:
+        return even[0]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
     except csv.Error:
         return ","
 
@@ -86,6 +104,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
         delimiter = delimiter or sep[1]
     # Sniff from the header row on: a title line above it says nothing about the delimiter.
     lines = all_lines[skip + config.header_row - 1 :]
+    if len(head) == _SNIFF_BYTES and len(lines) <= _SNIFF_LINES:
+        lines = lines[:-1] or lines  # the sample may end inside the last line: not a whole row
     delimiter = delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]))
     if not lines:
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
