@@ -598,3 +598,16 @@ def test_date_literals_compare_with_serial_number_columns():
     df = pd.DataFrame({"Date": [46295.0, 46296.0, 46296.5, 46297.0]})  # 2026-09-30 .. 2026-10-02
     assert parse_filter("Date >= '2026-10-01'").apply(df).tolist() == [False, True, True, True]
     assert parse_filter("Date == '2026-10-02'").apply(df).tolist() == [False, False, False, True]
+
+
+def test_a_text_columns_kind_is_decided_once_for_its_set_of_texts():
+    """Status's values, listed in another order by each of a hundred sources, are classified once."""
+    from sheetsync.core.expressions import filters as module
+
+    module._reads_as_numbers.cache_clear()
+    paid = parse_filter("Channel != 'spam'")
+    for channels in (["web", "store", "spam"], ["spam", "web", "store"], ["store", "spam", "web"]):
+        frame = pd.DataFrame({"Channel": pd.Series(channels * 2, dtype="str")})
+        assert paid.apply(frame).tolist() == [c != "spam" for c in channels * 2]
+    info = module._reads_as_numbers.cache_info()
+    assert (info.misses, info.hits) == (1, 2)

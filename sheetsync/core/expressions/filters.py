@@ -733,7 +733,7 @@ def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:
     if not real:
         return bool(folded)  # only placeholders: nothing in it is text
     if len(real) <= _FEW_TEXTS:  # Status's four values, in each of a hundred sources: decided once
-        return _reads_as_numbers(real)
+        return _reads_as_numbers(tuple(sorted(real)))  # in whatever order each source's rows list them
     return _reads_as_numbers.__wrapped__(real)
 
 
