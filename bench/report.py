@@ -356,8 +356,14 @@ each column typed once); a 5,000-KPI `config.toml` took tomllib 0.4-0.8 s to par
 medians sorted whole weeks (now a sample sets the bounds), a series' buckets were asked one by
 one (now together); the tracker's template was parsed by openpyxl on every write (now kept
 loaded between runs, `connectors/xlsx_template_cache.py`) and each sheet went through a
-temporary file; the digest's email made a header class per header. Where the targets stand,
-and why:
+temporary file; the digest's email made a header class per header. Last: every CSV's delimiter
+was found by csv.Sniffer's regexes (1.5 ms a file under Python's lock, a tenth of a second at
+medium; now the one candidate in the header that splits every sampled line evenly, checked with
+the csv module, and Sniffer only where that leaves it open); whether a text column holds numbers
+was looked up by its distinct texts in the order each source's rows listed them, so the lookup
+missed its cache once per source (now by the set of texts); a distinct count's window counted
+into a slot for every code of the column (now each code is flagged once: a week's window costs
+a third). Where the targets stand, and why:
 
 - **Medium at a quarter of the pandas script.** A quarter of the script's whole run (about
   1.6 s) is what sheetsync's read + compute take alone: already under half the polars script's
@@ -365,18 +371,26 @@ and why:
   rules and chart, with history) and the digest (charts, inlined CSS, the once-a-week record)
   then add about 0.6 s, where the script writes four bare sheets and an HTML table; of that
   about 0.15 s is importing openpyxl, Jinja2 and Pillow. Meeting it would take the tracker and
-  digest for free, or reading and computing twice as fast again.
+  digest for free, or reading and computing twice as fast again. The reading threads hold
+  Python's lock nearly all of a medium read (py-spy `--gil`), spread over many small pieces of
+  work per source (a hundred sources of 10,000 rows); reading in worker processes instead
+  (fork, each source read and prepared in a child) was tried and not kept: the 80 files'
+  prepared inputs pickle to 72 MB on their way back, and the read took 0.63-0.68 s against
+  0.55-0.63 s on threads.
 - **Large under 20 s and under 1 GiB** (met). The reading threads now spend most of their time
   where Python's lock is free (fastexcel, pandas' CSV tokenizer, zlib), each source is prepared
   for its KPIs as it is read and its rows released, so a sync holds one source's rows per
   thread plus the KPIs' date-sorted values, shared per column (`tests/test_read_compute.py`
   checks each frame is gone before the next file is read).
 - **Small against the pandas script.** At 10,000 rows both runs are mostly fixed costs, a few
-  tenths of a second apart, and the shared machine's noise moves single runs by as much. What
-  sheetsync pays that the script does not: the digest (importing Jinja2 and Pillow, drawing
-  the charts, the once-a-week record: about 0.1 s against the script's HTML table in 0.02 s)
-  and the tracker's template, history and durable write (a few hundredths over `to_excel`; both
-  spend about 0.08 s importing openpyxl).
+  hundredths of a second apart, and the shared machine's noise moves single runs by as much.
+  Both reads are mostly loading the service account's RSA key (the cryptography package checks
+  the key: about 30 ms, on both sides), and sheetsync's compute is faster. What sheetsync pays
+  that the script does not is the digest: importing Jinja2 and Pillow (about 40% of its stage),
+  drawing and encoding the charts, the inlined CSS and the once-a-week record, about 0.07 s
+  against the script's HTML table in 0.01 s. The tracker's template, history and durable write
+  cost a few hundredths over `to_excel` (both spend about 0.07 s importing openpyxl). Meeting it
+  would take a digest without its charts and templates.
 - **Read + compute against polars** (met). polars reads CSV on both cores and parses text
   natively; sheetsync reads with pandas and its own cell rules (money, dates, locales), so it
   keeps its speed by reading a file per core and doing each piece of work once: text columns
@@ -388,12 +402,16 @@ and why:
   source, so what 40 KPIs cost beyond 5 over the same columns and filters is only their own
   windows (the table above); the letter of the target compares with a KPI that reads two
   columns and one filter instead of five and four. Measured as CPU time in one process (the
-  shared machine moves the bench's wall times by half), the one KPI is about 30 ms, two thirds
-  of it factorizing its date and status texts, which the 40 pay too; the 40 are about 105 ms:
-  beyond those, factorizing the quarter's customers (17 ms) and the channels (12 ms), and the
-  20 kinds' 220 window aggregates (about 45 ms, medians and distinct counts most). Making the
-  shared work cheaper lowers both sides and the ratio rises; 2x would need the 40's own
-  aggregates and two more text columns in about the time the one KPI reads its two. (The
+  shared machine moves the bench's wall times by half; best of 7), the one KPI is about 24 ms,
+  two thirds of it factorizing its date and status texts, which the 40 pay too; the 40 are
+  about 81 ms (3.3-3.5x): beyond those, the channel filters (about 11 ms, most of it factorizing
+  the column; comparing the Arrow strings directly would take about 4 ms), factorizing the
+  quarter's customers for the distinct count (11-14 ms, of which Arrow's hashing alone is about
+  10 ms), the 220 window aggregates (about 20 ms: medians 9 ms, already a quarter of
+  `np.median`'s time on a 230,000-row window; distinct counts 4 ms; means and sums 6 ms), and the
+  Score column and three more masks, a few ms each. Making the shared work cheaper lowers both
+  sides and the ratio rises; even with window aggregates for nothing, the two extra text
+  columns alone keep the 40 above twice the one. (The
   bench's 40 are its 20 kinds twice over; identical windows of one source are aggregated once,
   which the 40 against 5 benefits from.)
 - After compute, at large: the tracker's 380,000 cells (Key Results, KPIs, Check-ins, a History
