@@ -366,11 +366,11 @@ into a slot for every code of the column (now each code is flagged once: a week'
 a third). Where the targets stand, and why:
 
 - **Medium at a quarter of the pandas script.** A quarter of the script's whole run (about
-  1.6 s) is what sheetsync's read + compute take alone: already under half the polars script's
-  and under pandas merely loading the files (the floor). The tracker (the template's styles,
-  rules and chart, with history) and the digest (charts, inlined CSS, the once-a-week record)
-  then add about 0.6 s, where the script writes four bare sheets and an HTML table; of that
-  about 0.15 s is importing openpyxl, Jinja2 and Pillow. Meeting it would take the tracker and
+  0.9 s) is about what sheetsync's read + compute take alone (0.84 s): already a third of the
+  polars script's and under pandas merely loading the files (the floor). The tracker (the
+  template's styles, rules and chart, with history) and the digest (charts, inlined CSS, the
+  once-a-week record) then add about 0.35 s, where the script writes four bare sheets and an
+  HTML table; of that about 0.1 s is importing openpyxl, Jinja2 and Pillow. Meeting it would take the tracker and
   digest for free, or reading and computing twice as fast again. The reading threads hold
   Python's lock nearly all of a medium read (py-spy `--gil`), spread over many small pieces of
   work per source (a hundred sources of 10,000 rows); reading in worker processes instead
