@@ -511,6 +511,27 @@ def test_expired_tokens_are_refreshed_by_google_auth(fake_google: FakeGoogle, gc
     assert fake_google.call_counts()["oauth.token"] == 2
 
 
+def test_tokens_expire_after_their_lifetime_on_the_fakes_clock(fake_google: FakeGoogle) -> None:
+    sid = fake_google.add_spreadsheet("T", {"Sheet1": []})
+    fake_google.set_token_lifetime(600)
+    lasting = fake_google.issue_token()  # minted directly: never expires
+    short = fake_google.issue_token(lifetime=fake_google.token_lifetime)
+    assert _raw(fake_google, short)("GET", f"/v4/spreadsheets/{sid}").status_code == 200
+    fake_google.advance_clock(600)
+    assert _raw(fake_google, short)("GET", f"/v4/spreadsheets/{sid}").status_code == 401
+    assert _raw(fake_google, lasting)("GET", f"/v4/spreadsheets/{sid}").status_code == 200
+    assert fake_google.auth_refusals == 1
+
+
+def test_the_token_endpoint_answers_the_lifetime(fake_google: FakeGoogle, gc: gspread.Client) -> None:
+    sid = fake_google.add_spreadsheet("T", {"Sheet1": [["x"]]})
+    fake_google.set_token_lifetime(1200)
+    gc.open_by_key(sid)
+    assert gc.http_client.auth.expiry is not None
+    left = gc.http_client.auth.expiry - dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert dt.timedelta(seconds=1100) < left <= dt.timedelta(seconds=1200)
+
+
 def test_call_log_records_decoded_paths_and_queries(fake_google: FakeGoogle, gc: gspread.Client) -> None:
     sid = fake_google.add_spreadsheet("T", {"Sheet 1": [["x"]]})
     sh = gc.open_by_key(sid)

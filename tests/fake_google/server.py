@@ -12,8 +12,10 @@ Simplifications (each documented where it lives):
   column rightwards (``Spreadsheet.append``);
 - formulas: arithmetic, cell references and SUM/AVERAGE/MIN/MAX/COUNT only (``cells.py``);
 - Drive ``q``: ``and`` of name/mimeType/fullText/parents/trashed terms only;
-- access tokens never expire (``revoke_tokens`` simulates expiry); the quota counts accepted
-  Sheets requests only, Drive and token calls are free.
+- access tokens from the token endpoint live ``token_lifetime`` seconds of the fake's clock
+  (``advance_clock`` ages them; ``revoke_tokens`` ends them all at once), tokens minted with
+  ``issue_token`` never expire; the quota counts accepted Sheets requests only, Drive and
+  token calls are free.
 Not implemented: R1C1 ranges, sheets.copyTo, export, filter views, Drive comments, developer
 metadata; ``store.py`` lists the batchUpdate kinds that are modelled, recorded only or refused.
 """
@@ -164,7 +166,9 @@ class FakeGoogle:
         self._by_identity: collections.Counter[str] = collections.Counter()
         self._in_flight = 0
         self.max_in_flight = 0  # most API requests being answered at once (parallel clients show here)
-        self._tokens: dict[str, str] = {}
+        self._tokens: dict[str, tuple[str, float | None]] = {}  # token -> (email, expiry on the fake's clock)
+        self.token_lifetime = 3599  # seconds: the token endpoint's expires_in, as Google answers
+        self._auth_refusals = 0
         self._service_accounts: dict[str, rsa.RSAPublicKey] = {}
         self._authorized_users: dict[tuple[str, str], tuple[str, str]] = {}
         self._httpd: ThreadingHTTPServer | None = None
@@ -303,12 +307,22 @@ class FakeGoogle:
         with self._lock:
             self._authorized_users[(client_id, refresh_token)] = (client_secret, email)
 
-    def issue_token(self, email: str = "tester@example.com") -> str:
-        """Mint a bearer token directly (for clients built with a static token)."""
+    def issue_token(self, email: str = "tester@example.com", *, lifetime: float | None = None) -> str:
+        """Mint a bearer token directly (for clients built with a static token); None: it never expires."""
         token = "ya29.fake-" + secrets.token_urlsafe(24)
         with self._lock:
-            self._tokens[token] = email
+            self._tokens[token] = (email, None if lifetime is None else self.now() + lifetime)
         return token
+
+    def set_token_lifetime(self, seconds: int) -> None:
+        """The ``expires_in`` of tokens issued from now on; the fake refuses them (401) once it has passed."""
+        self.token_lifetime = seconds
+
+    @property
+    def auth_refusals(self) -> int:
+        """401 answers given to API requests (no token, an unknown, revoked or expired one)."""
+        with self._lock:
+            return self._auth_refusals
 
     @property
     def issued_tokens(self) -> list[str]:
@@ -490,6 +504,8 @@ class FakeGoogle:
         scheme, _, token = auth.partition(" ")
         challenge = {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
         if scheme.lower() != "bearer" or not token:
+            with self._lock:
+                self._auth_refusals += 1
             raise ApiError(
                 401,
                 "Request is missing required authentication credential. Expected OAuth 2 access token, "
@@ -498,10 +514,11 @@ class FakeGoogle:
                 headers=challenge,
             )
         with self._lock:
-            identity = self._tokens.get(token.strip())
-        if identity is None:
-            raise ApiError(401, headers=challenge)
-        return identity
+            email, expiry = self._tokens.get(token.strip(), (None, None))
+            if email is None or (expiry is not None and self.now() >= expiry):
+                self._auth_refusals += 1
+                raise ApiError(401, headers=challenge)
+        return email
 
     def _check_quota(self, method: str, identity: str = "") -> None:
         with self._lock:
@@ -538,8 +555,9 @@ class FakeGoogle:
             return _oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant}")
         if isinstance(email, _Response):
             return email
-        token = self.issue_token(email)
-        payload: dict[str, Any] = {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+        lifetime = self.token_lifetime
+        token = self.issue_token(email, lifetime=lifetime)
+        payload: dict[str, Any] = {"access_token": token, "expires_in": lifetime, "token_type": "Bearer"}
         if "scope" in form:
             payload["scope"] = form["scope"]
         return _Response(200, payload)
