@@ -17,6 +17,7 @@ Credentials never reach messages or logs: errors name the file, never its conten
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import logging
@@ -435,12 +436,23 @@ def _resolve_path(credentials_path: str | os.PathLike[str] | None) -> Path:
     return Path(path).expanduser()
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and the stat of the file they came from (one open: the two agree)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            data = handle.read()
     except FileNotFoundError:
         raise GoogleConfigError(f"Google credentials file {path} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise GoogleConfigError(f"Google credentials file {path} cannot be read ({type(exc).__name__}).") from None
+    return data, stat
+
+
+def _parse_json(path: Path, data: bytes) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise GoogleConfigError(f"Google credentials file {path} cannot be read ({type(exc).__name__}).") from None
     try:
         info = json.loads(text)
@@ -453,11 +465,22 @@ def _read_json(path: Path) -> dict[str, Any]:
     return info
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    return _parse_json(path, _read_file(path)[0])
+
+
 def load_credentials(credentials_path: str | os.PathLike[str] | None, scopes: tuple[str, ...] = SCOPES) -> Credentials:
-    """google-auth credentials from a service-account or authorized-user JSON file."""
+    """New google-auth credentials (no token yet) from a service-account or authorized-user JSON file.
+
+    Syncs use `shared_credentials` instead, which keeps them, and their token, for the process.
+    """
     path = _resolve_path(credentials_path)
     warn_if_readable_by_others(path)
-    info = _read_json(path)
+    return _build(path, _read_json(path), scopes)
+
+
+def _build(path: Path, info: dict[str, Any], scopes: tuple[str, ...]) -> Credentials:
+    """Credentials from a file's parsed JSON; the key is checked (RSA parsing: ~30 ms of CPU)."""
     kind = info.get("type")
     if kind == "service_account":
         required = ("client_email", "private_key", "token_uri")
@@ -492,9 +515,75 @@ def warn_if_readable_by_others(path: str | os.PathLike[str]) -> bool:
     except OSError:
         return False
     if mode & 0o077:
-        log.warning("Google credentials file %s is readable by other users: run chmod 600 %s", path, path)
+        _warn_readable(path)
         return True
     return False
+
+
+def _warn_readable(path: str | os.PathLike[str]) -> None:
+    log.warning("Google credentials file %s is readable by other users: run chmod 600 %s", path, path)
+
+
+class _CredentialsCache:
+    """Credentials loaded once per process and file, so later syncs reuse the parsed key and its token.
+
+    A fresh credentials object has no token: every sync paid a token request (and ~30 ms of
+    RSA parsing) although the last token was good for an hour. Kept credentials hand out
+    their token until google-auth deems it expired (3m45s before the end), then refresh it.
+
+    Each lookup still reads the file (a few kB, microseconds) and compares its SHA-256 with
+    the loaded one's, so a key rotated on disk, renamed over or rewritten in place (even at
+    the same size within one timestamp tick, which a stat would miss), is loaded on the next
+    sync, and the old one is dropped. A file that became unreadable or broken fails as it
+    would uncached, and is forgotten. The world-readable warning is logged once per file
+    identity (inode, size, mtime, mode): a new file, or one made readable again, warns again;
+    the same file does not fill a scheduler's log every sync.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # held while loading: two threads never load one file twice
+        self._loaded: dict[tuple[str, tuple[str, ...]], tuple[bytes, Credentials]] = {}
+        self._warned: dict[str, tuple[int, ...]] = {}
+
+    def get(self, credentials_path: str | os.PathLike[str] | None, scopes: tuple[str, ...]) -> Credentials:
+        path = _resolve_path(credentials_path)
+        slot = (os.path.abspath(path), tuple(scopes))
+        with self._lock:
+            held = self._loaded.get(slot)
+            try:
+                data, stat = _read_file(path)
+                self._warn_once(slot[0], path, stat)
+                digest = hashlib.sha256(data).digest()
+                if held is not None and held[0] == digest:
+                    return held[1]
+                creds = _one_refresh_at_a_time(_build(path, _parse_json(path, data), scopes))
+            except GoogleConfigError:
+                self._loaded.pop(slot, None)
+                raise
+            if held is not None:
+                log.info("Google credentials file %s changed: loaded the new key", path)
+            self._loaded[slot] = (digest, creds)
+            return creds
+
+    def _warn_once(self, key: str, path: Path, stat: os.stat_result) -> None:
+        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_mode)
+        if stat.st_mode & 0o077 and self._warned.get(key) != identity:
+            _warn_readable(path)
+            self._warned[key] = identity
+
+
+_CREDENTIALS = _CredentialsCache()
+
+
+def shared_credentials(
+    credentials_path: str | os.PathLike[str] | None, scopes: tuple[str, ...] = SCOPES
+) -> Credentials:
+    """This process's credentials for the file (loaded again only when its content changed).
+
+    The object is shared by every client and thread using the file; it fetches one token at a
+    time (`_one_refresh_at_a_time`). Raises GoogleConfigError as `load_credentials` does.
+    """
+    return _CREDENTIALS.get(credentials_path, scopes)
 
 
 def _authorized_user(info: dict[str, Any], scopes: tuple[str, ...]) -> Credentials:
@@ -529,10 +618,11 @@ def make_gspread_client(
     """A gspread Client using our credentials loading, endpoint override and retry policy.
 
     ``credentials_path`` falls back to GOOGLE_APPLICATION_CREDENTIALS. No network happens here:
-    the first API call fetches the access token (from the file's own ``token_uri``).
-    ``credentials`` (already loaded) lets several clients share one token.
+    the first API call needing a token fetches it (from the file's own ``token_uri``); the
+    process's credentials for the file keep it for later clients (`shared_credentials`).
+    ``credentials`` (already loaded) overrides them.
     """
-    creds = credentials if credentials is not None else load_credentials(credentials_path)
+    creds = credentials if credentials is not None else shared_credentials(credentials_path)
     factory = functools.partial(RetryingHTTPClient, api_url=api_url, retry=retry, limiter=limiter)
     return gspread.Client(creds, http_client=cast(HTTPClientType, factory))
 
@@ -554,13 +644,14 @@ class Account:
     """One credential of `[google] credentials`: its token, its own quota bucket, a client per thread.
 
     gspread clients (a requests session each) are not shared between threads; the credentials
-    (one access token) and the token bucket (one quota per service account) are.
+    (one access token, the process's: `shared_credentials`) and the token bucket (one quota
+    per service account) are.
     """
 
     def __init__(self, path: Path | None, google: GoogleConfig, retry: RetryPolicy) -> None:
         self.path = path
+        self.credentials = shared_credentials(path)
         self.email = service_account_email(path)
-        self.credentials = _one_refresh_at_a_time(load_credentials(path))
         self.limiter = TokenBucket(google.requests_per_minute, clock=retry.clock, sleep=retry.sleep)
         self._api_url = google.api_url
         self._retry = retry
@@ -578,7 +669,9 @@ class Account:
 
 
 def _one_refresh_at_a_time(creds: Credentials) -> Credentials:
-    """Threads sharing one credentials object fetch one token, not one each."""
+    """Threads sharing one credentials object fetch one token, not one each (wrapped once only)."""
+    if getattr(creds.before_request, "one_at_a_time", False):
+        return creds
     lock = threading.Lock()
     before_request = creds.before_request
 
@@ -586,6 +679,7 @@ def _one_refresh_at_a_time(creds: Credentials) -> Credentials:
         with lock:
             return before_request(*args, **kwargs)
 
+    locked.one_at_a_time = True  # type: ignore[attr-defined]
     creds.before_request = locked  # type: ignore[method-assign]
     return creds
 

@@ -80,11 +80,11 @@ def test_sync_from_and_to_google_sheets(
 
     code, results, output = sync(tmp_path)
     assert code == 0, output
-    # Exactly: one token per client, one batchGet for the source spreadsheet (its tab is
-    # named: no metadata read), and one metadata read + one batchUpdate + one values write
-    # for the tracker.
+    # Exactly: one token (the source reads and the tracker write share the process's
+    # credentials), one batchGet for the source spreadsheet (its tab is named: no metadata
+    # read), and one metadata read + one batchUpdate + one values write for the tracker.
     assert fake_google.call_counts() == {
-        "oauth.token": 2, "spreadsheets.get": 1, "values.batchGet": 1,
+        "oauth.token": 1, "spreadsheets.get": 1, "values.batchGet": 1,
         "spreadsheets.batchUpdate": 1, "values.batchUpdate": 1,
     }  # fmt: skip
     (batch_get,) = fake_google.calls_of("values.batchGet")
