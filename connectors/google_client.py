@@ -586,6 +586,32 @@ def shared_credentials(
     return _CREDENTIALS.get(credentials_path, scopes)
 
 
+_BUCKETS_LOCK = threading.Lock()
+_BUCKETS: dict[str, TokenBucket] = {}
+
+
+def quota_bucket(
+    credentials_path: str | os.PathLike[str] | None,
+    per_minute: float,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> TokenBucket:
+    """This process's token bucket for a credentials file: one quota across back-to-back syncs.
+
+    Google's per-user quota counts requests in any minute, whichever sync sent them. A bucket
+    made afresh per sync would start full, so a sync right after another could send its whole
+    burst on top of what the first one spent that minute. A rotated key in the same file is
+    the same account, so it keeps the bucket; a changed budget (or an injected clock) gets a new one.
+    """
+    key = os.path.abspath(_resolve_path(credentials_path))
+    with _BUCKETS_LOCK:
+        bucket = _BUCKETS.get(key)
+        if bucket is None or bucket.per_minute != float(per_minute) or bucket.clock != clock or bucket.sleep != sleep:
+            bucket = _BUCKETS[key] = TokenBucket(per_minute, clock=clock, sleep=sleep)
+        return bucket
+
+
 def _authorized_user(info: dict[str, Any], scopes: tuple[str, ...]) -> Credentials:
     """Authorized-user credentials that keep the file's ``token_uri`` (google-auth drops it)."""
     creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(scopes))
@@ -644,15 +670,15 @@ class Account:
     """One credential of `[google] credentials`: its token, its own quota bucket, a client per thread.
 
     gspread clients (a requests session each) are not shared between threads; the credentials
-    (one access token, the process's: `shared_credentials`) and the token bucket (one quota
-    per service account) are.
+    (one access token) and the token bucket (one quota per service account) are, and both are
+    the process's (`shared_credentials`, `quota_bucket`): later syncs keep using them.
     """
 
     def __init__(self, path: Path | None, google: GoogleConfig, retry: RetryPolicy) -> None:
         self.path = path
         self.credentials = shared_credentials(path)
         self.email = service_account_email(path)
-        self.limiter = TokenBucket(google.requests_per_minute, clock=retry.clock, sleep=retry.sleep)
+        self.limiter = quota_bucket(path, google.requests_per_minute, clock=retry.clock, sleep=retry.sleep)
         self._api_url = google.api_url
         self._retry = retry
         self._local = threading.local()

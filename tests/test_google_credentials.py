@@ -19,6 +19,7 @@ import pytest
 
 from connectors.google_client import (
     GoogleConfigError,
+    RetryPolicy,
     _one_refresh_at_a_time,
     accounts_from_config,
     load_credentials,
@@ -170,10 +171,26 @@ def test_parallel_readers_fetch_one_token_and_the_lock_is_not_stacked(
     assert fake_google.max_in_flight > 1
     assert tokens(fake_google.call_counts()) == 1
     (one,), (two,) = accounts_from_config(google), accounts_from_config(google)
-    assert one.credentials is two.credentials
+    assert one.credentials is two.credentials and one.limiter is two.limiter
     locked = one.credentials.before_request
     assert getattr(locked, "one_at_a_time", False)
     assert _one_refresh_at_a_time(one.credentials).before_request is locked  # wrapped once, however often reused
+
+
+def test_back_to_back_reads_share_the_per_minute_quota(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    """A bucket made afresh per sync starts full: the second sync's first request would be refused."""
+    timer = fixtures.FakeTime(fake_google)  # waits move the fake's quota clock, not real time
+    creds = fixtures.write_service_account(tmp_path / "sa.json", fake_google)
+    key = fake_google.add_spreadsheet("S", {"Data": [["Date", "Amount"], ["2026-10-01", 1]]})
+    source = SourceConfig(name="s", type="gsheet", spreadsheet=key, worksheet="Data")  # type: ignore[arg-type]
+    fake_google.set_quota(1, per_user=True)
+    google = GoogleConfig(credentials=creds, api_url=fake_google.url, requests_per_minute=1)
+    for _ in range(2):
+        retry = RetryPolicy(jitter=False, sleep=timer.sleep, clock=timer.clock, total_timeout=600)
+        assert isinstance(read_gsheet_sources([source], google, retry=retry)["s"], SourceData)
+    assert fake_google.call_counts()["values.batchGet"] == 2
+    assert fake_google.quota_refusals == 0
+    assert sum(timer.waits) == pytest.approx(60)  # the second read waited for the minute's budget
 
 
 def test_the_scheduler_process_keeps_one_token_across_its_syncs(fake_google: FakeGoogle, tmp_path: Path) -> None:
