@@ -8,6 +8,7 @@ repeating them cannot help and may lock an account. Every failure surfaces as on
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
@@ -42,7 +43,8 @@ class DeliveryError(SheetsyncError):
     """A message that could not be delivered; the text is one line fit for a user.
 
     Delivery problems are reported in the digest's outcome (the message waits in the
-    outbox), so a run with one ends as a run that could not finish (exit 1).
+    outbox, whose file the error's `file` names once it is kept there), so a run with one
+    ends as a run that could not finish (exit 1).
     """
 
     exit_code = ExitCode.FAILED
@@ -66,6 +68,14 @@ class DeliveryError(SheetsyncError):
         self.channel = channel
         self.server = server  # host:port
         self.recipients = recipients  # whom the message was for
+
+    def for_message(self, message: EmailMessage) -> DeliveryError:
+        """This failure again, for another message the server will not take either.
+
+        A copy naming that message's recipients, so that each message kept in the outbox is
+        reported with its own recipients and its own file, not the first one's.
+        """
+        return copy.copy(self).locate(recipients=message_recipients(message))
 
 
 @dataclass(frozen=True)

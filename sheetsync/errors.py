@@ -10,7 +10,7 @@ is a bug.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 
 class ExitCode(IntEnum):
@@ -65,6 +65,22 @@ class SheetsyncError(Exception):
             for name in self.location_fields
             if (value := getattr(self, name, None)) is not None and value != ()
         }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied and pickled as it is, without calling `__init__` again.
+
+        Subclasses take arguments of their own (a lock's holder, a webhook's `transient`), which
+        the default (`cls(*args)`) would not pass: one failure kept for several messages is
+        copied so each copy can name its own outbox file, and errors cross process pools.
+        """
+        return (_restore, (type(self), self.args, dict(vars(self))))
+
+
+def _restore(cls: type[SheetsyncError], args: tuple[object, ...], state: dict[str, Any]) -> SheetsyncError:
+    error = cls.__new__(cls)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 class ConfigError(SheetsyncError, ValueError):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.smtp_mailer import DeliveryError
+from connectors.webhooks import WebhookError
 from sheetsync.config import load_config
 from sheetsync.core.alerts import AlertState, evaluate
 from sheetsync.core.model import AlertsConfig
@@ -202,6 +204,15 @@ def test_undelivered_alerts_wait_and_go_out_with_the_next_sync(tmp_path: Path, m
         assert "Slack webhook $TEST_ALERTS_SLACK: answered 503" in outcome.alerts.pending[1]
         pending = tmp_path / "outbox" / "alerts" / "pending"
         assert len(list(pending.glob("*.eml"))) == 1 and len(list(pending.glob("*.json"))) == 1
+        (eml,), (post,) = pending.glob("*.eml"), pending.glob("*.json")
+        # Each failure names the outbox file its alert waits in: the error, its line, the outcome.
+        email, slack = outcome.alerts.failures
+        assert isinstance(email, DeliveryError) and email.where["file"] == str(eml)
+        assert email.where["recipients"] == ("leads@acme.example",)
+        assert isinstance(slack, WebhookError) and slack.where["file"] == str(post)
+        assert outcome.alerts.pending_files == [str(eml), str(post)]
+        assert [line.endswith(f"kept in {path} for the next sync")
+                for line, path in zip(outcome.alerts.pending, (eml, post), strict=True)] == [True, True]
 
         controller, inbox = start_server()
         try:

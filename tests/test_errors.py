@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import pickle
@@ -200,6 +201,22 @@ def test_every_error_class_carries_its_exit_code_and_where_it_happened() -> None
         assert set(error.where) <= set(error.location_fields), cls
     with pytest.raises(TypeError, match="no location field 'server'"):
         ConfigError("x").locate(server="mail:587")
+
+
+def test_every_error_class_copies_and_pickles_with_its_place() -> None:
+    """One failure kept for several messages is copied, each copy naming its own outbox file; errors
+    also cross process pools. Neither may call a subclass's `__init__` with arguments it does not take."""
+    for cls in _error_classes():
+        error = _located(cls)  # type: ignore[arg-type]
+        for again in (copy.copy(error), pickle.loads(pickle.dumps(error))):
+            assert type(again) is cls and str(again) == str(error), cls
+            assert again.where == error.where, cls
+    from connectors.webhooks import WebhookError
+
+    original = _located(WebhookError)
+    moved = copy.copy(original).locate(file="outbox/pending/2026-W48-all.slack.json")
+    assert (moved.file, original.file) == ("outbox/pending/2026-W48-all.slack.json", PLACE["file"])
+    assert moved.transient and moved.env == "HOOK"
 
 
 def test_delivery_and_google_errors_name_their_place() -> None:

@@ -13,6 +13,7 @@ state is saved, then delivered: an SMTP or webhook outage keeps it there for the
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
@@ -32,6 +33,7 @@ from sheetsync.core.alerts import AlertEvent, AlertState, evaluate
 from sheetsync.core.digest import ALL, web_link
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
+from sheetsync.errors import SheetsyncError
 from sheetsync.render import mail_policy
 from sheetsync.render.alert_message import build_alert_message
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue
@@ -50,6 +52,13 @@ class AlertsOutcome:
     baseline: bool = False  # the first sync with alerts on: only recorded
     delivered: list[str] = field(default_factory=list)  # one line per email or post that went out
     pending: list[str] = field(default_factory=list)  # one line per one that waits for the next sync
+    #: Why each of those waits: its DeliveryError or WebhookError, located in the outbox file it waits in.
+    failures: list[SheetsyncError] = field(default_factory=list)
+
+    @property
+    def pending_files(self) -> list[str]:
+        """The outbox files the undelivered alerts wait in, for ops to find (and resend)."""
+        return [str(f.file) for f in self.failures if f.file]
 
     def lines(self) -> list[str]:
         if self.baseline:
@@ -170,11 +179,12 @@ def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Send
             continue
         try:
             if blocked is not None:
-                raise blocked
+                raise blocked.for_message(message)
             assert settings is not None
             send(message, settings)
         except DeliveryError as exc:
-            blocked = blocked or (None if exc.this_message_only else exc)
+            blocked = blocked or (None if exc.this_message_only else copy.copy(exc))
+            outcome.failures.append(exc.locate(file=str(path)))
             outcome.pending.append(f"error: the alert email was not delivered: {exc}; kept in {path} for the next sync")
             continue
         outbox.sent_dir.mkdir(parents=True, exist_ok=True)
@@ -188,6 +198,7 @@ def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Send
                                        timeout=digest.timeout)
             post(hook, record["payload"])
         except WebhookError as exc:
+            outcome.failures.append(exc.locate(file=str(path)))
             outcome.pending.append(
                 f"error: the {name} alert post was not made: {exc}; kept in {path} for the next sync")
             continue

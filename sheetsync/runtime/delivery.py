@@ -10,6 +10,7 @@ sending.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from sheetsync.core.digest import ALL, DigestContent, build_digest, team_objecti
 from sheetsync.core.model import ChatConfig, Config, DigestConfig
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import week_key
-from sheetsync.errors import ExitCode
+from sheetsync.errors import ExitCode, SheetsyncError
 from sheetsync.render.email_message import build_message, render
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History
@@ -76,9 +77,15 @@ class Delivery:
     subject: str = ""
     path: Path | None = None
     size: int = 0
-    error: str | None = None
+    error: str | None = None  # why it was not sent: the failure's one line, or why there was nothing to send
     channel: str = "email"  # email | slack | msteams
     kind: str = "digest"  # digest | reminder (an owner's check-in reminder)
+    #: The DeliveryError or WebhookError of a message that waits, located in its outbox file.
+    failure: SheetsyncError | None = None
+
+    def __post_init__(self) -> None:
+        if self.failure is not None and self.error is None:
+            self.error = str(self.failure)
 
     def describe(self) -> str:
         if self.channel != "email":
@@ -124,6 +131,11 @@ class DigestOutcome:
     @property
     def failures(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.action == "pending"]
+
+    @property
+    def pending_files(self) -> list[str]:
+        """The outbox files this run's undelivered messages wait in, for ops to find (and resend)."""
+        return [str(d.failure.file) for d in self.failures if d.failure is not None and d.failure.file]
 
     @property
     def exit_code(self) -> ExitCode:
@@ -182,7 +194,8 @@ class _Run:
         self.outcome = DigestOutcome(self.week)
         self._get_result = get_result
         self._result: SyncResult | None = None
-        self.blocked: DeliveryError | None = None  # once the server fails, the rest wait in the queue
+        # Once the server fails, the rest wait in the queue: each with its own copy of the failure.
+        self.blocked: DeliveryError | None = None
         self.settings: SMTPSettings | None = None
         if config.digest.smtp_host and not dry_run:
             try:
@@ -205,13 +218,13 @@ class _Run:
     def deliver(self, message: EmailMessage) -> None:
         """Send now, or raise the DeliveryError that keeps this message (and those after it) queued."""
         if self.blocked is not None:
-            raise self.blocked
+            raise self.blocked.for_message(message)
         assert self.settings is not None
         try:
             self.send(message, self.settings)
         except DeliveryError as exc:
             if not exc.this_message_only:
-                self.blocked = exc
+                self.blocked = copy.copy(exc)  # not located: the caller locates this message's copy
             raise
 
     def flush_pending(self) -> None:
@@ -225,7 +238,8 @@ class _Run:
             try:
                 self.deliver(message)
             except DeliveryError as exc:
-                self.add(Delivery(audience, week, "pending", message_recipients(message), path=path, error=str(exc)))
+                self.add(Delivery(audience, week, "pending", message_recipients(message), path=path,
+                                  failure=exc.locate(file=str(path))))
                 continue
             if self.history is not None:
                 self.history.mark_digest_sent(week, audience, str(message.get("Message-ID", "")) or None)
@@ -269,7 +283,8 @@ class _Run:
             self.deliver(message)
         except DeliveryError as exc:
             path = self.outbox.keep_pending(data, week, audience)
-            self.add(Delivery(audience, week, "pending", recipients, subject, path, size, str(exc), kind=kind))
+            self.add(Delivery(audience, week, "pending", recipients, subject, path, size, kind=kind,
+                              failure=exc.locate(file=str(path))))
             return
         self._mark(week, audience, message_id)
         copy = self.outbox.record_sent(data, week, audience)
@@ -333,7 +348,8 @@ class _Run:
             try:
                 self.post(self.webhook(chat), record["payload"])
             except WebhookError as exc:
-                self.add(Delivery(audience, week, "pending", path=path, error=str(exc), channel=chat.channel))
+                self.add(Delivery(audience, week, "pending", path=path, channel=chat.channel,
+                                  failure=exc.locate(file=str(path))))
                 continue
             if self.history is not None:
                 self.history.mark_chat_posted(week, audience, chat.channel)
@@ -362,7 +378,8 @@ class _Run:
             self.post(self.webhook(target.chat), payload)
         except WebhookError as exc:
             path = self.chats.keep("digest", week, target.audience, target.chat, payload)
-            self.add(Delivery(target.audience, week, "pending", path=path, size=size, error=str(exc), channel=channel))
+            self.add(Delivery(target.audience, week, "pending", path=path, size=size, channel=channel,
+                              failure=exc.locate(file=str(path))))
             return
         assert self.history is not None
         self.history.mark_chat_posted(week, target.audience, channel)

@@ -26,7 +26,9 @@ is added here:
 Each job writes one logfmt line to stdout, e.g.
 ``2026-11-30T07:00:00+00:00 job=sync outcome=ok duration=1.2s exit=0 trigger=schedule``.
 Outcomes: ok, stale (finished, but some numbers could not be refreshed: exit 3),
-failed (a digest is waiting in the outbox: exit 1), error (the job raised: exit 1).
+failed (a digest is waiting in the outbox: exit 1), error (the job raised: exit 1). A
+failed run names the outbox files its undelivered messages wait in, comma-separated:
+``pending=/srv/okr/outbox/pending/2026-W48-all.eml``.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class JobRun:
     detail: str = ""
     error: str = ""
     data: str = ""  # fresh | stale: whether every number was current
+    pending: tuple[str, ...] = ()  # the outbox files undelivered messages wait in
 
     @property
     def ok(self) -> bool:
@@ -102,7 +105,8 @@ class JobRun:
         slot = self.slot.astimezone(tz).isoformat(timespec="minutes") if self.slot else None
         return f"{stamp} " + logfmt(
             job=self.job, outcome=self.outcome, duration=f"{self.duration:.1f}s", exit=self.exit_code,
-            trigger=self.trigger, slot=slot, data=self.data, error=self.error, detail=self.detail,
+            trigger=self.trigger, slot=slot, data=self.data, pending=",".join(self.pending), error=self.error,
+            detail=self.detail,
         )
 
 
@@ -292,7 +296,8 @@ class Scheduler:
                 detail = "; ".join(getattr(outcome.result, "errors", ()) or stale_kpis(outcome.result))
             label = "ok" if code == 0 else "failed" if code == 1 else "stale"
             data = "stale" if getattr(outcome.result, "stale", False) else "fresh"
-            run = JobRun("sync", trigger, started, time.monotonic() - clock, label, code, slot, detail, data=data)
+            run = JobRun("sync", trigger, started, time.monotonic() - clock, label, code, slot, detail, data=data,
+                         pending=_pending_files(alerts))
         self._last_sync = (started, outcome.result, _link(outcome)) if run.ok and outcome is not None else None
         self._finish(run)
         return run, outcome
@@ -311,7 +316,7 @@ class Scheduler:
             code = outcome.exit_code
             detail = "; ".join(d.describe() for d in getattr(outcome, "deliveries", []))
             run = JobRun("digest", trigger, started, time.monotonic() - clock, "ok" if code == 0 else "failed", code,
-                         slot, detail, data=data)
+                         slot, detail, data=data, pending=_pending_files(outcome))
         self._finish(run)
         return run
 
@@ -356,7 +361,7 @@ class Scheduler:
             code = outcome.exit_code
             detail = "; ".join(d.describe() for d in getattr(outcome, "deliveries", []))
             run = JobRun("remind", trigger, started, time.monotonic() - clock, "ok" if code == 0 else "failed", code,
-                         slot, detail)  # fmt: skip
+                         slot, detail, pending=_pending_files(outcome))  # fmt: skip
         self._finish(run)
         return run
 
@@ -413,6 +418,11 @@ class Scheduler:
         message = f"sheetsync schedule: {name}: stopping after the job in progress (again to stop at once)\n"
         with suppress(OSError, ValueError):
             os.write(sys.stderr.fileno(), message.encode())
+
+
+def _pending_files(outcome: Any) -> tuple[str, ...]:
+    """The outbox files a digest's, a reminder run's or a sync's alerts' undelivered messages wait in."""
+    return tuple(getattr(outcome, "pending_files", ()))
 
 
 def _link(outcome: Any) -> str | None:
