@@ -20,8 +20,6 @@ import contextlib
 import math
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -34,8 +32,10 @@ from typing import Any
 
 import pandas as pd
 
+from connectors.atomic import describe_os_error
 from connectors.base import SourceAccessDenied, SourceData, SourceError, SourceNotFound, SourceUnavailable
 from connectors.ibis_filter import DayEdges, FilterCompileError, compile_filter, day_at_least, day_at_most, time_kind
+from connectors.scratch import Scratch, folder_for, make_scratch
 from sheetsync.core.kpis import KPIDataError, _missing_column, prepare_kpi_rows
 from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.windows import (
@@ -130,7 +130,7 @@ class Connection:
     where: str
     secrets: list[str]
     deadline: float = math.inf  # time.monotonic() by which every query of the source must end
-    scratch: str | None = None  # DuckDB's spill folder, removed on close
+    scratch: Scratch | None = None  # DuckDB's spill folder, held while open and removed on close
 
     @property
     def name(self) -> str:
@@ -195,8 +195,7 @@ class Connection:
         if self.name != "pyspark":  # the Spark session belongs to the process: a new JVM costs the next run
             with contextlib.suppress(Exception):
                 self.backend.disconnect()
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        _remove(self.scratch)
 
 
 _RECANCEL_SECONDS = 0.2  # how often a statement past its source's timeout is cancelled again
@@ -296,8 +295,12 @@ def connect(source: SourceConfig) -> Connection:
     deadline = time.monotonic() + source.timeout
     where = location(source)
     if source.type == "parquet":
-        scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
-        backend = _quiet(ibis.duckdb.connect(**duckdb_settings(source, {}, scratch)))
+        scratch = _scratch(source, {}, where)
+        try:
+            backend = _quiet(ibis.duckdb.connect(**duckdb_settings(source, {}, scratch)))
+        except BaseException:  # not held by a connection yet: let go of it here
+            _remove(scratch)
+            raise
         conn = Connection(source, backend, None, where, [], deadline, scratch)
         pattern = str(source.path or "")
         paths = sorted(_glob(pattern))
@@ -321,7 +324,7 @@ def connect(source: SourceConfig) -> Connection:
             if path != ":memory:" and not os.path.exists(path):
                 raise SourceNotFound("no such DuckDB database file", source=source.name, location=where)
             query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))  # e.g. ?threads=1
-            scratch = tempfile.mkdtemp(prefix="sheetsync-duckdb-")
+            scratch = _scratch(source, query, where)
             backend = _quiet(ibis.duckdb.connect(path, read_only=path != ":memory:",
                                                  **duckdb_settings(source, query, scratch)))
         elif scheme == "pyspark":
@@ -358,18 +361,32 @@ def connect(source: SourceConfig) -> Connection:
     return _prepared(conn)
 
 
-def duckdb_settings(source: SourceConfig, query: Mapping[str, str], scratch: str) -> dict[str, Any]:
+def duckdb_settings(source: SourceConfig, query: Mapping[str, str], scratch: Scratch | str | None) -> dict[str, Any]:
     """The embedded engine's settings: a bounded memory that spills to a scratch folder.
 
     DuckDB keeps every block it has read cached up to its memory limit (80% of RAM by its own
     default), so the sync's peak memory would grow with the table. `memory_limit` (the source's
     key, else the URL's `?memory_limit=`, else a quarter of RAM) caps it; what an aggregation
-    needs beyond it spills to a temporary folder removed when the source is closed.
+    needs beyond it spills to the source's scratch folder (`connectors.scratch`), removed when
+    the source is closed, unless the URL names a `?temp_directory=` of its own.
     """
     settings: dict[str, Any] = dict(query)
     settings["memory_limit"] = source.memory_limit or settings.get("memory_limit") or default_memory_limit()
-    settings.setdefault("temp_directory", scratch)
+    if scratch is not None:
+        settings.setdefault("temp_directory", str(scratch))
     return settings
+
+
+def _scratch(source: SourceConfig, query: Mapping[str, str], where: str) -> Scratch | None:
+    """The source's own spill folder, unless its URL sends DuckDB's spill files elsewhere."""
+    if "temp_directory" in query:
+        return None
+    base = folder_for(source.scratch_dir)
+    try:
+        return make_scratch(base)
+    except OSError as exc:
+        raise SourceError(f"cannot make a folder for DuckDB's spill files in {base}: {describe_os_error(exc)}",
+                          source=source.name, location=where) from None
 
 
 def _quiet(backend: Any) -> Any:
@@ -390,9 +407,9 @@ def default_memory_limit() -> str:
     return f"{max(256, total // 4 // 2**20)}MiB"
 
 
-def _remove(folder: str | None) -> None:
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+def _remove(scratch: Scratch | None) -> None:
+    if scratch is not None:
+        scratch.close()
 
 
 def _spark(url: str) -> Any:

@@ -70,6 +70,8 @@ _Parsed = TypeVar("_Parsed")
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: The largest magnitude a number in the config may have (targets, weights, thresholds).
 MAX_CONFIG_NUMBER = 1e15
+#: The folder in state_dir for the embedded DuckDB's spill folders (`connectors.scratch`).
+SCRATCH_DIR = "scratch"
 #: Periods and as-of dates stay within years whose neighbours the calendar can still name.
 MIN_YEAR, MAX_YEAR = 1900, 9998
 _NOT_DELIMITERS = frozenset({"\n", "\r", '"', "\x00"})
@@ -286,7 +288,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
     threads = project.int("threads", 0, minimum=1, maximum=64) if project.has("threads") else None
     project.done()
 
-    sources = _sources(root.table("sources"), base)
+    sources = _sources(root.table("sources"), base, state_dir / SCRATCH_DIR)
     kpis = _kpis(root.table("kpis"), sources)
     objectives = _objectives(root, kpis)
 
@@ -420,7 +422,7 @@ def _resolve(value: str, base: Path) -> Path:
     return base / os.path.expanduser(os.path.expandvars(value))  # an absolute one stays as it is
 
 
-def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
+def _sources(table: _Table, base: Path, scratch_dir: Path) -> dict[str, SourceConfig]:
     sources: dict[str, SourceConfig] = {}
     for name in table.data:
         src = table.table(name)
@@ -468,7 +470,7 @@ def _sources(table: _Table, base: Path) -> dict[str, SourceConfig]:
             dayfirst=src.optional_bool("dayfirst"),
             incremental=src.bool("incremental", True) if kind == "gsheet" else True,
             fresh_within=_fresh_within(src),
-            **(_warehouse(src, kind, base) if kind in WAREHOUSE_TYPES else {}),
+            **(_warehouse(src, kind, base, scratch_dir) if kind in WAREHOUSE_TYPES else {}),
         )
         if kind in ("csv", "xlsx", "parquet") and config.path is None:
             src.missing("path", f"is required for {kind} sources")
@@ -509,8 +511,11 @@ _URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:(?P<user>[^:@/]
 _MEMORY_RE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
-def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
-    """The keys of a sql or parquet source; the URL's secrets stay in the environment."""
+def _warehouse(src: _Table, kind: str, base: Path, scratch_dir: Path) -> dict[str, Any]:
+    """The keys of a sql or parquet source; the URL's secrets stay in the environment.
+
+    DuckDB's spill folders go to the project's `<state_dir>/scratch` (see `connectors.scratch`).
+    """
     timeout = src.number("timeout", SourceConfig.timeout)
     assert timeout is not None
     if timeout <= 0:
@@ -519,7 +524,7 @@ def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
     if memory_limit is not None and not _MEMORY_RE.match(memory_limit):
         src.fail(f'expected an amount of memory like "512MB" or "2GB", got {memory_limit!r}', "memory_limit")
     if kind == "parquet":
-        return {"timeout": timeout, "memory_limit": memory_limit}
+        return {"timeout": timeout, "memory_limit": memory_limit, "scratch_dir": scratch_dir}
     url, url_env = src.str("url"), src.str("url_env")
     if (url is None) == (url_env is None):
         if url is None:
@@ -548,7 +553,7 @@ def _warehouse(src: _Table, kind: str, base: Path) -> dict[str, Any]:
     if query is not None and not re.match(r"^\s*(\(\s*)*(select|with)\b", query, re.IGNORECASE):
         src.fail("must be a SELECT (or WITH ... SELECT) query", "query")
     return {"url": url, "url_env": url_env, "table": table_name, "query": query, "root": base,
-            "timeout": timeout, "memory_limit": memory_limit}
+            "timeout": timeout, "memory_limit": memory_limit, "scratch_dir": scratch_dir}
 
 
 def _check_encoding(table: _Table, encoding: str) -> None:

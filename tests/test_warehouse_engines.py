@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -136,7 +138,9 @@ def test_the_embedded_engine_has_a_bounded_memory_and_a_scratch_folder_removed_o
     conn = warehouse.connect(source)
     setting = conn.backend.con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
                                        "current_setting('threads'), current_setting('enable_progress_bar')").fetchone()
-    assert setting == ("286.1 MiB", conn.scratch, 1, False)
+    assert conn.scratch is not None and setting == ("286.1 MiB", str(conn.scratch.path), 1, False)
+    # A source made without a project spills under the system's temporary folder, in a locked folder of its own.
+    assert conn.scratch.path.parent == Path(tempfile.gettempdir()) and (conn.scratch.path / "owner.lock").is_file()
     conn.close()
     assert not (tmp_path / "m.duckdb.tmp").exists() and not os.path.exists(setting[1])
     default = warehouse.duckdb_settings(SourceConfig(name="e", type="parquet", path="x"), {}, "/tmp/x")

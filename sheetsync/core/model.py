@@ -228,6 +228,7 @@ class SourceConfig:
     root: Path | None = None  # sql: the config file's folder, for relative duckdb:/// paths
     timeout: float = 300.0  # sql/parquet: seconds all of the source's queries together may take
     memory_limit: str | None = None  # duckdb/parquet: the embedded engine's memory ("1GB"); None: a quarter of RAM
+    scratch_dir: Path | None = None  # duckdb/parquet: where spill folders go (<state_dir>/scratch); None: system temp
 
     @property
     def is_warehouse(self) -> bool:
@@ -238,7 +239,7 @@ class SourceConfig:
         _parse_text(self, "filter", parse_filter)
         _parse_text(self, "spreadsheet", parse_spreadsheet, f"sources.{self.name}.spreadsheet")
         _parse_text(self, "range", parse_range, f"sources.{self.name}.range")
-        _as_paths(self, "path", "root")
+        _as_paths(self, "path", "root", "scratch_dir")
 
 
 @dataclass(frozen=True)
