@@ -173,3 +173,18 @@ def test_an_owners_check_in_shows_under_its_key_result(tmp_path) -> None:
     path = tmp_path / "r.pdf"
     path.write_bytes(render_pdf(build_digest(result(blocks), None, DigestConfig())))
     assert "check-in 2026-11-23 (Ana): at risk: waiting on <legal> & finance" in pdf_text(path)
+
+
+def test_a_report_after_a_failed_read_shows_the_last_good_value_as_the_digest_does(tmp_path) -> None:
+    """`sheetsync report` in a week whose workbook vanished: the synced week's numbers, dated, never blanks."""
+    copy_example(tmp_path)
+    proc = run_cli("sync", "--as-of", "2026-11-17", "--json", "good.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    revenue = next(k for k in json.loads((tmp_path / "good.json").read_text())["kpis"] if k["id"] == "revenue")
+    (tmp_path / "data" / "sales.xlsx").unlink()
+    proc = run_cli("report", "--as-of", AS_OF_TEXT, "--out", "week.pdf", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    text = pdf_text(tmp_path / "week.pdf")
+    assert "no earlier value to show" not in text
+    assert "could not be refreshed; showing the values from 17 Nov 2026" in text
+    assert display.value(revenue["value"], "$") in text

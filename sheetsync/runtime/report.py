@@ -20,7 +20,8 @@ from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import Snapshot, week_key
 from sheetsync.errors import ConfigError
 from sheetsync.runtime.history import HISTORY_FILE, History
-from sheetsync.runtime.pipeline import sync, today
+from sheetsync.runtime.jobs import results_for
+from sheetsync.runtime.pipeline import today
 
 log = logging.getLogger("sheetsync.report")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -85,10 +86,14 @@ def write_report(
 def run_report(
     config: Config, as_of: date | None = None, *, out: str | Path | None = None, team: str | None = None,
 ) -> ReportOutcome:
-    """`sheetsync report`: read the sources, compute, write the PDF; the tracker and history stay untouched."""
+    """`sheetsync report`: read the sources, compute, write the PDF; the tracker and history stay untouched.
+
+    The numbers are the sync's: a KPI that cannot be computed shows its last good value from
+    the history, as the tracker and the digest do, so the PDF never blanks a number they keep.
+    """
     day = as_of or today(config)
     started = time.perf_counter()
-    result = sync(config, day)
+    result = results_for(config, day)
     if team is not None and not team_objectives(result, team):
         teams = sorted({o.team for o in result.objectives if o.team})
         raise ConfigError(f"--team {team!r}: no objective has this team (teams: {', '.join(teams) or 'none'})")
