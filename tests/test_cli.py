@@ -138,3 +138,13 @@ def test_a_person_at_a_terminal_in_an_empty_folder_gets_the_example_and_is_told(
     os.close(main_fd)
     assert proc.returncode == 0, proc.stderr
     assert b"no config.toml in" in shown and b"running the built-in example" in shown
+
+
+def test_a_filter_naming_an_unknown_column_lists_only_the_sources_columns(tmp_path):
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace("filter = \"Status == 'paid'\"", "filter = \"status == 'paid'\"", 1))
+    proc = run_cli("sync", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 3
+    line = next(x for x in proc.stderr.splitlines() if x.startswith("warning: kpis.revenue.filter"))
+    assert "unknown column 'status' (did you mean 'Status'?)" in line
+    assert "'Order ID'" in line and "__row__" not in line  # the row numbers kept for messages are no column

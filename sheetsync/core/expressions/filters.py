@@ -42,6 +42,7 @@ from sheetsync.core.expressions.syntax import (
 )
 from sheetsync.core.numbers import MISSING_TOKENS, NumberFormatError, parse_number, parse_numbers
 from sheetsync.core.parsed_text import ParsedText
+from sheetsync.core.sources import ROW_COLUMN
 from sheetsync.core.suggest import did_you_mean
 
 __all__ = ["FALSE_TEXT", "FILTER_FUNCTIONS", "TRUE_TEXT", "Filter", "literal_value", "parse_filter", "scalar_kind"]
@@ -262,7 +263,7 @@ def _column_lookup(df: pd.DataFrame) -> dict[str, Hashable]:
 
 
 def _unknown_column_message(name: str, lookup: Mapping[str, Hashable]) -> str:
-    names = [str(n) for n in lookup]
+    names = [str(n) for n in lookup if n != ROW_COLUMN]  # row numbers kept for messages, not a column of the sheet
     hint = did_you_mean(name, names)
     return f"unknown column {name!r}{hint}; available columns: {bounded_names(names)}"
 
