@@ -6,6 +6,7 @@ import pytest
 
 from sheetsync.config import load_config
 from sheetsync.errors import ConfigError
+from tests.helpers import copy_example, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -203,3 +204,15 @@ full_read_days = 1
         load_config(write(tmp_path, MINIMAL.replace('path = "s.csv"', 'path = "s.csv"\nincremental = false')))
     with pytest.raises(ConfigError, match=r"google\.requests_per_minute: must be at least 1"):
         load_config(write(tmp_path, MINIMAL + "[google]\nrequests_per_minute = 0\n"))
+
+
+def test_a_filter_with_a_single_equals_sign_says_where_and_what_to_write(tmp_path):
+    """The message names the spot and the fix once, instead of the whole filter three times."""
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace("filter = \"Status == 'paid'\"", "filter = \"Status = 'paid'\"", 1))
+    proc = run_cli("check", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: config.toml: kpis.revenue.filter: bad filter \"Status = 'paid'\": invalid filter syntax"
+        " near \"= 'paid'\": use == to compare"
+    )

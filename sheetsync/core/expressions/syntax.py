@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,8 +121,7 @@ def parse(source: Source, what: str) -> ast.expr:
     try:
         tree = ast.parse(source.prepared, mode="eval")
     except SyntaxError as exc:
-        where = f" near {exc.text.strip()[:60]!r}" if exc.text else ""
-        raise ExpressionError(f"invalid {what} syntax ({exc.msg}){where}: {source.original[:80]!r}") from None
+        raise ExpressionError(f"invalid {what} syntax{_where(source, exc)}") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExpressionError(f"cannot parse {what}: {type(exc).__name__}") from None
     # Depth is checked iteratively before any recursive walk, so deep input can't blow the stack.
@@ -132,6 +132,30 @@ def parse(source: Source, what: str) -> ast.expr:
             raise ExpressionError(f"{what} is nested too deeply (more than {MAX_DEPTH} levels)")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return tree.body
+
+
+_HINTS = (  # what people type from SQL, Excel or other languages, and what to write instead
+    (re.compile(r"=(?![=])"), "use == to compare"),
+    (re.compile(r"<>"), "use != for 'not equal'"),
+    (re.compile(r"(AND|OR|NOT)\b"), "write and, or, not in lower case"),
+)
+
+
+def _where(source: Source, exc: SyntaxError) -> str:
+    """' near "= 'paid'": use == to compare', or ' (it ends too early)': the spot, not the whole text again."""
+    line = source.prepared
+    said = (exc.msg or "").split(" (detected")[0]  # Python's own words, when they say more than "invalid syntax"
+    detail = f" ({said})" if said and said != "invalid syntax" else ""
+    offset = (exc.offset or 0) - 1
+    if offset < 0 or offset >= len(line):
+        return detail or " (it ends too early)"
+    fragment = line[offset : offset + 20]
+    for placeholder, name in source.placeholders.items():
+        fragment = fragment.replace(placeholder, f"`{name}`")
+    hint = next((f": {text}" for pattern, text in _HINTS if pattern.match(line, offset)), "")
+    if not hint and ("&&" in source.original or "||" in source.original):  # & and | were made words already
+        hint = ": write and, or instead of && and ||"
+    return f"{detail} near {fragment.rstrip()!r}{hint}"
 
 
 _NOT_ALLOWED: dict[type[ast.AST], str] = {
