@@ -414,11 +414,14 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
                 problems += 1
                 click.echo(f"✗ {exc}")
                 continue
+            # The rows its filter keeps, counted and dated: a filter matching only old rows shows as such.
+            days = rows.days if rows.days is None or rows.index is None else rows.days[rows.index]
+            kept = "" if rows.index is None else f", {len(rows.index)} matching its filter"
             span = ""
-            if rows.days is not None and len(rows.days):
-                first, last = (date.fromordinal(int(d) + 719163) for d in (rows.days[0], rows.days[-1]))
+            if days is not None and len(days):
+                first, last = (date.fromordinal(int(d) + 719163) for d in (days[0], days[-1]))
                 span = f", dated {first} to {last}"
-            click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} rows{span}")
+            click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} rows{kept}{span}")
             for warning in warnings:
                 click.echo(f"  warning: {warning}")
         day = as_of or today(config)

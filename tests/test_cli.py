@@ -148,3 +148,22 @@ def test_a_filter_naming_an_unknown_column_lists_only_the_sources_columns(tmp_pa
     line = next(x for x in proc.stderr.splitlines() if x.startswith("warning: kpis.revenue.filter"))
     assert "unknown column 'status' (did you mean 'Status'?)" in line
     assert "'Order ID'" in line and "__row__" not in line  # the row numbers kept for messages are no column
+
+
+def test_check_counts_and_dates_the_rows_a_kpis_filter_keeps(tmp_path):
+    """A filter keeping only old rows must not hide behind the whole source's count and dates."""
+    config = copy_example(tmp_path)
+    web = tmp_path / "data" / "web.csv"
+    lines = web.read_text().splitlines()
+    header = lines[0].split(",")
+    date_at = header.index("Date")
+    last = max(i for i in range(1, len(lines)) if lines[i].split(",")[date_at] <= "2026-10-04")
+    lines = [lines[0] + ",Kind"] + [line + (",old" if i <= last else ",new") for i, line in enumerate(lines[1:], 1)]
+    web.write_text("\n".join(lines) + "\n")
+    config.write_text(config.read_text().replace(
+        'column = "Sessions"\nagg = "sum"\ndate_column = "Date"',
+        'column = "Sessions"\nagg = "sum"\ndate_column = "Date"\nfilter = "Kind == \'old\'"', 1))
+    proc = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
+    line = next(x for x in proc.stdout.splitlines() if "kpi 'sessions'" in x)
+    assert f"{len(lines) - 1} rows, {last} matching its filter, dated " in line, line
+    assert line.endswith(f" to {lines[last].split(',')[date_at]}"), line  # the newest row the filter keeps
