@@ -167,3 +167,29 @@ def test_check_counts_and_dates_the_rows_a_kpis_filter_keeps(tmp_path):
     line = next(x for x in proc.stdout.splitlines() if "kpi 'sessions'" in x)
     assert f"{len(lines) - 1} rows, {last} matching its filter, dated " in line, line
     assert line.endswith(f" to {lines[last].split(',')[date_at]}"), line  # the newest row the filter keeps
+
+
+def test_a_title_row_above_the_headers_is_named_with_the_header_row_to_set(tmp_path):
+    """A workbook whose row 1 is a merged title: the KPI's column is found in row 3 and the fix is said."""
+    from openpyxl import Workbook
+
+    config = copy_example(tmp_path)
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "Web traffic, weekly export (confidential)"
+    ws.merge_cells("A1:B1")
+    ws.append([])
+    ws.append(["Date", "Sessions"])
+    for line in (tmp_path / "data" / "web.csv").read_text().splitlines()[1:]:
+        day, sessions = line.split(",")
+        ws.append([day, int(sessions)])
+    wb.save(tmp_path / "data" / "web.xlsx")
+    config.write_text(config.read_text().replace(
+        'type = "csv"\npath = "data/web.csv"', 'type = "xlsx"\npath = "data/web.xlsx"', 1))
+    proc = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert ("✗ kpis.sessions.column: source 'web' has no column 'Sessions'; 'Sessions' is a cell of row 3:"
+            " set header_row = 3 on sources.web") in proc.stdout.splitlines()
+    config.write_text(config.read_text().replace('path = "data/web.xlsx"', 'path = "data/web.xlsx"\nheader_row = 3'))
+    proc = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout

@@ -291,7 +291,37 @@ def day_from_number(number: int) -> date:
     return date(1970, 1, 1) + timedelta(days=number)
 
 
-def _missing_column(kind: str, column: str, kpi: KPIConfig, available: list[str]) -> KPIDataError:
+_HEADER_SEARCH_ROWS = 20  # how far below the headers a title row's real headers are looked for
+
+
+def _header_row_hint(column: str, frame: pd.DataFrame | None, kpi: KPIConfig) -> str:
+    """'; 'Headcount' is a cell of row 3: set header_row = 3 on sources.hr' when the sheet has a
+    title above its headers (the first row read as headers, the real ones among the rows)."""
+    if frame is None or ROW_COLUMN not in frame.columns or not len(frame):
+        return ""
+    top = frame.iloc[:_HEADER_SEARCH_ROWS]
+    wanted = column.strip().casefold()
+    for label in top.columns:
+        if label == ROW_COLUMN:
+            continue
+        cells = top[label]
+        for position in range(len(cells)):
+            cell = cells.iloc[position]
+            if isinstance(cell, str) and cell.strip().casefold() == wanted:
+                row = top[ROW_COLUMN].iloc[position]
+                return f"; {cell!r} is a cell of row {row}: set header_row = {row} on sources.{kpi.source}"
+    return ""
+
+
+def _missing_column(
+    kind: str, column: str, kpi: KPIConfig, available: list[str], frame: pd.DataFrame | None = None
+) -> KPIDataError:
+    header = _header_row_hint(column, frame, kpi)
+    if header:
+        return KPIDataError(
+            f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{header}",
+            key=f"kpis.{kpi.id}.{kind}", source=kpi.source,
+        )
     hint = did_you_mean(column, available)
     return KPIDataError(
         f"kpis.{kpi.id}.{kind}: source {kpi.source!r} has no column {column!r}{hint};"
@@ -707,7 +737,7 @@ def prepare_kpi_rows(
         )
     for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
         if column is not None and column not in columns:
-            raise _missing_column(kind, column, kpi, [c for c in columns if c != ROW_COLUMN])
+            raise _missing_column(kind, column, kpi, [c for c in columns if c != ROW_COLUMN], frame)
     if cache is None or cache.frame is not frame:
         frame = frame.reset_index(drop=True)
         cache = ColumnCache(frame, source, tz)
