@@ -193,3 +193,27 @@ def test_a_title_row_above_the_headers_is_named_with_the_header_row_to_set(tmp_p
     config.write_text(config.read_text().replace('path = "data/web.xlsx"', 'path = "data/web.xlsx"\nheader_row = 3'))
     proc = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_column_written_with_decimal_commas_names_the_setting_once(tmp_path):
+    """A European export under the default decimal = ".": every cell skipped, and the fix said."""
+    config = copy_example(tmp_path)
+    web = tmp_path / "data" / "web.csv"
+    rows = [line.split(",") for line in web.read_text().splitlines()[1:]]
+
+    def euros(sessions: str) -> str:
+        return f"{int(sessions) / 4:.2f} €".replace(".", ",")
+
+    web.write_text("Date;Sessions\n" + "".join(f"{day};{euros(n)}\n" for day, n in rows))
+    proc = run_cli("sync", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 3
+    said = [x for x in proc.stderr.splitlines() if "decimal separator" in x]
+    assert said == [
+        f"warning: source 'web', column 'Sessions': {len(rows)} cells such as row 2 ('{euros(rows[0][1])}'),"
+        f" row 3 ('{euros(rows[1][1])}') are numbers written with ',' as the decimal separator:"
+        ' set decimal = "," on sources.web'
+    ], proc.stderr
+    config.write_text(config.read_text().replace('path = "data/web.csv"', 'path = "data/web.csv"\ndecimal = ","'))
+    proc = run_cli("sync", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "decimal separator" not in proc.stderr and "is not a number" not in proc.stderr

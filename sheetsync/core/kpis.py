@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from sheetsync.core.display import bounded_names, shown
 from sheetsync.core.distinct import Distinct, RangeCodes, distinct_values, is_string_column
 from sheetsync.core.expressions import ExpressionError, Filter, FormulaValueError
 from sheetsync.core.model import KPIConfig, SourceConfig
-from sheetsync.core.numbers import mixed_currencies, parse_number_array
+from sheetsync.core.numbers import mixed_currencies, parse_number, parse_number_array
 from sheetsync.core.periods import (
     Period,
     bucket_label,
@@ -291,6 +291,7 @@ def day_from_number(number: int) -> date:
     return date(1970, 1, 1) + timedelta(days=number)
 
 
+_DECIMAL_PROBE = 50  # unreadable number cells tried with the other decimal separator
 _HEADER_SEARCH_ROWS = 20  # how far below the headers a title row's real headers are looked for
 
 
@@ -421,6 +422,7 @@ class ColumnCache:
                     bad = sorted([*bad, *((int(i), series.iloc[i]) for i in infinite)], key=lambda item: item[0])
                     values[infinite] = np.nan
                 self._skip_other_currencies(column, series, values)
+                self._other_decimal_note(column, bad)
                 self._parsed[key] = (values, bad)
             elif kind == "present":  # for count: 0 for a cell with something in it, -1 for a blank
                 known = ("text", column) in self._parsed or column in self._distinct or series.dtype == object
@@ -478,6 +480,29 @@ class ColumnCache:
         self.notes.setdefault(("number", column), []).append(
             f"source {self.source.name!r}, column {column!r}: mixes currencies: {len(by_currency[main])} cells in"
             f" {main!r}, {self._cells(tuple(others), column)} in {kinds}; those are skipped (one column, one currency)"
+        )
+
+    def _other_decimal_note(self, column: str, bad: list[tuple[object, object]]) -> None:
+        """'1.109,75 €' under decimal = ".": say the setting once, beside the cell warnings.
+
+        Only when every unreadable cell looked at reads with the other separator: then the
+        column is in the other style, not a column with a few typos.
+        """
+        probe = bad[:_DECIMAL_PROBE]  # (position, cell) pairs
+        texts = [value for _, value in probe if isinstance(value, str)]
+        if not texts or len(texts) < len(probe):
+            return
+        other = "," if self.source.decimal == "." else "."
+        for text in texts:
+            try:
+                if parse_number(text, decimal=other) is None:
+                    return
+            except ValueError:
+                return
+        self.notes.setdefault(("number", column), []).append(
+            f"source {self.source.name!r}, column {column!r}: {len(bad)} cells such as"
+            f" {self._cells(tuple(cast(int, p) for p, _ in probe[:2]), column)} are numbers written with"
+            f" {other!r} as the decimal separator: set decimal = \"{other}\" on sources.{self.source.name}"
         )
 
     def _cells(self, positions: tuple[int, ...], column: str, first: int = 3) -> str:
