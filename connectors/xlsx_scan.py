@@ -30,6 +30,10 @@ _HELD_VALUE = re.compile(rb"<(?:\w+:)?(?:v|is)>")  # a cell's saved value or inl
 _HEADER_ROW = rb'<row\b[^>]*?\br="%d"[^>]*?(/?)>'  # one row, by number; (/?) tells an empty one
 _ROW_START = re.compile(rb"<(?:\w+:)?row\b")
 _ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="([0-9]+)"')
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]+):([A-Z]{1,3})([0-9]+)"')
+
+MergedRange = tuple[int, int, int, int]
+"""Merged cells: first row, first column, last row, last column (rows 1-based, columns 0-based)."""
 
 
 @dataclass
@@ -93,6 +97,13 @@ def cells_below(xml: bytes, header_row: int) -> int | None:
         return None
     end = xml.find(b"</row>", row.end())
     return None if end < 0 else xml.count(b"</c>", end)
+
+
+def merged_ranges(xml: bytes) -> list[MergedRange]:
+    """The sheet's merged cells, from the <mergeCells> list that follows its cell data."""
+    end = xml.rfind(b"sheetData>")
+    found = _MERGE.finditer(xml, max(end, 0))
+    return [(int(m[2]), _column_index(m[1]), int(m[4]), _column_index(m[3])) for m in found]
 
 
 def sheet_xml(data: bytes, sheet: str) -> bytes | None:

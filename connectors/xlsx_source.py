@@ -18,9 +18,9 @@ import python_calamine
 
 from connectors.base import SourceFormatError, SourceNotFound
 from connectors.files import read_bytes, read_files
-from connectors.tabular import frame_from_columns, grid_frame
+from connectors.tabular import column_letter, frame_from_columns, grid_frame
 from connectors.xlsx_columns import typed_frame
-from connectors.xlsx_scan import SheetCells, scan_cells, sheet_xml
+from connectors.xlsx_scan import MergedRange, SheetCells, merged_ranges, scan_cells, sheet_xml
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
 
@@ -51,6 +51,44 @@ def _mark_cells(rows: list[list[object]], cells: SheetCells) -> list[str]:
         f"{len(cells.uncached)} formula cells have no saved result ({shown}{more}) and read as empty: the file"
         " was saved by a program that does not calculate; open and save it in Excel or LibreOffice"
     ]
+
+
+def _data_merges(merges: list[MergedRange], header_row: int) -> list[MergedRange]:
+    """Merged cells that start below the headers and span rows: a label or date shown for each row."""
+    return [m for m in merges if m[0] > header_row and m[2] > m[0]]
+
+
+def _fill_merged(rows: list[list[object]], merges: list[MergedRange]) -> list[str]:
+    """A merged cell's text or date in every cell it covers, as the sheet shows it; a number once.
+
+    calamine gives a merged range's value to its first cell only, so a filter on a region
+    merged down six rows matched one of them. A number is not copied: a total merged over
+    three rows would count three times.
+    """
+    kept: list[str] = []
+    for top, left, bottom, right in merges:
+        ref = f"{column_letter(left)}{top}:{column_letter(right)}{bottom}"
+        if top > len(rows) or left >= len(rows[top - 1]):
+            continue
+        value = rows[top - 1][left]
+        if value is None or value == "":
+            continue
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            kept.append(ref)
+            continue
+        for index in range(top - 1, min(bottom, len(rows))):
+            row = rows[index]
+            if len(row) <= right:
+                row.extend([""] * (right + 1 - len(row)))
+            row[left : right + 1] = [value] * (right + 1 - left)
+    if not kept:
+        return []  # labels read as the sheet shows them: nothing to warn about
+    return [f"merged cells {_refs(kept)} hold a number: it counts once, in the range's first row"]
+
+
+def _refs(refs: list[str]) -> str:
+    more = f" and {len(refs) - _SHOWN_CELLS} more" if len(refs) > _SHOWN_CELLS else ""
+    return ", ".join(refs[:_SHOWN_CELLS]) + more
 
 
 def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[str]]:
@@ -95,7 +133,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
                 sheet=sheet,
             )
         xml = sheet_xml(data, sheet) if zipped else None
-        typed = typed_frame(data, sheet, config.header_row, xml) if xml is not None else None
+        merges = _data_merges(merged_ranges(xml), config.header_row) if xml is not None else []
+        typed = typed_frame(data, sheet, config.header_row, xml) if xml is not None and not merges else None
         if typed is not None:
             headers, columns, height = typed
             frame, grid_warnings = frame_from_columns(
@@ -103,13 +142,18 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
             )
             return frame, sheet, [*warnings, *grid_warnings]
         try:
-            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            grid = book.get_sheet_by_name(sheet)
+            rows = grid.to_python(skip_empty_area=False)
+            if xml is None:  # .xls, .ods: calamine knows their merged cells (0-based corners)
+                found = grid.merged_cell_ranges or []
+                merges = _data_merges([(r0 + 1, c0, r1 + 1, c1) for (r0, c0), (r1, c1) in found], config.header_row)
         except Exception as exc:  # calamine's own error types for a sheet it cannot decode
             raise fail(f"cannot read the sheet: {str(exc).splitlines()[0][:200]}", sheet) from None
     finally:
         book.close()
     if xml is not None:
         warnings.extend(_mark_cells(rows, scan_cells(xml)))
+    warnings.extend(_fill_merged(rows, merges))
     frame, grid_warnings = grid_frame(rows, header_row=config.header_row, rename=config.rename)
     return frame, sheet, [*warnings, *grid_warnings]
 

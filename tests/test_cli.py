@@ -217,3 +217,47 @@ def test_a_column_written_with_decimal_commas_names_the_setting_once(tmp_path):
     proc = run_cli("sync", "--as-of", "2026-11-24", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "decimal separator" not in proc.stderr and "is not a number" not in proc.stderr
+
+
+def test_a_label_merged_down_its_rows_counts_for_each_row_and_a_merged_number_once(tmp_path):
+    """A region typed once and merged beside its deals, as people lay out workbooks (openpyxl writes
+    the value in the first cell only, as Excel does)."""
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    config = copy_example(tmp_path)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Region", "Deal", "Close date", "Value", "Quota"])
+    deals = [("North", 1000), ("North", 200), ("North", 30), ("South", 4), ("South", 5000)]
+    for number, (region, value) in enumerate(deals, start=2):
+        ws.append([region, f"D{number}", date(2026, 10, number), value, 900 if number in (2, 5) else None])
+    ws.merge_cells("A2:A4")
+    ws.merge_cells("A5:A6")
+    ws.merge_cells("E2:E4")  # one quota for the three North deals
+    wb.save(tmp_path / "data" / "deals.xlsx")
+    config.write_text(config.read_text() + """
+[sources.deals]
+type = "xlsx"
+path = "data/deals.xlsx"
+fresh_within = "never"
+
+[kpis.north_pipeline]
+source = "deals"
+column = "Value"
+date_column = "Close date"
+filter = "Region == 'North'"
+
+[kpis.quota]
+source = "deals"
+column = "Quota"
+date_column = "Close date"
+""")
+    proc = run_cli("sync", "--as-of", "2026-11-24", "--json", "out.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    kpis = {k["id"]: k for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
+    assert kpis["north_pipeline"]["value"] == 1230  # the three North deals, not only the first
+    assert kpis["quota"]["value"] == 1800  # 900 merged over three rows counts once, plus South's 900
+    assert ("warning: source 'deals': merged cells E2:E4 hold a number: it counts once, in the range's first row"
+            in proc.stderr.splitlines())
