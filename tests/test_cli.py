@@ -261,3 +261,22 @@ date_column = "Close date"
     assert kpis["quota"]["value"] == 1800  # 900 merged over three rows counts once, plus South's 900
     assert ("warning: source 'deals': merged cells E2:E4 hold a number: it counts once, in the range's first row"
             in proc.stderr.splitlines())
+
+
+def test_a_latest_week_kpi_is_fresh_while_its_source_has_rows_since_the_week_ended(tmp_path):
+    """Wednesday 25 Nov: the last complete week is 16-22 Nov and support's newest row is Monday 23 Nov.
+    With fresh_within = "2 days" that row is fresh; the week's Sunday, three days back, is not the
+    newest row the source has."""
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace(
+        'path = "data/support.csv"', 'path = "data/support.csv"\nfresh_within = "2 days"', 1))
+    proc = run_cli("sync", "--as-of", "2026-11-25", "--json", "out.json", cwd=tmp_path)
+    kpis = {k["id"]: k for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
+    for kpi_id in ("csat", "first_response"):  # window = "latest", grain = "week"
+        assert kpis[kpi_id]["window"] == {"start": "2026-11-16", "end": "2026-11-22"}
+        assert kpis[kpi_id]["stale"] is None, proc.stderr
+        assert kpis[kpi_id]["value"] is not None and kpis[kpi_id]["value_as_of"] == "2026-11-25"
+    assert "kpi csat is stale" not in proc.stderr
+    proc = run_cli("sync", "--as-of", "2026-11-26", "--json", "out.json", cwd=tmp_path)  # three days: stale
+    kpis = {k["id"]: k for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
+    assert kpis["csat"]["stale"] == "no rows after 23 Nov"

@@ -882,10 +882,14 @@ class KPIEvaluator:
         """(data_through, why the data is old) for a dated KPI as of `as_of`; the reason is None when fresh.
 
         A formula is as old as its oldest input, each input judged by its own rule (unless the
-        formula KPI sets `fresh_within` itself).
+        formula KPI sets `fresh_within` itself). The rule reads the newest row up to the as-of
+        date, not up to the window's end: a `latest` week ends on Sunday, and its source's rows
+        since then show it is still arriving ("no rows after 29 Nov" would be untrue on a
+        Wednesday with rows from Monday, and a "2 days" slack could never be met).
         """
         kpi = self.kpis[kpi_id]
         through = self.data_through(kpi_id, end)
+        newest = through if end is None or end >= as_of else self.data_through(kpi_id, as_of)
         if kpi.formula is not None and kpi.fresh_within is None:
             for name in sorted(kpi.formula.names):
                 if self.has_dates(name):
@@ -896,7 +900,7 @@ class KPIEvaluator:
         slack = kpi.fresh_within
         if slack is None and kpi.source in self.sources:
             slack = self.sources[kpi.source].fresh_within
-        return through, stale_reason(through, as_of, kpi.grain, slack)
+        return through, stale_reason(newest, as_of, kpi.grain, slack)
 
     def no_value_cause(self, kpi_id: str, start: date | None, end: date | None) -> str:
         """Why the KPI has no value over start..end: the first cause found, in one phrase."""
