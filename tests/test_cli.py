@@ -280,3 +280,20 @@ def test_a_latest_week_kpi_is_fresh_while_its_source_has_rows_since_the_week_end
     proc = run_cli("sync", "--as-of", "2026-11-26", "--json", "out.json", cwd=tmp_path)  # three days: stale
     kpis = {k["id"]: k for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
     assert kpis["csat"]["stale"] == "no rows after 23 Nov"
+
+
+def test_a_totals_row_at_the_bottom_of_an_export_is_named_for_an_undated_sum(tmp_path):
+    config = copy_example(tmp_path)
+    web = tmp_path / "data" / "web.csv"
+    lines = web.read_text().splitlines()
+    total = sum(int(line.split(",")[1]) for line in lines[1:])
+    web.write_text("\n".join([*lines, f"Total,{total}", ",", ""]))  # and an empty trailing row, as Excel leaves
+    config.write_text(config.read_text() + '\n[kpis.all_sessions]\nsource = "web"\ncolumn = "Sessions"\n')
+    proc = run_cli("sync", "--as-of", "2026-11-24", "--json", "out.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (f"warning: kpis.all_sessions: row {len(lines) + 1} of source 'web' holds the sum of the {len(lines) - 1}"
+            f" rows above it in 'Sessions' ({total:,}): a totals row, counted twice by a KPI without a date_column;"
+            " leave it out with a filter on its label, or give the KPI a date_column") in proc.stderr.splitlines()
+    assert "kpis.sessions:" not in proc.stderr  # the dated KPI on the same rows leaves the undated row out
+    kpis = {k["id"]: k for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
+    assert kpis["all_sessions"]["value"] == 2 * total  # said, not guessed away

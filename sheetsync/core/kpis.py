@@ -291,6 +291,7 @@ def day_from_number(number: int) -> date:
     return date(1970, 1, 1) + timedelta(days=number)
 
 
+_TOTALS_MIN_ROWS = 3  # rows a totals row must sum for it to be named (1 + 1 = 2 is no evidence)
 _DECIMAL_PROBE = 50  # unreadable number cells tried with the other decimal separator
 _HEADER_SEARCH_ROWS = 20  # how far below the headers a title row's real headers are looked for
 
@@ -329,6 +330,30 @@ def _missing_column(
         f" it has {bounded_names(available)}",
         key=f"kpis.{kpi.id}.{kind}", source=kpi.source,
     )
+
+
+def _totals_row_note(values: np.ndarray, index: np.ndarray | None, frame: pd.DataFrame, kpi: KPIConfig) -> list[str]:
+    """A last row holding the sum of the rows above it, as exports end: it would count twice.
+
+    Only said, never dropped: a dated KPI leaves such a row out by itself (it has no date),
+    an undated sum cannot tell it from data.
+    """
+    chosen = values if index is None else values[index]
+    present = np.flatnonzero(~np.isnan(chosen))
+    if len(present) < _TOTALS_MIN_ROWS + 1:
+        return []
+    last = int(present[-1])
+    total = float(np.sum(chosen[present[:-1]]))
+    if total == 0 or abs(float(chosen[last]) - total) > max(0.01, 1e-9 * abs(total)):
+        return []
+    label = last if index is None else int(index[last])
+    row = frame.at[label, ROW_COLUMN] if ROW_COLUMN in frame.columns else label
+    cell = f"{float(chosen[last]):,.2f}".removesuffix(".00")
+    return [
+        f"kpis.{kpi.id}: row {row} of source {kpi.source!r} holds the sum of the {len(present) - 1} rows above it"
+        f" in {kpi.column!r} ({cell}): a totals row, counted twice by a KPI without a date_column;"
+        " leave it out with a filter on its label, or give the KPI a date_column"
+    ]
 
 
 def _cell_warnings(
@@ -791,6 +816,8 @@ def prepare_kpi_rows(
     if kpi.date_column is None:  # no dates: every window is all rows, in sheet order
         values = cache.column(kind, kpi.column)
         index = None if keep is None else np.flatnonzero(keep)
+        if kind == "number" and kpi.agg == "sum":
+            warnings.extend(_totals_row_note(values, index, frame, kpi))
         return KPIRows(kpi.agg, values, None, index, kpi.column, _text(kpi.filter), complete, shared_as,
                        cache.window_values, bounded), warnings  # fmt: skip
     first = cache.dated_rows(kpi.date_column)  # rows without a readable date count in no window
