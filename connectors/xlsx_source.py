@@ -23,6 +23,7 @@ from connectors.xlsx_columns import typed_frame
 from connectors.xlsx_scan import MergedRange, SheetCells, merged_ranges, scan_cells, sheet_xml
 from sheetsync.core.model import SourceConfig
 from sheetsync.core.sources import SourceData
+from sheetsync.core.suggest import did_you_mean
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: .xls, or an encrypted .xlsx
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
@@ -126,7 +127,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, str, list[
                 )
         if sheet not in names:
             raise SourceNotFound(
-                f"no sheet named {sheet!r}; the workbook has {', '.join(repr(n) for n in names[:10])}"
+                f"no sheet named {sheet!r}{did_you_mean(sheet, names)}; the workbook has"
+                f" {', '.join(repr(n) for n in names[:10])}"
                 f"{' ...' if len(names) > 10 else ''}",
                 source=config.name,
                 location=path,

@@ -297,3 +297,11 @@ def test_a_totals_row_at_the_bottom_of_an_export_is_named_for_an_undated_sum(tmp
     assert "kpis.sessions:" not in proc.stderr  # the dated KPI on the same rows leaves the undated row out
     kpis = {k["id"]: k for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
     assert kpis["all_sessions"]["value"] == 2 * total  # said, not guessed away
+
+
+def test_a_sheet_name_in_the_wrong_case_suggests_the_workbooks_own(tmp_path):
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace('sheet = "Orders"', 'sheet = "orders"', 1))
+    proc = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "no sheet named 'orders' (did you mean 'Orders'?); the workbook has 'Orders'" in proc.stdout
