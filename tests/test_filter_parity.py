@@ -100,6 +100,8 @@ FILTERS: dict[str, str] = {
     "paid == True": "some",
     "True == paid": "some",
     "paid != False": "some",
+    "paid >= True": "some",
+    "False < paid": "some",
     "paid == 'yes'": "some",
     "paid == 'no'": "some",
     "paid == 'maybe'": "none",
@@ -168,12 +170,19 @@ FILTERS: dict[str, str] = {
 
 # Filters that cannot run: each side must fail that KPI with the same line.
 FAILING: dict[str, str] = {
+    "amount": "column 'amount' holds number, not true/false; compare it instead, e.g. 'amount' == ...",
+    "region and paid": "column 'region' holds text, not true/false",
     "amount > 'many'": "cannot compare number with text 'many': amount > 'many'",
     "paid > 1": "cannot compare bool ('paid') with number (1): paid > 1",
     "paid == amount": "cannot compare bool ('paid') with number ('amount'): paid == amount",
+    "paid + 1 > 1": "'paid' holds true/false, not number: paid + 1",
     "contains(amount, '1')": "'amount' is number, not text: contains(amount, '1')",
     "contains(5, '1')": "5 is number, not text: contains(5, '1')",
     "1 / 0 < amount": "division by zero: 1 / 0",
+    "1e300 * 1e300 > amount": "result is too large: 1e300 * 1e300",
+    # the columns, not the row numbers a CSV's frame keeps for messages (__row__)
+    "amont > 1": "unknown column 'amont' (did you mean 'amount'?); available columns: 'w', 'amount', 'qty',"
+                 " 'unit price', 'region', 'plan', 'day', 'ts' and 2 more",
 }
 
 
