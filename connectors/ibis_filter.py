@@ -145,8 +145,8 @@ class _Compiler(FilterWalk[_Op]):
     def truth(self, column: _Op) -> Any:
         return column.value
 
-    def is_missing(self, operand: _Op) -> Any:
-        return operand.value.isnull()
+    def where_missing(self, operand: _Op, missing: bool) -> Any:
+        return operand.value.isnull() if missing else operand.value.notnull()
 
     def contains(self, text: _Op, needle: str) -> Any:
         return text.value.lower().contains(needle.lower())

@@ -119,8 +119,8 @@ class FilterWalk(ABC, Generic[C]):
         """A true/false column as a condition."""
 
     @abstractmethod
-    def is_missing(self, operand: C) -> Any:
-        """Where the operand has no value (never itself missing)."""
+    def where_missing(self, operand: C, missing: bool) -> Any:
+        """Where the operand has no value (`missing`) or has one: isna / notna, never itself missing."""
 
     @abstractmethod
     def contains(self, text: C, needle: str) -> Any:
@@ -226,8 +226,7 @@ class FilterWalk(ABC, Generic[C]):
         if name in ("isna", "notna"):
             if isinstance(arg, Literal):
                 return name == "notna"
-            missing = self.is_missing(arg)
-            return missing if name == "isna" else negate(missing)
+            return self.where_missing(arg, name == "isna")
         needle = node.args[1].value  # type: ignore[attr-defined]
         text = self.coerce(arg, "text", node, False)
         if isinstance(text, Literal):

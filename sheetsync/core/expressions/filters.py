@@ -349,9 +349,9 @@ class _FilterEvaluator(FilterWalk[_Operand]):
     def truth(self, column: _Operand) -> Any:
         return pd.arrays.BooleanArray(column.values.astype(bool), column.missing.copy())
 
-    def is_missing(self, operand: _Operand) -> Any:
-        missing = np.broadcast_to(np.asarray(operand.missing, dtype=bool), (self.n,))
-        return pd.arrays.BooleanArray(missing.copy(), np.zeros(self.n, dtype=bool))
+    def where_missing(self, operand: _Operand, missing: bool) -> Any:
+        per_row = np.broadcast_to(np.asarray(operand.missing, dtype=bool), (self.n,))
+        return pd.arrays.BooleanArray(per_row.copy() if missing else ~per_row, np.zeros(self.n, dtype=bool))
 
     def contains(self, text: _Operand, needle: str) -> Any:
         hits = self._texts(text).str.casefold().str.contains(needle.casefold(), regex=False)
