@@ -5,7 +5,8 @@ Instead it is parsed with ``ast.parse(mode="eval")`` and the tree is checked aga
 whitelist at parse time (so a bad config fails when loaded, not mid-report) and then
 interpreted here. Anything not explicitly allowed raises ExpressionError naming the construct
 and the offending text. One idea per module: `syntax` (what both share: limits, parsing,
-messages), `filters` (row conditions over a DataFrame), `formulas` (arithmetic over KPIs).
+messages), `filter_walk` (what a filter means, for every backend that runs one), `filters`
+(row conditions over a DataFrame), `formulas` (arithmetic over KPIs).
 
 Pure computation: no I/O, no logging.
 """
