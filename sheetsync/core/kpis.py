@@ -373,28 +373,31 @@ def _cell_warnings(
 
 
 def apply_filter_mask(
-    frame: pd.DataFrame, row_filter: Filter, key: str, cells: ColumnCache | None = None
+    frame: pd.DataFrame, row_filter: Filter, key: str, cells: ColumnCache | None = None,
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """Which rows of `frame` match a config filter; a bad column is a KPIDataError naming `key`.
 
-    `cells` (the source's `ColumnCache`) makes the filter read numbers and dates as KPIs do.
+    `cells` (the source's `ColumnCache`) makes the filter read numbers and dates as KPIs do;
+    `notes` receives the filter's near misses (`Filter.apply`).
     """
     try:
-        mask = row_filter.apply(frame, cells)
+        mask = row_filter.apply(frame, cells, notes)
     except ExpressionError as exc:
         raise KPIDataError(f"{key}: {exc}", key=key) from None
     return mask.to_numpy(dtype=bool, na_value=False)
 
 
 def apply_filter(
-    frame: pd.DataFrame, row_filter: Filter | None, key: str, source: SourceConfig | None = None, tz: str | None = None
+    frame: pd.DataFrame, row_filter: Filter | None, key: str, source: SourceConfig | None = None, tz: str | None = None,
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """Rows of `frame` that match a config filter, re-indexed 0..n-1 (read as `source` reads them)."""
     if row_filter is None:
         return frame
     frame = frame.reset_index(drop=True)
     cells = ColumnCache(frame, source, tz) if source is not None else None
-    return frame[apply_filter_mask(frame, row_filter, key, cells)].reset_index(drop=True)
+    return frame[apply_filter_mask(frame, row_filter, key, cells, notes)].reset_index(drop=True)
 
 
 class ColumnCache:
@@ -600,8 +603,14 @@ class ColumnCache:
         """Which rows match a filter, evaluated once per source whatever the number of KPIs."""
         normal = _filter_key(row_filter)
         if normal not in self._masks:
-            self._masks[normal] = apply_filter_mask(self.frame, row_filter, key, self)
+            notes = self.notes.setdefault(("filter", normal), [])
+            self._masks[normal] = apply_filter_mask(self.frame, row_filter, key, self, notes)
         return self._masks[normal]
+
+    def filter_notes(self, row_filter: Filter) -> list[str]:
+        """What evaluating the filter found worth saying once (cells it left out by a space or a capital)."""
+        said = self.notes.get(("filter", _filter_key(row_filter)), [])
+        return [f"source {self.source.name!r}, {note}" for note in said]
 
     def dated_rows(self, date_column: str) -> int:
         """Where the rows with a readable date start in the date order (undated ones sort first)."""
@@ -794,7 +803,7 @@ def prepare_kpi_rows(
     keep: np.ndarray | None = None
     if kpi.filter is not None:
         keep = cache.mask(kpi.filter, f"kpis.{kpi.id}.filter")
-    warnings: list[str] = []
+    warnings: list[str] = [] if kpi.filter is None else cache.filter_notes(kpi.filter)
 
     def note(bad: list[tuple[object, object]], column: str, what: str) -> None:
         chosen = bad if keep is None else [(label, value) for label, value in bad if keep[label]]  # type: ignore[index]

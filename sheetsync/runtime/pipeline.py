@@ -207,14 +207,16 @@ def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig]) -
     if got.kpi_values is not None or source is None:
         return got
     released = {"frame": pd.DataFrame(), "row_count": got.rows, "table_columns": tuple(got.columns)}
+    notes: list[str] = []
     try:
-        frame = apply_filter(got.frame, source.filter, f"sources.{source.name}.filter", source, config.timezone)
+        frame = apply_filter(got.frame, source.filter, f"sources.{source.name}.filter", source, config.timezone,
+                             notes)
     except KPIDataError as exc:
         return replace(got, kpi_values={}, unusable=str(exc), **released)  # type: ignore[arg-type]
     cache = ColumnCache(frame, source, config.timezone)
     rows: dict[str, KPIRows] = {}
     errors: dict[str, str] = {}
-    warnings: list[str] = []
+    warnings: list[str] = [f"source {source.name!r}, {note}" for note in notes]
     for kpi in kpis:
         try:
             rows[kpi.id], cell_warnings = prepare_kpi_rows(frame, kpi, source, tz=config.timezone, cache=cache)
@@ -222,6 +224,7 @@ def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig]) -
             errors[kpi.id] = str(exc)
             continue
         warnings.extend(cell_warnings)
+    warnings = list(dict.fromkeys(warnings))  # a note on a column or filter many KPIs read, once
     if config.checkins.enabled and config.checkins.source == source.name:
         released["frame"] = frame
     return replace(got, kpi_values=rows, kpi_errors=errors, kpi_warnings=tuple(warnings), **released)  # type: ignore[arg-type]

@@ -86,17 +86,20 @@ class Filter(ParsedText):
         """A tree node as the user wrote it, for messages."""
         return self._source.show(node)
 
-    def apply(self, df: pd.DataFrame, cells: CellReader | None = None) -> pd.Series:
+    def apply(self, df: pd.DataFrame, cells: CellReader | None = None, notes: list[str] | None = None) -> pd.Series:
         """Rows where the condition holds; missing values never match (only isna/notna see them).
 
         `cells` reads the frame's columns as numbers and dates the way KPIs do (the source's
         decimal and thousands separators, its date order, its currency rule), so a filter and
-        the KPIs it selects for can never read one cell two ways.
+        the KPIs it selects for can never read one cell two ways. `notes`, when given, receives
+        what is worth telling the user: cells the filter left out that differ from one of its
+        texts only in spaces or capitals.
         """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Filter.apply expects a DataFrame, got {type(df).__name__}")
+        evaluator = _FilterEvaluator(self, df, _column_lookup(df), cells)
         try:
-            result = _FilterEvaluator(self, df, _column_lookup(df), cells).run()
+            result = evaluator.run()
         except ExpressionError:
             raise
         except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
@@ -104,6 +107,8 @@ class Filter(ParsedText):
         if isinstance(result, bool | np.bool_):
             return pd.Series(bool(result), index=df.index, dtype=bool)
         mask = result.to_numpy(dtype=bool, na_value=False)
+        if notes is not None and evaluator.near:
+            notes.extend(evaluator.near_miss_notes(mask))
         return pd.Series(mask, index=df.index, dtype=bool, copy=False)
 
 
@@ -271,6 +276,7 @@ class _Operand:
     # (a missing cell) is the last text, a blank one.
     codes: np.ndarray | None = None
     texts: np.ndarray | None = None
+    folded: np.ndarray | None = None  # the distinct texts trimmed and case-folded (near misses)
 
     @property
     def values(self) -> Any:
@@ -280,6 +286,7 @@ class _Operand:
 
 
 
+_NEAR_MISS_TEXTS = 10_000  # more distinct texts than this: ids, not categories someone mistyped
 _NO_DAY = np.iinfo(np.int64).min
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MICROS_PER_DAY = 86_400_000_000
@@ -317,6 +324,7 @@ class _FilterEvaluator(FilterWalk[_Operand]):
         self.n = len(df)
         # Shared by every filter over this frame (forty KPIs' four filters read Status once).
         self._cache: dict[tuple[str, str], _Operand] = cells.operands(df) if cells is not None else {}
+        self.near: list[tuple[_Operand, str, np.ndarray]] = []  # (column, literal, near texts): `_near_misses`
 
     def column_names(self) -> Mapping[str, Hashable]:
         return self.lookup
@@ -331,6 +339,8 @@ class _FilterEvaluator(FilterWalk[_Operand]):
                 # Once per distinct text, spread to the rows by code (missing rows are masked below).
                 texts = coded.texts  # type: ignore[union-attr]
                 per_text = op(texts, literal.value) if coded is left else op(literal.value, texts)
+                if op is operator.eq:
+                    self._near_misses(coded, literal.value)  # type: ignore[arg-type]
                 hits = np.asarray(per_text, dtype=bool)[coded.codes]  # type: ignore[union-attr]
                 # The column's own mask, shared (BooleanArray operations copy it).
                 return pd.arrays.BooleanArray(hits, coded.missing)  # type: ignore[union-attr]
@@ -342,6 +352,39 @@ class _FilterEvaluator(FilterWalk[_Operand]):
             hits = np.asarray(op(lv, rv))
         missing = np.logical_or(lm, rm)
         return pd.arrays.BooleanArray(hits.astype(bool), np.broadcast_to(missing, hits.shape).copy())
+
+    def _near_misses(self, coded: _Operand, literal: object) -> None:
+        """Remember the distinct texts that equal `literal` but for spaces or capitals ('web ', 'Web').
+
+        Filters compare text exactly, as a sheet's own filters do; such cells are invisible in
+        the sheet, and a KPI that silently leaves them out is a number nobody can trust.
+        """
+        if not isinstance(literal, str) or coded.folded is None or len(coded.folded) > _NEAR_MISS_TEXTS:
+            return
+        wanted = literal.strip().casefold()
+        if not wanted:
+            return
+        near = (coded.folded == wanted) & (coded.texts != literal)  # type: ignore[operator]
+        if near.any():
+            self.near.append((coded, literal, near))
+
+    def near_miss_notes(self, kept: np.ndarray) -> list[str]:
+        """'4 rows hold 'web ', 'Web' ...': near misses the whole filter did not keep."""
+        notes = []
+        for coded, literal, near in self.near:
+            left_out = near[coded.codes] & ~kept  # type: ignore[index]
+            count = int(np.count_nonzero(left_out))
+            if not count:
+                continue
+            shown_texts = sorted({str(coded.texts[c]) for c in np.unique(coded.codes[left_out])})  # type: ignore[index]
+            listed = ", ".join(repr(t) for t in shown_texts[:3]) + (" ..." if len(shown_texts) > 3 else "")
+            rows = "1 row holds" if count == 1 else f"{count} rows hold"
+            notes.append(
+                f"filter {self.flt.text!r}: {rows} {listed} in {coded.label}, not {literal!r} but for spaces or"
+                " capitals, and the filter leaves them out (text compares exactly): correct those cells, or"
+                " list those values in the filter too"
+            )
+        return notes
 
     def where_present(self, column: _Operand, hit: bool) -> Any:
         return pd.arrays.BooleanArray(np.full(self.n, hit), np.asarray(column.missing, dtype=bool).copy())
@@ -537,7 +580,7 @@ def _text_operand(codes: np.ndarray, uniques: list[Any], missing: np.ndarray | N
         unique_missing |= np.array([t in MISSING_TOKENS for t in folded] + [True])
     per_cell = unique_missing[codes]
     return _Operand("text", None, per_cell if missing is None else missing | per_cell, label, codes=codes,
-                    texts=unique_texts)
+                    texts=unique_texts, folded=np.array([*folded, ""], dtype=object))
 
 
 def _holds_numbers(texts: np.ndarray, folded: list[str]) -> bool:
