@@ -232,9 +232,9 @@ def test_a_filter_is_evaluated_once_per_source_however_many_kpis_use_it(monkeypa
     evaluated: Counter[str] = Counter()
     real = kpis_module.apply_filter_mask
 
-    def counting(frame, text, key, cells=None):
+    def counting(frame, text, key, cells=None, notes=None):
         evaluated[text] += 1
-        return real(frame, text, key, cells)
+        return real(frame, text, key, cells, notes)
 
     monkeypatch.setattr(kpis_module, "apply_filter_mask", counting)
     rows = [(f"2026-10-{1 + i % 28:02d}", float(i), ["paid", "refunded", " paid "][i % 3], f"C{i % 7}")
