@@ -10,6 +10,7 @@ from typing import Any
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
+from sheetsync.core.notes import kpi_stale_note, kr_stale_note
 from sheetsync.core.objectives import ObjectiveResult, weighted_progress
 from sheetsync.core.periods import Period
 from sheetsync.core.snapshot import Snapshot
@@ -90,7 +91,7 @@ class SyncResult:
                 "closed": self.closed,
             },
             "kpis": [_kpi(k) for k in self.kpis],
-            "objectives": [_objective(o) for o in self.objectives],
+            "objectives": [_objective(o, self.as_of) for o in self.objectives],
             "sources": [_source(s) for s in self.sources],
             "errors": list(self.errors),
             "warnings": list(self.warnings),
@@ -155,7 +156,7 @@ def _kpi(k: KPIResult) -> dict[str, Any]:
         "data_through": _iso(k.data_through),
         "value_as_of": _iso(k.value_as_of),
         "change": k.change,
-        "note": k.note,
+        "note": kpi_stale_note(k) or k.note,
         "series": [
             {"label": p.label, "start": _iso(p.start), "end": _iso(p.end), "value": p.value, "complete": p.complete}
             for p in k.series
@@ -163,7 +164,7 @@ def _kpi(k: KPIResult) -> dict[str, Any]:
     }
 
 
-def _objective(o: ObjectiveResult) -> dict[str, Any]:
+def _objective(o: ObjectiveResult, as_of: date) -> dict[str, Any]:
     return {
         "id": o.id,
         "title": o.title,
@@ -191,7 +192,7 @@ def _objective(o: ObjectiveResult) -> dict[str, Any]:
                 "weight": kr.weight,
                 "direction": kr.direction,
                 "stale": kr.stale,
-                "note": kr.note,
+                "note": kr_stale_note(kr, as_of) or kr.note,  # the tracker's words for a stale figure
                 "manual": kr.manual,
                 "checkin": None if kr.checkin is None else kr.checkin.to_dict(),
                 "score": kr.score,

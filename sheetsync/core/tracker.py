@@ -22,8 +22,9 @@ from sheetsync.core import display, theme
 from sheetsync.core.display import CURRENCIES
 from sheetsync.core.key_results import STATUSES, KeyResultResult
 from sheetsync.core.kpis import KPIResult
+from sheetsync.core.notes import kpi_stale_note, kr_stale_note
 from sheetsync.core.objectives import ObjectiveResult
-from sheetsync.core.periods import day_text, span
+from sheetsync.core.periods import span
 from sheetsync.core.results import SourceResult, SyncResult, compare_with
 from sheetsync.core.snapshot import Snapshot, week_key
 
@@ -299,9 +300,7 @@ CHART_ANCHOR = (3, 8)
 def kr_note(kr: KeyResultResult, as_of: date | None = None) -> str | None:
     """Why a KR's numbers look the way they do: stale data, no data, no baseline, past its target."""
     if kr.stale:
-        carried = kr.value_as_of is not None and as_of is not None and kr.value_as_of < as_of and kr.current is not None
-        return f"stale: {kr.stale}" + (f"; showing the value from {day_text(kr.value_as_of)}"
-                                       if carried and kr.value_as_of else "")
+        return kr_stale_note(kr, as_of)
     if kr.note:
         return f"no data: {kr.note}" if kr.current is None and not kr.note.startswith("no baseline") else kr.note
     raw = finite(kr.progress_raw)
@@ -315,9 +314,7 @@ def kr_note(kr: KeyResultResult, as_of: date | None = None) -> str | None:
 def kpi_note(k: KPIResult) -> str | None:
     """Stale (and since when), carried from an earlier week, or why there is no value."""
     if k.stale:
-        if k.carried and k.value_as_of:
-            return f"stale: {k.stale}; showing the value from {day_text(k.value_as_of)}"
-        return f"stale: {k.stale}"
+        return kpi_stale_note(k)
     if k.value is None and k.note:
         return f"no data: {k.note}"
     return None
