@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.helpers import copy_example, run_cli
-from tests.test_carry_forward_e2e import kpi, kr
+from tests.test_carry_forward_e2e import digest_text, kpi, kr
 from tests.test_tracker_xlsx import by, table
 
 WEEKS = ("2026-11-10", "2026-11-17", "2026-11-24", "2026-12-01")  # W46 .. W49
@@ -68,3 +68,44 @@ def test_the_json_notes_a_carried_value_as_the_tracker_does(weeks, week):
     revenue = kpi(results[week], "revenue")
     assert CARRIED in revenue["note"] and revenue["note"] == trackers[week]["kpis"]["revenue"]["Note"]
     assert kr(results[week], "O1-KR1")["note"] is None  # a fresh figure has nothing to say
+
+
+def test_carried_against_carried_is_no_change(weeks):
+    project, results, trackers = weeks
+    for kr_id in ("O2-KR1", "O2-KR2"):
+        assert kr(results[2], kr_id)["change"] is None
+        assert trackers[2]["krs"][kr_id]["Change since last week"] is None
+    text, html = digest_text(project, "2026-W48")
+    line = kr_line(text, "O2-KR1")
+    assert "no new data this week" in line and "pts this week" not in line
+    assert "no new data this week" in html
+    # O2 compares like with like: O2-KR3 alone was measured in both weeks.
+    assert objective(results[2], "O2")["change"] == pytest.approx(kr(results[2], "O2-KR3")["change"])
+
+
+def test_carried_against_measured_is_no_change(weeks):
+    project, results, trackers = weeks
+    assert kr(results[1], "O2-KR1")["change"] is None
+    assert trackers[1]["krs"]["O2-KR1"]["Change since last week"] is None
+    assert "no new data this week" in kr_line(digest_text(project, "2026-W47")[0], "O2-KR1")
+
+
+def test_measured_against_carried_is_no_change(weeks):
+    project, results, trackers = weeks
+    back = kr(results[3], "O2-KR1")
+    assert back["value_as_of"] == "2026-12-01" and back["note"] is None
+    assert back["change"] is None  # last week showed 10 Nov's value: nobody measured the change
+    assert trackers[3]["krs"]["O2-KR1"]["Change since last week"] is None
+    text, html = digest_text(project, "2026-W49")
+    line = kr_line(text, "O2-KR1")
+    assert "not measured last week" in line and "pts this week" not in line
+    assert "not measured last week" in html
+    # Sales is measured again but was carried last week, and churn has no rows in December:
+    # no O2 key result was measured in both weeks, so O2 has no change, and says why.
+    assert objective(results[3], "O2")["change"] is None
+    assert trackers[3]["objectives"]["O2"]["Change since last week"] is None
+    assert "O2 Grow revenue: 53%, at risk (no key result measured both weeks)" in text
+    # Key results measured both weeks still show their change.
+    assert kr(results[3], "O1-KR2")["change"] == pytest.approx(
+        kr(results[3], "O1-KR2")["progress"] - kr(results[2], "O1-KR2")["progress"])
+    assert "+6 pts this week" in kr_line(text, "O1-KR2")

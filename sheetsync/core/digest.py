@@ -51,8 +51,9 @@ class KRLine:
     status: str
     previous_status: str | None = None
     previous_current: float | None = None
-    value_change: float | None = None  # current minus last week's
+    value_change: float | None = None  # current minus last week's, both measured (`compare_with`)
     progress_change: float | None = None
+    change_unknown: str | None = None  # why there is no change: a carried figure ("no new data this week")
     stale: str | None = None
     note: str | None = None  # plain words for stakeholders: carried, old, or why there is no data
     grade: str | None = None
@@ -125,6 +126,7 @@ class ObjectiveBlock:
     previous_progress: float | None = None
     more_key_results: int = 0  # left out of a bounded digest (`bounded`): they are in the tracker
     progress_change: float | None = None  # like with like: the KRs measured both weeks
+    change_unknown: str | None = None  # why there is no change: its figures were carried
     measured: int = 0
     kr_count: int = 0
 
@@ -403,9 +405,6 @@ def _kr_line(
     kr: KeyResultResult, previous: Snapshot | None, week: str = "", owner: str = "", kpi: KPIResult | None = None
 ) -> KRLine:
     before = previous.key_results.get(kr.id) if previous else None
-    value_change = None
-    if before is not None and kr.current is not None and before.current is not None:
-        value_change = kr.current - before.current
     return KRLine(
         id=kr.id,
         title=kr.title,
@@ -421,8 +420,9 @@ def _kr_line(
         status=kr.status,
         previous_status=before.status if before else None,
         previous_current=before.current if before else None,
-        value_change=value_change,
+        value_change=kr.value_change,
         progress_change=kr.change,
+        change_unknown=kr.change_unknown,
         stale=kr.stale,
         note=plain_note(kr, kpi),
         grade=kr.grade,
@@ -450,6 +450,7 @@ def _objective_block(
                           for kr in objective.key_results),
         previous_progress=before[0] if before else None,
         progress_change=objective.change,
+        change_unknown=objective.change_unknown,
         measured=objective.measured,
         kr_count=objective.kr_count,
     )

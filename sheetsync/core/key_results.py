@@ -52,6 +52,8 @@ class KeyResultResult:
     grade: str | None = None  # aspirational KRs: red | yellow | green
     value_as_of: date | None = None  # the date `current` is from
     change: float | None = None  # progress points since last week in this period (0.06 = +6 pts)
+    value_change: float | None = None  # current minus last week's, when both weeks measured it
+    change_unknown: str | None = None  # why there is no change though both weeks show a figure
 
     @property
     def score(self) -> float | None:

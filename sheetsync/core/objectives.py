@@ -21,6 +21,7 @@ class ObjectiveResult:
     key_results: tuple[KeyResultResult, ...]
     expected: float
     change: float | None = None  # progress points since last week, over the KRs measured both weeks
+    change_unknown: str | None = None  # why there is no change though its KRs show figures both weeks
 
     @property
     def score(self) -> float | None:

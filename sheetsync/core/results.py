@@ -13,7 +13,7 @@ from sheetsync.core.kpis import KPIResult
 from sheetsync.core.notes import kpi_stale_note, kr_stale_note
 from sheetsync.core.objectives import ObjectiveResult, weighted_progress
 from sheetsync.core.periods import Period
-from sheetsync.core.snapshot import Snapshot
+from sheetsync.core.snapshot import Snapshot, measured_in_week
 
 
 @dataclass(frozen=True)
@@ -98,39 +98,59 @@ class SyncResult:
         }
 
 
+NO_NEW_DATA = "no new data this week"
+NOT_MEASURED_LAST_WEEK = "not measured last week"
+NOT_MEASURED_BOTH_WEEKS = "no key result measured both weeks"
+"""Why a change is unknown though both weeks show a figure: one of the weeks carried it."""
+
+
 def compare_with(result: SyncResult, previous: Snapshot | None) -> SyncResult:
     """`result` with each KR's and objective's change since `previous` (last week, same period).
 
-    Changes are progress points. An objective compares like with like: the weighted progress
-    of the KRs measured in both weeks, now and then, so a KR that lost (or gained) its data
-    never moves it. No previous week in this period (its first week): every change is None.
+    Changes are progress points, and only between figures measured in their own week
+    (`measured_in_week`): a value carried from an earlier week, against a carried or a
+    measured one, is no measured change, so its change is None and `change_unknown` says
+    why. An objective compares like with like: the weighted progress of the KRs measured in
+    both weeks, now and then, so a KR that lost (or gained) its data never moves it. No
+    previous week in this period (its first week): every change is None.
     """
     if previous is None or previous.period != result.period.name:
         return replace(result, previous_week=None)
+    now_day, then_day = min(result.as_of, result.period.end), min(previous.as_of, result.period.end)
 
-    def kr_change(kr: KeyResultResult) -> float | None:
+    def compared(kr: KeyResultResult) -> KeyResultResult:
         before = previous.key_results.get(kr.id)
-        if kr.progress is None or before is None or before.progress is None:
-            return None
-        return kr.progress - before.progress
+        if before is None or kr.current is None or (before.current is None and before.progress is None):
+            return replace(kr, change=None, value_change=None, change_unknown=None)
+        if not measured_in_week(kr.value_as_of, now_day):
+            return replace(kr, change=None, value_change=None, change_unknown=NO_NEW_DATA)
+        if not measured_in_week(before.value_as_of, then_day):
+            return replace(kr, change=None, value_change=None, change_unknown=NOT_MEASURED_LAST_WEEK)
+        change = None if kr.progress is None or before.progress is None else kr.progress - before.progress
+        value_change = None if before.current is None else kr.current - before.current
+        return replace(kr, change=change, value_change=value_change, change_unknown=None)
 
     objectives: dict[str, ObjectiveResult] = {}
 
     def objective(o: ObjectiveResult) -> ObjectiveResult:
         if o.id in objectives:
             return objectives[o.id]
-        krs = tuple(replace(kr, change=kr_change(kr)) for kr in o.key_results)
+        krs = tuple(compared(kr) for kr in o.key_results)
         if krs:
             both = [kr for kr in krs if kr.change is not None]
             now = weighted_progress([(kr.progress, kr.weight) for kr in both if kr.progress is not None])
             then = weighted_progress([(kr.progress - kr.change, kr.weight) for kr in both
                                       if kr.progress is not None and kr.change is not None])
             change = None if now is None or then is None else now - then
+            unknown = [kr.change_unknown for kr in krs if kr.change_unknown]
         else:  # an aligning parent: the mean of its children's changes
             children = [objective(c) for c in result.objectives if c.parent == o.id]
             moved = [c.change for c in children if c.change is not None]
             change = sum(moved) / len(moved) if moved else None
-        objectives[o.id] = replace(o, key_results=krs, change=change)
+            unknown = [c.change_unknown for c in children if c.change_unknown]
+        why = None if change is not None or not unknown else (
+            unknown[0] if len(set(unknown)) == 1 else NOT_MEASURED_BOTH_WEEKS)
+        objectives[o.id] = replace(o, key_results=krs, change=change, change_unknown=why)
         return objectives[o.id]
 
     return replace(result, objectives=tuple(objective(o) for o in result.objectives), previous_week=previous.week)

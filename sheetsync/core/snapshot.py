@@ -15,6 +15,16 @@ def week_key(day: date) -> str:
     return f"{iso.year}-W{iso.week:02d}"
 
 
+def measured_in_week(value_as_of: date | None, as_of: date) -> bool:
+    """Whether a figure shown in `as_of`'s week was measured in it: the value is dated that week.
+
+    A value carried from the history, an owner's check-in value from an earlier week, or
+    one whose rows stopped arriving before this week was not: a change against it would be
+    a change nobody measured. A figure stored without its date (older histories) counts.
+    """
+    return value_as_of is None or week_key(value_as_of) >= week_key(as_of)
+
+
 @dataclass(frozen=True)
 class KRSnapshot:
     kr_id: str
