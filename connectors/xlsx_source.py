@@ -46,11 +46,9 @@ def _mark_cells(rows: list[list[object]], cells: SheetCells) -> list[str]:
             rows[row - 1][column] = text
     if not cells.uncached:
         return []
-    shown = ", ".join(cells.uncached[:_SHOWN_CELLS])
-    more = f" and {len(cells.uncached) - _SHOWN_CELLS} more" if len(cells.uncached) > _SHOWN_CELLS else ""
     return [
-        f"{len(cells.uncached)} formula cells have no saved result ({shown}{more}) and read as empty: the file"
-        " was saved by a program that does not calculate; open and save it in Excel or LibreOffice"
+        f"{len(cells.uncached)} formula cells have no saved result ({_refs(cells.uncached)}) and read as empty:"
+        " the file was saved by a program that does not calculate; open and save it in Excel or LibreOffice"
     ]
 
 
@@ -88,6 +86,7 @@ def _fill_merged(rows: list[list[object]], merges: list[MergedRange]) -> list[st
 
 
 def _refs(refs: list[str]) -> str:
+    """'A3:A8, C2:C4 and 7 more': cell references in a warning, never sprawling."""
     more = f" and {len(refs) - _SHOWN_CELLS} more" if len(refs) > _SHOWN_CELLS else ""
     return ", ".join(refs[:_SHOWN_CELLS]) + more
 
