@@ -677,7 +677,8 @@ class Account:
     def __init__(self, path: Path | None, google: GoogleConfig, retry: RetryPolicy) -> None:
         self.path = path
         self.credentials = shared_credentials(path)
-        self.email = service_account_email(path)
+        # The loaded key's own account (the file was just read for it): None for a user's credentials.
+        self.email: str | None = getattr(self.credentials, "service_account_email", None)
         self.limiter = quota_bucket(path, google.requests_per_minute, clock=retry.clock, sleep=retry.sleep)
         self._api_url = google.api_url
         self._retry = retry
