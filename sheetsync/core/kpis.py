@@ -382,10 +382,9 @@ def apply_filter_mask(
     `notes` receives the filter's near misses (`Filter.apply`).
     """
     try:
-        mask = row_filter.apply(frame, cells, notes)
+        return row_filter.mask(frame, cells, notes)
     except ExpressionError as exc:
         raise KPIDataError(f"{key}: {exc}", key=key) from None
-    return mask.to_numpy(dtype=bool, na_value=False)
 
 
 def apply_filter(

@@ -95,9 +95,17 @@ class Filter(ParsedText):
         what is worth telling the user: cells the filter left out that differ from one of its
         texts only in spaces or capitals.
         """
+        return pd.Series(self.mask(df, cells, notes), index=df.index, dtype=bool, copy=False)
+
+    def mask(self, df: pd.DataFrame, cells: CellReader | None = None, notes: list[str] | None = None) -> np.ndarray:
+        """`apply` as a numpy array of bools, one per row (no Series around it: a KPI's mask is an array)."""
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"Filter.apply expects a DataFrame, got {type(df).__name__}")
-        evaluator = _FilterEvaluator(self, df, _column_lookup(df), cells)
+        shared = cells.operands(df) if cells is not None else {}
+        lookup = shared.get(_LOOKUP_KEY)
+        if lookup is None:  # the frame's names, looked up once for every filter over it
+            lookup = shared[_LOOKUP_KEY] = _column_lookup(df)
+        evaluator = _FilterEvaluator(self, df, lookup, cells)
         try:
             result = evaluator.run()
         except ExpressionError:
@@ -105,11 +113,11 @@ class Filter(ParsedText):
         except (TypeError, ValueError, ArithmeticError, KeyError, IndexError) as exc:
             raise ExpressionError(f"cannot evaluate filter {self.text!r}: {exc}") from exc
         if isinstance(result, bool | np.bool_):
-            return pd.Series(bool(result), index=df.index, dtype=bool)
+            return np.full(len(df), bool(result), dtype=bool)
         mask = result.to_numpy(dtype=bool, na_value=False)
         if notes is not None and evaluator.near:
             notes.extend(evaluator.near_miss_notes(mask))
-        return pd.Series(mask, index=df.index, dtype=bool, copy=False)
+        return mask
 
 
 def parse_filter(text: str) -> Filter:
@@ -247,6 +255,9 @@ class _FilterChecker:
                 raise self.fail(f"the second argument of {name}() must be quoted text", node)
             return _BOOL
         return _TEXT if name == "lower" else _BOOL
+
+
+_LOOKUP_KEY = ("", "column lookup")  # where a frame's `_column_lookup` is kept among its shared operands
 
 
 def _column_lookup(df: pd.DataFrame) -> dict[str, Hashable]:
