@@ -48,6 +48,24 @@ class Distinct:
             return None
         return texts
 
+    def subset(self, rows: np.ndarray) -> Distinct:
+        """`distinct_values` of the cells at `rows` (ascending positions), from these codes: no hashing again.
+
+        The same codes and uniques as factorizing those cells would give (uniques in the order
+        the subset first lists them, none the subset lacks), so only for a string column, where
+        each distinct cell is a distinct text (see `is_string_column`).
+        """
+        codes = self.codes[rows]
+        size = len(self.uniques)
+        present = np.flatnonzero(codes >= 0)
+        first = np.full(size, len(codes), dtype=np.int64)
+        np.minimum.at(first, codes[present], present)  # each code's first row in the subset
+        used = np.flatnonzero(first < len(codes))
+        order = used[np.argsort(first[used], kind="stable")]
+        remap = np.full(size + 1, -1, dtype=np.int64)  # the last slot: a missing cell (code -1) stays -1
+        remap[order] = np.arange(len(order), dtype=np.int64)
+        return Distinct(remap[codes].astype(self.codes.dtype, copy=False), self.uniques.take(order))
+
 
 def is_string_column(values: pd.Series) -> bool:
     """A column of a string dtype (a CSV's), not an object column (an .xlsx or Google sheet's).

@@ -399,6 +399,29 @@ def apply_filter(
     return frame[apply_filter_mask(frame, row_filter, key, cells, notes)].reset_index(drop=True)
 
 
+def source_rows(
+    frame: pd.DataFrame, row_filter: Filter | None, key: str, source: SourceConfig, tz: str | None = None,
+    notes: list[str] | None = None,
+) -> ColumnCache:
+    """The `ColumnCache` of the rows a source's filter keeps (`apply_filter`'s frame, as its `frame`).
+
+    The filter reads its columns through a cache of the whole frame. When it keeps every row,
+    that is the cache; otherwise the kept rows' cache takes the texts the filter factorized from
+    it (`Distinct.subset`) instead of hashing them again (`Channel != 'spam'`, then KPIs'
+    `Channel == 'web'`). Anything else is read again from the kept rows only, so every warning,
+    note and inference (a date column's day/month order) is the kept rows' own, as before.
+    """
+    if row_filter is None:
+        return ColumnCache(frame, source, tz)
+    frame = frame.reset_index(drop=True)
+    whole = ColumnCache(frame, source, tz)
+    mask = apply_filter_mask(frame, row_filter, key, whole, notes)
+    if mask.all():
+        return whole
+    rows = np.flatnonzero(mask)
+    return ColumnCache(frame.take(rows).reset_index(drop=True), source, tz, within=(whole, rows))
+
+
 class ColumnCache:
     """Each column of one source frame parsed once, however many KPIs read it.
 
@@ -409,8 +432,11 @@ class ColumnCache:
     plain 0..n-1 index (positions = labels).
     """
 
-    def __init__(self, frame: pd.DataFrame, source: SourceConfig, tz: str | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, source: SourceConfig, tz: str | None = None, *,
+                 within: tuple[ColumnCache, np.ndarray] | None = None) -> None:
         self.frame = frame
+        # (the cache of a whole frame, this frame's rows' positions in it): a source filter's kept rows
+        self.within = within
         self.source = source
         self.tz = tz
         self._parsed: dict[tuple[str, ...], tuple[np.ndarray, list[tuple[object, object]]]] = {}
@@ -461,11 +487,19 @@ class ColumnCache:
     def distinct(self, column: str) -> Distinct:
         """The column factorized once: its day/month order, its dates, filters and distinct counts share it."""
         if column not in self._distinct:
-            self._distinct[column] = distinct_values(self.series(column))
+            whole = self._whole_distinct(column)
+            self._distinct[column] = (distinct_values(self.series(column)) if whole is None
+                                      else whole.subset(self.within[1]))  # type: ignore[index]
             for (name, date_column), codes in self._range_codes.items():  # deferred by a distinct count: take it whole
                 if name == column:
                     codes.cover_all(self.sorted_column("text", column, date_column)[self.dated_rows(date_column) :])
         return self._distinct[column]
+
+    def _whole_distinct(self, column: str) -> Distinct | None:
+        """The whole frame's factorized string column, when this cache's rows are part of it and it has one."""
+        if self.within is None or column not in self.within[0]._distinct:
+            return None
+        return self.within[0]._distinct[column] if is_string_column(self.series(column)) else None
 
     def distinct_in(self, frame: pd.DataFrame, column: str) -> Distinct | None:
         """`distinct(column)` for a filter over this cache's own frame (None for any other frame)."""
@@ -1144,4 +1178,5 @@ __all__ = [
     "kpi_window",
     "prepare_kpi_rows",
     "previous_period_value",
+    "source_rows",
 ]

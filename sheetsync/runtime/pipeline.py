@@ -19,14 +19,13 @@ from sheetsync.core.display import redact, shown
 from sheetsync.core.display import value as shown_value
 from sheetsync.core.key_results import KeyResultResult, evaluate_key_result
 from sheetsync.core.kpis import (
-    ColumnCache,
     KPIDataError,
     KPIEvaluator,
     KPIRows,
-    apply_filter,
     evaluate_kpi,
     prepare_kpi_rows,
     previous_period_value,
+    source_rows,
 )
 from sheetsync.core.model import Config, GoogleConfig, KPIConfig, SourceConfig
 from sheetsync.core.objectives import roll_up
@@ -208,12 +207,12 @@ def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig]) -
         return got
     released = {"frame": pd.DataFrame(), "row_count": got.rows, "table_columns": tuple(got.columns)}
     notes: list[str] = []
-    try:
-        frame = apply_filter(got.frame, source.filter, f"sources.{source.name}.filter", source, config.timezone,
-                             notes)
+    try:  # the rows the source's filter keeps (what it factorized, shared with its KPIs)
+        cache = source_rows(got.frame, source.filter, f"sources.{source.name}.filter", source, config.timezone,
+                            notes)
     except KPIDataError as exc:
         return replace(got, kpi_values={}, unusable=str(exc), **released)  # type: ignore[arg-type]
-    cache = ColumnCache(frame, source, config.timezone)
+    frame = cache.frame
     rows: dict[str, KPIRows] = {}
     errors: dict[str, str] = {}
     warnings: list[str] = [f"source {source.name!r}, {note}" for note in notes]
