@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from connectors import sources as sources_module
 from connectors.sources import read_sources
 from sheetsync.config import load_config
+from sheetsync.core import distinct as distinct_module
 from sheetsync.core import numbers
 from sheetsync.core.expressions import filters, parse_filter
 from sheetsync.core.kpis import ColumnCache
@@ -193,16 +194,20 @@ def test_a_warehouse_described_without_its_engine_is_computed_as_rows_were(tmp_p
 
 
 def whole_columns_factorized(monkeypatch: pytest.MonkeyPatch, rows: int) -> list[str]:
-    """Record the name of every column of `rows` cells pd.factorize is given (not the distinct values of one)."""
+    """Record the name of every column of `rows` cells factorized (not the distinct values of one).
+
+    Through pd.factorize, or for a string column through Arrow's dictionary encoding (`arrow_distinct`).
+    """
     seen: list[str] = []
-    real = pd.factorize
+    for owner, name in ((pd, "factorize"), (distinct_module, "arrow_distinct")):
+        real = getattr(owner, name)
 
-    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
-        if len(values) == rows:
-            seen.append(getattr(values, "name", None) or "?")
-        return real(values, *args, **kwargs)
+        def counted(values: Any, *args: Any, real: Any = real, **kwargs: Any) -> Any:
+            if len(values) == rows:
+                seen.append(getattr(values, "name", None) or "?")
+            return real(values, *args, **kwargs)
 
-    monkeypatch.setattr(pd, "factorize", counted)
+        monkeypatch.setattr(owner, name, counted)
     return seen
 
 
@@ -360,6 +365,7 @@ def test_a_distinct_count_factorizes_only_the_rows_its_windows_reach(
                                                "filter": "Status == 'paid'"}}}, Path("config.toml"))  # fmt: skip
     factorized = whole_columns_factorized(monkeypatch, len(frame))
     sizes = record_calls(monkeypatch, pd, "factorize", lambda values, *args, **kwargs: len(values))
+    arrow_sizes = record_calls(monkeypatch, distinct_module, "arrow_distinct", len)  # a string column's way
     cache = ColumnCache(frame, config.sources["orders"])
     kpi_rows, _ = prepare_kpi_rows(frame, config.kpis["buyers"], config.sources["orders"], cache=cache)
     assert sorted(factorized) == ["Date", "Status"]  # preparing factorized no customer
@@ -370,11 +376,12 @@ def test_a_distinct_count_factorizes_only_the_rows_its_windows_reach(
         return trimmed[trimmed.ne("") & trimmed.notna()].nunique()
 
     sizes.clear()
+    arrow_sizes.clear()
     quarter = sum(1 for day in frame["Date"] if day >= "2026-10-01")
     for start, end in [("2026-10-01", "2026-11-24"), ("2026-10-01", "2026-11-17"), ("2026-11-16", "2026-11-22")]:
         assert kpi_rows.value(date.fromisoformat(start), date.fromisoformat(end)) == expected(start, end)
-    big = [size for size in sizes if size > 100]  # not the distinct values of one
+    big = [size for size in sizes + arrow_sizes if size > 100]  # not the distinct values of one
     assert len(big) == 1 and quarter - 6 <= big[0] <= quarter  # the quarter's rows, once, for all three windows
     assert kpi_rows.value(date(2026, 7, 1), date(2026, 9, 30)) == expected("2026-07-01", "2026-09-30")
-    assert max(sizes) >= len(frame) - 6  # the previous quarter asked for: the covered rows grow to take it in
+    assert max(sizes + arrow_sizes) >= len(frame) - 6  # the previous quarter asked for: the covered rows take it in
     assert kpi_rows.value(date(2026, 10, 1), date(2026, 11, 24)) == expected("2026-10-01", "2026-11-24")

@@ -14,11 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sheetsync.config import parse_config
+from sheetsync.core import distinct as distinct_module
 from sheetsync.core.distinct import distinct_values
 from sheetsync.core.kpis import apply_filter
 from sheetsync.core.model import Config
 from sheetsync.core.sources import ROW_COLUMN, SourceData
 from sheetsync.runtime.pipeline import compute
+from tests.helpers import record_calls
 
 AS_OF = date(2026, 11, 24)
 _TEXTS = ["web", "Web", " web", "web ", "spam", "", "  ", "N/A", "1", "1.0", "é", None]
@@ -110,14 +112,7 @@ def test_a_source_filters_kpis_are_those_of_its_filtered_rows(dtype: str, source
 def test_a_source_filters_text_column_is_factorized_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """`Channel != 'spam'` factorizes Channel; the KPIs' `Channel == 'web'` reuses it for the kept rows."""
     frame = _frame("str")
-    seen: list[tuple[str, int]] = []
-    real = pd.factorize
-
-    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append((getattr(values, "name", None) or "?", len(values)))
-        return real(values, *args, **kwargs)
-
-    monkeypatch.setattr(pd, "factorize", counted)
+    seen = record_calls(monkeypatch, distinct_module, "arrow_distinct", lambda values: (values.name, len(values)))
     got = compute(_config("Channel != 'spam'"), _data(frame), AS_OF)
     assert [length for name, length in seen if name == "Channel"] == [len(frame)]  # the whole column, once
     assert next(k for k in got.kpis if k.id == "web").value is not None
@@ -126,17 +121,10 @@ def test_a_source_filters_text_column_is_factorized_once(monkeypatch: pytest.Mon
 def test_a_source_filter_that_keeps_every_row_reads_the_rows_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing left out: the KPIs read through the filter's own cache (each column factorized once, no copy)."""
     frame = _frame("str")
-    seen: list[str] = []
-    real = pd.factorize
-
-    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
-        if len(values) == len(frame):
-            seen.append(getattr(values, "name", None) or "?")
-        return real(values, *args, **kwargs)
-
-    monkeypatch.setattr(pd, "factorize", counted)
+    seen = record_calls(monkeypatch, distinct_module, "arrow_distinct", lambda values: (values.name, len(values)))
     compute(_config("Status != 'nothing'"), _data(frame), AS_OF)
-    assert sorted(seen) == sorted(set(seen)) and "Status" in seen
+    whole = [name for name, size in seen if size == len(frame)]
+    assert sorted(whole) == sorted(set(whole)) and "Status" in whole
 
 
 def test_a_checkins_source_keeps_its_filtered_rows() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["Distinct", "RangeCodes", "distinct_values", "is_string_column"]
 
@@ -29,7 +30,7 @@ class Distinct:
     """
 
     codes: np.ndarray
-    uniques: Any  # as pd.factorize returns them: an Index (arrow strings stay arrow) or an array
+    uniques: Any  # as pd.factorize returns them (an Index or an array), or a string column's ArrowStringArray
     _listed: list[object] | None = None
 
     def values(self) -> list[object]:
@@ -41,9 +42,10 @@ class Distinct:
     def arrow_texts(self) -> pa.Array | None:
         """The distinct values as one Arrow string array, for a string column's (None otherwise)."""
         uniques = self.uniques
-        if not isinstance(uniques, pd.Index) or getattr(uniques.dtype, "storage", None) != "pyarrow":
+        if not isinstance(uniques, pd.Index | pd.arrays.ArrowStringArray) or getattr(
+                uniques.dtype, "storage", None) != "pyarrow":
             return None
-        texts = pa.array(uniques.array)
+        texts = pa.array(uniques.array if isinstance(uniques, pd.Index) else uniques)
         if texts.null_count or not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
             return None
         return texts
@@ -78,8 +80,30 @@ def is_string_column(values: pd.Series) -> bool:
 
 def distinct_values(values: pd.Series | np.ndarray) -> Distinct:
     """`values` factorized as date parsing, filters and distinct counts read a column."""
+    if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
+        return arrow_distinct(values)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return Distinct(codes, uniques)
+
+
+def arrow_distinct(values: pd.Series) -> Distinct:
+    """A string column's codes and uniques as pd.factorize makes them, straight from Arrow's dictionary encoding.
+
+    The same codes (first seen, first numbered; -1 for a missing cell) and uniques, in the
+    column's own dtype; without pd.factorize's wrapping and its Index (a quarter of the time of
+    a 10,000-row column, which a medium sync factorizes about 270 of). `values` holds an ArrowStringArray.
+    """
+    texts = values.array
+    encoded = pc.dictionary_encode(texts.__arrow_array__(), null_encoding="mask")
+    combined = encoded.chunk(0) if encoded.num_chunks == 1 else encoded.combine_chunks()
+    if not isinstance(combined, pa.DictionaryArray):  # no chunks: an empty column
+        return Distinct(np.empty(0, dtype=np.intp), type(texts)(pa.array([], type=texts.__arrow_array__().type),
+                                                                 dtype=texts.dtype))
+    indices = combined.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+    return Distinct(codes, type(texts)(combined.dictionary, dtype=texts.dtype))
 
 
 class RangeCodes:
