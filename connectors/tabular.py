@@ -122,7 +122,10 @@ def frame_from_columns(
     columns += [np.full(count, None, dtype=object) for _ in range(width - len(columns))]  # a header wider than any row
     rows = np.arange(first_row, first_row + count)
     filled: np.ndarray | None = None
-    for values in columns:  # usually the first column decides: the rest cannot change the answer
+    # A row is kept when any cell holds something: one column with every cell filled decides,
+    # and a typed column answers that cheaply (missing values only), text must also be compared
+    # with "", so typed columns are asked first.
+    for values in sorted(columns, key=_is_text):
         present = _present(values)
         filled = present if filled is None else filled | present
         if filled.all():
@@ -153,10 +156,14 @@ def _values(column: pd.Series) -> Any:
     return values.to_numpy() if isinstance(values, pd.arrays.NumpyExtensionArray) else values
 
 
+def _is_text(values: Any) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+
 def _present(values: Any) -> np.ndarray:
     """Which cells hold something: not missing, and for text not the empty string."""
     present = ~np.asarray(pd.isna(values), dtype=bool)
-    if len(values) and (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+    if len(values) and _is_text(values):
         present &= np.asarray(values != "", dtype=bool)
     return present
 

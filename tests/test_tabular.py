@@ -42,3 +42,14 @@ def test_frame_from_columns_is_frame_from_rows_without_the_frame() -> None:
     via_columns = frame_from_columns(headers, columns, 3, first_row=2, rename={"b": "B"})
     pd.testing.assert_frame_equal(via_rows[0], via_columns[0])
     assert list(via_rows[0].columns) == ["a", "B", ROW_COLUMN] and via_rows[1] == via_columns[1]
+
+
+def test_a_row_is_dropped_only_when_every_cell_is_blank_whatever_the_column_order() -> None:
+    """Typed columns are asked first; a row with text in a later column alone still counts."""
+    text = pd.array(["a", "", None, "", "e"], dtype="str")
+    numbers = np.array([1.0, np.nan, np.nan, np.nan, 5.0])
+    more_text = pd.array(["", "", "", "kept", ""], dtype="str")
+    for order in ([text, numbers, more_text], [numbers, more_text, text], [more_text, text, numbers]):
+        headers: list[object] = [f"c{i}" for i in range(3)]
+        frame, _ = frame_from_columns(headers, order, 5, first_row=2)
+        assert frame[ROW_COLUMN].tolist() == [2, 5, 6]  # rows 3 and 4 blank in every column
