@@ -117,8 +117,30 @@ def test_a_file_that_never_answers_fails_its_source_after_the_timeout(tmp_path, 
     try:
         with pytest.raises(SourceUnavailable, match=r"no answer after 0\.3 s"):
             read_csv_source(csv_source(tmp_path / "s.csv"))
+        monkeypatch.undo()  # the mount answers again: the next read gets a reader not stuck in the last
+        assert read_csv_source(csv_source(tmp_path / "s.csv")).frame["a"].tolist() == [1]
     finally:
         stuck.set()
+
+
+def test_file_reader_threads_are_kept_for_the_next_file(tmp_path, monkeypatch):
+    import builtins
+    import threading
+
+    import connectors.files
+
+    readers: list[threading.Thread] = []  # held, so no thread object is recycled under another
+
+    def recording_open(*args, **kwargs):
+        readers.append(threading.current_thread())
+        return builtins.open(*args, **kwargs)
+
+    monkeypatch.setattr(connectors.files, "open", recording_open, raising=False)
+    for i in range(30):
+        (tmp_path / f"s{i}.csv").write_text(f"a\n{i}\n")
+        assert read_csv_source(csv_source(tmp_path / f"s{i}.csv")).frame["a"].tolist() == [i]
+    assert len(readers) == 30 and len({id(t) for t in readers}) == 1  # one reader served every file
+    assert readers[0] is not threading.current_thread()  # still off the caller's thread (the timeout)
 
 
 def test_each_file_is_opened_once_so_header_and_body_are_one_version(tmp_path, monkeypatch):
