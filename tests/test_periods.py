@@ -87,3 +87,16 @@ def test_buckets_between_covers_partial_edges():
     assert weeks[0] == (date(2026, 9, 28), date(2026, 10, 4))
     assert weeks[-1] == (date(2026, 10, 12), date(2026, 10, 18))
     assert len(weeks) == 3
+
+
+def test_a_series_counts_only_the_days_inside_it_and_is_worked_out_once():
+    from sheetsync.core.periods import series_buckets
+
+    series_buckets.cache_clear()
+    weeks = series_buckets(date(2026, 10, 1), date(2026, 10, 14), "week")
+    assert weeks[0] == ("2026-W40", date(2026, 9, 28), date(2026, 10, 4), date(2026, 10, 1), date(2026, 10, 4))
+    assert weeks[-1] == ("2026-W42", date(2026, 10, 12), date(2026, 10, 18), date(2026, 10, 12), date(2026, 10, 14))
+    assert [w[1:3] for w in weeks] == buckets_between(date(2026, 10, 1), date(2026, 10, 14), "week")
+    for _ in range(3):  # every KPI of a grain asks for the same series
+        assert series_buckets(date(2026, 10, 1), date(2026, 10, 14), "week") is weeks
+    assert series_buckets.cache_info().misses == 1

@@ -26,10 +26,9 @@ from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_number, parse_number_array
 from sheetsync.core.periods import (
     Period,
-    bucket_label,
-    buckets_between,
     day_text,
     last_complete_bucket,
+    series_buckets,
     shift,
     span,
 )
@@ -1106,14 +1105,11 @@ def evaluate_kpi(
         before = shift(as_of, kpi.grain, -1)
         prev_start, prev_end = kpi_window(kpi, period, before)
         previous = evaluator.value(kpi_id, prev_start, prev_end, warn=False) if prev_end >= prev_start else None
-        # Buckets count days inside the period and up to the as-of date only: the first
-        # week of Q4 does not take in September, the current week no future-dated rows.
-        buckets = buckets_between(period.start, as_of, kpi.grain)
-        points = evaluator.series_values(kpi_id, [(max(b_start, period.start), min(b_end, as_of))
-                                                  for b_start, b_end in buckets])  # fmt: skip
+        buckets = series_buckets(period.start, as_of, kpi.grain)
+        points = evaluator.series_values(kpi_id, [(first, last) for *_, first, last in buckets])
         series = tuple(
-            SeriesPoint(bucket_label(b_start, kpi.grain), b_start, b_end, point, b_end <= as_of)
-            for (b_start, b_end), point in zip(buckets, points, strict=True)
+            SeriesPoint(label, b_start, b_end, point, b_end <= as_of)
+            for (label, b_start, b_end, *_), point in zip(buckets, points, strict=True)
         )
         through, old = evaluator.freshness(kpi_id, as_of, end)
         if old and (through is None or through < start):

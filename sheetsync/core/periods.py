@@ -7,6 +7,7 @@ date rule in sheetsync lives here, in one place.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -172,6 +173,18 @@ def buckets_between(first: date, last: date, grain: str) -> list[tuple[date, dat
         out.append((cursor, end))
         cursor = end + timedelta(days=1)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def series_buckets(first: date, last: date, grain: str) -> tuple[tuple[str, date, date, date, date], ...]:
+    """A series from `first` to `last`: each bucket's label, start and end, and the days of it counted.
+
+    A bucket counts only the days inside first..last (the first week of Q4 does not take in
+    September, the current week no future-dated rows). Every KPI of one grain in a sync has
+    the same series: this is worked out once, not once per KPI.
+    """
+    return tuple((bucket_label(start, grain), start, end, max(start, first), min(end, last))
+                 for start, end in buckets_between(first, last, grain))  # fmt: skip
 
 
 def span(start: date | None, end: date | None) -> str:
