@@ -98,3 +98,18 @@ def test_flat_scenario_config_is_valid(tmp_path: Path) -> None:
     config = load_config(_flat_config(tmp_path / "config.toml", tmp_path / "orders.csv", 40))
     assert len(config.kpis) == 40 and all(k.filter is not None for k in config.kpis.values())
     assert len({k.filter.text for k in config.kpis.values() if k.filter}) == 4
+
+
+def test_flat_cpu_worker_prepares_and_computes_the_flat_kpis(tmp_path: Path) -> None:
+    from bench import workers
+    from bench.orgs import AS_OF, SourceSpec, make_rows
+    from bench.scenarios import _flat_config
+
+    frame = make_rows(SourceSpec("orders", "csv", 0, 2_000), 17)
+    frame["Date"] = frame["Date"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(tmp_path / "orders.csv", index=False)
+    run = {"config": str(_flat_config(tmp_path / "config.toml", tmp_path / "orders.csv", 5)),
+           "as_of": AS_OF.isoformat()}
+    out: dict[str, Any] = {}
+    workers.sheetsync_prepare_cpu(run, workers.Stages(), out, rounds=2)
+    assert 0 < out["cpu_seconds"] < 60
