@@ -129,7 +129,7 @@ _ATTENTION = {"off_track": 0, "at_risk": 1}
 
 def trend_charts(content: DigestContent, limit: int | None = None) -> list[tuple[str, bytes]]:
     """(KPI id, PNG sparkline) for up to `limit` (MAX_TREND_CHARTS) KPIs with two complete buckets, attention first."""
-    from sheetsync.render import charts  # matplotlib takes ~0.5 s to import: only when a chart is drawn
+    from sheetsync.render import charts  # Pillow: only imported when a chart is drawn
 
     limit = MAX_TREND_CHARTS if limit is None else limit
     drawable = []
