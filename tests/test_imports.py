@@ -45,8 +45,8 @@ def test_help_and_version_do_not_import_pandas(args: list[str]) -> None:
 
 def test_a_digest_without_smtp_or_chat_loads_no_network_client(tmp_path: Path) -> None:
     config = copy_example(tmp_path)  # no smtp_host, no [digest.slack] or [digest.teams]: written to the outbox
-    # Pillow's other image plugins: the charts are saved as PNG alone (`sheetsync.render.charts`)
-    plugins = ("PIL.JpegImagePlugin", "PIL.GifImagePlugin", "PIL.BmpImagePlugin")
+    # Pillow's image plugins: the charts are written as PNG by `sheetsync.render.charts` itself
+    plugins = ("PIL.JpegImagePlugin", "PIL.GifImagePlugin", "PIL.BmpImagePlugin", "PIL.PngImagePlugin")
     loaded, code = loaded_by(["digest", "--config", str(config), "--as-of", AS_OF],
                              (*NETWORK, *plugins, "sheetsync.render.reminder"), tmp_path)
     assert code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 from datetime import UTC, datetime
 
@@ -91,3 +92,32 @@ def test_one_formatter_of_figures() -> None:
         assert format_value(value, unit) == display.value(value, unit)
     assert format_value(None, "") == "–" and display.value(None) == "—"
     assert format_value(float("nan"), "%") == "–"
+
+
+def _pillow_png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_charts_are_the_png_files_pillow_writes() -> None:
+    """`charts._png` writes palette images itself: byte for byte Pillow's file, charts and otherwise."""
+    drawn = [charts.sparkline([3.0, 1.0, 4.0, 1.5], target=2.0, status="at_risk"),
+             charts.objectives_overview([("O1 Grow", 0.5, "at_risk"), ("O2 Keep", None, "no_data")], 0.4)]
+    for png in drawn:
+        with Image.open(io.BytesIO(png)) as image:
+            image.load()
+            assert image.mode == "P"
+            assert _pillow_png(image) == png
+    rng = random.Random(17)
+    images = []
+    for (width, height), colours, noisy in (((700, 400), 64, True), ((240, 72), 256, False), ((5, 3), 17, False),
+                                            ((90, 20), 4, True), ((33, 7), 16, False)):  # fmt: skip
+        image = Image.new("P", (width, height))
+        image.putdata([rng.randrange(colours) if noisy else (x * 7 + y) % colours
+                       for y in range(height) for x in range(width)])  # fmt: skip
+        image.putpalette([rng.randrange(256) for _ in range(3 * colours)])
+        images.append(image)
+    assert len(charts._png(images[0])) > 2 * charts.IDAT_SIZE  # noise: its data spans several IDAT chunks
+    for image in images:
+        assert charts._png(image) == _pillow_png(image)

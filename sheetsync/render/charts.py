@@ -17,6 +17,8 @@ import functools
 import io
 import itertools
 import math
+import struct
+import zlib
 from collections.abc import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
@@ -155,12 +157,47 @@ class _Canvas:
             nearest = _nearest(entries, exact)
             palette[3 * nearest : 3 * nearest + 3] = exact
         image.putpalette(palette)
+        return _png(image)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+IDAT_SIZE = 65536
+"""Bytes of compressed image data per IDAT chunk: Pillow's block size (`ImageFile.MAXBLOCK`)."""
+
+
+def _png(image: Image.Image) -> bytes:
+    """A palette image as the PNG file Pillow's `save` writes for it, byte for byte.
+
+    Written here with zlib: Pillow's PNG writer costs its plugin's import (with the modules it
+    brings) and its `save` machinery on each chart, for a file that is a header, the palette and
+    the rows deflated. As Pillow writes a palette image of more than 16 colours: a byte a pixel,
+    every row unfiltered, zlib at its default level with 9 for `memLevel`, the data cut into
+    IDAT chunks of Pillow's block size (`tests/test_theme.py` compares the two). With fewer
+    colours Pillow packs the pixels and filters the rows: that file is Pillow's own.
+    """
+    width, height = image.size
+    palette = image.getpalette() or []
+    colors = min(len(palette) // 3, 256)
+    plain = image.mode == "P" and image.palette is not None and image.palette.mode == "RGB" and not image.info
+    if colors <= 16 or not plain:  # packed pixels, filtered rows (rare in a chart), or more than a palette
         out = io.BytesIO()
-        # Named, so Pillow takes the format from the name and loads its PNG plugin alone:
-        # `format="PNG"` first loads five (BMP, GIF, JPEG, PPM, PNG), a hundredth of a second a digest.
-        out.name = "chart.png"
+        out.name = "chart.png"  # the format from the name: only the PNG plugin loaded, not five
         image.save(out)
         return out.getvalue()
+    rows = image.tobytes()
+    raw = b"".join(b"\x00" + rows[at : at + width] for at in range(0, width * height, width))
+    deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 15, 9)
+    data = deflate.compress(raw) + deflate.flush()
+    block = max(IDAT_SIZE, width * 4)
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)  # 8 bits a pixel, palette colour
+    parts = [PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"PLTE", bytes(palette[: colors * 3]))]
+    parts += [_chunk(b"IDAT", data[at : at + block]) for at in range(0, len(data), block)]
+    parts.append(_chunk(b"IEND", b""))
+    return b"".join(parts)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 
 @functools.cache
