@@ -37,6 +37,8 @@ _HTTP = re.compile(r"^https?://[^\s\"'<>]+$")  # only web links become the track
 
 @dataclass(frozen=True)
 class KRLine:
+    """One key result as the digest shows it: its figures, this week's change and the owner's check-in."""
+
     id: str
     title: str
     owner: str
@@ -114,6 +116,8 @@ class KRLine:
 
 @dataclass(frozen=True)
 class ObjectiveBlock:
+    """One objective with its key results, its progress against the expected pace and its change."""
+
     id: str
     title: str
     owner: str
@@ -137,6 +141,8 @@ class ObjectiveBlock:
 
 @dataclass(frozen=True)
 class KPIRow:
+    """One row of the KPI table: the value, its target and last week's, and the series for its chart."""
+
     id: str
     title: str
     unit: str
@@ -161,6 +167,8 @@ class KPIRow:
 
 @dataclass(frozen=True)
 class Highlight:
+    """A key result worth a mention: it reached its target or its status moved up since last week."""
+
     kr_id: str
     title: str
     objective: str
@@ -178,6 +186,8 @@ class Highlight:
 
 @dataclass(frozen=True)
 class AttentionItem:
+    """Something that needs a look: a key result off track or at risk, a KPI, a source, a warning."""
+
     kind: str  # off_track | at_risk | kpi | no_data | source | warning
     ref: str  # KR id, KPI id or source name
     title: str
@@ -216,6 +226,8 @@ class Omitted:
 
 @dataclass(frozen=True)
 class DigestContent:
+    """Everything one digest says, as plain data: the templates only lay it out."""
+
     project: str
     audience: str  # "all" or a team name
     team: str | None
