@@ -80,6 +80,8 @@ class DeliveryError(SheetsyncError):
 
 @dataclass(frozen=True)
 class SMTPSettings:
+    """Where and how to hand messages to the SMTP server, and how often to retry."""
+
     host: str
     port: int
     security: str = "starttls"

@@ -56,6 +56,8 @@ class WebhookError(SheetsyncError):
 
 @dataclass(frozen=True)
 class Webhook:
+    """A chat webhook (Slack or Teams), the variable its URL came from, and how to retry posting."""
+
     channel: str  # slack | msteams
     env: str  # the variable holding the URL, for messages
     url: str

@@ -42,6 +42,8 @@ MIME_TYPES = {
 
 @dataclass(frozen=True)
 class InlineImage:
+    """A chart the HTML shows inline, referenced by its Content-ID."""
+
     name: str  # e.g. kpi-csat, also the file name offered on save
     cid: str  # Content-ID without the angle brackets, as in the HTML's cid: links
     png: bytes

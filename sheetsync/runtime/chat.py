@@ -27,6 +27,8 @@ CHANNEL_NAMES = {"slack": "Slack", "msteams": "Microsoft Teams"}
 
 @dataclass(frozen=True)
 class ChatTarget:
+    """One chat channel a digest is posted to, for everyone ("all") or one team."""
+
     audience: str  # "all" or the team name
     team: str | None
     chat: ChatConfig

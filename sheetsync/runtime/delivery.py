@@ -47,6 +47,8 @@ DIGEST_LOCK = "digest.lock"
 
 @dataclass(frozen=True)
 class Audience:
+    """Who one digest goes to: everyone ("all") or one team, with its To and Cc addresses."""
+
     name: str  # "all" or the team name: the key of the once-per-week record
     team: str | None
     to: tuple[str, ...]
@@ -124,6 +126,8 @@ class Delivery:
 
 @dataclass
 class DigestOutcome:
+    """What a digest run did for its week: each delivery, and the time spent rendering."""
+
     week: str
     deliveries: list[Delivery] = field(default_factory=list)
     render_seconds: float = 0.0
