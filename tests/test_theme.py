@@ -94,9 +94,9 @@ def test_one_formatter_of_figures() -> None:
     assert format_value(float("nan"), "%") == "–"
 
 
-def _pillow_png(image: Image.Image) -> bytes:
+def _pillow_png(image: Image.Image, level: int = charts.PNG_LEVEL) -> bytes:
     out = io.BytesIO()
-    image.save(out, format="PNG")
+    image.save(out, format="PNG", compress_level=level)
     return out.getvalue()
 
 
@@ -109,6 +109,8 @@ def test_charts_are_the_png_files_pillow_writes() -> None:
             image.load()
             assert image.mode == "P"
             assert _pillow_png(image) == png
+            with Image.open(io.BytesIO(_pillow_png(image, level=6))) as default:  # Pillow's default level
+                assert default.tobytes() == image.tobytes() and default.getpalette() == image.getpalette()
     rng = random.Random(17)
     images = []
     for (width, height), colours, noisy in (((700, 400), 64, True), ((240, 72), 256, False), ((5, 3), 17, False),
