@@ -170,6 +170,7 @@ class TableLayout:
         empty = Cell(None)
         first, col0 = placed.first_row, placed.first_col
         own, model = self.own, self.model
+        new_cell = tuple.__new__  # a DataCell as its own __new__ makes it, without that call per cell
         for index in range(max(len(table.rows), 1)):
             row = first + index
             values = table.rows[index] if index < len(table.rows) else ()
@@ -187,7 +188,7 @@ class TableLayout:
                     fmt, from_template = source.number_format, True
                 else:
                     fmt, from_template = number_format(content), False
-                yield DataCell(row, col0 + offset, content, copied, fmt, from_template)
+                yield new_cell(DataCell, (row, col0 + offset, content, copied, fmt, from_template))
 
     def heights(self) -> Iterator[tuple[int, float]]:
         """(row, height in points) for the data rows that take the first data row's height."""

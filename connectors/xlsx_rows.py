@@ -49,6 +49,7 @@ class SheetCells:
         self.rows: dict[int, dict[int, str]] = defaultdict(dict)
         self._styles: dict[tuple[int, str | None, bool], tuple[int | None, str, StyleArray | None]] = {}
         self._letters: dict[int, str] = {}
+        self._texts: dict[str, str] = {}  # a text's `<is>` element, made once: owners, statuses and units repeat
         self._epoch = ws.parent.epoch  # a property that compares dates on every read
 
     def style_id(self, base: StyleArray | None, number_format: str | None, quote: bool) -> int | None:
@@ -95,8 +96,11 @@ class SheetCells:
         elif value is None or value == "":
             xml = f'<c r="{letter}{row}"{attr}/>'
         elif kind is str or isinstance(value, str):
-            space = ' xml:space="preserve"' if value != value.strip() else ""
-            xml = f'<c r="{letter}{row}"{attr} t="inlineStr"><is><t{space}>{_escaped(value)}</t></is></c>'  # type: ignore[arg-type]
+            inline = self._texts.get(value)  # type: ignore[arg-type]
+            if inline is None:
+                space = ' xml:space="preserve"' if value != value.strip() else ""  # type: ignore[union-attr]
+                inline = self._texts[value] = f"<is><t{space}>{_escaped(value)}</t></is>"  # type: ignore[arg-type, index]
+            xml = f'<c r="{letter}{row}"{attr} t="inlineStr">{inline}</c>'
         elif isinstance(value, bool):
             xml = f'<c r="{letter}{row}"{attr} t="b"><v>{int(value)}</v></c>'
         elif isinstance(value, datetime.date | datetime.time | datetime.timedelta):

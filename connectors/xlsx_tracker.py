@@ -156,6 +156,7 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
     for row, height in table.heights():
         ws.row_dimensions[row].height = height
     template, put_cell = ws._cells, cells.put
+    texts: dict[str, tuple[str, bool]] = {}  # `stored` once per distinct text (owners, statuses, units repeat)
     for row, col, content, look, number_format, _ in table.cells():  # unpacked: a tracker has 380,000
         base = look.array if look is not None else None
         existing = template.get((row, col)) if template else None
@@ -170,7 +171,10 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
                 base = existing._style
         value = content.value
         if isinstance(value, str):
-            value, quote = stored(content)
+            known = texts.get(value)
+            if known is None:
+                known = texts[value] = stored(content)  # type: ignore[assignment]  # text in, text out
+            value, quote = known
         else:  # what `stored` does to anything but text: nothing
             quote = False
         put_cell(row, col, value, base, number_format, quote)

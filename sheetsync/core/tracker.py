@@ -214,19 +214,22 @@ def number_format(cell: Cell) -> str | None:
     None for text and status cells. Money shows cents only below 1,000; plain numbers
     show up to two decimals only when they have any.
     """
-    if cell.kind == "percent":
+    kind = cell.kind
+    if kind == "text" or kind == "status":  # most of a tracker's cells: answered first
+        return None
+    if kind == "percent":
         body = theme.PERCENT_FORMAT
-    elif cell.kind == "currency":
+    elif kind == "currency":
         whole = isinstance(cell.value, float) and (abs(cell.value) >= 1000 or cell.value.is_integer())
         body = theme.money_format(cell.unit, cents=not whole)
-    elif cell.kind == "number":
+    elif kind == "number":
         whole = not isinstance(cell.value, float) or cell.value.is_integer()
         body = theme.INTEGER_FORMAT if whole else theme.DECIMAL_FORMAT
         if cell.unit:
             body += '" ' + cell.unit.replace('"', "") + '"'
-    elif cell.kind == "date":
+    elif kind == "date":
         return theme.DATE_FORMAT
-    elif cell.kind == "datetime":
+    elif kind == "datetime":
         return theme.DATETIME_FORMAT
     else:
         return None
