@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 IO_LIBRARIES = (
     "gspread", "google.auth", "google.oauth2", "openpyxl", "python_calamine", "sqlite3", "smtplib",
-    "jinja2", "matplotlib", "requests",
+    "jinja2", "PIL", "css_inline", "fastexcel", "duckdb", "ibis", "requests",
 )
 
 
