@@ -113,3 +113,19 @@ def test_flat_cpu_worker_prepares_and_computes_the_flat_kpis(tmp_path: Path) -> 
     out: dict[str, Any] = {}
     workers.sheetsync_prepare_cpu(run, workers.Stages(), out, rounds=2)
     assert 0 < out["cpu_seconds"] < 60
+
+
+def test_the_report_says_whether_large_met_its_absolute_targets_in_the_run_it_quotes() -> None:
+    from bench.report import _large_standing
+    from bench.run import GIB
+
+    def sizes(seconds: float, peak_gib: float) -> dict[str, Any]:
+        ours = {"total_seconds": seconds, "peak_kb": peak_gib * GIB}
+        summary = {"sheetsync": ours, "baseline": {"total_seconds": 80.0}}
+        return {"large": {"summary": summary}}
+
+    assert _large_standing(sizes(17.4, 0.7)).startswith("(met: 17.4 s and 0.70 GiB")
+    assert _large_standing(sizes(22.1, 0.7)).startswith("(the time missed, the memory met: 22.1 s")
+    both = _large_standing(sizes(22.1, 1.2))
+    assert both.startswith("(missed: 22.1 s and 1.20 GiB") and "80.0 s in the same run" in both
+    assert "not measured" in _large_standing({})
