@@ -67,3 +67,31 @@ def test_the_collector_is_left_off_when_it_was_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_opening_the_tracker_to_write_it_spares_old_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `write_tracker` (a tracker written after the results exist) loads openpyxl while it holds them:
+    # the full collections that import sets off walked them all. Opened with them frozen, as the write is.
+    from sheetsync.runtime import jobs
+    from sheetsync.runtime.history import History
+
+    config = load_config(copy_example(tmp_path))
+    result = run_sync(config, AS_OF).result
+    opened = record_calls(monkeypatch, jobs, "open_tracker", frozen_count)
+    writes = record_calls(monkeypatch, xlsx_tracker, "write_xlsx_tracker", frozen_count)
+    with History.for_state_dir(config.state_dir) as history:
+        jobs.write_tracker(config, jobs.tracker_content(config, result, history))
+    assert len(opened) == 1 and opened[0] > 1000
+    assert len(writes) == 1 and writes[0] >= opened[0]  # the inner block kept the outer's objects frozen
+    assert gc.get_freeze_count() == 0
+
+
+def test_spared_blocks_nest() -> None:
+    from sheetsync.runtime.collector import old_objects_spared
+
+    with old_objects_spared():
+        outer = gc.get_freeze_count()
+        with old_objects_spared():
+            assert gc.get_freeze_count() == outer  # nothing frozen again
+        assert gc.get_freeze_count() == outer  # and nothing handed back before the outer block ends
+    assert gc.get_freeze_count() == 0

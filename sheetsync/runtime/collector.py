@@ -34,10 +34,20 @@ def old_objects_spared() -> Iterator[None]:
     walked them all: about 0.06 s of the tracker's write and as much of the digest's rendering
     at 500 key results, a quarter of the digest. What the block makes is still collected; the
     old objects are handed back to the collector when it ends, so a long-running scheduler
-    frees them as before.
+    frees them as before. Blocks nest: only the outermost freezes and unfreezes (`gc.unfreeze`
+    hands back everything frozen, an outer block's objects too).
     """
-    gc.freeze()
+    global _sparing
+    _sparing += 1
+    if _sparing == 1:
+        gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        _sparing -= 1
+        if _sparing == 0:
+            gc.unfreeze()
+
+
+_sparing = 0
+"""How many `old_objects_spared` blocks are open (the collector's frozen objects are one, process-wide)."""
