@@ -129,3 +129,31 @@ def test_the_report_says_whether_large_met_its_absolute_targets_in_the_run_it_qu
     both = _large_standing(sizes(22.1, 1.2))
     assert both.startswith("(missed: 22.1 s and 1.20 GiB") and "80.0 s in the same run" in both
     assert "not measured" in _large_standing({})
+
+
+def test_the_sync_target_compares_what_a_sync_does_and_the_run_target_adds_the_digest() -> None:
+    """Issue 17: the whole sync (not the digest) beats the script at every size; at medium the
+    whole run, digest included, is at most a quarter of the script's."""
+    from bench.run import check_targets
+
+    def side(**seconds: float) -> dict[str, Any]:
+        stages = {name.replace("_", " "): {"seconds": s, "peak_kb": 1} for name, s in seconds.items()}
+        return {"stages": stages, "total_seconds": sum(seconds.values()), "skipped_seconds": 0.0,
+                "sync_seconds": sum(s for name, s in seconds.items() if name != "digest"), "peak_kb": 1,
+                "read_compute_seconds": seconds["read"] + seconds["compute"], "api_calls": 1, "calls": {}}
+
+    ours = side(config=0.01, read=0.10, compute=0.02, write_tracker=0.12, digest=0.13)
+    script = side(read=0.09, compute=0.06, write_tracker=0.12, digest=0.02)
+    result = {"size": "small", "tasks": {}, "minimum_calls": 1, "quota": None}
+    targets = {what: (met, measured) for what, met, measured in
+               check_targets(result, {"sheetsync": ours, "baseline": script})}
+    met, measured = targets["whole sync faster than the pandas script"]
+    assert met and measured.startswith("0.25 s vs 0.27 s") and "with the digest 0.38 s vs 0.29 s" in measured
+    slower = side(config=0.01, read=0.10, compute=0.02, write_tracker=0.16, digest=0.01)
+    assert not dict((w, m) for w, m, _ in check_targets(result, {"sheetsync": slower, "baseline": script}))[
+        "whole sync faster than the pandas script"]
+    medium = {**result, "size": "medium", "minimum_calls": 1}
+    quarter = dict((w, m) for w, m, _ in check_targets(medium, {"sheetsync": ours, "baseline": side(
+        read=0.5, compute=0.5, write_tracker=0.3, digest=0.2)}))
+    assert quarter["whole sync faster than the pandas script"]
+    assert not quarter["whole run at most 0.25x the pandas script's"]  # 0.38 s against 1.5 s
