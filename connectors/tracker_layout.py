@@ -32,7 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from connectors import xlsx_template_cache
 from sheetsync import resources
-from sheetsync.core.tracker import Cell, Tab, Table, TrackerContent, number_format
+from sheetsync.core.tracker import BLANK, Cell, Tab, Table, TrackerContent, number_format
 from sheetsync.errors import ConfigError
 
 TEMPLATE_NAME = "okr_tracker.xlsx"
@@ -165,30 +165,49 @@ class TableLayout:
 
     def cells(self) -> Iterator[DataCell]:
         """Every cell to write, row by row; an empty table writes one blank row."""
+        for index in range(self.height):
+            yield from self.row_cells(index)
+
+    @property
+    def height(self) -> int:
+        """How many data rows are written: an empty table writes one blank row."""
+        return max(len(self.table.rows), 1)
+
+    def row_cells(self, index: int) -> Iterator[DataCell]:
+        """The cells of the table's data row `index` (0 is the first), column by column."""
         table, placed = self.table, self.placed
-        width = table.width
-        empty = Cell(None)
-        first, col0 = placed.first_row, placed.first_col
+        row, col0 = placed.first_row + index, placed.first_col
+        values = table.rows[index] if index < len(table.rows) else ()
+        count = len(values)
         own, model = self.own, self.model
         new_cell = tuple.__new__  # a DataCell as its own __new__ makes it, without that call per cell
-        for index in range(max(len(table.rows), 1)):
-            row = first + index
-            values = table.rows[index] if index < len(table.rows) else ()
-            count = len(values)
-            for offset in range(width):
-                content = values[offset] if offset < count else empty
-                mine = own.get((row, col0 + offset)) if index and own else None
-                copied = None
-                if mine is not None:
-                    source: Look | None = mine
-                else:
-                    source = model[offset]
-                    copied = source if index else None
-                if source is not None and source.number_format is not None:
-                    fmt, from_template = source.number_format, True
-                else:
-                    fmt, from_template = number_format(content), False
-                yield new_cell(DataCell, (row, col0 + offset, content, copied, fmt, from_template))
+        for offset in range(table.width):
+            content = values[offset] if offset < count else BLANK
+            mine = own.get((row, col0 + offset)) if index and own else None
+            copied = None
+            if mine is not None:
+                source: Look | None = mine
+            else:
+                source = model[offset]
+                copied = source if index else None
+            if source is not None and source.number_format is not None:
+                fmt, from_template = source.number_format, True
+            else:
+                fmt, from_template = number_format(content), False
+            yield new_cell(DataCell, (row, col0 + offset, content, copied, fmt, from_template))
+
+    def columns(self, index: int) -> tuple[tuple[int, Look | None, str | None], ...]:
+        """Per column, what `row_cells(index)` gives a cell with no template look of its own:
+        (column, the look it copies, the template's number format; None: its kind's)."""
+        col0 = self.placed.first_col
+        return tuple(
+            (col0 + offset, look if index else None, look.number_format if look is not None else None)
+            for offset, look in enumerate(self.model)
+        )
+
+    def own_rows(self) -> frozenset[int]:
+        """The data rows holding a template cell with a look of its own."""
+        return frozenset(row for row, _ in self.own)
 
     def heights(self) -> Iterator[tuple[int, float]]:
         """(row, height in points) for the data rows that take the first data row's height."""

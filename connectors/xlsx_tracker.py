@@ -13,11 +13,11 @@ import errno
 import logging
 import warnings
 import zipfile
+from collections.abc import Iterable
 from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.cell import Cell as OpenpyxlCell
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.styles import Font
@@ -27,17 +27,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
-from connectors.tracker_layout import TableLayout, TrackerLayout, plan_layout, span_ref
-from connectors.xlsx_rows import SheetCells, save_workbook
+from connectors.tracker_layout import DataCell, TableLayout, TrackerLayout, plan_layout, span_ref
+from connectors.xlsx_rows import SheetCells, save_workbook, stored_text
 from sheetsync.core.checkins import TabRows
 from sheetsync.core.tracker import CHECKINS_TAB, Cell, TrackerContent
 
 log = logging.getLogger("sheetsync")
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
-"""Text starting with these is what spreadsheets read as a formula when typed in (or pasted:
-a leading tab or CR, or a full-width ＝, is dropped or folded by some, leaving the formula)."""
-MAX_TEXT = 32767  # Excel's limit for one cell
 
 
 def render(content: TrackerContent, template: str | Path | None = None) -> tuple[Workbook, dict[str, SheetCells]]:
@@ -147,6 +142,8 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
 
     A data cell takes the template cell's own style where it has one, else the first data
     row's look; a template cell with a comment or a link stays an openpyxl cell, and keeps them.
+    Rows with no template cell under them (all but the first, in a template as it comes) are
+    written by `SheetCells.put_row` in one loop each; the others cell by cell.
     """
     for label in table.labels:
         cell = ws.cell(label.row, label.col)
@@ -155,11 +152,24 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
             cell.font = Font(bold=True)
     for row, height in table.heights():
         ws.row_dimensions[row].height = height
-    template, put_cell = ws._cells, cells.put
-    texts: dict[str, tuple[str, bool]] = {}  # `stored` once per distinct text (owners, statuses, units repeat)
-    for row, col, content, look, number_format, _ in table.cells():  # unpacked: a tracker has 380,000
+    template, placed, rows = ws._cells, table.placed, table.table.rows
+    busy = table.own_rows() | {r for r, c in template if placed.first_row <= r <= placed.last_row
+                               and placed.first_col <= c <= placed.last_col}  # fmt: skip
+    plain = [[(col, cells.letter(col), look.array if look is not None else None, fmt)
+              for col, look, fmt in table.columns(index)] for index in (0, 1)]  # fmt: skip
+    for index in range(table.height):
+        row = placed.first_row + index
+        if row in busy:
+            _fill_cells(template, table.row_cells(index), cells)
+        else:
+            cells.put_row(row, rows[index] if index < len(rows) else (), plain[min(index, 1)])
+
+
+def _fill_cells(template: dict[tuple[int, int], OpenpyxlCell], data: Iterable[DataCell], cells: SheetCells) -> None:
+    """Cells with a template cell under them: it lends its style, or stays (with its comment or link)."""
+    for row, col, content, look, number_format, _ in data:
         base = look.array if look is not None else None
-        existing = template.get((row, col)) if template else None
+        existing = template.get((row, col))
         if existing is not None:
             if existing._comment is not None or existing.hyperlink is not None:
                 if base is not None and not existing.has_style:
@@ -169,30 +179,15 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
             del template[(row, col)]
             if existing.has_style:
                 base = existing._style
-        value = content.value
-        if isinstance(value, str):
-            known = texts.get(value)
-            if known is None:
-                known = texts[value] = stored(content)  # type: ignore[assignment]  # text in, text out
-            value, quote = known
-        else:  # what `stored` does to anything but text: nothing
-            quote = False
-        put_cell(row, col, value, base, number_format, quote)
+        value, quote = stored(content)
+        cells.put(row, col, value, base, number_format, quote)
 
 
 def stored(cell: Cell) -> tuple[object, bool]:
-    """A cell's value as the file keeps it, and whether it needs the quote prefix.
-
-    Text loses the characters XML cannot hold and stops at Excel's limit; text a spreadsheet
-    would read as a formula gets the quote prefix, so it stays text when someone edits it.
-    """
+    """A cell's value as the file keeps it, and whether it needs the quote prefix (`stored_text`)."""
     value = cell.value
     if isinstance(value, str):
-        if not value.isprintable():  # the control characters XML cannot hold are not printable
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if len(value) > MAX_TEXT:
-            value = value[:MAX_TEXT]
-        return value, value.startswith(FORMULA_PREFIXES)
+        return stored_text(value)
     return value, False
 
 

@@ -634,3 +634,40 @@ def test_the_tracker_is_made_in_memory_without_temporary_files(tmp_path, monkeyp
     xlsx_tracker.write_xlsx_tracker(content, target)
     assert made == [] and list(temp.iterdir()) == []
     assert load_workbook(target).sheetnames == [tab.name for tab in content.tabs]
+
+
+def test_a_plain_row_is_written_as_its_cells_one_by_one() -> None:
+    """`SheetCells.put_row` (a row with no template cell under it) writes what `put` does per cell."""
+    from datetime import datetime
+
+    from openpyxl.styles import Font
+
+    from connectors.xlsx_rows import SheetCells
+    from sheetsync.core.tracker import Cell, number_format
+
+    row = (
+        Cell("=1+1"), Cell("a\x01b & <c>"), Cell("x" * 40_000), Cell(""), Cell(" padded "), Cell(None),
+        Cell(None, "percent"), Cell(0.25, "percent", signed=True), Cell(1234.5, "currency", "$"),
+        Cell(3.0, "number", "min"), Cell(7, "number"), Cell(date(2026, 11, 24), "date"),
+        Cell(datetime(2026, 11, 24, 8, 30), "datetime"), Cell(None), Cell("On track", "status", status="on_track"),
+    )  # one short of the columns: padded with a blank cell
+
+    def sheet() -> tuple[SheetCells, list[tuple[int, str, object, str | None]]]:
+        wb = Workbook()
+        ws = wb.active
+        ws["A1"].font = Font(bold=True)
+        look = ws["A1"]._style
+        del ws._cells[(1, 1)]
+        bases = [look if c % 3 == 0 else None for c in range(1, len(row) + 2)]
+        formats = [None if c % 4 else "0.0" for c in range(1, len(row) + 2)]
+        return SheetCells(ws), [(c, get_column_letter(c), bases[c - 1], formats[c - 1]) for c in range(1, len(row) + 2)]
+
+    fused, columns = sheet()
+    fused.put_row(5, row, columns)
+    one_by_one, columns = sheet()
+    for (col, _, base, fmt), cell in zip(columns, (*row, Cell(None)), strict=True):
+        value, quote = xlsx_tracker.stored(cell)
+        one_by_one.put(5, col, value, base, fmt or number_format(cell), quote)
+    assert fused.rows == one_by_one.rows and sorted(fused.rows[5]) == [c for c in range(1, 17) if c != 14]
+    assert list(fused.ws.parent._cell_styles) == list(one_by_one.ws.parent._cell_styles)
+    assert list(fused.ws.parent._number_formats) == list(one_by_one.ws.parent._number_formats)

@@ -55,6 +55,10 @@ class Cell:
     signed: bool = False
 
 
+BLANK = Cell(None)
+"""The empty cell: what pads a row shorter than its table."""
+
+
 @dataclass(frozen=True)
 class Table:
     """A header row and data rows, placed by default with its header at `anchor` (row, column).
