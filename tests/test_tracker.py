@@ -234,3 +234,22 @@ def test_text_helpers():
     assert format_value(None, "") == "–"
     assert span(date(2026, 10, 1), date(2026, 12, 31)) == "1 Oct – 31 Dec 2026"
     assert span(date(2025, 12, 29), date(2026, 1, 4)) == "29 Dec 2025 – 4 Jan 2026"
+
+
+def test_cells_made_by_the_module_are_cells_as_their_constructor_makes_them() -> None:
+    """`tracker._cell` sets a Cell's slots itself: it must set every field, as `Cell(...)` would."""
+    import dataclasses
+
+    from sheetsync.core import tracker
+
+    assert [f.name for f in dataclasses.fields(tracker.Cell)] == ["value", "kind", "unit", "status", "signed"]
+    for args in [("a",), (None, "date"), (0.5, "percent", "", None, True), ("On track", "status", "", "on_track")]:
+        made, built = tracker._cell(*args), tracker.Cell(*args)
+        assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.value = "changed"  # type: ignore[misc]
+    assert tracker.text("") is tracker.BLANK == tracker.Cell(None)
+    assert tracker.status_cell("on_track") == tracker.Cell("On track", "status", status="on_track")
+    assert tracker.status_cell("odd_one") == tracker.Cell("Odd one", "status", status="odd_one")
+    assert tracker.percent(None, signed=True) == tracker.Cell(None, "percent", signed=True)
+    assert tracker.grade_cell("") == tracker.Cell("") and tracker.day(None) == tracker.Cell(None, "date")
