@@ -1,11 +1,14 @@
-"""`sheetsync.render.mail_policy`: the email package's policies with each header class made once."""
+"""`sheetsync.render.mail_policy`: the email policies with header classes made once, bodies encoded in C."""
 
 from __future__ import annotations
 
 import re
-from email import policy
+from email import contentmanager, policy
 from email.headerregistry import UnstructuredHeader
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
+
+import pytest
 
 from sheetsync.render import mail_policy
 
@@ -30,11 +33,56 @@ def unbounded(data: bytes) -> bytes:
     return data
 
 
-def test_messages_are_the_same_bytes_as_with_the_standard_policies() -> None:
+def _parts(data: bytes) -> list[tuple[list[tuple[str, str]], object]]:
+    """Each part's headers (boundaries aside) and decoded content, as a mail client reads them."""
+    parsed = BytesParser(policy=policy.default).parsebytes(data)
+    return [([(k, re.sub(r'boundary="[^"]+"', "", str(v))) for k, v in part.items()],
+             None if part.is_multipart() else part.get_content()) for part in parsed.walk()]  # fmt: skip
+
+
+def test_messages_read_the_same_as_with_the_standard_policies() -> None:
     ours = message(mail_policy.DEFAULT).as_bytes(policy=mail_policy.WIRE)
     standard = message(policy.default).as_bytes(policy=policy.SMTP)
-    assert unbounded(ours) == unbounded(standard)
+    assert _parts(ours) == _parts(standard)  # the same structure, headers and content
+    image = rb"Content-Transfer-Encoding: base64.*?\r\n\r\n(.*?)\r\n--"
+    assert re.findall(image, ours, re.S) == re.findall(image, standard, re.S)  # base64: the same lines
+    assert unbounded(ours).split(b"\r\n\r\n")[0] == unbounded(standard).split(b"\r\n\r\n")[0]
     assert b"\r\n" in ours and b"\n" not in ours.replace(b"\r\n", b"")
+    assert max(len(line) for line in ours.split(b"\r\n")) <= 76  # quoted-printable within RFC 2045's 76
+
+
+TEXTS = [
+    "short ascii\n",
+    "short ✓ non-ascii\n",  # 8bit, as the standard manager chooses under policy.default
+    "long ascii line " * 20 + "\n",
+    "<p>HTML ✓ = 100%</p>" * 40,
+    "trailing space \nand tab\t\n.\nFrom here\r\nbare CR\rend=\n" + "x" * 75 + "=\n" + "é" * 50,
+    "ÄÖÜ✓€" * 60,  # mostly non-ascii: base64
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_text_is_encoded_as_the_standard_manager_chooses(text: str) -> None:
+    ours, standard = MIMEPart(policy=policy.default), MIMEPart(policy=policy.default)
+    mail_policy.CONTENT.set_content(ours, text, subtype="html")
+    contentmanager.raw_data_manager.set_content(standard, text, subtype="html")
+    assert ours.items() == standard.items()
+    assert ours.get_content() == standard.get_content()
+    if ours["Content-Transfer-Encoding"] != "quoted-printable":
+        assert ours.get_payload() == standard.get_payload()
+    assert all(len(line) <= 76 for line in ours.get_payload().splitlines())
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 114, 4000])
+def test_bytes_are_the_same_base64_lines(size: int) -> None:
+    data = bytes(range(256)) * (size // 256 + 1)
+    ours, standard = MIMEPart(policy=policy.default), MIMEPart(policy=policy.default)
+    mail_policy.CONTENT.set_content(ours, data[:size], "image", "png", cid="<c@x>", filename="ü.png")
+    contentmanager.raw_data_manager.set_content(standard, data[:size], "image", "png", cid="<c@x>",
+                                                 filename="ü.png")  # fmt: skip
+    assert ours.items() == standard.items()
+    assert ours.get_payload() == standard.get_payload()
 
 
 def test_each_header_class_is_made_once_per_name() -> None:
