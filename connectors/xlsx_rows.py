@@ -17,7 +17,7 @@ import io
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -50,9 +50,10 @@ _ATTR_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&qu
 _PLACEHOLDER = re.compile(rb"<sheetData\s*/>|<sheetData>\s*</sheetData>")
 
 
-Column = tuple[int, str, StyleArray | None, str | None]
-"""A table column as `SheetCells.put_row` writes it: its number, letter, the style its cells copy
-and the template's number format (None: each cell's kind's, `tracker.number_format`)."""
+Column = tuple[int, str, StyleArray | None, str | None, dict[str | None, str]]
+"""A table column as `SheetCells.put_row` writes it (`SheetCells.columns` makes them): its number,
+letters, the style its cells copy, the template's number format (None: each cell's kind's,
+`tracker.number_format`) and its cells' ` s="…"` attributes by number format, once each."""
 
 
 def stored_text(value: str) -> tuple[str, bool]:
@@ -149,10 +150,10 @@ class SheetCells:
         element is made once, numbers and blanks inline, anything else through `put`. A row shorter
         than its columns is padded with blank cells.
         """
-        out, styles, texts = self.rows[row], self._styles, self._stored
-        count = len(values)
-        for offset, (col, letter, base, fmt) in enumerate(columns):
-            content = values[offset] if offset < count else BLANK
+        out, texts, number = self.rows[row], self._stored, str(row)
+        if len(values) < len(columns):
+            values = (*values, *(BLANK,) * (len(columns) - len(values)))
+        for (col, letter, base, fmt, attrs), content in zip(columns, values, strict=True):
             if fmt is None:
                 kind = content.kind
                 if kind != "text" and kind != "status":  # as `number_format` answers those
@@ -171,12 +172,15 @@ class SheetCells:
             else:  # dates, booleans: rare
                 self.put(row, col, value, base, fmt)
                 continue
-            found = styles.get((id(base), fmt, quote))
-            attr = found[1] if found is not None else self._style(base, fmt, quote)[1]
+            attr = None if quote else attrs.get(fmt)  # the column's: no id() and key tuple per cell
+            if attr is None:
+                attr = self._style(base, fmt, quote)[1]
+                if not quote:
+                    attrs[fmt] = attr
             if value is None and not attr:
                 out.pop(col, None)
             else:
-                out[col] = f'<c r="{letter}{row}"{attr}{ending}'
+                out[col] = f'<c r="{letter}{number}"{attr}{ending}'
 
     def _text_tail(self, value: str) -> tuple[str, bool]:
         """A text cell's `<c>` after its attributes, as `put` writes it, and its quote flag."""
@@ -186,12 +190,15 @@ class SheetCells:
         space = ' xml:space="preserve"' if text != text.strip() else ""
         return f' t="inlineStr"><is><t{space}>{_escaped(text)}</t></is></c>', quote
 
-    def letter(self, col: int) -> str:
-        """A column's letters, made once per column."""
-        letter = self._letters.get(col)
-        if letter is None:
-            letter = self._letters[col] = get_column_letter(col)
-        return letter
+    def columns(self, specs: Iterable[tuple[int, StyleArray | None, str | None]]) -> list[Column]:
+        """`put_row`'s columns for (column, the style its cells copy, the template's number format or None)."""
+        found = []
+        for col, base, fmt in specs:
+            letter = self._letters.get(col)
+            if letter is None:
+                letter = self._letters[col] = get_column_letter(col)
+            found.append((col, letter, base, fmt, {}))
+        return found
 
     def bounds(self) -> tuple[int, int, int, int] | None:
         """(min_col, min_row, max_col, max_row) of the cells kept here; None without any."""

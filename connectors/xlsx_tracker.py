@@ -155,8 +155,8 @@ def fill_table(ws: Worksheet, table: TableLayout, cells: SheetCells) -> None:
     template, placed, rows = ws._cells, table.placed, table.table.rows
     busy = table.own_rows() | {r for r, c in template if placed.first_row <= r <= placed.last_row
                                and placed.first_col <= c <= placed.last_col}  # fmt: skip
-    plain = [[(col, cells.letter(col), look.array if look is not None else None, fmt)
-              for col, look, fmt in table.columns(index)] for index in (0, 1)]  # fmt: skip
+    plain = [cells.columns([(col, look.array if look is not None else None, fmt)
+                            for col, look, fmt in table.columns(index)]) for index in (0, 1)]  # fmt: skip
     for index in range(table.height):
         row = placed.first_row + index
         if row in busy:
