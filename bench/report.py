@@ -426,7 +426,7 @@ the csv module, and Sniffer only where that leaves it open); whether a text colu
 was looked up by its distinct texts in the order each source's rows listed them, so the lookup
 missed its cache once per source (now by the set of texts); a distinct count's window counted
 into a slot for every code of the column (now each code is flagged once: a week's window costs
-a third). This round: a source's own filter (`Channel != 'spam'` on a third of the bench's
+a third). Last round: a source's own filter (`Channel != 'spam'` on a third of the bench's
 sources) copied the kept rows and parsed them again, factorizing their text columns a second
 time (now the kept rows take the codes the filter already made, `Distinct.subset`, and a filter
 keeping every row copies nothing: prepare CPU at medium 281 -> 252 ms); each mask was built as a
@@ -441,14 +441,27 @@ distinct text: 17,784 -> 6,331 calls at medium); the digest's charts were deflat
 level 6 (now 3: their deflating 21 -> 8 ms at medium, 15 KB more of a 440 KB message) through
 Pillow's PNG plugin and save machinery (now written with zlib, byte for byte the file Pillow
 writes, `tests/test_theme.py`), and `@dataclass` wrote a docstring from `inspect.signature` for
-each of the classes a digest imports that had none. Tried and not kept: parsing
+each of the classes a digest imports that had none. This round, after compute: each tracker
+cell went through a row-major generator, a tuple and three calls on its way to its XML (now a
+table row with no template cell under it is written in one loop, `SheetCells.put_row`, each
+distinct text through the text rules once: the medium tracker's render and save 119-137 -> 86-92
+ms, the file byte for byte the same); every `Cell` was made by the frozen dataclass's `__init__`,
+a `object.__setattr__` per field (now blanks, statuses and confidences are shared constants and
+the rest set their slots directly: the medium tracker's content 65 -> 41-57 ms); and the email's
+bodies were encoded by the email package's own quoted-printable, in pure Python, and base64 a
+call per line (now `binascii`, the same transfer encodings chosen by the same rules,
+`render/mail_policy.py`: the medium message built in 21 -> 12.5 ms). The bench itself: a repeated
+tracker attempt found the earlier attempt's file and read its Check-ins tab back first, work the
+first attempt never did (now each attempt writes a new tracker). Tried and not kept: parsing
 CSV with pyarrow (the same frames, with the C parser kept wherever they would differ: `0x1F`,
 `nan`, `+5`, integers past int64, `-0`; the read stage took 0.82 s against 0.84 s, within noise,
 because the two cores, not Python's lock, now set a medium read's pace); comparing text filters
 on the Arrow strings (the near-miss notes need the column's distinct values: `unique` plus one
 `equal` costs about what one factorization does); keeping the methods `@dataclass` compiles
 between runs (about 60-90 ms of CPU a process, but only by replacing `dataclasses`' own `exec` for
-every class in the process and loading code from a temporary folder). Where the targets stand, and why:
+every class in the process and loading code from a temporary folder); keeping the Dashboard's
+row heights as numbers rather than openpyxl row objects (the same file, 2-5 ms at medium: only
+its 162 rows have a height of their own). Where the targets stand, and why:
 
 - **Medium at a quarter of the pandas script.** {medium_budget} sheetsync's read + compute is
   already a third of the polars script's and under pandas merely loading the files (the floor).
