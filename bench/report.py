@@ -103,9 +103,9 @@ def readme_table(out: dict[str, Any]) -> str:
             f"| {name} | {shape['krs']:,} | {shape['sources']:,} | {shape['rows']:,} | {ours['sync_seconds']:.2f} s | "
             + (f"{theirs['sync_seconds']:.2f} s" if theirs else "-")
             + f" | {ours['total_seconds']:.2f} s | "
-            + (f"{theirs['total_seconds']:.1f} s" if theirs else "-")
-            + f" | {ours['read_compute_seconds']:.1f} s | "
-            + (f"{polars['read_compute_seconds']:.1f} s" if polars else "-")
+            + (f"{theirs['total_seconds']:.2f} s" if theirs else "-")
+            + f" | {ours['read_compute_seconds']:.2f} s | "
+            + (f"{polars['read_compute_seconds']:.2f} s" if polars else "-")
             + f" | {_gib(ours['peak_kb'])} |"
         )
     missed = [f"{name}: {what}" for name, data in out["sizes"].items()
@@ -167,11 +167,13 @@ def _medium_budget(sizes: dict[str, Any]) -> str:
         return "(medium was not measured in this run.)"
     quarter, done = script["total_seconds"] / 4, ours["read_compute_seconds"]
     rest, theirs = ours["total_seconds"] - done, script["total_seconds"] - script["read_compute_seconds"]
-    return (f"In this run a quarter of the script's whole run is {quarter:.2f} s; sheetsync's read + compute"
-            f" take {done:.2f} s of it, which leaves {max(0.0, quarter - done):.2f} s for the config, tracker"
-            f" and digest, which took {rest:.2f} s (the script's tracker and HTML table: {theirs:.2f} s)."
-            f" Meeting it would take those in {max(0.0, quarter - done) / rest:.0%} of their time, or read +"
-            f" compute {done / max(quarter - rest, 1e-9):.1f}x as fast as they are.")
+    budget = (f"In this run a quarter of the script's whole run is {quarter:.2f} s; sheetsync's read + compute"
+              f" take {done:.2f} s of it, which leaves {max(0.0, quarter - done):.2f} s for the config, tracker"
+              f" and digest, which took {rest:.2f} s (the script's tracker and HTML table: {theirs:.2f} s).")
+    if done + rest <= quarter:
+        return f"(met) {budget} The whole run took {ours['total_seconds'] / script['total_seconds']:.2f}x the script's."
+    return (f"(missed) {budget} Meeting it would take those in {max(0.0, quarter - done) / rest:.0%} of their"
+            f" time, or read + compute {done / max(quarter - rest, 1e-9):.1f}x as fast as they are.")
 
 
 def _large_standing(sizes: dict[str, Any]) -> str:
@@ -463,7 +465,10 @@ every class in the process and loading code from a temporary folder); keeping th
 row heights as numbers rather than openpyxl row objects (the same file, 2-5 ms at medium: only
 its 162 rows have a height of their own). Where the targets stand, and why:
 
-- **Medium at a quarter of the pandas script.** {medium_budget} sheetsync's read + compute is
+- **Medium at a quarter of the pandas script.** {medium_budget} The margin is inside this shared
+  machine's noise: with the code of 2026-12-03, eight other medium runs that day (best of two or
+  three each) measured 0.24x to 0.31x, the script taking 6.0 to 8.0 s, so one report can land
+  on either side of the target. sheetsync's read + compute is
   already a third of the polars script's and under pandas merely loading the files (the floor).
   The tracker (the template's styles, rules and chart, with history) and the digest (charts,
   inlined CSS, the once-a-week record) are where the rest goes, where the script writes four
