@@ -466,8 +466,8 @@ row heights as numbers rather than openpyxl row objects (the same file, 2-5 ms a
 its 162 rows have a height of their own). Where the targets stand, and why:
 
 - **Medium at a quarter of the pandas script.** {medium_budget} The margin is inside this shared
-  machine's noise: with the code of 2026-12-03, eight other medium runs that day (best of two or
-  three each) measured 0.24x to 0.31x, the script taking 6.0 to 8.0 s, so one report can land
+  machine's noise: with the code of 2026-12-03, seven other medium runs that day (best of two or
+  three each, some beside other work) measured 0.24x to 0.31x, the script taking 6.0 to 8.0 s, so one report can land
   on either side of the target. sheetsync's read + compute is
   already a third of the polars script's and under pandas merely loading the files (the floor).
   The tracker (the template's styles, rules and chart, with history) and the digest (charts,
