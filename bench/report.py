@@ -314,6 +314,8 @@ and medians of the last week, the latest value, a formula, a previous-quarter ba
   the benchmark process: its time to render values is part of every side's read. The main runs
   have no quota on the server and sheetsync's client-side limit set out of the way
   (`requests_per_minute = 1000000`); quotas are measured apart below.
+- **Whole sync** is what `sheetsync sync` does (config, read, compute, the history and the tracker),
+  the script's read, compute and `to_excel`; **whole run** adds the digest, as `sheetsync run` does.
 - Peak RSS is each stage's process high-water mark (`VmHWM`).
 - Every module is compiled to bytecode before the runs, as an installed package is: a stage's
   time includes importing what it uses lazily, not compiling it.
