@@ -117,19 +117,13 @@ class SheetCells:
         if value is None and sid is None:
             self.rows[row].pop(col, None)
             return
-        letter = self._letters.get(col)
-        if letter is None:
-            letter = self._letters[col] = get_column_letter(col)
+        letter = self._letter(col)
         if kind is float or kind is int:  # as `_number`, inline: the commonest cell
             xml = f'<c r="{letter}{row}"{attr} t="n"><v>{value:.16g}</v></c>'
         elif value is None or value == "":
             xml = f'<c r="{letter}{row}"{attr}/>'
         elif kind is str or isinstance(value, str):
-            inline = self._texts.get(value)  # type: ignore[arg-type]
-            if inline is None:
-                space = ' xml:space="preserve"' if value != value.strip() else ""  # type: ignore[union-attr]
-                inline = self._texts[value] = f"<is><t{space}>{_escaped(value)}</t></is>"  # type: ignore[arg-type, index]
-            xml = f'<c r="{letter}{row}"{attr} t="inlineStr">{inline}</c>'
+            xml = f'<c r="{letter}{row}"{attr} t="inlineStr">{self._inline(value)}</c>'
         elif isinstance(value, bool):
             xml = f'<c r="{letter}{row}"{attr} t="b"><v>{int(value)}</v></c>'
         elif isinstance(value, datetime.date | datetime.time | datetime.timedelta):
@@ -155,8 +149,8 @@ class SheetCells:
             values = (*values, *(BLANK,) * (len(columns) - len(values)))
         for (col, letter, base, fmt, attrs), content in zip(columns, values, strict=True):
             if fmt is None:
-                kind = content.kind
-                if kind != "text" and kind != "status":  # as `number_format` answers those
+                shown = content.kind
+                if shown != "text" and shown != "status":  # as `number_format` answers those
                     fmt = number_format(content)
             value = content.value
             kind = type(value)
@@ -187,18 +181,26 @@ class SheetCells:
         text, quote = stored_text(value)
         if text == "":
             return "/>", quote
-        space = ' xml:space="preserve"' if text != text.strip() else ""
-        return f' t="inlineStr"><is><t{space}>{_escaped(text)}</t></is></c>', quote
+        return f' t="inlineStr">{self._inline(text)}</c>', quote
+
+    def _inline(self, text: str) -> str:
+        """A text's `<is>` element, made once per distinct text: owners, statuses and units repeat."""
+        inline = self._texts.get(text)
+        if inline is None:
+            space = ' xml:space="preserve"' if text != text.strip() else ""
+            inline = self._texts[text] = f"<is><t{space}>{_escaped(text)}</t></is>"
+        return inline
+
+    def _letter(self, col: int) -> str:
+        """A column's letters ("AB"), worked out once per column."""
+        letter = self._letters.get(col)
+        if letter is None:
+            letter = self._letters[col] = get_column_letter(col)
+        return letter
 
     def columns(self, specs: Iterable[tuple[int, StyleArray | None, str | None]]) -> list[Column]:
         """`put_row`'s columns for (column, the style its cells copy, the template's number format or None)."""
-        found = []
-        for col, base, fmt in specs:
-            letter = self._letters.get(col)
-            if letter is None:
-                letter = self._letters[col] = get_column_letter(col)
-            found.append((col, letter, base, fmt, {}))
-        return found
+        return [(col, self._letter(col), base, fmt, {}) for col, base, fmt in specs]
 
     def bounds(self) -> tuple[int, int, int, int] | None:
         """(min_col, min_row, max_col, max_row) of the cells kept here; None without any."""
