@@ -59,14 +59,12 @@ def _encode_text(string: str, charset: str, cte: str | None, chosen: policy.Emai
     lines = string.encode(charset).splitlines()
     linesep = chosen.linesep.encode("ascii")
     normal = b"\n".join(lines) + b"\n"
+    if cte is None and max((len(line) for line in lines), default=0) <= chosen.max_line_length:
+        if normal.isascii():
+            cte = "7bit"
+        elif chosen.cte_type == "8bit":
+            cte = "8bit"
     if cte is None:
-        if max((len(line) for line in lines), default=0) <= chosen.max_line_length:
-            try:
-                return "7bit", normal.decode("ascii")
-            except UnicodeDecodeError:
-                pass
-            if chosen.cte_type == "8bit":
-                return "8bit", normal.decode("ascii", "surrogateescape")
         sniff = linesep.join(lines[:10]) + linesep  # the standard choice, made on the same sample
         sniff_qp = quoprimime.body_encode(sniff.decode("latin-1"), chosen.max_line_length)
         cte = "base64" if len(sniff_qp) > len(binascii.b2a_base64(sniff)) else "quoted-printable"
