@@ -696,18 +696,34 @@ class Account:
 
 
 def _one_refresh_at_a_time(creds: Credentials) -> Credentials:
-    """Threads sharing one credentials object fetch one token, not one each (wrapped once only)."""
+    """Threads sharing one credentials object fetch one token, not one each (wrapped once only).
+
+    Two ways a thread asks for a token: google-auth's `before_request` when it deems the token
+    expired, and `AuthorizedSession` after a 401 (a token Google revoked or let lapse early),
+    which refreshes without asking whether another thread just did: sixteen parallel readers
+    refused one token fetched sixteen. So both go through one lock, and a thread refused a
+    token refreshes only if that token is still the current one.
+    """
     if getattr(creds.before_request, "one_at_a_time", False):
         return creds
-    lock = threading.Lock()
-    before_request = creds.before_request
+    lock = threading.RLock()  # before_request refreshes from inside itself
+    sent = threading.local()  # the token this thread's last request carried
+    before_request, refresh = creds.before_request, creds.refresh
 
-    def locked(*args: Any, **kwargs: Any) -> Any:
+    def locked_before_request(*args: Any, **kwargs: Any) -> None:
         with lock:
-            return before_request(*args, **kwargs)
+            before_request(*args, **kwargs)
+            sent.token = creds.token
 
-    locked.one_at_a_time = True  # type: ignore[attr-defined]
-    creds.before_request = locked  # type: ignore[method-assign]
+    def locked_refresh(request: Any) -> None:
+        with lock:
+            if creds.valid and creds.token != getattr(sent, "token", creds.token):
+                return  # another thread replaced the refused token meanwhile: the retry sends that one
+            refresh(request)
+
+    locked_before_request.one_at_a_time = True  # type: ignore[attr-defined]
+    creds.before_request = locked_before_request  # type: ignore[method-assign]
+    creds.refresh = locked_refresh  # type: ignore[method-assign]
     return creds
 
 

@@ -177,6 +177,27 @@ def test_parallel_readers_fetch_one_token_and_the_lock_is_not_stacked(
     assert _one_refresh_at_a_time(one.credentials).before_request is locked  # wrapped once, however often reused
 
 
+def test_parallel_readers_refused_a_revoked_token_fetch_one_new_token(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    """A token Google stops accepting (revoked, or expired early) is refused to every thread sending it:
+    each 401 made google-auth refresh on its own, one token request per thread at once."""
+    creds = fixtures.write_service_account(tmp_path / "sa.json", fake_google)
+    fake_google.set_latency(0.05)  # the requests overlap: every thread is refused the old token at once
+    keys = [fake_google.add_spreadsheet(f"S{i}", {"Data": [["Date", "Amount"], ["2026-10-01", i]]}) for i in range(6)]
+    sources = [SourceConfig(name=f"s{i}", type="gsheet", spreadsheet=key, worksheet="Data")  # type: ignore[arg-type]
+               for i, key in enumerate(keys)]
+    google = GoogleConfig(credentials=creds, api_url=fake_google.url, parallel=6, requests_per_minute=600)
+    assert all(isinstance(got, SourceData) for got in read_gsheet_sources(sources, google).values())
+    fake_google.revoke_tokens()
+    fake_google.reset_calls()
+    got = read_gsheet_sources(sources, google)
+    assert all(isinstance(got[f"s{i}"], SourceData) for i in range(6)), got
+    assert fake_google.max_in_flight > 1 and fake_google.auth_refusals == 6  # each thread sent the old token
+    assert tokens(fake_google.call_counts()) == 1  # the first refused refreshes; the others use its token
+    fake_google.reset_calls()
+    assert all(isinstance(got, SourceData) for got in read_gsheet_sources(sources, google).values())
+    assert tokens(fake_google.call_counts()) == 0 and fake_google.auth_refusals == 6  # the new token is kept
+
+
 def test_back_to_back_reads_share_the_per_minute_quota(fake_google: FakeGoogle, tmp_path: Path) -> None:
     """A bucket made afresh per sync starts full: the second sync's first request would be refused."""
     timer = fixtures.FakeTime(fake_google)  # waits move the fake's quota clock, not real time
