@@ -409,16 +409,25 @@ def source_rows(
     it (`Distinct.subset`) instead of hashing them again (`Channel != 'spam'`, then KPIs'
     `Channel == 'web'`). Anything else is read again from the kept rows only, so every warning,
     note and inference (a date column's day/month order) is the kept rows' own, as before.
+    `notes` receives the filter's notes, each naming the source, as `ColumnCache.filter_notes` says a KPI filter's.
     """
     if row_filter is None:
         return ColumnCache(frame, source, tz)
     frame = frame.reset_index(drop=True)
     whole = ColumnCache(frame, source, tz)
-    mask = apply_filter_mask(frame, row_filter, key, whole, notes)
+    found: list[str] = []
+    mask = apply_filter_mask(frame, row_filter, key, whole, found)
+    if notes is not None:
+        notes.extend(_of_source(source, found))
     if mask.all():
         return whole
     rows = np.flatnonzero(mask)
     return ColumnCache(frame.take(rows).reset_index(drop=True), source, tz, within=(whole, rows))
+
+
+def _of_source(source: SourceConfig, notes: list[str]) -> list[str]:
+    """A filter's notes as a sync's warnings say them: which source first."""
+    return [f"source {source.name!r}, {note}" for note in notes]
 
 
 class ColumnCache:
@@ -641,8 +650,7 @@ class ColumnCache:
 
     def filter_notes(self, row_filter: Filter) -> list[str]:
         """What evaluating the filter found worth saying once (cells it left out by a space or a capital)."""
-        said = self.notes.get(("filter", _filter_key(row_filter)), [])
-        return [f"source {self.source.name!r}, {note}" for note in said]
+        return _of_source(self.source, self.notes.get(("filter", _filter_key(row_filter)), []))
 
     def dated_rows(self, date_column: str) -> int:
         """Where the rows with a readable date start in the date order (undated ones sort first)."""

@@ -206,16 +206,15 @@ def prepare_source(config: Config, got: SourceData, kpis: Iterable[KPIConfig]) -
     if got.kpi_values is not None or source is None:
         return got
     released = {"frame": pd.DataFrame(), "row_count": got.rows, "table_columns": tuple(got.columns)}
-    notes: list[str] = []
+    warnings: list[str] = []  # the source filter's notes first
     try:  # the rows the source's filter keeps (what it factorized, shared with its KPIs)
         cache = source_rows(got.frame, source.filter, f"sources.{source.name}.filter", source, config.timezone,
-                            notes)
+                            warnings)
     except KPIDataError as exc:
         return replace(got, kpi_values={}, unusable=str(exc), **released)  # type: ignore[arg-type]
     frame = cache.frame
     rows: dict[str, KPIRows] = {}
     errors: dict[str, str] = {}
-    warnings: list[str] = [f"source {source.name!r}, {note}" for note in notes]
     for kpi in kpis:
         try:
             rows[kpi.id], cell_warnings = prepare_kpi_rows(frame, kpi, source, tz=config.timezone, cache=cache)
