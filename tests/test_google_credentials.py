@@ -191,11 +191,12 @@ def test_parallel_readers_refused_a_revoked_token_fetch_one_new_token(fake_googl
     fake_google.reset_calls()
     got = read_gsheet_sources(sources, google)
     assert all(isinstance(got[f"s{i}"], SourceData) for i in range(6)), got
-    assert fake_google.max_in_flight > 1 and fake_google.auth_refusals == 6  # each thread sent the old token
+    refused = fake_google.auth_refusals  # every thread whose request was in flight: 6 unless one started late
+    assert fake_google.max_in_flight > 1 and refused >= 2
     assert tokens(fake_google.call_counts()) == 1  # the first refused refreshes; the others use its token
     fake_google.reset_calls()
     assert all(isinstance(got, SourceData) for got in read_gsheet_sources(sources, google).values())
-    assert tokens(fake_google.call_counts()) == 0 and fake_google.auth_refusals == 6  # the new token is kept
+    assert tokens(fake_google.call_counts()) == 0 and fake_google.auth_refusals == refused  # the new token is kept
 
 
 def test_back_to_back_reads_share_the_per_minute_quota(fake_google: FakeGoogle, tmp_path: Path) -> None:
