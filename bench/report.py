@@ -471,7 +471,7 @@ row heights as numbers rather than openpyxl row objects (the same file, 2-5 ms a
 its 162 rows have a height of their own). Where the targets stand, and why:
 
 - **Medium at a quarter of the pandas script.** {medium_budget} The margin is inside this shared
-  machine's noise: medium runs of this code on 2026-12-01 and 2026-12-03 (best of two or three
+  machine's noise: medium runs of this code over the last two stops (best of two or three
   each, some beside other work) measured 0.21x to 0.31x, the script taking 5.8 to 8.0 s, so one
   report can land on either side of the target. sheetsync's read + compute is
   already a third of the polars script's and under pandas merely loading the files (the floor).
