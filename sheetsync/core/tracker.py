@@ -222,7 +222,7 @@ def measure(value: float | None, unit: str, *, signed: bool = False) -> Cell:
     """A KPI or KR figure in its KPI's unit: %, money, or a number with a suffix."""
     value = finite(value)
     if unit == "%":
-        return _NO_PERCENT[signed] if value is None else _cell(value, "percent", "", None, signed)
+        return percent(value, signed=signed)
     if unit in CURRENCIES:
         return _cell(value, "currency", unit, None, signed)
     return _cell(value, "number", unit, None, signed)
