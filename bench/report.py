@@ -166,7 +166,7 @@ def _medium_budget(sizes: dict[str, Any]) -> str:
     ours, script = summary.get("sheetsync"), summary.get("baseline")
     if not ours or not script:
         return "(medium was not measured in this run.)"
-    quarter, done = script["total_seconds"] / 4, ours["read_compute_seconds"]
+    quarter, done = script["total_seconds"] * TARGETS["medium"]["vs_script"], ours["read_compute_seconds"]
     rest, theirs = ours["total_seconds"] - done, script["total_seconds"] - script["read_compute_seconds"]
     budget = (f"In this run a quarter of the script's whole run is {quarter:.2f} s; sheetsync's read + compute"
               f" take {done:.2f} s of it, which leaves {max(0.0, quarter - done):.2f} s for the config, tracker"
