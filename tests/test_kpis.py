@@ -95,6 +95,51 @@ def test_previous_is_one_grain_step_earlier():
     assert result.change == 150 - result.previous
 
 
+MONTHS = frame(
+    [
+        ("2026-03-31", "5", "a"),
+        ("2026-06-30", "7", "a"),
+        ("2026-09-30", "1000", "a"),
+        ("2026-10-30", "7", "a"),
+        ("2026-10-31", "8", "a"),
+        ("2026-11-15", "48", "a"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "value", "previous"),
+    [
+        (date(2026, 11, 30), 48, 15),  # November against October, not 30 Oct's last complete month (September)
+        (date(2026, 12, 3), 48, 15),
+        (date(2026, 11, 29), 15, 1000),  # November not complete yet: October against September
+    ],
+)
+def test_a_latest_month_compares_with_the_month_before_it(as_of, value, previous):
+    ev, _ = evaluator(MONTHS, kpi(agg="sum", window="latest", grain="month"))
+    result = evaluate_kpi(ev, "k", Q4, as_of)
+    assert (result.value, result.previous) == (value, previous)
+
+
+def test_a_latest_month_on_the_day_before_a_short_month_ends_is_not_compared_with_itself():
+    days = frame([("2027-01-15", "1", "a"), ("2027-02-10", "2", "a"), ("2027-03-30", "4", "a")])
+    ev, _ = evaluator(days, kpi(agg="sum", window="latest", grain="month"))
+    result = evaluate_kpi(ev, "k", parse_period("2027-Q1"), date(2027, 3, 30))
+    assert (result.window_start, result.value, result.previous) == (date(2027, 2, 1), 2, 1)
+
+
+def test_a_latest_quarter_at_a_quarter_end_compares_with_the_quarter_before():
+    ev, _ = evaluator(MONTHS, kpi(agg="sum", window="latest", grain="quarter"))
+    result = evaluate_kpi(ev, "k", parse_period("2026"), date(2026, 6, 30))
+    assert (result.value, result.previous) == (7, 5)
+
+
+def test_to_date_at_a_month_end_compares_with_the_whole_month_before():
+    ev, _ = evaluator(MONTHS, kpi(agg="sum", grain="month"))
+    result = evaluate_kpi(ev, "k", Q4, date(2026, 11, 30))
+    assert (result.value, result.previous) == (63, 15)  # through 31 Oct, not 30 Oct (7)
+
+
 def test_series_buckets_and_completeness():
     ev, _ = evaluator(DATA, kpi(agg="sum", grain="week"))
     series = evaluate_kpi(ev, "k", Q4, AS_OF).series

@@ -26,6 +26,8 @@ from sheetsync.core.model import KPIConfig, SourceConfig
 from sheetsync.core.numbers import mixed_currencies, parse_number, parse_number_array
 from sheetsync.core.periods import (
     Period,
+    bucket_end,
+    bucket_start,
     day_text,
     last_complete_bucket,
     series_buckets,
@@ -1074,6 +1076,25 @@ def kpi_window(kpi: KPIConfig, period: Period, as_of: date) -> tuple[date, date]
     return period.start, min(as_of, period.end)
 
 
+def previous_window(kpi: KPIConfig, period: Period, as_of: date, start: date) -> tuple[date, date]:
+    """What a KPI's value is compared with: one grain step before its window (`start` on).
+
+    A `latest` KPI compares with the bucket before its own: shifting the as-of date back a
+    month instead would turn 30 Nov into 30 Oct, whose last complete month is September. A
+    to-date value compares with the period to the same point one step earlier, and from a
+    bucket's last day that point is the last day of the bucket before (31 Oct from 30 Nov,
+    31 Mar from 30 Jun), not the same day number clamped into it.
+    """
+    if kpi.window == "latest":
+        prev_end = start - timedelta(days=1)
+        return bucket_start(prev_end, kpi.grain), prev_end
+    if as_of == bucket_end(as_of, kpi.grain):
+        before = bucket_start(as_of, kpi.grain) - timedelta(days=1)
+    else:
+        before = shift(as_of, kpi.grain, -1)
+    return kpi_window(kpi, period, before)
+
+
 def stale_reason(through: date | None, as_of: date, grain: str, fresh_within: float | None) -> str | None:
     """Why data whose newest row is dated `through` is old as of `as_of`; None when it is fresh.
 
@@ -1084,8 +1105,8 @@ def stale_reason(through: date | None, as_of: date, grain: str, fresh_within: fl
         if math.isinf(fresh_within) or (through is not None and (as_of - through).days <= fresh_within):
             return None
     else:
-        bucket_start = last_complete_bucket(as_of, grain)[0]
-        if through is not None and through >= bucket_start:
+        due = last_complete_bucket(as_of, grain)[0]
+        if through is not None and through >= due:
             return None
     if through is None:
         return f"no rows up to {day_text(as_of)}"
@@ -1110,8 +1131,7 @@ def evaluate_kpi(
     old: str | None = None
     if dated:
         value = evaluator.value(kpi_id, start, end)
-        before = shift(as_of, kpi.grain, -1)
-        prev_start, prev_end = kpi_window(kpi, period, before)
+        prev_start, prev_end = previous_window(kpi, period, as_of, start)
         previous = evaluator.value(kpi_id, prev_start, prev_end, warn=False) if prev_end >= prev_start else None
         buckets = series_buckets(period.start, as_of, kpi.grain)
         points = evaluator.series_values(kpi_id, [(first, last) for *_, first, last in buckets])
