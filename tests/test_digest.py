@@ -160,6 +160,46 @@ def test_needs_attention_lists_krs_kpis_sources_and_missing_data() -> None:
         assert "s2.csv" not in part and "is not a number" not in part and "division by zero" not in part
 
 
+def _all_clear_everywhere(content) -> list[str]:
+    """The empty attention list's sentence as the email (text, HTML), Slack and Teams show it."""
+    from sheetsync.render import slack_message, teams_card
+
+    rendered = render(content)
+    return [rendered.text, rendered.html, json.dumps(slack_message.digest_payload(content), ensure_ascii=False),
+            json.dumps(teams_card.digest_payload(content), ensure_ascii=False)]
+
+
+def test_nothing_needs_attention_says_so_only_when_every_number_is_fresh() -> None:
+    clean = build_digest(result([objective("O1", [kr("A", "O1", 80, "on_track")])], [kpi("k1", 0.95, "on_track")]),
+                         None, DigestConfig())
+    assert clean.needs_attention == ()
+    assert clean.all_clear == "Nothing: every key result is on track; every number is up to date."
+    assert all(clean.all_clear in part for part in _all_clear_everywhere(clean))
+
+
+def test_nothing_needs_attention_does_not_deny_a_stale_banner() -> None:
+    error = "source 's1': cannot read s1.csv: file not found"
+    carried = replace(kpi("k1", 0.95, "on_track", stale=error), carried=True, failed=True,
+                      value_as_of=AS_OF - timedelta(days=7))
+    now = result([objective("O1", [kr("A", "O1", 80, "on_track", stale=error)])], [carried],
+                 [SourceResult("s1", "csv", "s1.csv", None, 0, None, "failed", (), error)])
+    content = build_digest(now, None, DigestConfig())
+    assert content.needs_attention == () and content.stale_notes
+    assert content.all_clear == "Nothing: every key result is on track; the numbers that are old are named above."
+    for part in _all_clear_everywhere(content):
+        assert "read cleanly" not in part and "up to date" not in part
+
+
+def test_a_close_out_with_missed_key_results_does_not_call_them_on_track() -> None:
+    closed = replace(result([objective("O1", [kr("A", "O1", 100, "done"), kr("B", "O1", 20, "missed")])],
+                            [kpi("k1", 0.95, "on_track")]), as_of=PERIOD.end + timedelta(days=3))
+    content = build_digest(closed, None, DigestConfig())
+    assert content.closed and content.needs_attention == ()
+    assert content.all_clear.startswith("Nothing open: the period is over, and what it missed is in the close-out")
+    for part in _all_clear_everywhere(content):
+        assert "every key result is on track" not in part
+
+
 def test_team_digest_has_only_that_teams_objectives_and_kpis() -> None:
     config = load_config(ROOT / "config.toml")
     full = sync(config, AS_OF)

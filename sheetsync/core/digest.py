@@ -273,6 +273,20 @@ class DigestContent:
         return tuple(kr for o in self.objectives for kr in o.key_results if kr.status in ("missed", "no_data"))
 
     @property
+    def all_clear(self) -> str:
+        """What an empty "Needs attention" says: only what is true of this digest.
+
+        Old numbers are named in the banner above and a closed period's misses in its
+        close-out, neither in the attention list; the sentence must not deny them.
+        """
+        if self.closed and any(kr.status == "missed" for kr in self.missed):
+            krs = "Nothing open: the period is over, and what it missed is in the close-out above"
+        else:
+            krs = "Nothing: every key result is on track"
+        data = "the numbers that are old are named above" if self.stale_notes else "every number is up to date"
+        return f"{krs}; {data}."
+
+    @property
     def week_number(self) -> int:
         return int(self.week.split("-W")[1])
 

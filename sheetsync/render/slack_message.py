@@ -84,7 +84,7 @@ def digest_payload(content: DigestContent) -> dict[str, Any]:
                  f"{escape(i.detail, 300)}" for i in d.needs_attention]
     blocks.append({"type": "divider"})
     blocks.append(section("*Needs attention*\n" + (fit_lines(attention, MAX_SECTION - 20) if attention
-                                                   else "Nothing: every key result is on track.")))
+                                                   else escape(d.all_clear))))
     highlights = [f"• {escape(h.title, 150)} ({escape(h.kr_id)}) {escape(h.reason)}" for h in d.highlights]
     if highlights:
         blocks.append(section("*Highlights*\n" + fit_lines(highlights, MAX_SECTION - 20)))

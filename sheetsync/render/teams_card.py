@@ -86,7 +86,7 @@ def digest_payload(content: DigestContent) -> dict[str, Any]:
                       run(f"{i.title}{' (' + i.ref + ')' if i.ref and i.kind not in ('source', 'warning') else ''}: "
                           f"{i.detail}", limit=450))
                  for i in d.needs_attention]
-    body += listed(attention) or [rich(run("Nothing: every key result is on track."))]
+    body += listed(attention) or [rich(run(d.all_clear))]
     if d.highlights:
         body.append(label("**Highlights**", spacing="Medium"))
         body += listed([rich(run(f"{h.title} ({h.kr_id}) {h.reason}", limit=300)) for h in d.highlights])
