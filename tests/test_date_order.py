@@ -53,6 +53,17 @@ def test_a_column_that_cannot_tell_says_to_set_dayfirst():
     assert cache_for(["05/05/2026", "2026-10-06"]).date_notes("Date") == []  # same either way
 
 
+def test_dates_written_with_dots_are_day_first_though_every_day_is_twelve_or_less():
+    cache = cache_for(["01.10.2026", "02.10.2026", "05.11.2026", None])
+    assert read(cache) == [dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 11, 5), None]
+    assert cache.date_notes("Date") == []
+    mixed = cache_for(["01.10.2026", "02/10/2026"])  # slashes still read two ways: still a word
+    read(mixed)
+    assert "read two ways" in mixed.date_notes("Date")[0]
+    proven = cache_for(["10.13.2026", "10.05.2026"])  # a second part above 12 proves month-first, dots or not
+    assert read(proven) == [dt.date(2026, 10, 13), dt.date(2026, 10, 5)]
+
+
 def test_a_contradiction_is_an_error_naming_the_rows():
     cache = cache_for(["19/10/2026", "2026-10-20", "10/21/2026"])
     with pytest.raises(KPIDataError, match=r"row 2 \('19/10/2026'\) can only be day-first, row 4 \('10/21/2026'\)"):

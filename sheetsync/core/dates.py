@@ -129,7 +129,7 @@ _NUMERIC_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _EXPECTED = "expected a date like 2026-10-05, 05/10/2026, Oct 5, 2026 or a spreadsheet serial number"
 
 
-_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](?:\d{4}|\d{2})(?!\d)")
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})([-/.])(\d{1,2})[-/.](?:\d{4}|\d{2})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ class DateOrder:
 
     Any first part above 12 can only be a day (day-first); any second part above 12 only a
     day (month-first). Both in one column is a contradiction; neither, with some value that
-    reads two ways (``05/10``), means the values cannot tell and the source must say.
+    reads two ways (``05/10``), means the values cannot tell and the source must say, unless
+    every such value is written with dots (``05.10.2026``): nobody writes month-first that way.
     """
 
     dayfirst: bool | None  # what the values prove; None when they prove nothing (or contradict)
@@ -169,18 +170,20 @@ def infer_date_order(values: pd.Series, *, distinct: Distinct | None = None) -> 
         m = _NUMERIC_DATE.match(text) if isinstance(text, str) else None
         if m is None:
             continue
-        first, second = int(m[1]), int(m[2])
+        first, second = int(m[1]), int(m[3])
         if first > 12 >= second:
             kinds[j] = 1
         elif second > 12 >= first:
             kinds[j] = 2
         elif first != second and first <= 12 and second <= 12 and first and second:
-            kinds[j] = 3
+            kinds[j] = 4 if m[2] == "." else 3
     per_cell = kinds[codes]  # code -1 picks the last slot (0)
     day_first = tuple(np.flatnonzero(per_cell == 1).tolist())
     month_first = tuple(np.flatnonzero(per_cell == 2).tolist())
-    ambiguous = tuple(np.flatnonzero(per_cell == 3).tolist())
+    ambiguous = tuple(np.flatnonzero(per_cell >= 3).tolist())
     decided = None if bool(day_first) == bool(month_first) else bool(day_first)
+    if decided is None and ambiguous and not day_first and not (per_cell == 3).any():
+        decided = True  # 01.10.2026 is 1 October wherever dots separate a date's parts
     return DateOrder(decided, day_first, month_first, ambiguous)
 
 
