@@ -22,10 +22,16 @@ _SNIFF_LINES = 100  # csv.Sniffer's regexes cost ~6 ms per 64 KiB; a hundred lin
 
 
 _DELIMITERS = ",;\t|"
+ONE_COLUMN = "\x1f"
+"""The delimiter of a file whose header has none of `_DELIMITERS`: one column, so each line is
+one value. Split at commas, "1.234,56" and "1,234" would lose their decimals to an unnamed
+second column; the ASCII unit separator is in no export's text."""
 
 
 def _sniff_delimiter(sample: str) -> str:
     """The one candidate that splits every line of `sample` into the same number (> 1) of fields.
+
+    A header with none of the candidates names one column: `ONE_COLUMN`, whatever the values hold.
 
     csv.Sniffer's regexes cost about 1.5 ms a file (a tenth of a second over seventy exports);
     splitting with the csv module itself is a tenth of that and settles almost every real
@@ -33,6 +39,8 @@ def _sniff_delimiter(sample: str) -> str:
     left to csv.Sniffer as before.
     """
     header = sample.partition("\n")[0]
+    if not any(d in header for d in _DELIMITERS):
+        return ONE_COLUMN
     even = []
     for delimiter in (d for d in _DELIMITERS if d in header):  # the header row has every delimiter
         widths = {len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row}

@@ -80,7 +80,6 @@ def test_csv_delimiter_settled_by_even_rows_without_the_sniffer(tmp_path, monkey
     [
         "a,b;c\n1,2;3\n4,5;6\n",  # both split evenly: csv.Sniffer decides, as before
         "a;b\n1;2;3\n4\n",  # ragged
-        "only\n1\n2\n",  # one column
         *DELIMITED.values(),
     ],
 )
@@ -94,6 +93,26 @@ def test_csv_delimiter_guess_agrees_with_csv_sniffer(text):
     except csv.Error:
         expected = ","
     assert _sniff_delimiter(text) == expected
+
+
+@pytest.mark.parametrize(("text", "decimal", "values"), [
+    ("Amount\n1.234,56\n10,00\n5,5\n", ",", [1234.56, 10.0, 5.5]),  # European Excel leaves these unquoted
+    ("Amount\n1,234\n5,678\n12\n", ".", [1234.0, 5678.0, 12.0]),
+    ('Note\n"a; b, c"\nplain\n', ".", ["a; b, c", "plain"]),
+])
+def test_a_one_column_file_keeps_each_line_whole(tmp_path, text, decimal, values):
+    from sheetsync.core.kpis import ColumnCache
+
+    path = tmp_path / "one.csv"
+    path.write_text(text, encoding="utf-8")
+    data = read_csv_source(csv_source(path, decimal=decimal))
+    assert data.columns == [text.partition("\n")[0]] and data.rows == len(values)
+    column = data.columns[0]
+    if isinstance(values[0], str):
+        assert data.frame[column].tolist() == values
+    else:
+        cache = ColumnCache(data.frame, csv_source(path, decimal=decimal))
+        assert cache.numbers(column)[0].tolist() == values
 
 
 def test_csv_sniff_sample_ends_on_a_whole_row(tmp_path):
