@@ -468,15 +468,16 @@ def history_rows(
     units: Mapping[str, str],
     checkins: Iterable[ci.CheckIn] = (),
 ) -> tuple[tuple[Cell, ...], ...]:
-    """One row per KR and per KPI per week, oldest week first (the DB keeps one snapshot a week).
+    """One row per KR and per KPI per week, oldest week first (the DB keeps one snapshot a week and
+    period: a week two periods share has both, each under its own as-of date).
 
     A KR's row carries the check-in that counted for its week (the latest of that week).
     """
     week_checkins = ci.latest_per_week(checkins)
-    krs = [(r["week"], 0, r["objective"], r["kr_id"], r) for r in kr_history]
-    kpis = [(r["week"], 1, "", r["kpi_id"], r) for r in kpi_history]
+    krs = [(r["week"], r["as_of"], 0, r["objective"], r["kr_id"], r) for r in kr_history]
+    kpis = [(r["week"], r["as_of"], 1, "", r["kpi_id"], r) for r in kpi_history]
     rows = []
-    for _week, kind, _objective, _id, r in sorted(krs + kpis, key=lambda item: item[:4]):
+    for _week, _as_of, kind, _objective, _id, r in sorted(krs + kpis, key=lambda item: item[:5]):
         as_of = date.fromisoformat(r["as_of"])
         if kind == 0:
             unit = units.get(r["kpi"] or "", "")

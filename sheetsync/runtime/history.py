@@ -25,24 +25,25 @@ from sheetsync.errors import SheetsyncError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
-    week TEXT PRIMARY KEY, as_of TEXT NOT NULL, period TEXT NOT NULL, expected REAL,
-    overall_progress REAL, taken_at TEXT NOT NULL
+    week TEXT NOT NULL, as_of TEXT NOT NULL, period TEXT NOT NULL, expected REAL,
+    overall_progress REAL, taken_at TEXT NOT NULL,
+    PRIMARY KEY (week, period)
 );
 CREATE TABLE IF NOT EXISTS kr_history (
     week TEXT NOT NULL, as_of TEXT NOT NULL, objective TEXT NOT NULL, kr_id TEXT NOT NULL,
     title TEXT, kpi TEXT, start REAL, target REAL, current REAL, progress REAL,
-    progress_raw REAL, expected REAL, status TEXT NOT NULL, stale TEXT,
-    PRIMARY KEY (week, kr_id)
+    progress_raw REAL, expected REAL, status TEXT NOT NULL, stale TEXT, period TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (week, period, kr_id)
 );
 CREATE TABLE IF NOT EXISTS kpi_history (
     week TEXT NOT NULL, as_of TEXT NOT NULL, kpi_id TEXT NOT NULL, title TEXT, value REAL,
-    unit TEXT, target REAL, status TEXT NOT NULL, stale TEXT,
-    PRIMARY KEY (week, kpi_id)
+    unit TEXT, target REAL, status TEXT NOT NULL, stale TEXT, period TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (week, period, kpi_id)
 );
 CREATE TABLE IF NOT EXISTS objective_history (
     week TEXT NOT NULL, as_of TEXT NOT NULL, objective TEXT NOT NULL, progress REAL,
-    status TEXT NOT NULL,
-    PRIMARY KEY (week, objective)
+    status TEXT NOT NULL, period TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (week, period, objective)
 );
 CREATE TABLE IF NOT EXISTS checkins (
     kr_id TEXT NOT NULL, week TEXT NOT NULL, at TEXT NOT NULL, confidence TEXT, comment TEXT, value REAL,
@@ -142,6 +143,43 @@ def _expected_columns() -> dict[str, list[tuple[str, str, str | None]]]:
         return {t: [(r[1], r[2], r[4]) for r in memory.execute(f"PRAGMA table_info({t})")] for t in tables}
 
 
+SNAPSHOT_TABLES = ("snapshots", "kr_history", "kpi_history", "objective_history")
+"""A week's snapshot, one per (ISO week, OKR period): a quarter's last run and the next quarter's
+first often fall in one week, and neither may replace the other."""
+
+
+def _rekey_by_period(db: sqlite3.Connection) -> list[str]:
+    """Rebuild snapshot tables an older sheetsync keyed by week alone, keyed by week and period.
+
+    SQLite cannot change a primary key in place: each table is renamed, made again from
+    SCHEMA and its rows copied, every column kept, the period of each row taken from its week's
+    snapshot (an older file held one a week).
+    """
+    statements = {t: next(x for x in SCHEMA.split(";") if f"TABLE IF NOT EXISTS {t} (" in x) for t in SNAPSHOT_TABLES}
+    have = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    rebuilt = []
+    for table in SNAPSHOT_TABLES:
+        if table not in have or any(r[1] == "period" and r[5] for r in db.execute(f"PRAGMA table_info({table})")):
+            continue
+        db.execute(f"ALTER TABLE {table} RENAME TO {table}_by_week")
+        db.execute(statements[table])
+        old = [(r[1], r[2]) for r in db.execute(f"PRAGMA table_info({table}_by_week)")]
+        new = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in old:
+            if name not in new:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        columns = ", ".join(name for name, _ in old)
+        if "period" in dict(old):
+            db.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_by_week")
+        else:  # the period of the week's snapshot (snapshots is rebuilt first)
+            period = ("COALESCE((SELECT s.period FROM snapshots s WHERE s.week = o.week), '')"
+                      if "snapshots" in have else "''")
+            db.execute(f"INSERT INTO {table} ({columns}, period) SELECT {columns}, {period} FROM {table}_by_week o")
+        db.execute(f"DROP TABLE {table}_by_week")
+        rebuilt.append(table)
+    return rebuilt
+
+
 def _migrate(db: sqlite3.Connection) -> list[str]:
     """Bring a database from an older sheetsync up to SCHEMA: tables are created, missing columns added.
 
@@ -187,6 +225,7 @@ class History:
         """Create the tables missing, add the columns an older sheetsync did not have and mark the
         file as at this schema: one transaction, so one sync to disk rather than one per table."""
         with self.transaction():
+            _rekey_by_period(self.db)
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
@@ -224,42 +263,46 @@ class History:
     # --- snapshots -----------------------------------------------------------------
 
     def record(self, result: SyncResult, *, taken_at: datetime | None = None) -> str:
-        """Store `result` as its week's snapshot, replacing one already there.
+        """Store `result` as its week's snapshot of its period, replacing one already there.
 
-        Call inside `transaction()` to make it part of a larger all-or-nothing step.
+        Another period's snapshot of the same week stays (see `SNAPSHOT_TABLES`). Call inside
+        `transaction()` to make it part of a larger all-or-nothing step.
         """
         week = week_key(result.as_of)
+        period = result.period.name
         as_of = result.as_of.isoformat()
         own = not self.db.in_transaction
         if own:
             self.db.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("snapshots", "kr_history", "kpi_history", "objective_history"):
-                self.db.execute(f"DELETE FROM {table} WHERE week = ?", (week,))
+            for table in SNAPSHOT_TABLES:
+                self.db.execute(f"DELETE FROM {table} WHERE week = ? AND period = ?", (week, period))
             self.db.execute(
-                "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?)",
-                (week, as_of, result.period.name, result.expected, result.overall_progress,
+                "INSERT INTO snapshots (week, period, as_of, expected, overall_progress, taken_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (week, period, as_of, result.expected, result.overall_progress,
                  (taken_at or datetime.now(UTC)).isoformat(timespec="seconds")),
             )
             self.db.executemany(
-                "INSERT INTO kr_history (week, as_of, objective, kr_id, title, kpi, start, target, current, "
+                "INSERT INTO kr_history (week, period, as_of, objective, kr_id, title, kpi, start, target, current, "
                 "progress, progress_raw, expected, status, stale, value_as_of, grade) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (week, as_of, kr.objective, kr.id, kr.title, kr.kpi, kr.start, kr.target, kr.current,
+                    (week, period, as_of, kr.objective, kr.id, kr.title, kr.kpi, kr.start, kr.target, kr.current,
                      kr.progress, kr.progress_raw, kr.expected, kr.status, kr.stale, _iso(kr.value_as_of), kr.grade)
                     for kr in result.key_results
                 ],
             )
             self.db.executemany(
-                "INSERT INTO kpi_history (week, as_of, kpi_id, title, value, unit, target, status, stale, "
-                "data_through, value_as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(week, as_of, k.id, k.title, k.value, k.unit, k.target, k.status, k.stale, _iso(k.data_through),
-                  _iso(k.value_as_of)) for k in result.kpis],
+                "INSERT INTO kpi_history (week, period, as_of, kpi_id, title, value, unit, target, status, stale, "
+                "data_through, value_as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(week, period, as_of, k.id, k.title, k.value, k.unit, k.target, k.status, k.stale,
+                  _iso(k.data_through), _iso(k.value_as_of)) for k in result.kpis],
             )
             self.db.executemany(
-                "INSERT INTO objective_history VALUES (?, ?, ?, ?, ?)",
-                [(week, as_of, o.id, o.progress, o.status) for o in result.objectives],
+                "INSERT INTO objective_history (week, period, as_of, objective, progress, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(week, period, as_of, o.id, o.progress, o.status) for o in result.objectives],
             )
             if result.checkins_on:
                 # result.checkins is this history's check-ins plus this sync's (see pipeline.compute)
@@ -278,24 +321,29 @@ class History:
         return week
 
     def weeks(self) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT week FROM snapshots ORDER BY week")]
+        return [row[0] for row in self.db.execute("SELECT DISTINCT week FROM snapshots ORDER BY week")]
 
-    def snapshot(self, week: str) -> Snapshot | None:
-        row = self.db.execute("SELECT * FROM snapshots WHERE week = ?", (week,)).fetchone()
+    def snapshot(self, week: str, period: str | None = None) -> Snapshot | None:
+        """The week's snapshot of `period`; without one, the week's latest (by as-of date)."""
+        row = self.db.execute(
+            "SELECT * FROM snapshots WHERE week = ? AND (? IS NULL OR period = ?) ORDER BY as_of DESC LIMIT 1",
+            (week, period, period),
+        ).fetchone()
         if row is None:
             return None
+        key = (week, row["period"])
         krs = {
             r["kr_id"]: KRSnapshot(r["kr_id"], r["objective"], r["current"], r["progress"], r["status"],
                                    _day(r["value_as_of"]))
-            for r in self.db.execute("SELECT * FROM kr_history WHERE week = ?", (week,))
+            for r in self.db.execute("SELECT * FROM kr_history WHERE week = ? AND period = ?", key)
         }
         kpis = {
             r["kpi_id"]: KPISnapshot(r["kpi_id"], r["value"], r["status"], _day(r["value_as_of"]))
-            for r in self.db.execute("SELECT * FROM kpi_history WHERE week = ?", (week,))
+            for r in self.db.execute("SELECT * FROM kpi_history WHERE week = ? AND period = ?", key)
         }
         objectives = {
             r["objective"]: (r["progress"], r["status"])
-            for r in self.db.execute("SELECT * FROM objective_history WHERE week = ?", (week,))
+            for r in self.db.execute("SELECT * FROM objective_history WHERE week = ? AND period = ?", key)
         }
         return Snapshot(
             week, date.fromisoformat(row["as_of"]), row["period"], row["overall_progress"], krs, kpis, objectives
@@ -308,11 +356,12 @@ class History:
         period has nothing to compare with (None).
         """
         row = self.db.execute(
-            "SELECT week, period FROM snapshots WHERE week < ? ORDER BY week DESC LIMIT 1", (week_key(as_of),)
+            "SELECT week, period FROM snapshots WHERE week < ? ORDER BY week DESC, period = ? DESC, as_of DESC "
+            "LIMIT 1", (week_key(as_of), period),
         ).fetchone()
         if row is None or (period is not None and row["period"] != period):
             return None
-        return self.snapshot(row["week"])
+        return self.snapshot(row["week"], row["period"])
 
     def last_good(self, period: str, as_of: date) -> LastGoodValues:
         """Each KPI's latest value in `period` up to `as_of` (this week's included), and each KR's
@@ -321,22 +370,22 @@ class History:
         kpis: dict[str, LastGood] = {}
         for r in self.db.execute(
             "SELECT k.kpi_id, k.value, COALESCE(k.value_as_of, k.as_of) AS day FROM kpi_history k "
-            "JOIN snapshots s ON s.week = k.week WHERE s.period = ? AND k.week <= ? AND k.value IS NOT NULL "
+            "WHERE k.period = ? AND k.week <= ? AND k.value IS NOT NULL "
             "AND COALESCE(k.value_as_of, k.as_of) <= ? ORDER BY k.week",
             (period, week, as_of.isoformat()),
         ):
             kpis[r["kpi_id"]] = LastGood(r["value"], date.fromisoformat(r["day"]))
         key_results: dict[str, tuple[float | None, float | None]] = {}
         for r in self.db.execute(
-            "SELECT k.kr_id, k.start, k.target FROM kr_history k JOIN snapshots s ON s.week = k.week "
-            "WHERE s.period = ? AND k.week <= ? AND k.target IS NOT NULL ORDER BY k.week",
+            "SELECT k.kr_id, k.start, k.target FROM kr_history k "
+            "WHERE k.period = ? AND k.week <= ? AND k.target IS NOT NULL ORDER BY k.week",
             (period, week),
         ):
             key_results[r["kr_id"]] = (r["start"], r["target"])
         return LastGoodValues(kpis, key_results)
 
     def kr_rows(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM kr_history ORDER BY week, objective, kr_id").fetchall()
+        return self.db.execute("SELECT * FROM kr_history ORDER BY week, as_of, objective, kr_id").fetchall()
 
     def checkins(self) -> list[CheckIn]:
         """Every check-in kept, oldest first."""
@@ -347,7 +396,7 @@ class History:
         ]
 
     def kpi_rows(self) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM kpi_history ORDER BY week, kpi_id").fetchall()
+        return self.db.execute("SELECT * FROM kpi_history ORDER BY week, as_of, kpi_id").fetchall()
 
     # --- what jobs already did -----------------------------------------------------
 
