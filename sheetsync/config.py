@@ -600,11 +600,11 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
             if source not in sources:
                 t.fail(f"no source named {source!r}{_hint(source, sources)}", "source")
         column = t.str("column")
-        if formula is None and column is None and agg != "count":
-            t.missing("column", f"is required for agg = {agg!r}")
         row_filter = _filter(t, "filter")
         window = t.choice("window", WINDOWS, "to_date")
-        date_column = t.str("date_column")
+        date_column = t.str("date_column")  # read first: not taken for a misspelt `column` below
+        if formula is None and column is None and agg != "count":
+            t.missing("column", f"is required for agg = {agg!r}")
         if formula is None and window == "latest" and date_column is None:
             t.missing("date_column", "is required for window = 'latest'")
         if formula is None and agg in ("first", "last") and date_column is None and sources[source].is_warehouse:

@@ -91,6 +91,14 @@ def test_percent_text_in_config_is_a_number(tmp_path):
             ('column = "v"', 'column = "v"\ncolum = "x"'),
             "config.toml: kpis.k.colum: unknown key (did you mean 'column'?)",
         ),
+        (  # a valid key that looks like the missing one is no misspelling of it
+            ('column = "v"', 'date_column = "d"'),
+            "config.toml: kpis.k.column: is required for agg = 'sum'",
+        ),
+        (
+            ('column = "v"', 'colum = "v"\ndate_column = "d"'),
+            "config.toml: kpis.k.colum: unknown key (did you mean 'column'?)",
+        ),
         (
             ('source = "s"', 'source = "sx"'),
             "config.toml: kpis.k.source: no source named 'sx' (did you mean 's'?)",
