@@ -196,6 +196,17 @@ def test_missing_column_is_a_clear_error():
         prepare_kpi_rows(DATA, kpi(column="Valeu"), SRC)
 
 
+def test_a_header_below_a_title_is_named_by_its_own_row_not_a_totals_label_further_down():
+    grid = pd.DataFrame({  # read with row 1 (a title) as the header: the real headers are row 3
+        "Sales report": [None, "Date", "2026-10-01", "2026-10-02", None, None, None, "Total"],
+        "B": [None, "Region", "EU", "US", None, None, None, None],
+        "C": [None, "Total", "5", "7", None, None, None, "12"],
+    }, dtype=object)
+    grid[ROW_COLUMN] = range(2, len(grid) + 2)
+    with pytest.raises(KPIDataError, match=r"'Total' is a cell of row 3: set header_row = 3 on sources.s"):
+        prepare_kpi_rows(grid, kpi(column="Total", date_column=None), SRC)
+
+
 def rate_evaluator(orders: list[tuple], sessions: list[tuple]) -> KPIEvaluator:
     orders_k = kpi(id="orders", agg="sum", grain="week")
     sessions_k = kpi(id="sessions", agg="sum", grain="week")

@@ -304,16 +304,20 @@ def _header_row_hint(column: str, frame: pd.DataFrame | None, kpi: KPIConfig) ->
         return ""
     top = frame.iloc[:_HEADER_SEARCH_ROWS]
     wanted = column.strip().casefold()
+    found: tuple[int, str] | None = None  # the topmost row holding it: a totals row's label sits lower
     for label in top.columns:
         if label == ROW_COLUMN:
             continue
         cells = top[label]
-        for position in range(len(cells)):
+        for position in range(len(cells) if found is None else found[0]):
             cell = cells.iloc[position]
             if isinstance(cell, str) and cell.strip().casefold() == wanted:
-                row = top[ROW_COLUMN].iloc[position]
-                return f"; {cell!r} is a cell of row {row}: set header_row = {row} on sources.{kpi.source}"
-    return ""
+                found = (position, cell)
+                break
+    if found is None:
+        return ""
+    row = top[ROW_COLUMN].iloc[found[0]]
+    return f"; {found[1]!r} is a cell of row {row}: set header_row = {row} on sources.{kpi.source}"
 
 
 def _missing_column(
