@@ -31,6 +31,16 @@ def column_letter(index: int) -> str:
     return letters
 
 
+_ODD_SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
+def header_name(text: str) -> str:
+    """A header as a user types it: no-break spaces (Excel's and Sheets' exports hold them) made
+    plain spaces, the ends trimmed. 'Gross\u00a0Amount' looks like 'Gross Amount' everywhere;
+    `column = "Gross Amount"` finds it, and so does a `rename` key written either way."""
+    return text.translate(_ODD_SPACES).strip()
+
+
 def _is_blank(value: object) -> bool:
     if value is None:
         return True
@@ -51,7 +61,7 @@ def unique_headers(headers: list[object]) -> tuple[list[str], list[str]]:
         elif isinstance(header, float) and header.is_integer():
             name = str(int(header))
         else:
-            name = str(header).strip()
+            name = header_name(str(header))
         if name in seen:
             seen[name] += 1
             unique = f"{name}_{seen[name]}"
@@ -72,7 +82,8 @@ class HeaderError(SheetsyncError, ValueError):
 
 
 def _checked_rename(rename: Mapping[str, str], columns: list[str]) -> dict[str, str]:
-    """`rename` itself, refused when it would give two columns one name."""
+    """`rename` (its keys as `header_name` makes headers), refused when it would give two columns one name."""
+    rename = {header_name(old): new for old, new in rename.items()}
     after = [rename.get(c, c) for c in columns]
     for old, new in rename.items():
         if old in columns and after.count(new) > 1:

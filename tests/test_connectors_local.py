@@ -115,6 +115,14 @@ def test_a_one_column_file_keeps_each_line_whole(tmp_path, text, decimal, values
         assert cache.numbers(column)[0].tolist() == values
 
 
+def test_a_no_break_space_in_a_header_is_a_plain_space(tmp_path):
+    path = tmp_path / "nb.csv"
+    path.write_text("Date,Gross\u00a0Amount,Net\u202fAmount\u00a0\n2026-10-01,5,4\n", encoding="utf-8")
+    assert read_csv_source(csv_source(path)).columns == ["Date", "Gross Amount", "Net Amount"]
+    renamed = read_csv_source(csv_source(path, rename={"Gross\u00a0Amount": "gross", "Net Amount": "net"}))
+    assert renamed.columns == ["Date", "gross", "net"]
+
+
 def test_csv_sniff_sample_ends_on_a_whole_row(tmp_path):
     """A 64 KiB sample cut inside a row: the cut row does not make the rows uneven."""
     row = "2026-10-01;" + "x" * 300 + ";1\n"
