@@ -372,9 +372,8 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
     """Validate the config and open every source, saying what was found or what is wrong."""
     from connectors.base import SourceError
     from connectors.sources import read_sources
-    from sheetsync.core.kpis import KPIDataError, prepare_kpi_rows
     from sheetsync.core.sources import SourceData
-    from sheetsync.runtime.pipeline import today
+    from sheetsync.runtime.pipeline import source_preparer, today
 
     problems = 0
     with user_errors(ctx.obj["debug"]):
@@ -384,6 +383,7 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
         data = dict(read_sources([s for s in config.sources.values() if not s.is_warehouse], config.google,
                                  threads=config.threads))
         spans = _describe_warehouses(config, data)
+        prepare = source_preparer(config)  # as a sync prepares them: the source's filter first, then its KPIs'
         for name, got in data.items():
             if isinstance(got, SourceError):
                 problems += 1
@@ -393,8 +393,13 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
             dated = "".join(f", {column} from {lo} to {hi}" for column, (lo, hi) in spans.get(name, {}).items())
             click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
                        f"{got.rows} rows{dated}, columns: {bounded_names(got.columns, 30)}")
-            for warning in got.warnings:
+            if not config.sources[name].is_warehouse:
+                data[name] = got = prepare(got)
+            for warning in (*got.warnings, *got.kpi_warnings):
                 click.echo(f"  warning: {warning}")
+            if got.unusable is not None:
+                problems += 1
+                click.echo(f"✗ {got.unusable}")
         for kpi in config.kpis.values():
             got = data.get(kpi.source or "")
             if not isinstance(got, SourceData):
@@ -408,11 +413,12 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
                 else:
                     click.echo(f"✓ kpi {kpi.id!r}: computed by the engine")
                 continue
-            try:
-                rows, warnings = prepare_kpi_rows(got.frame, kpi, config.sources[got.name], tz=config.timezone)
-            except KPIDataError as exc:
+            if kpi.id in got.kpi_errors:
                 problems += 1
-                click.echo(f"✗ {exc}")
+                click.echo(f"✗ {got.kpi_errors[kpi.id]}")
+                continue
+            rows = (got.kpi_values or {}).get(kpi.id)
+            if rows is None:  # its source's filter failed (said above)
                 continue
             # The rows its filter keeps, counted and dated: a filter matching only old rows shows as such.
             days = rows.days if rows.days is None or rows.index is None else rows.days[rows.index]
@@ -422,8 +428,6 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
                 first, last = (date.fromordinal(int(d) + 719163) for d in (days[0], days[-1]))
                 span = f", dated {first} to {last}"
             click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} rows{kept}{span}")
-            for warning in warnings:
-                click.echo(f"  warning: {warning}")
         day = as_of or today(config)
         stale = _check_freshness(config, data, day)
         click.echo(f"as of {day}: {config.period.expected(day):.0%} of {config.period.name} elapsed")

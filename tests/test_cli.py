@@ -169,6 +169,44 @@ def test_check_counts_and_dates_the_rows_a_kpis_filter_keeps(tmp_path):
     assert line.endswith(f" to {lines[last].split(',')[date_at]}"), line  # the newest row the filter keeps
 
 
+def test_check_counts_what_the_sources_own_filter_keeps_and_fails_on_its_mistakes(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "d.csv").write_text(
+        "Date,Sales Rep,net\n2026-10-01,ann,10\n2026-10-02,test,20\n2026-10-03,bob,30\n", encoding="utf-8")
+    config = """[project]
+name = "C"
+period = "2026-Q4"
+[sources.d]
+type = "csv"
+path = "data/d.csv"
+fresh_within = "never"
+filter = "{source_filter}"
+[kpis.gross]
+source = "d"
+column = "net"
+date_column = "Date"
+filter = "net > 15"
+[[objectives]]
+id = "O1"
+title = "o"
+[[objectives.key_results]]
+id = "KR1"
+title = "kr"
+kpi = "gross"
+target = 100
+"""
+    (tmp_path / "config.toml").write_text(config.format(source_filter="`Sales Rep` != 'test'"), encoding="utf-8")
+    ok = run_cli("check", "--as-of", "2026-10-05", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "✓ kpi 'gross': 2 rows, 1 matching its filter, dated 2026-10-03 to 2026-10-03" in ok.stdout
+    (tmp_path / "config.toml").write_text(config.format(source_filter="`Sales Rpe` != 'test'"), encoding="utf-8")
+    bad = run_cli("check", "--as-of", "2026-10-05", cwd=tmp_path)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    line = next(x for x in bad.stdout.splitlines() if x.startswith("✗"))
+    assert "sources.d.filter" in line and "Sales Rpe" in line and "did you mean 'Sales Rep'" in line, line
+    assert "✓ kpi 'gross'" not in bad.stdout
+
+
 def test_a_title_row_above_the_headers_is_named_with_the_header_row_to_set(tmp_path):
     """A workbook whose row 1 is a merged title: the KPI's column is found in row 3 and the fix is said."""
     from openpyxl import Workbook
