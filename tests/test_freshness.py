@@ -232,6 +232,22 @@ def test_the_history_keeps_the_good_number_when_a_week_is_re_run_after_a_failure
         assert row["value"] == kpi(good, "revenue").value and row["value_as_of"] == "2026-12-01"
 
 
+def test_a_carried_latest_value_keeps_the_window_it_was_measured_over_through_later_weeks(tmp_path):
+    cfg = config()
+    with History(tmp_path / "history.sqlite") as history:
+        good = compute(cfg, {"sales": daily("2026-10-01", "2026-11-24")}, date(2026, 11, 24))  # W48: 16-22 Nov
+        history.record(good)
+        measured = kpi(good, "weekly")
+        for as_of in (TUESDAY_1_DEC, date(2026, 12, 8)):  # the source fails two weeks running
+            later = compute(cfg, {"sales": failed()}, as_of, last_good=history.last_good("2026-Q4", as_of))
+            history.record(later)
+            weekly = kpi(later, "weekly")
+            assert weekly.carried and weekly.value == measured.value
+            assert (weekly.window_start, weekly.window_end) == (date(2026, 11, 16), date(2026, 11, 22))
+            revenue = kpi(later, "revenue")  # to date: through the day it was measured, not this run's
+            assert (revenue.window_start, revenue.window_end) == (date(2026, 10, 1), date(2026, 11, 24))
+
+
 def test_last_good_values_never_come_from_another_period_or_a_later_day(tmp_path):
     q3 = parse_config(tomllib.loads(CONFIG.format(source_extra="", kpi_extra="", kr_extra="").replace(
         '"2026-Q4"', '"2026-Q3"')), Path("/tmp/freshness/config.toml"))

@@ -1159,6 +1159,8 @@ def evaluate_kpi(
         if stale and last_good is not None:
             value, value_as_of, carried = last_good.value, last_good.as_of, True
             previous = None  # a carried value has no change of its own
+            if dated and last_good.run_as_of is not None:  # the window it covers, not this run's
+                start, end = kpi_window(kpi, period, min(last_good.run_as_of, period.end))
         else:
             note = failed or evaluator.no_value_cause(kpi_id, start, end)
     return KPIResult(

@@ -60,6 +60,7 @@ class LastGood:
 
     value: float
     as_of: date  # the date the value is from
+    run_as_of: date | None = None  # the as-of date of the run that measured it: its window's
 
 
 @dataclass(frozen=True)

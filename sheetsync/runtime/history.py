@@ -369,12 +369,15 @@ class History:
         week = week_key(as_of)
         kpis: dict[str, LastGood] = {}
         for r in self.db.execute(
-            "SELECT k.kpi_id, k.value, COALESCE(k.value_as_of, k.as_of) AS day FROM kpi_history k "
+            "SELECT k.kpi_id, k.value, COALESCE(k.value_as_of, k.as_of) AS day, k.as_of FROM kpi_history k "
             "WHERE k.period = ? AND k.week <= ? AND k.value IS NOT NULL "
-            "AND COALESCE(k.value_as_of, k.as_of) <= ? ORDER BY k.week",
+            "AND COALESCE(k.value_as_of, k.as_of) <= ? ORDER BY k.week, k.as_of",
             (period, week, as_of.isoformat()),
         ):
-            kpis[r["kpi_id"]] = LastGood(r["value"], date.fromisoformat(r["day"]))
+            day = date.fromisoformat(r["day"])
+            kept = kpis.get(r["kpi_id"])
+            if kept is None or kept.as_of != day:  # a value carried on keeps the run that measured it
+                kpis[r["kpi_id"]] = LastGood(r["value"], day, date.fromisoformat(r["as_of"]))
         key_results: dict[str, tuple[float | None, float | None]] = {}
         for r in self.db.execute(
             "SELECT k.kr_id, k.start, k.target FROM kr_history k "
