@@ -56,6 +56,17 @@ def test_custom_period_previous_has_same_length():
         custom_period(date(2026, 10, 5), date(2026, 10, 1))
 
 
+@pytest.mark.parametrize(("start", "end", "previous"), [
+    (date(2026, 2, 1), date(2026, 4, 30), (date(2025, 11, 1), date(2026, 1, 31))),  # a fiscal quarter
+    (date(2027, 7, 1), date(2028, 6, 30), (date(2026, 7, 1), date(2027, 6, 30))),  # a fiscal year holding 29 Feb
+    (date(2026, 3, 1), date(2026, 3, 31), (date(2026, 2, 1), date(2026, 2, 28))),
+    (date(2026, 10, 5), date(2026, 10, 31), (date(2026, 9, 8), date(2026, 10, 4))),  # not from a 1st: days
+])
+def test_a_custom_period_of_whole_months_follows_as_many_whole_months(start, end, previous):
+    prev = custom_period(start, end).previous()
+    assert (prev.start, prev.end) == previous
+
+
 def test_buckets():
     tuesday = date(2026, 11, 24)
     assert bucket_start(tuesday, "week") == date(2026, 11, 23)

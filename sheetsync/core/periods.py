@@ -46,15 +46,28 @@ class Period:
         return min(max(elapsed / self.days, 0.0), 1.0)
 
     def previous(self) -> Period:
-        """The whole previous period of the same kind (Q3 for Q4, 2025 for 2026)."""
+        """The whole previous period of the same kind (Q3 for Q4, 2025 for 2026).
+
+        A custom period of whole months (a fiscal quarter, 1 Feb to 30 Apr) follows as many whole
+        months (1 Nov to 31 Jan: not the 89 days before it, which would start on 3 Nov); any other
+        custom period follows as many days.
+        """
         if self.kind == "custom":
             end = self.start - timedelta(days=1)
-            start = end - timedelta(days=self.days - 1)
+            months = _whole_months(self.start, self.end)
+            start = shift(self.start, "month", -months) if months else end - timedelta(days=self.days - 1)
             return Period(f"{start.isoformat()}..{end.isoformat()}", start, end, "custom")
         return parse_period(_previous_name(self))
 
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
+
+
+def _whole_months(start: date, end: date) -> int:
+    """How many whole calendar months start..end spans (0 unless it runs from a 1st to a month's end)."""
+    if start.day != 1 or (end + timedelta(days=1)).day != 1:
+        return 0
+    return (end.year - start.year) * 12 + end.month - start.month + 1
 
 
 def _month_end(year: int, month: int) -> date:
