@@ -111,6 +111,17 @@ def row(kr: str, confidence: object = None, comment: object = None, value: objec
     return (week, "O1", kr, "t", "Ana", "On track", 0.8, None, confidence, comment, value, date)
 
 
+def test_a_backfill_dates_a_check_in_without_a_date_on_its_as_of_day_at_the_latest():
+    from sheetsync.config import load_config
+    from sheetsync.runtime.jobs import tab_checkins
+    from tests.helpers import ROOT
+
+    config = load_config(ROOT / "config.toml")
+    got, _ = tab_checkins(config, tab(row("O1-KR1", "At risk", value=3)), [], dt.date(2026, 11, 25))
+    (checkin,) = got  # read on any later day (today), for W48 as of Wednesday 25 November
+    assert checkin.week == "2026-W48" and checkin.when <= dt.datetime(2026, 11, 25, 23, 59, 59)
+
+
 def test_tab_rows_belong_to_their_week_and_keep_their_date_on_re_runs():
     now = at("2026-11-25", 10)
     first, restated, warnings = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped"), row("O1-KR2")),

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -130,7 +130,9 @@ def tab_checkins(
     """History merged with what the Check-ins tab holds now, and warnings about its rows."""
     if tab is None:
         return known, []
-    now = datetime.now(config.zone).replace(tzinfo=None)
+    # A row with no Date is dated now, but never after the as-of day: a backfill of last week
+    # must not date a check-in (and a manual value) later than the week it is run for.
+    now = min(datetime.now(config.zone).replace(tzinfo=None), datetime.combine(as_of, time(23, 59, 59)))
     krs = {kr.id: kr.title for _, kr in config.key_results()}
     fresh, restated, warnings = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of))
     return ci.merge(known, fresh, restated=restated), warnings
