@@ -18,6 +18,7 @@ from pandas.api.extensions import ExtensionArray
 
 from sheetsync.core.display import shown
 from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ExitCode, SheetsyncError
 
 
@@ -153,6 +154,10 @@ def frame_from_columns(
     if rename:
         renames = _checked_rename(rename, list(named))
         named = {renames.get(name, name): values for name, values in named.items()}
+        for old, new in renames.items():
+            if old not in names and new not in names:  # a typo in `rename` must not pass in silence
+                warnings.append(f"rename {old!r} -> {new!r}: the sheet has no column {old!r}"
+                                f"{did_you_mean(old, names)}")
     # Python objects stay objects: given as an array, pandas would infer `str` for text.
     kept_types = {name: pd.Series(v, dtype=object, copy=False) if v.dtype == object else v for name, v in named.items()}
     frame = pd.DataFrame({**kept_types, ROW_COLUMN: rows}, copy=False)

@@ -123,6 +123,14 @@ def test_a_no_break_space_in_a_header_is_a_plain_space(tmp_path):
     assert renamed.columns == ["Date", "gross", "net"]
 
 
+def test_a_rename_of_a_column_the_sheet_lacks_is_a_warning(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("Date,Amount\n2026-10-01,5\n", encoding="utf-8")
+    data = read_csv_source(csv_source(path, rename={"Amuont": "amount", "Total": "Amount"}))
+    assert data.columns == ["Date", "Amount"]  # 'Total' -> 'Amount': already named so, no word
+    assert data.warnings == ["rename 'Amuont' -> 'amount': the sheet has no column 'Amuont' (did you mean 'Amount'?)"]
+
+
 def test_csv_sniff_sample_ends_on_a_whole_row(tmp_path):
     """A 64 KiB sample cut inside a row: the cut row does not make the rows uneven."""
     row = "2026-10-01;" + "x" * 300 + ";1\n"

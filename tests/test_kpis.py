@@ -490,3 +490,14 @@ def test_a_count_of_a_numeric_column_leaves_out_only_its_missing_cells(cells: li
     df = pd.DataFrame({"Date": ["2026-10-01"] * len(cells), "Value": pd.array(cells, dtype=dtype)})
     rows, _ = prepare_kpi_rows(df, kpi(agg="count"), SRC)
     assert rows.value(date(2026, 10, 1), date(2026, 10, 31)) == count
+
+
+def test_one_cell_written_with_the_other_decimal_separator_is_named_in_the_singular():
+    from sheetsync.core.kpis import ColumnCache
+
+    grid = pd.DataFrame({"V": pd.Series(["1,5", "2", "3"], dtype=object), ROW_COLUMN: [2, 3, 4]})
+    cache = ColumnCache(grid, SRC)
+    assert cache.numbers("V")[1] == [(0, "1,5")]
+    assert cache.notes[("number", "V")] == [
+        "source 's', column 'V': 1 cell, row 2 ('1,5'), is a number written with ',' as the decimal separator:"
+        ' set decimal = "," on sources.s']

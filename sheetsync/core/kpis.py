@@ -575,8 +575,10 @@ class ColumnCache:
             except ValueError:
                 return
         self.notes.setdefault(("number", column), []).append(
-            f"source {self.source.name!r}, column {column!r}: {len(bad)} cells such as"
-            f" {self._cells(tuple(cast(int, p) for p, _ in probe[:2]), column)} are numbers written with"
+            f"source {self.source.name!r}, column {column!r}: "
+            + (f"{len(bad)} cells such as" if len(bad) > 1 else "1 cell,")
+            + f" {self._cells(tuple(cast(int, p) for p, _ in probe[:2]), column)}"
+            + (" are numbers" if len(bad) > 1 else ", is a number") + " written with"
             f" {other!r} as the decimal separator: set decimal = \"{other}\" on sources.{self.source.name}"
         )
 
