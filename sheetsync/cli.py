@@ -392,7 +392,8 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
             assert isinstance(got, SourceData)
             dated = "".join(f", {column} from {lo} to {hi}" for column, (lo, hi) in spans.get(name, {}).items())
             click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
-                       f"{got.rows} rows{dated}, columns: {bounded_names(got.columns, 30)}")
+                       f"{got.rows} row{'s' if got.rows != 1 else ''}{dated}, "
+                       f"columns: {bounded_names(got.columns, 30)}")
             if not config.sources[name].is_warehouse:
                 data[name] = got = prepare(got)
             for warning in (*got.warnings, *got.kpi_warnings):
@@ -427,7 +428,7 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
             if days is not None and len(days):
                 first, last = (date.fromordinal(int(d) + 719163) for d in (days[0], days[-1]))
                 span = f", dated {first} to {last}"
-            click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} rows{kept}{span}")
+            click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} row{'s' if len(rows.values) != 1 else ''}{kept}{span}")
         day = as_of or today(config)
         stale = _check_freshness(config, data, day)
         click.echo(f"as of {day}: {config.period.expected(day):.0%} of {config.period.name} elapsed")

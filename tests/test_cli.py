@@ -199,6 +199,7 @@ target = 100
     ok = run_cli("check", "--as-of", "2026-10-05", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "✓ kpi 'gross': 2 rows, 1 matching its filter, dated 2026-10-03 to 2026-10-03" in ok.stdout
+    assert "): 3 rows, columns:" in ok.stdout
     (tmp_path / "config.toml").write_text(config.format(source_filter="`Sales Rpe` != 'test'"), encoding="utf-8")
     bad = run_cli("check", "--as-of", "2026-10-05", cwd=tmp_path)
     assert bad.returncode == 1, bad.stdout + bad.stderr

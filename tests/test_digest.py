@@ -198,6 +198,12 @@ def test_a_close_out_with_missed_key_results_does_not_call_them_on_track() -> No
     assert content.all_clear.startswith("Nothing open: the period is over, and what it missed is in the close-out")
     for part in _all_clear_everywhere(content):
         assert "every key result is on track" not in part
+    missed_only = replace(closed, objectives=(objective("O1", [kr("B", "O1", 20, "missed")]),))
+    quiet = build_digest(missed_only, None, DigestConfig())
+    assert quiet.highlights == () and quiet.no_highlights == "No key result reached its target in 2026-Q4."
+    rendered = render(quiet)
+    assert quiet.no_highlights in rendered.text and quiet.no_highlights in rendered.html
+    assert "from next week" not in rendered.text
 
 
 def test_team_digest_has_only_that_teams_objectives_and_kpis() -> None:

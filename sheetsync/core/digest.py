@@ -287,6 +287,15 @@ class DigestContent:
         return f"{krs}; {data}."
 
     @property
+    def no_highlights(self) -> str:
+        """What an empty Highlights says: since when nothing improved, or that the period ended so."""
+        if self.previous_week:
+            return f"No key result reached its target or moved up a status since {self.previous_week}."
+        if self.closed:
+            return f"No key result reached its target in {self.period_name}."
+        return "No key result has reached its target yet; from next week this lists every status that improved."
+
+    @property
     def week_number(self) -> int:
         return int(self.week.split("-W")[1])
 
