@@ -35,8 +35,8 @@ def _sniff_delimiter(sample: str) -> str:
 
     csv.Sniffer's regexes cost about 1.5 ms a file (a tenth of a second over seventy exports);
     splitting with the csv module itself is a tenth of that and settles almost every real
-    export. A sample two candidates split evenly, or none does (ragged rows, one column), is
-    left to csv.Sniffer as before.
+    export. A sample two candidates split evenly, or none does (ragged rows, a quoted header
+    that holds a candidate), is left to csv.Sniffer as before.
     """
     header = sample.partition("\n")[0]
     if not any(d in header for d in _DELIMITERS):

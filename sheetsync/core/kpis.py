@@ -304,20 +304,14 @@ def _header_row_hint(column: str, frame: pd.DataFrame | None, kpi: KPIConfig) ->
         return ""
     top = frame.iloc[:_HEADER_SEARCH_ROWS]
     wanted = column.strip().casefold()
-    found: tuple[int, str] | None = None  # the topmost row holding it: a totals row's label sits lower
-    for label in top.columns:
-        if label == ROW_COLUMN:
-            continue
-        cells = top[label]
-        for position in range(len(cells) if found is None else found[0]):
+    columns = [top[label] for label in top.columns if label != ROW_COLUMN]
+    for position in range(len(top)):  # row by row: the topmost holding it, not a totals row's label lower down
+        for cells in columns:
             cell = cells.iloc[position]
             if isinstance(cell, str) and cell.strip().casefold() == wanted:
-                found = (position, cell)
-                break
-    if found is None:
-        return ""
-    row = top[ROW_COLUMN].iloc[found[0]]
-    return f"; {found[1]!r} is a cell of row {row}: set header_row = {row} on sources.{kpi.source}"
+                row = top[ROW_COLUMN].iloc[position]
+                return f"; {cell!r} is a cell of row {row}: set header_row = {row} on sources.{kpi.source}"
+    return ""
 
 
 def _missing_column(
@@ -574,12 +568,11 @@ class ColumnCache:
                     return
             except ValueError:
                 return
+        cells = self._cells(tuple(cast(int, p) for p, _ in probe[:2]), column)
+        which = f"{len(bad)} cells such as {cells} are numbers" if len(bad) > 1 else f"1 cell, {cells}, is a number"
         self.notes.setdefault(("number", column), []).append(
-            f"source {self.source.name!r}, column {column!r}: "
-            + (f"{len(bad)} cells such as" if len(bad) > 1 else "1 cell,")
-            + f" {self._cells(tuple(cast(int, p) for p, _ in probe[:2]), column)}"
-            + (" are numbers" if len(bad) > 1 else ", is a number") + " written with"
-            f" {other!r} as the decimal separator: set decimal = \"{other}\" on sources.{self.source.name}"
+            f"source {self.source.name!r}, column {column!r}: {which} written with {other!r} as the decimal"
+            f" separator: set decimal = \"{other}\" on sources.{self.source.name}"
         )
 
     def _cells(self, positions: tuple[int, ...], column: str, first: int = 3) -> str:
