@@ -94,6 +94,19 @@ def test_week_3_tracker_shows_the_carried_numbers_and_their_date(weeks):
     assert back["Updated"] == datetime(2026, 11, 23) and not (back["Note"] or "").startswith("stale")
 
 
+def test_week_3_keeps_the_trend_measured_before_the_failure_in_the_json_and_the_tracker(weeks):
+    _, results, trackers = weeks
+    for kpi_id in SALES_KPIS:
+        measured = {p["label"]: p["value"] for p in kpi(results[1], kpi_id)["series"] if p["complete"]}
+        assert measured and all(v is not None for v in measured.values())
+        for point in kpi(results[2], kpi_id)["series"]:
+            expected = measured.get(point["label"])  # W46 was measured by no run: blank
+            assert point["value"] == expected, (kpi_id, point)
+        recent = trackers[2]["kpis"][kpi_id]["Recent"]
+        assert trackers[1]["kpis"][kpi_id]["Recent"].split(" · ")[-2:] == recent.split(" · ")[-3:-1], recent
+        assert recent.endswith("W46 –"), recent
+
+
 def test_the_history_tab_has_no_blank_week(weeks):
     _, results, trackers = weeks
     header, rows = trackers[3]["history"]

@@ -248,6 +248,32 @@ def test_a_carried_latest_value_keeps_the_window_it_was_measured_over_through_la
             assert (revenue.window_start, revenue.window_end) == (date(2026, 10, 1), date(2026, 11, 24))
 
 
+def test_a_failed_read_keeps_the_trend_measured_before_it_and_leaves_the_weeks_since_blank(tmp_path):
+    cfg = config()
+    with History(tmp_path / "history.sqlite") as history:
+        good = compute(cfg, {"sales": daily("2026-10-01", "2026-11-24")}, date(2026, 11, 24))
+        history.record(good)
+        measured = {(p.start, p.end): p.value for p in kpi(good, "weekly").series if p.complete}
+        assert len(measured) == 8 and all(v is not None for v in measured.values())  # W40 .. W47
+        for as_of in (TUESDAY_1_DEC, date(2026, 12, 8)):  # the source fails two weeks running
+            later = compute(cfg, {"sales": failed()}, as_of, last_good=history.last_good("2026-Q4", as_of))
+            history.record(later)
+            for kpi_id in ("weekly", "revenue", "per_order"):  # a formula's trend too
+                series = kpi(later, kpi_id).series
+                kept = {(p.start, p.end): p.value for p in kpi(good, kpi_id).series if p.complete}
+                for point in series:
+                    if (point.start, point.end) in kept:
+                        assert point.value == kept[(point.start, point.end)], (kpi_id, point)
+                    else:  # measured by no run: W48 onwards
+                        assert point.value is None and point.start >= date(2026, 11, 23), (kpi_id, point)
+        # A backfill of an earlier week does not replace the newer trend kept for later failures.
+        history.record(compute(cfg, {"sales": daily("2026-10-01", "2026-11-03")}, date(2026, 11, 3)))
+        kept = history.last_good("2026-Q4", TUESDAY_1_DEC).kpis["weekly"].series
+        assert {(a, b) for a, b, _ in kept} == set(measured)
+        # And nothing measured after a run's as-of date is shown in it.
+        assert all(b <= date(2026, 11, 3) for _, b, _ in history.last_good("2026-Q4", date(2026, 11, 3)).kpis["weekly"].series)
+
+
 def test_last_good_values_never_come_from_another_period_or_a_later_day(tmp_path):
     q3 = parse_config(tomllib.loads(CONFIG.format(source_extra="", kpi_extra="", kr_extra="").replace(
         '"2026-Q4"', '"2026-Q3"')), Path("/tmp/freshness/config.toml"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, cast
 
@@ -1158,6 +1158,8 @@ def evaluate_kpi(
                 start, end = kpi_window(kpi, period, min(last_good.run_as_of, period.end))
         else:
             note = failed or evaluator.no_value_cause(kpi_id, start, end)
+    if failed and last_good is not None and last_good.series:
+        series = carried_series(series, last_good.series)
     return KPIResult(
         id=kpi.id,
         title=kpi.title,
@@ -1182,6 +1184,21 @@ def evaluate_kpi(
     )
 
 
+def carried_series(
+    series: tuple[SeriesPoint, ...], kept: tuple[tuple[date, date, float], ...]
+) -> tuple[SeriesPoint, ...]:
+    """`series` with each complete bucket it lacks taken from `kept`, the same bucket measured by an earlier run.
+
+    A source that cannot be read leaves every bucket blank, though the weeks before the failure
+    were measured: the trend keeps them, and the weeks since stay blank (nobody measured them).
+    """
+    known = {(start, end): value for start, end, value in kept}
+    return tuple(
+        replace(p, value=known[(p.start, p.end)]) if p.value is None and p.complete and (p.start, p.end) in known else p
+        for p in series
+    )
+
+
 def previous_period_value(evaluator: KPIEvaluator, kpi_id: str, period: Period) -> float | None:
     """The KPI over the whole previous period of the same kind (a `previous_period` baseline)."""
     prev = period.previous()
@@ -1198,6 +1215,7 @@ __all__ = [
     "KPIRows",
     "SeriesPoint",
     "apply_filter",
+    "carried_series",
     "evaluate_kpi",
     "kpi_status",
     "kpi_window",

@@ -61,6 +61,9 @@ class LastGood:
     value: float
     as_of: date  # the date the value is from
     run_as_of: date | None = None  # the as-of date of the run that measured it: its window's
+    series: tuple[tuple[date, date, float], ...] = ()
+    """The newest measured series' complete buckets (start, end, value): a failed read's trend
+    shows them instead of blanks."""
 
 
 @dataclass(frozen=True)

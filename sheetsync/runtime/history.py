@@ -9,11 +9,13 @@ keep the file whole even when the process is killed mid-write.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,10 @@ CREATE TABLE IF NOT EXISTS objective_history (
     week TEXT NOT NULL, as_of TEXT NOT NULL, objective TEXT NOT NULL, progress REAL,
     status TEXT NOT NULL, period TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (week, period, objective)
+);
+CREATE TABLE IF NOT EXISTS kpi_series (
+    period TEXT NOT NULL, kpi_id TEXT NOT NULL, as_of TEXT NOT NULL, points TEXT NOT NULL,
+    PRIMARY KEY (period, kpi_id)
 );
 CREATE TABLE IF NOT EXISTS checkins (
     kr_id TEXT NOT NULL, week TEXT NOT NULL, at TEXT NOT NULL, confidence TEXT, comment TEXT, value REAL,
@@ -300,6 +306,16 @@ class History:
                   _iso(k.data_through), _iso(k.value_as_of)) for k in result.kpis],
             )
             self.db.executemany(
+                # Only the newest measured series of each KPI is kept (a backfill of an older
+                # week leaves a newer one), for a later run whose read fails (`last_good`).
+                "INSERT INTO kpi_series (period, kpi_id, as_of, points) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (period, kpi_id) DO UPDATE SET as_of = excluded.as_of, points = excluded.points "
+                "WHERE excluded.as_of >= kpi_series.as_of",
+                [(period, k.id, as_of, json.dumps([[p.start.isoformat(), p.end.isoformat(), p.value]
+                                                   for p in k.series if p.complete and p.value is not None]))
+                 for k in result.kpis if k.series and not k.failed],
+            )
+            self.db.executemany(
                 "INSERT INTO objective_history (week, period, as_of, objective, progress, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(week, period, as_of, o.id, o.progress, o.status) for o in result.objectives],
@@ -378,6 +394,11 @@ class History:
             kept = kpis.get(r["kpi_id"])
             if kept is None or kept.as_of != day:  # a value carried on keeps the run that measured it
                 kpis[r["kpi_id"]] = LastGood(r["value"], day, date.fromisoformat(r["as_of"]))
+        for r in self.db.execute("SELECT kpi_id, points FROM kpi_series WHERE period = ?", (period,)):
+            if (kept := kpis.get(r["kpi_id"])) is not None:
+                points = tuple((date.fromisoformat(a), date.fromisoformat(b), float(v))
+                               for a, b, v in json.loads(r["points"]) if date.fromisoformat(b) <= as_of)
+                kpis[r["kpi_id"]] = replace(kept, series=points)
         key_results: dict[str, tuple[float | None, float | None]] = {}
         for r in self.db.execute(
             "SELECT k.kr_id, k.start, k.target FROM kr_history k "
