@@ -9,6 +9,7 @@ keep the file whole even when the process is killed mid-write.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import sqlite3
@@ -18,12 +19,15 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sheetsync.core.checkins import CheckIn
 from sheetsync.core.results import SyncResult
 from sheetsync.core.snapshot import KPISnapshot, KRSnapshot, LastGood, LastGoodValues, Snapshot, week_key
 from sheetsync.errors import SheetsyncError
+
+if TYPE_CHECKING:
+    from sheetsync.core.kpis import SeriesPoint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -311,9 +315,7 @@ class History:
                 "INSERT INTO kpi_series (period, kpi_id, as_of, points) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (period, kpi_id) DO UPDATE SET as_of = excluded.as_of, points = excluded.points "
                 "WHERE excluded.as_of >= kpi_series.as_of",
-                [(period, k.id, as_of, json.dumps([[p.start.isoformat(), p.end.isoformat(), p.value]
-                                                   for p in k.series if p.complete and p.value is not None]))
-                 for k in result.kpis if k.series and not k.failed],
+                [(period, k.id, as_of, _series_json(k.series)) for k in result.kpis if k.series and not k.failed],
             )
             self.db.executemany(
                 "INSERT INTO objective_history (week, period, as_of, objective, progress, status) "
@@ -482,6 +484,18 @@ class History:
     def last_success(self, job: str) -> datetime | None:
         row = self.db.execute("SELECT last_success FROM job_runs WHERE job = ?", (job,)).fetchone()
         return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
+
+
+def _series_json(series: tuple[SeriesPoint, ...]) -> str:
+    """A series' complete, measured buckets as `[["start", "end", value], ...]`, as `last_good` reads them."""
+    # A bucket's value is finite (an overflowing one is None), so its repr is its JSON.
+    return "[" + ",".join(f'["{_bucket_text(p.start, p.end)}",{float(p.value)!r}]'
+                          for p in series if p.complete and p.value is not None) + "]"
+
+
+@functools.lru_cache(maxsize=1024)
+def _bucket_text(start: date, end: date) -> str:
+    return f'{start.isoformat()}","{end.isoformat()}'  # every KPI of a grain shares its buckets
 
 
 def _iso(day: date | None) -> str | None:
