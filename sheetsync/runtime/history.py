@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import math
 import os
 import sqlite3
 import zlib
@@ -488,9 +489,8 @@ class History:
 
 def _series_json(series: tuple[SeriesPoint, ...]) -> str:
     """A series' complete, measured buckets as `[["start", "end", value], ...]`, as `last_good` reads them."""
-    # A bucket's value is finite (an overflowing one is None), so its repr is its JSON.
-    return "[" + ",".join(f'["{_bucket_text(p.start, p.end)}",{float(p.value)!r}]'
-                          for p in series if p.complete and p.value is not None) + "]"
+    return "[" + ",".join(f'["{_bucket_text(p.start, p.end)}",{float(p.value)!r}]'  # a finite float's repr is JSON
+                          for p in series if p.complete and p.value is not None and math.isfinite(p.value)) + "]"
 
 
 @functools.lru_cache(maxsize=1024)
