@@ -10,11 +10,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import SourceFormatError, SourceNotFound, SourceUnavailable
 from connectors.tabular import HeaderError
 from sheetsync.core.model import SourceConfig
+from sheetsync.core.sources import FILE_COLUMN, ROW_COLUMN
 
 #: How long one file may take to open and read before its source fails (a named pipe with no
 #: writer, a stuck network mount): the run goes on without it instead of hanging.
@@ -131,14 +133,15 @@ def read_files(
     and the location to report (the glob, or the single file).
     """
     paths = matching_files(config)
+    names = file_names(paths)
     frames: list[pd.DataFrame] = []
     warnings: list[str] = []
-    for path in paths:
+    for path, name in zip(paths, names, strict=True):
         try:
             frame, file_warnings = read_one(path)
         except HeaderError as exc:
             raise SourceFormatError(str(exc), source=config.name, location=path) from None
-        prefix = f"{os.path.basename(path)}: " if len(paths) > 1 else ""
+        prefix = f"{name}: " if len(paths) > 1 else ""
         warnings.extend(prefix + w for w in file_warnings)
         if frames and len(frame) and list(frame.columns) != list(frames[0].columns):
             differ = sorted(set(frame.columns) ^ set(frames[0].columns)) or "order"
@@ -148,5 +151,20 @@ def read_files(
                 location=path,
             )
         frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return frame, warnings, (str(config.path) if len(paths) > 1 else paths[0])
+    if len(frames) == 1:
+        return frames[0], warnings, paths[0]
+    frame = pd.concat(frames, ignore_index=True)
+    if ROW_COLUMN in frame.columns:  # each file numbers its own rows: say whose row a message means
+        frame[FILE_COLUMN] = pd.Categorical.from_codes(
+            np.repeat(np.arange(len(frames)), [len(f) for f in frames]), categories=pd.Index(names, dtype=object))
+    return frame, warnings, str(config.path)
+
+
+def file_names(paths: list[str]) -> list[str]:
+    """Each path as messages name it: its file name, or its path below the files' common folder
+    when two share a name (a `data/*/sales.csv` glob)."""
+    names = [os.path.basename(p) for p in paths]
+    if len(set(names)) == len(names) or len(paths) < 2:
+        return names
+    root = os.path.commonpath([os.path.abspath(p) for p in paths])
+    return [os.path.relpath(os.path.abspath(p), root) for p in paths]

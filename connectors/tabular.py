@@ -17,7 +17,7 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
 from sheetsync.core.display import shown
-from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.core.sources import BOOKKEEPING_COLUMNS, ROW_COLUMN
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ExitCode, SheetsyncError
 
@@ -128,8 +128,8 @@ def frame_from_columns(
     width = max(len(headers), len(columns))
     headers = list(headers) + [None] * (width - len(headers))
     names, warnings = unique_headers(headers)
-    if ROW_COLUMN in names:
-        raise HeaderError(f"a column is named {ROW_COLUMN!r}, which sheetsync keeps for row numbers; rename it")
+    if kept := BOOKKEEPING_COLUMNS.intersection(names):
+        raise HeaderError(f"a column is named {min(kept)!r}, which sheetsync keeps for its messages; rename it")
     columns = list(columns)
     columns += [np.full(count, None, dtype=object) for _ in range(width - len(columns))]  # a header wider than any row
     rows = np.arange(first_row, first_row + count)

@@ -330,7 +330,7 @@ def test_a_totals_row_at_the_bottom_of_an_export_is_named_for_an_undated_sum(tmp
     config.write_text(config.read_text() + '\n[kpis.all_sessions]\nsource = "web"\ncolumn = "Sessions"\n')
     proc = run_cli("sync", "--as-of", "2026-11-24", "--json", "out.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert (f"warning: kpis.all_sessions: row {len(lines) + 1} of source 'web' holds the sum of the {len(lines) - 1}"
+    assert (f"warning: kpis.all_sessions: source 'web', row {len(lines) + 1}, holds the sum of the {len(lines) - 1}"
             f" rows above it in 'Sessions' ({total:,}): a totals row, counted twice by a KPI without a date_column;"
             " leave it out with a filter on its label, or give the KPI a date_column") in proc.stderr.splitlines()
     assert "kpis.sessions:" not in proc.stderr  # the dated KPI on the same rows leaves the undated row out

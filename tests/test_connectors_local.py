@@ -20,6 +20,7 @@ from connectors.sources import read_sources
 from connectors.tabular import column_letter
 from connectors.xlsx_source import read_xlsx_source
 from sheetsync.core.model import SourceConfig
+from tests.helpers import run_cli
 
 
 def csv_source(path: Path, **kw) -> SourceConfig:
@@ -148,6 +149,62 @@ def test_csv_glob_stacks_files_and_checks_columns(tmp_path):
     (tmp_path / "m-3.csv").write_text("a,c\n5,6\n", encoding="utf-8")
     with pytest.raises(SourceFormatError, match=r"m-3.csv.*columns differ from m-1.csv"):
         read_csv_source(csv_source(tmp_path / "m-*.csv"))
+
+
+GLOB_CONFIG = """
+[project]
+period = "2026-Q4"
+
+[sources.sales]
+type = "csv"
+path = "data/*/sales.csv"
+
+[sources.checkins]
+type = "csv"
+path = "data/*/checkins.csv"
+
+[checkins]
+source = "checkins"
+
+[kpis.revenue]
+source = "sales"
+column = "Amount"
+date_column = "Date"
+
+[[objectives]]
+id = "O1"
+title = "Grow"
+
+[[objectives.key_results]]
+id = "KR1"
+title = "Revenue"
+kpi = "revenue"
+start = 0
+target = 100
+"""
+
+
+def test_a_stacked_sources_messages_name_the_file_of_each_row(tmp_path):
+    """Every file of a glob numbers its own rows: 'row 3' alone would not say whose."""
+    for region, bad in (("east", "abc"), ("west", "xyz")):
+        folder = tmp_path / "data" / region
+        folder.mkdir(parents=True)
+        (folder / "sales.csv").write_text(f"Date,Amount\n2026-11-02,10\n2026-11-03,{bad}\n", encoding="utf-8")
+        checkins = f"Key result,Date,Confidence\nKR1,2026-11-04,green\nKR9,2026-11-05,{bad}\n"
+        (folder / "checkins.csv").write_text(checkins, encoding="utf-8")
+    (tmp_path / "config.toml").write_text(GLOB_CONFIG, encoding="utf-8")
+    proc = run_cli("sync", "--as-of", "2026-11-10", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for region, bad in (("east", "abc"), ("west", "xyz")):
+        assert (f"warning: source 'sales', column 'Amount', row 3 of {region}/sales.csv: '{bad}' is not a number"
+                " (skipped)") in proc.stderr.splitlines(), proc.stderr
+        assert f"checkins source 'checkins' row 3 of {region}/checkins.csv" in proc.stderr, proc.stderr
+    check = run_cli("check", "--as-of", "2026-11-10", cwd=tmp_path)
+    assert "__file__" not in check.stdout + check.stderr and "__row__" not in check.stdout + check.stderr
+    # One file alone keeps the plain row number.
+    (tmp_path / "config.toml").write_text(GLOB_CONFIG.replace("data/*/sales.csv", "data/east/sales.csv"))
+    proc = run_cli("sync", "--as-of", "2026-11-10", cwd=tmp_path)
+    assert "column 'Amount', row 3: 'abc' is not a number" in proc.stderr, proc.stderr
 
 
 def test_csv_empty_and_header_only(tmp_path):

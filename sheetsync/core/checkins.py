@@ -27,6 +27,7 @@ from sheetsync.core.dates import DateFormatError, excel_serial_to_timestamp, par
 from sheetsync.core.model import ObjectiveConfig
 from sheetsync.core.numbers import NumberFormatError, is_missing, parse_number
 from sheetsync.core.snapshot import week_key
+from sheetsync.core.sources import BOOKKEEPING_COLUMNS, FILE_COLUMN
 from sheetsync.errors import ExitCode, SheetsyncError
 
 CONFIDENCES = ("on_track", "at_risk", "off_track")
@@ -337,17 +338,18 @@ def read_frame(
     a Form's `Timestamp` is used.
     """
     names = list(frame.columns)
+    listed = ", ".join(str(n) for n in names if n not in BOOKKEEPING_COLUMNS)
     where = f"checkins source {origin!r}"
     date_column = columns.date
     if date_column not in names and columns.date == CheckInColumns.date and "Timestamp" in names:
         date_column = "Timestamp"
     missing = [c for c in (columns.kr, date_column) if c not in names]
     if missing:
-        return [], [f"{where}: no column {', '.join(repr(m) for m in missing)} (columns: {', '.join(map(str, names))})"]
+        return [], [f"{where}: no column {', '.join(repr(m) for m in missing)} (columns: {listed})"]
     if not any(c in names for c in (columns.confidence, columns.comment, columns.value)):
         return [], [
             f"{where}: none of the columns {columns.confidence!r}, {columns.comment!r}, {columns.value!r} "
-            f"is there (columns: {', '.join(map(str, names))})"
+            f"is there (columns: {listed})"
         ]
     matcher = KRMatcher(krs)
     out: list[CheckIn] = []
@@ -357,13 +359,14 @@ def read_frame(
         return frame[name].tolist() if name in names else [None] * len(frame)
 
     rows = frame[row_column].tolist() if row_column and row_column in names else list(range(2, len(frame) + 2))
-    for row, kr, when, confidence, comment, value, by in zip(
-        rows, col(columns.kr), col(date_column), col(columns.confidence), col(columns.comment),
+    files = [f" of {name}" for name in frame[FILE_COLUMN]] if FILE_COLUMN in names else [""] * len(frame)
+    for row, file, kr, when, confidence, comment, value, by in zip(
+        rows, files, col(columns.kr), col(date_column), col(columns.confidence), col(columns.comment),
         col(columns.value), col(columns.by), strict=True,
     ):  # fmt: skip
         checkin, row_warnings = read_row(
             RowCells(_int(row), kr, when, confidence, comment, value, by),
-            matcher, where=f"{where} row {row}", origin=origin, dayfirst=dayfirst, decimal=decimal,
+            matcher, where=f"{where} row {row}{file}", origin=origin, dayfirst=dayfirst, decimal=decimal,
             thousands=thousands,
         )  # fmt: skip
         warnings += row_warnings

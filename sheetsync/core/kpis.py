@@ -35,7 +35,7 @@ from sheetsync.core.periods import (
     span,
 )
 from sheetsync.core.snapshot import LastGood
-from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.core.sources import BOOKKEEPING_COLUMNS, ROW_COLUMN, row_name, row_name_at
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ExitCode, SheetsyncError
 
@@ -304,13 +304,14 @@ def _header_row_hint(column: str, frame: pd.DataFrame | None, kpi: KPIConfig) ->
         return ""
     top = frame.iloc[:_HEADER_SEARCH_ROWS]
     wanted = column.strip().casefold()
-    columns = [top[label] for label in top.columns if label != ROW_COLUMN]
+    columns = [top[label] for label in top.columns if label not in BOOKKEEPING_COLUMNS]
     for position in range(len(top)):  # row by row: the topmost holding it, not a totals row's label lower down
         for cells in columns:
             cell = cells.iloc[position]
             if isinstance(cell, str) and cell.strip().casefold() == wanted:
                 row = top[ROW_COLUMN].iloc[position]
-                return f"; {cell!r} is a cell of row {row}: set header_row = {row} on sources.{kpi.source}"
+                where = row_name_at(top, position)
+                return f"; {cell!r} is a cell of {where}: set header_row = {row} on sources.{kpi.source}"
     return ""
 
 
@@ -346,10 +347,10 @@ def _totals_row_note(values: np.ndarray, index: np.ndarray | None, frame: pd.Dat
     if total == 0 or abs(float(chosen[last]) - total) > max(0.01, 1e-9 * abs(total)):
         return []
     label = last if index is None else int(index[last])
-    row = frame.at[label, ROW_COLUMN] if ROW_COLUMN in frame.columns else label
     cell = f"{float(chosen[last]):,.2f}".removesuffix(".00")
     return [
-        f"kpis.{kpi.id}: row {row} of source {kpi.source!r} holds the sum of the {len(present) - 1} rows above it"
+        f"kpis.{kpi.id}: source {kpi.source!r}, {row_name(frame, label)}, holds the sum of the {len(present) - 1}"
+        " rows above it"
         f" in {kpi.column!r} ({cell}): a totals row, counted twice by a KPI without a date_column;"
         " leave it out with a filter on its label, or give the KPI a date_column"
     ]
@@ -361,9 +362,8 @@ def _cell_warnings(
     """'source 'x', column 'y', row 14: 'abc' is not a number (skipped)', capped."""
     out = []
     for label, value in bad[:MAX_CELL_WARNINGS]:
-        row = frame.at[label, ROW_COLUMN] if ROW_COLUMN in frame.columns else label
         quoted = f"'{shown(value)}'"
-        out.append(f"source {source!r}, column {column!r}, row {row}: {quoted} is not {what} (skipped)")
+        out.append(f"source {source!r}, column {column!r}, {row_name(frame, label)}: {quoted} is not {what} (skipped)")
     if len(bad) > MAX_CELL_WARNINGS:
         out.append(
             f"source {source!r}, column {column!r}: {len(bad) - MAX_CELL_WARNINGS} more cells are not {what} (skipped)"
@@ -577,12 +577,8 @@ class ColumnCache:
 
     def _cells(self, positions: tuple[int, ...], column: str, first: int = 3) -> str:
         """"row 5 ('19/10/2026'), row 9 ('25/10/2026') and 4 more": a bounded list of cells."""
-        rows = self.frame[ROW_COLUMN] if ROW_COLUMN in self.frame.columns else None
         values = self.series(column)
-        parts = [
-            f"row {int(rows.iloc[p]) if rows is not None else p} ('{shown(values.iloc[p], 40)}')"
-            for p in positions[:first]
-        ]
+        parts = [f"{row_name_at(self.frame, p)} ('{shown(values.iloc[p], 40)}')" for p in positions[:first]]
         more = f" and {len(positions) - first} more" if len(positions) > first else ""
         return ", ".join(parts) + more
 
@@ -830,14 +826,14 @@ def prepare_kpi_rows(
 ) -> tuple[KPIRows, list[str]]:
     """Clean a (source-filtered) frame into one KPI's sorted values, with cell warnings."""
     columns = frame.columns
-    if len(columns) == (ROW_COLUMN in columns):
+    if len(columns) == len(BOOKKEEPING_COLUMNS.intersection(columns)):
         raise KPIDataError(
             f"kpis.{kpi.id}: source {kpi.source!r} has no columns (the file or sheet is empty)",
             key=f"kpis.{kpi.id}", source=kpi.source,
         )
     for kind, column in (("column", kpi.column), ("date_column", kpi.date_column)):
         if column is not None and column not in columns:
-            raise _missing_column(kind, column, kpi, [c for c in columns if c != ROW_COLUMN], frame)
+            raise _missing_column(kind, column, kpi, [c for c in columns if c not in BOOKKEEPING_COLUMNS], frame)
     if cache is None or cache.frame is not frame:
         frame = frame.reset_index(drop=True)
         cache = ColumnCache(frame, source, tz)

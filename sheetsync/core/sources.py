@@ -12,6 +12,29 @@ import pandas as pd
 ROW_COLUMN = "__row__"
 """Frame column holding each row's number in the original sheet, for messages users can act on."""
 
+FILE_COLUMN = "__file__"
+"""Frame column naming the file each row came from, in a source that stacks several (a glob):
+"row 3" alone would not say which file's third row."""
+
+BOOKKEEPING_COLUMNS = frozenset({ROW_COLUMN, FILE_COLUMN})
+"""The columns a connector adds for messages, never the sheet's own."""
+
+
+def row_name(frame: pd.DataFrame, label: Any) -> str:
+    """'row 14', or 'row 14 of b.csv' in a stacked source: where the cell at index `label` is."""
+    if ROW_COLUMN not in frame.columns:
+        return f"row {label}"
+    row = f"row {int(frame.at[label, ROW_COLUMN])}"
+    return f"{row} of {frame.at[label, FILE_COLUMN]}" if FILE_COLUMN in frame.columns else row
+
+
+def row_name_at(frame: pd.DataFrame, position: int) -> str:
+    """`row_name` of the row at `position` (0-based) in the frame."""
+    if ROW_COLUMN not in frame.columns:
+        return f"row {position}"
+    row = f"row {int(frame[ROW_COLUMN].iloc[position])}"
+    return f"{row} of {frame[FILE_COLUMN].iloc[position]}" if FILE_COLUMN in frame.columns else row
+
 
 @dataclass
 class SourceData:
@@ -45,4 +68,4 @@ class SourceData:
     def columns(self) -> list[str]:
         if self.table_columns is not None:
             return list(self.table_columns)
-        return [c for c in self.frame.columns if c != ROW_COLUMN]
+        return [c for c in self.frame.columns if c not in BOOKKEEPING_COLUMNS]

@@ -24,7 +24,7 @@ from sheetsync.core.dates import excel_serial, parse_date
 from sheetsync.core.display import bounded_names
 from sheetsync.core.expressions.syntax import ARITH_OPS, ExpressionError
 from sheetsync.core.numbers import parse_number
-from sheetsync.core.sources import ROW_COLUMN
+from sheetsync.core.sources import BOOKKEEPING_COLUMNS
 from sheetsync.core.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -353,7 +353,7 @@ def negate(condition: Any) -> Any:
 
 def unknown_column_message(name: str, names: Collection[str]) -> str:
     """Suggests and lists the columns, without the row numbers a sheet's frame keeps for messages."""
-    usable = [str(n) for n in names if n != ROW_COLUMN]
+    usable = [str(n) for n in names if n not in BOOKKEEPING_COLUMNS]
     return f"unknown column {name!r}{did_you_mean(name, usable)}; available columns: {bounded_names(usable)}"
 
 
