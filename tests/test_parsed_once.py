@@ -94,6 +94,8 @@ def test_changes_and_schedule_entries_are_held_parsed(tmp_path: Path) -> None:
     assert [spec.text for spec in config.schedule.digest] == ["monday 08:00"]  # the default, parsed too
     assert parse_change("+15%").target(200.0) == pytest.approx(230.0)
     assert parse_change("-5").target(200.0) == 195.0
+    assert parse_change("+10%").target(111.0) == 122.1  # exactly: not 111 * 1.1's 122.10000000000001
+    assert parse_change("+33%").target(0.3) == 0.399
     assert KeyResultConfig(id="K", title="t", kpi="k", start=1.0, change="+10%").change == "+10%"
     with pytest.raises(ConfigError, match="'lots' is not a change"):
         KeyResultConfig(id="K", title="t", kpi="k", change="lots")

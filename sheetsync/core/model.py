@@ -11,6 +11,7 @@ same as the line in config.toml.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
@@ -79,7 +80,10 @@ class Change(ParsedText):
     relative: bool
 
     def target(self, anchor: float) -> float:
-        return anchor * (1 + self.amount) if self.relative else anchor + self.amount
+        """The baseline moved by the change, to 12 significant digits: 111 up 10% is 122.1 in the
+        tracker's cells and the JSON, not the 122.10000000000001 that 111 * 1.1 makes."""
+        moved = anchor * (1 + self.amount) if self.relative else anchor + self.amount
+        return float(f"{moved:.12g}") if math.isfinite(moved) else moved
 
 
 def parse_change(text: str) -> Change:
