@@ -117,31 +117,31 @@ def test_a_backfill_dates_a_check_in_without_a_date_on_its_as_of_day_at_the_late
     from tests.helpers import ROOT
 
     config = load_config(ROOT / "config.toml")
-    got, _ = tab_checkins(config, tab(row("O1-KR1", "At risk", value=3)), [], dt.date(2026, 11, 25))
+    got, _, _ = tab_checkins(config, tab(row("O1-KR1", "At risk", value=3)), [], dt.date(2026, 11, 25))
     (checkin,) = got  # read on any later day (today), for W48 as of Wednesday 25 November
     assert checkin.week == "2026-W48" and checkin.when <= dt.datetime(2026, 11, 25, 23, 59, 59)
 
 
 def test_tab_rows_belong_to_their_week_and_keep_their_date_on_re_runs():
     now = at("2026-11-25", 10)
-    first, restated, warnings = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped"), row("O1-KR2")),
+    first, restated, warnings, _ = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped"), row("O1-KR2")),
                                             KRS, [], now=now, week="2026-W48")  # fmt: skip
     assert warnings == []
     assert [(c.kr_id, c.week, c.when, c.confidence, c.by) for c in first] == [
         ("O1-KR1", "2026-W48", now, "at_risk", "Ana")]
     assert restated == {("tracker", "2026-W48", "O1-KR1"), ("tracker", "2026-W48", "O1-KR2")}
     # The next sync reads the row back as sheetsync rewrote it (its Date filled in): same check-in, same time.
-    again, _, _ = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped", date=dt.datetime(2026, 11, 25))),
+    again, _, _, _ = ci.read_tab(tab(row("O1-KR1", "At risk", "supplier slipped", date=dt.datetime(2026, 11, 25))),
                               KRS, first, now=at("2026-11-26"), week="2026-W48")  # fmt: skip
     assert again == first
     # The owner changes the comment but not the date sheetsync wrote: it is a new check-in, dated now.
-    edited, _, _ = ci.read_tab(tab(row("O1-KR1", "Off track", "lost the supplier", date=dt.datetime(2026, 11, 25))),
+    edited, _, _, _ = ci.read_tab(tab(row("O1-KR1", "Off track", "lost the supplier", date=dt.datetime(2026, 11, 25))),
                                KRS, first, now=at("2026-11-27"), week="2026-W48")  # fmt: skip
     assert edited[0].when == at("2026-11-27") and edited[0].confidence == "off_track"
     merged = ci.merge(first, edited, restated={("tracker", "2026-W48", "O1-KR1")})
     assert merged == edited  # the tab restates the week: one check-in, not two
     # Read after the week ended (Monday's sync), a row undated still belongs to its week.
-    late, _, _ = ci.read_tab(tab(row("O1-KR2", 3)), KRS, [], now=at("2026-11-30", 7), week="2026-W49")
+    late, _, _, _ = ci.read_tab(tab(row("O1-KR2", 3)), KRS, [], now=at("2026-11-30", 7), week="2026-W49")
     assert late[0].week == "2026-W48" and late[0].when == dt.datetime(2026, 11, 29, 23, 59, 59)
     assert late[0].confidence == "off_track"
 
@@ -149,12 +149,12 @@ def test_tab_rows_belong_to_their_week_and_keep_their_date_on_re_runs():
 def test_a_cleared_row_withdraws_its_check_in_and_other_weeks_stay():
     old = CheckIn("O1-KR1", "2026-W47", at("2026-11-18"), "on_track", origin="tracker")
     this = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="tracker")
-    fresh, restated, _ = ci.read_tab(tab(row("O1-KR1")), KRS, [old, this], now=at("2026-11-25"), week="2026-W48")
+    fresh, restated, _, _ = ci.read_tab(tab(row("O1-KR1")), KRS, [old, this], now=at("2026-11-25"), week="2026-W48")
     assert fresh == [] and ci.merge([old, this], fresh, restated=restated) == [old]
 
 
 def test_a_tab_without_its_header_is_one_warning():
-    fresh, restated, warnings = ci.read_tab(TabRows(("a", "b"), ((1, 2),)), KRS, [], now=at("2026-11-25"),
+    fresh, restated, warnings, _ = ci.read_tab(TabRows(("a", "b"), ((1, 2),)), KRS, [], now=at("2026-11-25"),
                                             week="2026-W48")  # fmt: skip
     assert (fresh, restated) == ([], set())
     assert "no 'Key result' and 'Confidence' columns" in warnings[0]

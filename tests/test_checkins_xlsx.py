@@ -149,6 +149,30 @@ def test_a_bad_cell_is_a_warning_naming_the_row_and_the_rest_is_kept(work: Path)
                for w in results["warnings"])  # fmt: skip
 
 
+def test_cells_that_cannot_be_read_stay_in_the_tab_as_typed_and_the_rest_of_the_row_counts(work: Path):
+    """Nothing typed is lost: the rewritten tab shows an unreadable cell as its owner left it."""
+    sync(work, "2026-11-24", "first.json")  # W48: 23-29 Nov
+    type_checkins(work / TRACKER, {
+        "O1-KR1": {"Confidence": "maybe", "Comment": "we will see", "Date": "the 25th"},
+        "O1-KR2": {"Confidence": "At risk", "Comment": "two lost", "Date": "25/11/2026"},  # day-first: 25 Nov
+        "O2-KR1": {"Comment": "typo in the date", "Date": "05/11/2026"},  # 11 May or 5 Nov: neither in W48
+    })
+    for run in ("second.json", "third.json"):  # and again: the warning stays until the cell is mended
+        results = sync(work, "2026-11-24", run)
+        _, rows = checkins_tab(work / TRACKER)
+        assert (rows["O1-KR1"]["Confidence"], rows["O1-KR1"]["Comment"], rows["O1-KR1"]["Date"]) == (
+            "maybe", "we will see", "the 25th")
+        checkin = kr(results, "O1-KR1")["checkin"]
+        assert checkin["comment"] == "we will see" and checkin["confidence"] is None and checkin["week"] == "2026-W48"
+        assert any("row 2: Date: " in w and "dated 2026-11-24 instead" in w for w in results["warnings"])
+        assert kr(results, "O1-KR2")["checkin"]["date"] == "2026-11-25"
+        assert rows["O1-KR2"]["Date"] == datetime(2026, 11, 25)
+        assert kr(results, "O2-KR1")["checkin"]["date"] == "2026-11-23"  # kept inside its row's week
+        assert any("Date 2026-05-11 is before the row's week 2026-W48; dated 2026-11-23" in w
+                   for w in results["warnings"])
+        assert not any("check dayfirst" in w for w in results["warnings"])  # [checkins] has no such key
+
+
 def test_an_unreadable_tracker_is_not_overwritten(work: Path):
     sync(work, "2026-11-24", "first.json")
     (work / TRACKER).write_bytes(b"not a workbook")

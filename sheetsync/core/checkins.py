@@ -301,13 +301,16 @@ def read_row(
         shown = "an empty cell" if cells.kr is None or is_missing(cells.kr) else repr(str(cells.kr)[:80])
         warnings.append(f"{where}: no key result matches {shown}; the check-in is skipped")
         return None, warnings
+    week = parse_week(cells.week) if isinstance(cells.week, str) else None
     when: dt.datetime | None = None
     try:
-        when = parse_when(cells.when, dayfirst=dayfirst)
+        when = _typed_when(cells.when, dayfirst, week)
     except CheckInError as exc:
-        warnings.append(f"{where}: Date: {exc}; the check-in is skipped")
-        return None, warnings
-    week = parse_week(cells.week) if isinstance(cells.week, str) else None
+        if default_when is None:
+            warnings.append(f"{where}: Date: {exc}; the check-in is skipped")
+            return None, warnings
+        # A tab row belongs to its Week cell's week whatever its Date says: keep what was typed.
+        warnings.append(f"{where}: Date: {exc}; dated {default_when:%Y-%m-%d} instead")
     if when is None:
         when = default_when
     if week is None:
@@ -316,9 +319,35 @@ def read_row(
         warnings.append(f"{where}: the check-in has no date; it is skipped")
         return None, warnings
     if week_key(when.date()) != week:
-        # a tab row checked in after its week ended still belongs to the week it was written for
-        when = min(when, dt.datetime.combine(week_end(week), dt.time(23, 59, 59)))
+        # a tab row belongs to the week it was written for, whenever its Date says it was typed
+        moved = _inside(when, week)
+        if moved > when:  # late is ordinary (checked in after the week ended); before it is a typo
+            warnings.append(f"{where}: Date {when:%Y-%m-%d} is before the row's week {week}; dated {moved:%Y-%m-%d}")
+        when = moved
     return CheckIn(kr_id, week, when, confidence, comment, value, by, origin, cells.row), warnings
+
+
+def _typed_when(value: object, dayfirst: bool, week: str | None) -> dt.datetime | None:
+    """`parse_when`, except that a text date with both readings possible (05/11/2026) is read
+    the way that falls in `week`, the row's own, when only one does; and one that only the
+    other order can read (18/11/2026) is read that way."""
+    try:
+        when = parse_when(value, dayfirst=dayfirst)
+    except CheckInError as first:
+        if not isinstance(value, str):
+            raise
+        try:
+            return parse_when(value, dayfirst=not dayfirst)
+        except CheckInError:  # both orders were tried: no advice to set dayfirst
+            raise CheckInError(str(first).replace("; check dayfirst", "")) from None
+    if week is None or when is None or not isinstance(value, str) or week_key(when.date()) == week:
+        return when
+    try:
+        other = parse_when(value, dayfirst=not dayfirst)
+    except CheckInError:
+        return when
+    return other if other is not None and week_key(other.date()) == week else when
+
 
 
 def read_frame(
@@ -467,6 +496,17 @@ class TabRows:
     where: str = "Check-ins tab"
 
 
+@dataclass(frozen=True)
+class TypedCells:
+    """The owner's cells of a Check-ins tab row as typed, for a row sheetsync could not read in
+    full: the rewritten tab shows them as they were (with the warning), never blanks them."""
+
+    confidence: object
+    comment: object
+    value: object
+    when: object
+
+
 def read_tab(
     tab: TabRows,
     krs: Mapping[str, str],
@@ -474,8 +514,9 @@ def read_tab(
     *,
     now: dt.datetime,
     week: str,
-) -> tuple[list[CheckIn], set[tuple[str, str, str]], list[str]]:
-    """Check-ins typed into the tracker's Check-ins tab: (check-ins, restated keys, warnings).
+) -> tuple[list[CheckIn], set[tuple[str, str, str]], list[str], dict[tuple[str, str], TypedCells]]:
+    """Check-ins typed into the tracker's Check-ins tab: (check-ins, restated keys, warnings, and
+    the typed cells of each row with a cell it could not read, by (key result, week)).
 
     Each row belongs to the week in its Week cell (else `week`, the one the tab was written
     for). A row's date is the one typed in its Date cell; without one (or when the owner
@@ -486,12 +527,13 @@ def read_tab(
     index = {part: names.index(title.casefold()) for part, title in TAB_COLUMNS.items() if title.casefold() in names}
     if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
         return [], set(), [f"{tab.where}: no 'Key result' and 'Confidence' columns in its header row; "
-                           "nothing was read from it (restore the header to keep check-ins coming)"]
+                           "nothing was read from it (restore the header to keep check-ins coming)"], {}
     before = {(c.kr_id, c.week): c for c in known if c.origin == TRACKER_ORIGIN}
     matcher = KRMatcher(krs)
     out: list[CheckIn] = []
     restated: set[tuple[str, str, str]] = set()
     warnings: list[str] = []
+    typed: dict[tuple[str, str], TypedCells] = {}
 
     def cell(row: tuple[object, ...], part: str) -> object:
         i = index.get(part)
@@ -510,6 +552,8 @@ def read_tab(
             default_when=_inside(now, row_week), default_week=row_week,
         )  # fmt: skip
         warnings += row_warnings
+        if row_warnings and kr_id is not None:
+            typed[(kr_id, row_week)] = TypedCells(cells.confidence, cells.comment, cells.value, cells.when)
         if checkin is None:
             continue
         prev = before.get((checkin.kr_id, checkin.week))
@@ -520,7 +564,7 @@ def read_tab(
             elif cells.when is not None and checkin.date == prev.date:
                 checkin = replace(checkin, when=_inside(now, checkin.week))
         out.append(checkin)
-    return out, restated, warnings
+    return out, restated, warnings, typed
 
 
 def _inside(moment: dt.datetime, week: str) -> dt.datetime:

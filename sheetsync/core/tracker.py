@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -403,12 +403,15 @@ def checkin_cells(checkin: ci.CheckIn | None) -> tuple[Cell, Cell, Cell]:
 
 
 def checkin_rows(
-    result: SyncResult, owners: Mapping[str, str], units: Mapping[str, str]
+    result: SyncResult, owners: Mapping[str, str], units: Mapping[str, str],
+    typed: Mapping[tuple[str, str], ci.TypedCells] | None = None,
 ) -> tuple[tuple[Cell, ...], ...]:
     """One row per KR for the as-of week: what sheetsync knows, then the owner's cells.
 
     The owner's cells hold this week's check-in from the tab when there is one (so a re-run
-    shows what was typed); "Last check-in" is the one before this week, for context.
+    shows what was typed), or, for a row with a cell that could not be read, the cells exactly
+    as typed (`typed`: an unreadable date or confidence stays for its owner to mend, with the
+    warning, instead of turning blank); "Last check-in" is the one before this week, for context.
     """
     week = week_key(result.as_of)
     mine = ci.latest_per_week(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN)
@@ -418,14 +421,31 @@ def checkin_rows(
         unit = units.get(kr.kpi or "", kr.unit)
         now = mine.get((kr.id, week))
         earlier = ci.latest(before.get(kr.id, ()), kr.id, result.as_of)
-        rows.append((
+        known = (
             text(week), text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
             status_cell(kr.status), measure(kr.current, unit), text(describe_checkin(earlier, unit)),
+        )
+        if typed and (kept := typed.get((kr.id, week))) is not None:
+            rows.append((*known, *(as_typed(v, unit) for v in (kept.confidence, kept.comment, kept.value, kept.when))))
+            continue
+        rows.append((
+            *known,
             _cell(ci.confidence_label(now.confidence) if now and now.confidence else None),
             text(now.comment if now else None), measure(now.value if now else None, unit),
             day(now.date if now else None),
         ))
     return tuple(rows)
+
+
+def as_typed(value: object, unit: str) -> Cell:
+    """A cell an owner typed, written back as it was read: text as text, a number or a date as one."""
+    if isinstance(value, datetime):
+        return _cell(value, "date" if value.time() == time() else "datetime")
+    if isinstance(value, date):
+        return day(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return measure(float(value), unit)
+    return text(value)
 
 
 def describe_checkin(checkin: ci.CheckIn | None, unit: str = "") -> str | None:
@@ -603,13 +623,15 @@ def build_tracker(
     generated_at: datetime | None = None,
     timezone: str = "UTC",
     checkins_tab: bool = True,
+    typed_checkins: Mapping[tuple[str, str], ci.TypedCells] | None = None,
 ) -> TrackerContent:
     """Every tab of the tracker.
 
     `kr_history`/`kpi_history` are the history DB's rows (this week's included), `previous`
     is last week's snapshot (`History.previous(as_of)`): "change since last week" comes
     from it. `generated_at` is shown as the Updated time, in `timezone`. `checkins_tab`
-    adds the Check-ins tab owners type into (when check-ins come from the tracker itself).
+    adds the Check-ins tab owners type into (when check-ins come from the tracker itself);
+    `typed_checkins` are its rows sheetsync could not read in full, shown as typed.
     """
     if generated_at is not None and generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=UTC)
@@ -621,7 +643,7 @@ def build_tracker(
     units = units_by_kpi(result, kpi_history)
     owners = {o.id: o.owner for o in result.objectives}
     checkins = Tab(CHECKINS_TAB, (Table(
-        "checkins", CHECKIN_HEADER, checkin_rows(result, owners, units),
+        "checkins", CHECKIN_HEADER, checkin_rows(result, owners, units, typed_checkins or {}),
         choices=((CHECKIN_HEADER.index("Confidence"), tuple(ci.CONFIDENCE_LABELS.values())),),
     ),))  # fmt: skip
     tabs = (

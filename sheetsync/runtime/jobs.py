@@ -55,8 +55,11 @@ def write_json(result: SyncResult, path: str | Path) -> None:
     atomic_write_bytes(path, payload.encode("utf-8"))
 
 
-def tracker_content(config: Config, result: SyncResult, history: History) -> TrackerContent:
-    """The tracker for `result`, with history up to and including its week.
+def tracker_content(
+    config: Config, result: SyncResult, history: History, typed: Mapping[tuple[str, str], ci.TypedCells] | None = None
+) -> TrackerContent:
+    """The tracker for `result`, with history up to and including its week (and the Check-ins
+    tab's rows sheetsync could not read as the owners `typed` them).
 
     Built with the cyclic garbage collector paused: a large tracker is hundreds of thousands of
     small cells, none of them in a cycle, and full collections over them were two thirds of the
@@ -71,6 +74,7 @@ def tracker_content(config: Config, result: SyncResult, history: History) -> Tra
             generated_at=datetime.now(UTC),
             timezone=config.timezone,
             checkins_tab=config.checkins.from_tracker,
+            typed_checkins=typed or {},
         )
 
 
@@ -126,16 +130,17 @@ def write_tracker(config: Config, content: TrackerContent) -> str:
 
 def tab_checkins(
     config: Config, tab: ci.TabRows | None, known: list[ci.CheckIn], as_of: date
-) -> tuple[list[ci.CheckIn], list[str]]:
-    """History merged with what the Check-ins tab holds now, and warnings about its rows."""
+) -> tuple[list[ci.CheckIn], list[str], dict[tuple[str, str], ci.TypedCells]]:
+    """History merged with what the Check-ins tab holds now, warnings about its rows, and the
+    typed cells of the rows it could not read in full (written back as they were)."""
     if tab is None:
-        return known, []
+        return known, [], {}
     # A row with no Date is dated now, but never after the as-of day: a backfill of last week
     # must not date a check-in (and a manual value) later than the week it is run for.
     now = min(datetime.now(config.zone).replace(tzinfo=None), datetime.combine(as_of, time(23, 59, 59)))
     krs = {kr.id: kr.title for _, kr in config.key_results()}
-    fresh, restated, warnings = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of))
-    return ci.merge(known, fresh, restated=restated), warnings
+    fresh, restated, warnings, typed = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of))
+    return ci.merge(known, fresh, restated=restated), warnings, typed
 
 
 def results_for(
@@ -180,7 +185,7 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
     tracker = open_tracker(config)  # one rule for every failure: a failing source never freezes it
     with History.for_state_dir(config.state_dir) as history:
         known = history.checkins() if config.checkins.enabled else []
-        checkins, warnings = tab_checkins(config, tracker.checkins, known, day)
+        checkins, warnings, typed = tab_checkins(config, tracker.checkins, known, day)
         result = results_for(config, day, history, data=data, checkins=checkins, checkin_warnings=warnings)
         outcome = SyncOutcome(result)
         _log_sources(result)
@@ -188,7 +193,7 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
         # be written rolls the history back, so a re-run starts from the same state.
         with history.transaction():
             history.record(result)
-            written = tracker.write(tracker_content(config, result, history))
+            written = tracker.write(tracker_content(config, result, history, typed))
             outcome.outputs.append(written)
             if config.tracker.type == "gsheet":
                 outcome.tracker_url = written
@@ -262,7 +267,7 @@ def run_reminders(
     day = as_of or today(config)
     checkins = stored_checkins(config)
     if config.checkins.from_tracker:
-        checkins, _ = tab_checkins(config, open_tracker(config).checkins, checkins, day)
+        checkins, _, _ = tab_checkins(config, open_tracker(config).checkins, checkins, day)
     reminders, nobody = ci.due_reminders(config.objectives, checkins, day)
     if nobody:
         log.warning("no reminder for %s: set owner_email on the key result or its objective", ", ".join(nobody))
