@@ -282,3 +282,23 @@ def test_manual_kr_config_errors(tmp_path, change, message):
     with pytest.raises(ConfigError) as info:
         load(tmp_path, base=CONFIG.replace(*change))
     assert str(info.value).startswith(message), str(info.value)
+
+
+def test_a_new_quarter_starts_its_manual_key_results_and_check_ins_afresh(tmp_path):
+    """Q4's 3 hires are not Q1's: a manual KR, like a KPI's last good value, keeps to its period."""
+    from sheetsync.runtime.pipeline import compute
+
+    q4 = [CheckIn("KR2", "2026-W47", at("2026-11-18"), "on_track", "three offers signed", 3.0, "Ana", "tracker"),
+          CheckIn("KR1", "2026-W53", at("2026-12-30"), "at_risk", "holidays", None, "Lead", "tracker")]
+    config = load(tmp_path, base=CONFIG.replace('"2026-Q4"', '"2027-Q1"'))
+    (tmp_path / "s.csv").write_text("v\n4\n", encoding="utf-8")
+    from connectors.csv_source import read_csv_source
+
+    data = {"s": read_csv_source(config.sources["s"])}
+    result = compute(config, data, dt.date(2027, 1, 6), checkins=q4)
+    kr2 = next(k for k in result.key_results if k.id == "KR2")
+    assert kr2.current is None and kr2.status == "no_data" and kr2.checkin is None
+    kr1 = next(k for k in result.key_results if k.id == "KR1")
+    assert kr1.checkin is None  # 30 Dec is in Q4, though its ISO week (2026-W53) runs into January
+    again = compute(load(tmp_path), data, dt.date(2026, 12, 31), checkins=q4)  # in Q4 they count
+    assert next(k for k in again.key_results if k.id == "KR2").current == 3.0

@@ -26,6 +26,7 @@ import pandas as pd
 from sheetsync.core.dates import DateFormatError, excel_serial_to_timestamp, parse_date
 from sheetsync.core.model import ObjectiveConfig
 from sheetsync.core.numbers import NumberFormatError, is_missing, parse_number
+from sheetsync.core.periods import Period
 from sheetsync.core.snapshot import week_key
 from sheetsync.core.sources import BOOKKEEPING_COLUMNS, FILE_COLUMN
 from sheetsync.errors import ExitCode, SheetsyncError
@@ -602,6 +603,12 @@ class ManualValue:
     checkin: CheckIn | None
     stale: str | None = None  # no value came in this week: the last one is shown, with its date
     note: str | None = None  # no value at all yet
+
+
+def in_period(checkins: Iterable[CheckIn], period: Period) -> list[CheckIn]:
+    """The check-ins dated within `period` (from its first day on): a new quarter's key results
+    start with none, as their KPIs start with no last good value."""
+    return [c for c in checkins if c.date >= period.start]
 
 
 def manual_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date, unit_text: Any = None) -> ManualValue:

@@ -415,7 +415,7 @@ def checkin_rows(
     """
     week = week_key(result.as_of)
     mine = ci.latest_per_week(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN)
-    before = ci.by_kr(c for c in result.checkins if c.week < week)
+    before = ci.by_kr(c for c in ci.in_period(result.checkins, result.period) if c.week < week)
     rows = []
     for kr in result.key_results:
         unit = units.get(kr.kpi or "", kr.unit)

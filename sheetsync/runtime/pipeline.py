@@ -113,7 +113,7 @@ def compute(
         known = ci.merge(known, from_source)
         source_warnings[source].extend(found_warnings)
 
-    grouped = ci.by_kr(known)
+    grouped = ci.by_kr(ci.in_period(known, period))  # last quarter's value or confidence is not this one's
     key_results: dict[str, list[KeyResultResult]] = {}
     for objective, kr in config.key_results():
         if kr.manual:
