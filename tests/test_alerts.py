@@ -165,6 +165,38 @@ def daily_project(tmp_path: Path, digest: str = "", alerts: str = "") -> Path:
     return config
 
 
+def test_switching_kpi_crossed_on_later_takes_a_kpi_already_past_its_level_as_the_baseline() -> None:
+    _, state = evaluate(AlertsConfig(kr_status_worse=True), with_kpi(0.81), None)  # below both levels
+    on = AlertsConfig(kr_status_worse=True, kpi_crossed=True)
+    events, state = evaluate(on, with_kpi(0.79), state)
+    assert events == []  # nothing crossed: it was below its target and warning level all along
+    events, state = evaluate(on, with_kpi(0.95), state)
+    assert [(e.key, e.event) for e in events] == [("kpi_crossed:target:csat", "cleared"),
+                                                  ("kpi_crossed:warn:csat", "cleared")]
+
+
+def test_a_backfill_alerts_nothing_and_a_new_period_starts_from_a_baseline() -> None:
+    from sheetsync.core.periods import parse_period
+
+    def status(value: str, day: date, period: str = "2026-Q4"):
+        return replace(result([objective("O1", [kr("O1-KR1", "O1", 50, value, title="Grow sales")])]),
+                       as_of=day, period=parse_period(period))
+
+    rules = AlertsConfig(kr_status_worse=True)
+    events, state = evaluate(rules, status("on_track", date(2026, 11, 23)), None)
+    events, state = evaluate(rules, status("at_risk", date(2026, 11, 30)), state)
+    assert [(e.key, e.event) for e in events] == [("kr_status_worse:O1-KR1", "started")]
+    events, backfilled = evaluate(rules, status("on_track", date(2026, 11, 23)), state)  # re-run last week
+    assert events == [] and backfilled.to_json() == state.to_json()
+    events, state = evaluate(rules, status("at_risk", date(2026, 12, 1)), backfilled)
+    assert events == []  # still the slip that already alerted, not a second one
+    events, state = evaluate(rules, status("on_track", date(2027, 1, 6), "2027-Q1"), state)
+    assert events == []  # a new quarter's first sync clears nothing: Q1's statuses start afresh
+    assert state.active == {} and state.period == "2027-Q1"
+    events, state = evaluate(rules, status("off_track", date(2027, 1, 13), "2027-Q1"), state)
+    assert [(e.key, e.event) for e in events] == [("kr_status_worse:O1-KR1", "started")]
+
+
 def test_five_daily_syncs_give_exactly_two_alerts_across_restarts(tmp_path: Path) -> None:
     """A KPI crosses its warning level on Tuesday, stays on Wednesday, crosses back on Thursday."""
     daily_project(tmp_path)

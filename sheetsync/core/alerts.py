@@ -9,9 +9,11 @@ like at the last sync, is an `AlertState` the caller keeps (in the history datab
 across runs and restarts.
 
 The first evaluation (no state yet) only records the baseline: nothing alerts for what
-was already true before alerts were switched on. A KPI without a value (its source failed,
-no rows yet) keeps its conditions as they were: a missing number is not a recovery, and the
-`source_failed_runs` rule is what reports the failure.
+was already true before alerts were switched on, and so does the first of a new OKR period
+(its key results start afresh). A sync for an earlier day than the last (a backfill) alerts
+nothing and leaves the state as it was: today's conditions did not start or clear then.
+A KPI without a value (its source failed, no rows yet) keeps its conditions as they were: a
+missing number is not a recovery, and the `source_failed_runs` rule is what reports the failure.
 
 Pure: results in, events and the next state out.
 """
@@ -54,11 +56,13 @@ class AlertState:
     kpi_bad: dict[str, bool] = field(default_factory=dict)  # "warn:csat" -> on the wrong side of the level
     source_failures: dict[str, int] = field(default_factory=dict)  # failed syncs in a row
     active: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> {"since": as_of, "from": status}
+    as_of: str | None = None  # the day and the period of the sync this state is from
+    period: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(
             {"kr_status": self.kr_status, "kpi_bad": self.kpi_bad, "source_failures": self.source_failures,
-             "active": self.active}, sort_keys=True,
+             "active": self.active, "as_of": self.as_of, "period": self.period}, sort_keys=True,
         )
 
     @classmethod
@@ -69,7 +73,14 @@ class AlertState:
             kpi_bad={k: bool(v) for k, v in data.get("kpi_bad", {}).items()},
             source_failures={k: int(v) for k, v in data.get("source_failures", {}).items()},
             active={k: dict(v) for k, v in data.get("active", {}).items()},
+            as_of=data.get("as_of"),
+            period=data.get("period"),
         )
+
+
+def is_baseline(result: SyncResult, state: AlertState | None) -> bool:
+    """Whether `result` only records a baseline: no state yet, or the state of another OKR period."""
+    return state is None or state.period not in (None, result.period.name)
 
 
 def evaluate(rules: AlertsConfig, result: SyncResult, state: AlertState | None) -> tuple[list[AlertEvent], AlertState]:
@@ -77,11 +88,15 @@ def evaluate(rules: AlertsConfig, result: SyncResult, state: AlertState | None) 
 
     With `state` None (the first sync with alerts on) nothing alerts: the state is the baseline.
     """
+    as_of = result.as_of.isoformat()
+    if is_baseline(result, state):
+        state = None  # a new period: a baseline, not a comparison with last quarter's statuses
+    if state is not None and state.as_of is not None and as_of < state.as_of:
+        return [], state  # a backfill: nothing started or cleared today because of it
     baseline = state is None
     before = state or AlertState()
-    after = AlertState(active=dict(before.active))
+    after = AlertState(active=dict(before.active) if state else {}, as_of=as_of, period=result.period.name)
     events: list[AlertEvent] = []
-    as_of = result.as_of.isoformat()
 
     def start(key: str, rule: str, ref: str, title: str, message: str, **extra: str) -> None:
         after.active[key] = {"since": as_of, **extra}
@@ -139,7 +154,8 @@ def evaluate(rules: AlertsConfig, result: SyncResult, state: AlertState | None) 
             limit = display.value(threshold, kpi.unit)
             title = display.one_line(kpi.title, 120)
             if bad and key not in before.active:
-                if name not in before.kpi_bad:  # first seen (baseline, or a new KPI): already on that side
+                if before.kpi_bad.get(name) is not False:
+                    # first seen (baseline, a new KPI, or the rule just switched on): already on that side
                     after.active[key] = {"since": as_of}
                     continue
                 side = "below" if sign > 0 else "above"

@@ -29,7 +29,7 @@ from connectors import smtp_mailer, webhooks
 from connectors.atomic import atomic_write_bytes
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
 from connectors.webhooks import Webhook, WebhookError
-from sheetsync.core.alerts import AlertEvent, AlertState, evaluate
+from sheetsync.core.alerts import AlertEvent, AlertState, evaluate, is_baseline
 from sheetsync.core.digest import ALL, web_link
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
@@ -103,7 +103,7 @@ def run_alerts(
         saved = history.alert_state()
         state = AlertState.from_json(saved) if saved else None
         events, after = evaluate(rules, result, state)
-        outcome.events, outcome.baseline = events, state is None
+        outcome.events, outcome.baseline = events, is_baseline(result, state)
         if events:
             _queue(config, result, events, outbox, web_link(tracker_url or _tracker_link(config)))
         history.save_alerts(after.to_json(), [(result.as_of.isoformat(), e.rule, e.key, e.event, e.message)
