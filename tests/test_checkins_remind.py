@@ -17,7 +17,7 @@ from sheetsync.runtime.delivery import DigestOutcome
 from sheetsync.runtime.scheduler import Scheduler
 from tests.helpers import copy_example, run_cli
 from tests.test_checkins_xlsx import TRACKER, sync, type_checkins
-from tests.test_digest_smtp import smtp  # noqa: F401  (the loopback SMTP server fixture)
+from tests.test_digest_smtp import free_port, set_port, smtp  # noqa: F401  (smtp: the loopback SMTP server fixture)
 
 FRIDAY = "2026-11-27"  # in 2026-W48
 
@@ -82,6 +82,42 @@ retries = 1
     assert proc.returncode == 0, proc.stderr
     assert sorted(rcpt[0] for _, rcpt, _ in inbox.received) == ["bo@acme.example", "support-lead@acme.example"]
     assert remind(tmp_path).stdout.count("was already sent") == 2 and len(inbox.received) == 2
+
+
+@pytest.mark.parametrize("flushed_by", ["remind", "digest"])
+def test_a_reminder_queued_in_an_smtp_outage_is_dropped_once_its_owner_has_checked_in(
+    tmp_path: Path, smtp, flushed_by: str  # noqa: F811
+):
+    """A reminder saying "no check-in yet" must not go out after the check-in came, whichever run
+    next delivers the queue (the next remind, or the digest)."""
+    controller, inbox = smtp
+    config = project(tmp_path, f"""[digest]
+to = ["leadership@acme.example"]
+from = "OKR bot <okrs@acme.example>"
+smtp_host = "127.0.0.1"
+smtp_port = {free_port()}
+security = "none"
+timeout = 5
+retries = 1
+""")
+    sync(tmp_path, "2026-11-24", "r.json")
+    assert remind(tmp_path).returncode == 1  # SMTP down: both reminders wait in the outbox
+    pending = tmp_path / "outbox" / "pending"
+    assert len(list(pending.glob("*reminder*.eml"))) == 2
+    type_checkins(tmp_path / TRACKER, {"O2-KR1": {"Confidence": "At risk", "Comment": "slow month"}})
+    sync(tmp_path, "2026-11-26", "s.json")  # Bo's one key result is checked in; support-lead's are not
+    set_port(config, controller.port)
+    if flushed_by == "remind":
+        proc = remind(tmp_path)
+    else:
+        proc = run_cli("digest", "--config", "config.toml", "--as-of", FRIDAY, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "dropped the queued 2026-W48 reminder for bo@acme.example: every key result it named has a check-in" \
+        " now" in proc.stdout
+    reminded = [rcpt for _, rcpt, _ in inbox.received if "leadership@acme.example" not in rcpt]
+    assert reminded == [["support-lead@acme.example"]]
+    assert not list(pending.glob("*.eml"))
+    assert "for reminder " not in proc.stdout  # ana's reminder, not the reminder's reminder
 
 
 def test_the_scheduler_runs_the_reminder_job(tmp_path: Path):

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -68,13 +68,20 @@ def audiences(config: DigestConfig) -> list[Audience]:
     return out
 
 
+REMINDER_AUDIENCE = "reminder "
+"""A reminder's audience is this and the owner's address: kept apart from the digests' in one record."""
+REMINDED_KRS_HEADER = "X-Sheetsync-Key-Results"
+"""The key results a reminder names, so a queued one whose owner has checked in since is dropped."""
+
+
 @dataclass
 class Delivery:
     """What happened to one digest (or one queued message) in this run."""
 
     audience: str
     week: str
-    action: str  # sent | written | already_sent | pending | delivered_pending | superseded | would_send | skipped
+    action: str  # sent | written | already_sent | pending | delivered_pending | superseded | withdrawn | would_send
+    # | skipped
     recipients: tuple[str, ...] = ()
     subject: str = ""
     path: Path | None = None
@@ -94,19 +101,21 @@ class Delivery:
             return self._describe_post()
         who = ", ".join(self.recipients) or "no recipients"
         where = f" ({self.path})" if self.path else ""
+        audience = self.audience.removeprefix(REMINDER_AUDIENCE)  # "reminder ana@..." is ana's reminder
         return {
-            "sent": f"sent the {self.week} {self.kind} for {self.audience} to {who}{where}",
-            "written": f"wrote the {self.week} {self.kind} for {self.audience} to {self.path} "
+            "sent": f"sent the {self.week} {self.kind} for {audience} to {who}{where}",
+            "written": f"wrote the {self.week} {self.kind} for {audience} to {self.path} "
             "(no smtp_host: not emailed)",
-            "already_sent": f"the {self.week} {self.kind} for {self.audience} was already sent; --force sends it again",
-            "pending": f"the {self.week} {self.kind} for {self.audience} was not delivered: {self.error}; "
+            "already_sent": f"the {self.week} {self.kind} for {audience} was already sent; --force sends it again",
+            "pending": f"the {self.week} {self.kind} for {audience} was not delivered: {self.error}; "
             f"kept in {self.path} for the next run",
-            "delivered_pending": f"sent the queued {self.week} {self.kind} for {self.audience}{where}",
-            "superseded": f"dropped the queued {self.week} {self.kind} for {self.audience}: a newer week replaces "
+            "delivered_pending": f"sent the queued {self.week} {self.kind} for {audience}{where}",
+            "superseded": f"dropped the queued {self.week} {self.kind} for {audience}: a newer week replaces "
             f"it{where}",
-            "would_send": f"would send the {self.week} {self.kind} for {self.audience} to {who}: {self.subject!r} "
+            "withdrawn": f"dropped the queued {self.week} {self.kind} for {audience}: {self.error}{where}",
+            "would_send": f"would send the {self.week} {self.kind} for {audience} to {who}: {self.subject!r} "
             f"({self.size / 1024:.0f} KB){where}",
-            "skipped": f"no {self.week} {self.kind} for {self.audience}: {self.error}",
+            "skipped": f"no {self.week} {self.kind} for {audience}: {self.error}",
         }[self.action]
 
     def _describe_post(self) -> str:
@@ -231,11 +240,25 @@ class _Run:
                 self.blocked = copy.copy(exc)  # not located: the caller locates this message's copy
             raise
 
-    def flush_pending(self) -> None:
+    def flush_pending(self, reminders_due: Collection[str] | None = None) -> None:
+        """Deliver what earlier runs queued, except what a newer week replaces and reminders no longer true.
+
+        A reminder run (`reminders_due`: the audiences it reminds now) makes this week's afresh
+        from the check-ins as they are now; any other run drops a queued reminder whose key
+        results have all been checked in since (the history's check-ins).
+        """
         for path in self.outbox.pending():
             message, week, audience = self.outbox.load(path)
+            kind = "reminder" if audience.startswith(REMINDER_AUDIENCE) else "digest"
             if week and week < self.week:
-                self.add(Delivery(audience, week, "superseded", path=self.outbox.supersede(path)))
+                self.add(Delivery(audience, week, "superseded", path=self.outbox.supersede(path), kind=kind))
+                continue
+            if kind == "reminder" and week == self.week and not self.dry_run and (
+                    reminders_due is not None or self._checked_in(message, week)):
+                reason = ("made again from this week's check-ins" if audience in (reminders_due or ())
+                          else "every key result it named has a check-in now")
+                self.add(Delivery(audience, week, "withdrawn", error=reason, kind=kind,
+                                  path=self.outbox.supersede(path)))
                 continue
             if week == self.week and self.force:
                 continue  # this run renders that digest afresh and replaces the file
@@ -248,7 +271,15 @@ class _Run:
             if self.history is not None:
                 self.history.mark_digest_sent(week, audience, str(message.get("Message-ID", "")) or None)
             self.add(Delivery(audience, week, "delivered_pending", message_recipients(message),
-                              path=self.outbox.mark_sent(path)))
+                              path=self.outbox.mark_sent(path), kind=kind))
+
+    def _checked_in(self, reminder: EmailMessage, week: str) -> bool:
+        """Whether every key result a queued reminder names has a check-in in `week` (in the history)."""
+        named = [kr for kr in str(reminder.get(REMINDED_KRS_HEADER, "")).split(",") if kr]
+        if not named or self.history is None:
+            return False
+        done = {c.kr_id for c in self.history.checkins() if c.week == week}
+        return all(kr in done for kr in named)
 
     def digest(self, audience: Audience) -> None:
         week = self.week
@@ -296,7 +327,7 @@ class _Run:
 
     def remind(self, reminder: Reminder, where: str) -> None:
         """One owner's check-in reminder, at most once a week (the digest's record and queue)."""
-        audience = f"reminder {reminder.email}"
+        audience = REMINDER_AUDIENCE + reminder.email
         week = self.week
         if self.history is not None and self.history.digest_sent(week, audience) and not self.force:
             self.add(Delivery(audience, week, "already_sent", (reminder.email,), kind="reminder"))
@@ -309,6 +340,7 @@ class _Run:
         rendered = render_reminder(reminder, project=self.config.name, week=week, where=where)
         message = build_message(rendered, sender=self.config.digest.sender, to=(reminder.email,), week=week,
                                 audience=audience, date=datetime.now(self.config.zone))  # fmt: skip
+        message[REMINDED_KRS_HEADER] = ",".join(kr_id for kr_id, _ in reminder.key_results)
         self.send_message(audience, (reminder.email,), message, rendered.subject, kind="reminder")
 
     def _mark(self, week: str, audience: str, message_id: str) -> None:
@@ -481,7 +513,7 @@ def deliver_reminders(
     try:
         with _run_lock(dry_run, config.state_dir):
             if run.settings is not None or run.blocked is not None:
-                run.flush_pending()
+                run.flush_pending(reminders_due={REMINDER_AUDIENCE + r.email for r in reminders})
             for reminder in reminders:
                 run.remind(reminder, where)
     finally:
