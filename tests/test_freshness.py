@@ -207,6 +207,13 @@ def test_a_source_that_stopped_arriving_carries_its_last_good_weekly_value():
     assert weekly.stale == "no rows after 22 Nov"
 
 
+def test_a_formula_over_a_stopped_sources_empty_week_is_no_number_and_no_division_by_zero():
+    result = compute(config(), {"sales": daily("2026-10-01", "2026-11-22")}, TUESDAY_1_DEC)
+    per_order = kpi(result, "per_order")  # weekly / paid over 23-29 Nov, when no rows came
+    assert per_order.value is None and per_order.stale and "no rows after 22 Nov" in per_order.stale
+    assert not any("division by zero" in w for w in result.warnings), result.warnings
+
+
 def test_a_baseline_that_cannot_be_computed_while_its_source_is_down_is_the_last_known_one():
     text = CONFIG.format(source_extra="", kpi_extra="", kr_extra="").replace(
         'id = "KR1"\nkpi = "revenue"\nstart = 0\ntarget = 1000',

@@ -1125,7 +1125,10 @@ def evaluate_kpi(
     through: date | None = None
     old: str | None = None
     if dated:
-        value = evaluator.value(kpi_id, start, end)
+        through, old = evaluator.freshness(kpi_id, as_of, end)
+        # An empty window of a source that stopped is no number, not a 0 (nor a formula's 0 / 0).
+        empty_and_old = bool(old) and (through is None or through < start)
+        value = None if empty_and_old else evaluator.value(kpi_id, start, end)
         prev_start, prev_end = previous_window(kpi, period, as_of, start)
         previous = evaluator.value(kpi_id, prev_start, prev_end, warn=False) if prev_end >= prev_start else None
         buckets = series_buckets(period.start, as_of, kpi.grain)
@@ -1134,9 +1137,6 @@ def evaluate_kpi(
             SeriesPoint(label, b_start, b_end, point, b_end <= as_of)
             for (label, b_start, b_end, *_), point in zip(buckets, points, strict=True)
         )
-        through, old = evaluator.freshness(kpi_id, as_of, end)
-        if old and (through is None or through < start):
-            value = None  # an empty window of a source that stopped is no number, not a 0
     else:
         value, previous, start, end = evaluator.value(kpi_id, None, None), None, None, None
     failed = evaluator.stale_reason(kpi_id)
