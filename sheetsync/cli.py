@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -390,7 +390,8 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
                 click.echo(f"✗ {got}")
                 continue
             assert isinstance(got, SourceData)
-            dated = "".join(f", {column} from {lo} to {hi}" for column, (lo, hi) in spans.get(name, {}).items())
+            dated = "".join(f", {column} from {_when(lo)} to {_when(hi)}"
+                            for column, (lo, hi) in spans.get(name, {}).items())
             click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
                        f"{got.rows} row{'s' if got.rows != 1 else ''}{dated}, "
                        f"columns: {bounded_names(got.columns, 30)}")
@@ -401,16 +402,23 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
             if got.unusable is not None:
                 problems += 1
                 click.echo(f"✗ {got.unusable}")
+        day = as_of or today(config)
+        described = dict(data)  # a warehouse's columns, before the engine computes its KPIs below
+        _compute_warehouse_kpis(config, data, day)
         for kpi in config.kpis.values():
             got = data.get(kpi.source or "")
             if not isinstance(got, SourceData):
                 continue
-            if config.sources[got.name].is_warehouse:  # computed by the engine at sync: its columns must exist
-                missing = [c for c in (kpi.column, kpi.date_column) if c is not None and c not in got.columns]
+            if config.sources[got.name].is_warehouse:  # computed by the engine, as at sync: its columns must exist
+                columns = described[got.name].columns
+                missing = [c for c in (kpi.column, kpi.date_column) if c is not None and c not in columns]
                 if missing:
                     problems += 1
                     click.echo(f"✗ kpis.{kpi.id}: source {kpi.source!r} has no column {missing[0]!r}"
-                               f"{did_you_mean(missing[0], got.columns)}")
+                               f"{did_you_mean(missing[0], columns)}")
+                elif kpi.id in got.kpi_errors:
+                    problems += 1
+                    click.echo(f"✗ {got.kpi_errors[kpi.id]}")
                 else:
                     click.echo(f"✓ kpi {kpi.id!r}: computed by the engine")
                 continue
@@ -429,7 +437,6 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
                 first, last = (date.fromordinal(int(d) + 719163) for d in (days[0], days[-1]))
                 span = f", dated {first} to {last}"
             click.echo(f"✓ kpi {kpi.id!r}: {len(rows.values)} row{'s' if len(rows.values) != 1 else ''}{kept}{span}")
-        day = as_of or today(config)
         stale = _check_freshness(config, data, day)
         click.echo(f"as of {day}: {config.period.expected(day):.0%} of {config.period.name} elapsed")
     if problems:
@@ -461,6 +468,29 @@ def _check_freshness(config: Config, data: Any, as_of: date) -> int:
         if k.source is None and k.stale:
             click.echo(f"! kpi {k.id!r} (formula): stale: {k.stale}")
     return count
+
+
+def _when(value: Any) -> str:
+    """A date column's first or last value: a day without a time when it has none (a DATE column)."""
+    if isinstance(value, datetime) and value.time() == datetime.min.time() and value.tzinfo is None:
+        return value.date().isoformat()
+    return str(value)
+
+
+def _compute_warehouse_kpis(config: Config, data: dict[str, Any], as_of: date) -> None:
+    """Each described warehouse source's KPIs computed by its engine, as a sync computes them: their
+    freshness is judged on the same values (a description has a row count, no values)."""
+    from sheetsync.core.sources import SourceData
+
+    sources = [config.sources[name] for name, got in data.items()
+               if config.sources[name].is_warehouse and isinstance(got, SourceData)]
+    if not sources:
+        return
+    from connectors.warehouse import read_warehouse_sources
+    from sheetsync.runtime.pipeline import plan_windows
+
+    plan = plan_windows(config, data, as_of)
+    data.update(read_warehouse_sources(sources, config.kpis.values(), plan, config.timezone))
 
 
 def _describe_warehouses(config: Config, data: dict[str, Any]) -> dict[str, dict[str, Any]]:

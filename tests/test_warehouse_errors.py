@@ -332,3 +332,21 @@ def test_check_shows_each_tables_rows_and_date_range(frame, tmp_path):
     assert "✓ kpi 'revenue': computed by the engine" in done.stdout
     assert "✗ kpis.typo: source 'events' has no column 'amuont' (did you mean 'amount'?)" in done.stdout
     assert done.returncode == 1
+
+
+def test_check_on_a_healthy_table_judges_freshness_on_the_engines_values_and_exits_0(tmp_path):
+    """`check` as a health probe: the KPIs the engine computes are fresh or stale as in a sync."""
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("CREATE TABLE sales AS SELECT DATE '2026-09-01' + INTERVAL (i) DAY AS day, 10.0 AS amount "
+                "FROM range(92) t(i)")  # 1 Sep .. 1 Dec
+    con.close()
+    (tmp_path / "config.toml").write_text(
+        '[project]\nperiod = "2026-Q4"\n[sources.s]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "sales"\n'
+        '[kpis.revenue]\nsource = "s"\ncolumn = "amount"\ndate_column = "day"\n[tracker]\npath = "out/t.xlsx"\n')
+    done = run_cli("check", "--config", "config.toml", "--as-of", "2026-12-01", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "day from 2026-09-01 to 2026-12-01," in done.stdout  # a DATE column's days, without a time
+    assert "✓ kpi 'revenue': computed by the engine" in done.stdout
+    assert "✓ source 's': newest row dated 2026-12-01" in done.stdout and "stale" not in done.stdout
+    late = run_cli("check", "--config", "config.toml", "--as-of", "2026-12-15", cwd=tmp_path)
+    assert late.returncode == 3 and "stale: revenue (no rows after 1 Dec)" in late.stdout, late.stdout
