@@ -451,6 +451,8 @@ def _prepared(conn: Connection) -> Connection:
 def engine_error(exc: BaseException, source: SourceConfig, where: str, secrets: Sequence[str]) -> SourceError:
     """One line naming the source, of the kind that says what to do about it."""
     message = _first_line(exc, secrets)
+    if type(exc).__name__ == "TableNotFound":  # Ibis's: its text is the bare name
+        message = f"table {message!r} not found (check the source's table, or that it was not dropped or renamed)"
     lowered = message.lower()
     kind: type[SourceError] = SourceError
     if any(w in lowered for w in ("password", "permission denied", "access denied", "not authorized",

@@ -236,7 +236,12 @@ def test_a_missing_table_names_it(frame, tmp_path, monkeypatch):
     monkeypatch.setenv("EVENTS_URL", "duckdb:///m.duckdb")
     result = one_result(project(tmp_path, frame, 'table = "analytics.evnts"'))
     (line,) = result["errors"]
-    assert line.startswith("source 'events' (duckdb:///m.duckdb): ") and "evnts" in line
+    assert line.startswith("source 'events' (duckdb:///m.duckdb): table ") and "evnts' not found" in line
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("DROP TABLE analytics.events")  # a table that was there and was dropped: the same line
+    con.close()
+    result = one_result(project(tmp_path, frame, 'table = "analytics.events"'))
+    assert result["errors"][0].startswith("source 'events' (duckdb:///m.duckdb): table 'events' not found")
 
 
 def test_a_backend_not_installed_names_the_extra(frame, tmp_path, monkeypatch):
