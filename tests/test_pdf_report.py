@@ -188,3 +188,6 @@ def test_a_report_after_a_failed_read_shows_the_last_good_value_as_the_digest_do
     assert "no earlier value to show" not in text
     assert "could not be refreshed; showing the values from 17 Nov 2026" in text
     assert display.value(revenue["value"], "$") in text
+    flat = " ".join(text.split())  # each row says it as the digest does, without the file or its error
+    assert "last good value, from 17 Nov 2026: this week's data could not be read" in flat
+    assert "sales.xlsx" not in flat and "file not found" not in flat

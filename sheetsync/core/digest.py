@@ -154,7 +154,8 @@ class KPIRow:
     grain_label: str  # "week of 2026-11-16", "2026-11"
     series: tuple[float | None, ...] = ()
     series_complete: tuple[bool, ...] = ()
-    stale: str | None = None
+    stale: str | None = None  # why it is old, for ops (the tracker, the JSON and the log say it)
+    note: str | None = None  # the same for stakeholders (`plain_kpi_note`): what the digest and the PDF show
 
     @property
     def change(self) -> float | None:
@@ -421,16 +422,23 @@ def _feeds(source: SourceResult, kpis: Sequence[KPIResult]) -> bool:
     return any(k.source == source.name or source.name in k.stale_sources for k in kpis)
 
 
+def plain_kpi_note(kpi: KPIResult) -> str | None:
+    """Why a stale KPI's number is old, for stakeholders: no paths, hosts or error codes."""
+    if not kpi.stale:
+        return None
+    if kpi.carried and kpi.value_as_of is not None:
+        why = "this week's data could not be read" if kpi.failed else "no new data"
+        return f"last good value, from {day_text(kpi.value_as_of)}: {why}"
+    if kpi.value is not None and kpi.data_through is not None:
+        return f"no new data since {day_text(kpi.data_through)}"
+    return "its data could not be read this week" if kpi.data_through is None else (
+        f"no data since {day_text(kpi.data_through)}")
+
+
 def plain_note(kr: KeyResultResult, kpi: KPIResult | None) -> str | None:
     """What a stakeholder needs to know about a KR's number, with no paths or error codes."""
     if kpi is not None and kpi.stale:
-        if kpi.carried and kpi.value_as_of is not None:
-            why = "this week's data could not be read" if kpi.failed else "no new data"
-            return f"last good value, from {day_text(kpi.value_as_of)}: {why}"
-        if kpi.value is not None and kpi.data_through is not None:
-            return f"no new data since {day_text(kpi.data_through)}"
-        return "its data could not be read this week" if kpi.data_through is None else (
-            f"no data since {day_text(kpi.data_through)}")
+        return plain_kpi_note(kpi)
     if kr.current is None and kr.note:
         return f"no data: {kr.note}"
     return kr.note
@@ -521,6 +529,7 @@ def _kpi_row(kpi: KPIResult, period: Period) -> KPIRow:
         series=tuple(p.value for p in kpi.series),
         series_complete=tuple(p.complete for p in kpi.series),
         stale=kpi.stale,
+        note=plain_kpi_note(kpi),
     )
 
 
