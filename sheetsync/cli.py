@@ -226,11 +226,13 @@ def _summary(result: SyncResult) -> None:
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
     """sheetsync: OKR and KPI tracking from Google Sheets, Excel and CSV."""
     logging.basicConfig(
-        level=logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING,
+        level=logging.WARNING,  # libraries' INFO lines (sqlglot's, say) are theirs, not the run's steps
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
         force=True,  # each invocation logs to the stderr it has (tests run many in one process)
     )
+    for ours in ("sheetsync", "connectors"):
+        logging.getLogger(ours).setLevel(logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING)
     ctx.obj = {"debug": debug}
 
 

@@ -344,3 +344,18 @@ def test_a_sheet_name_in_the_wrong_case_suggests_the_workbooks_own(tmp_path):
     proc = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path)
     assert proc.returncode == 1
     assert "no sheet named 'orders' (did you mean 'Orders'?); the workbook has 'Orders'" in proc.stdout
+
+
+def test_a_run_logs_its_own_steps_but_not_libraries_info_lines(tmp_path):
+    """A scheduled (non-terminal) run logs sheetsync's steps at INFO; sqlglot's INFO chatter stays out."""
+    import logging
+
+    from click.testing import CliRunner
+
+    from sheetsync.cli import main
+
+    CliRunner().invoke(main, ["check", "--config", str(tmp_path / "missing.toml")])
+    assert logging.getLogger("sheetsync.schedule").isEnabledFor(logging.INFO)
+    assert logging.getLogger("connectors.google_client").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("sqlglot").isEnabledFor(logging.INFO)
+    assert logging.getLogger("sqlglot").isEnabledFor(logging.WARNING)
