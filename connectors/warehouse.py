@@ -695,17 +695,19 @@ def _pushdown(
         values[p.kpi.id] = replace(values[p.kpi.id], through=through_found.get(p.kpi.id, {}))
 
     # Fetch: only this KPI's columns and dates, read by sheetsync's own parser.
+    cell_warnings: list[str] = []  # each names its source and column already, as a sheet's do
     for p in plans:
         if p.how != "fetch":
             continue
-        rows, cell_warnings, fetched = _fetch(conn, table, p, source, tz)
+        rows, skipped, fetched = _fetch(conn, table, p, source, tz)
         queries += 1
+        row_count = max(row_count, fetched)  # the rows read: at least those a fetch brought
         values[p.kpi.id] = rows
         warnings.append(f"kpis.{p.kpi.id}: {p.why}, so its {fetched} values were fetched and computed here")
-        warnings.extend(cell_warnings)
+        cell_warnings.extend(skipped)
     data = SourceData(source.name, source.type, conn.where, None, datetime.now(UTC), pd.DataFrame(), warnings,
                       kpi_values=values, kpi_errors=errors, row_count=row_count, table_columns=tuple(available),
-                      queries=queries)
+                      queries=queries, kpi_warnings=tuple(cell_warnings))
     return data
 
 

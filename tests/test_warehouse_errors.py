@@ -312,7 +312,7 @@ def test_a_filter_the_engine_cannot_run_fails_that_kpi_naming_its_key(tmp_path, 
 def test_numbers_stored_as_text_are_fetched_and_parsed_with_a_note(tmp_path):
     con = duckdb.connect(str(tmp_path / "m.duckdb"))
     con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (DATE '2026-10-05', '$1,200.50'), "
-                "(DATE '2026-10-06', 'N/A'), (DATE '2026-10-07', '300')) v(day, amount)")
+                "(DATE '2026-10-06', 'N/A'), (DATE '2026-10-07', '300'), (DATE '2026-10-08', 'abc')) v(day, amount)")
     con.close()
     (tmp_path / "config.toml").write_text(
         '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\n'
@@ -320,8 +320,11 @@ def test_numbers_stored_as_text_are_fetched_and_parsed_with_a_note(tmp_path):
     result = sync(load_config(tmp_path / "config.toml"), AS_OF).to_dict()
     assert result["kpis"][0]["value"] == 1500.5
     (source,) = result["sources"]
-    assert any("column 'amount' is string, not a number, so its 3 values were fetched" in w
+    assert any("column 'amount' is string, not a number, so its 4 values were fetched" in w
                for w in source["warnings"])
+    skipped = [w for w in source["warnings"] if "'abc' is not a number" in w]
+    assert len(skipped) == 1 and skipped[0].startswith("source 'events', column 'amount', row ")  # named once
+    assert source["rows"] == 4  # the rows read, not 0
 
 
 def test_check_shows_each_tables_rows_and_date_range(frame, tmp_path):
