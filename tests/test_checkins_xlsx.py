@@ -173,6 +173,15 @@ def test_cells_that_cannot_be_read_stay_in_the_tab_as_typed_and_the_rest_of_the_
         assert not any("check dayfirst" in w for w in results["warnings"])  # [checkins] has no such key
 
 
+def test_a_digest_counts_a_check_in_typed_since_the_last_sync_as_the_reminders_do(work: Path):
+    sync(work, "2026-11-24", "first.json")  # Monday's sync; then an owner checks in; then the digest
+    type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "At risk", "Comment": "vendor slipped"}})
+    text, _ = digest(work, "2026-11-24")
+    assert "vendor slipped" in text
+    missing = text[text.index("NO CHECK-IN THIS WEEK"):].split("\n\n")[0]
+    assert "O1-KR1" not in missing and "O1-KR2" in missing, missing
+
+
 def test_an_unreadable_tracker_is_not_overwritten(work: Path):
     sync(work, "2026-11-24", "first.json")
     (work / TRACKER).write_bytes(b"not a workbook")

@@ -22,7 +22,7 @@ from sheetsync.core.results import SyncResult, compare_with
 from sheetsync.core.snapshot import week_key
 from sheetsync.core.sources import SourceData
 from sheetsync.core.tracker import TrackerContent, build_tracker
-from sheetsync.errors import ExitCode
+from sheetsync.errors import ExitCode, SheetsyncError
 from sheetsync.runtime.collector import collector_paused, old_objects_spared
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.pipeline import compute, read_with, stored_checkins, sync, today
@@ -248,9 +248,30 @@ def run_digest(
         from sheetsync.runtime.delivery import deliver_digests
 
         return deliver_digests(
-            config, day, lambda: result if result is not None else results_for(config, day),
+            config, day, lambda: result if result is not None else _digest_result(config, day),
             dry_run=dry_run, force=force, tracker_url=tracker_url,
         )
+
+
+def _digest_result(config: Config, day: date) -> SyncResult:
+    """A digest's own result: the sources read now, and the check-ins as they are now (the Check-ins
+    tab included, as the reminders count them), so an owner who checked in since the last sync is
+    not listed as having not; a tab that cannot be read leaves the history's, with a warning."""
+    try:
+        checkins, warnings = current_checkins(config, day)
+    except SheetsyncError as exc:
+        log.warning("the tracker's Check-ins tab was not read: %s; the digest uses the check-ins of the last sync", exc)
+        checkins, warnings = stored_checkins(config), []
+    return results_for(config, day, checkins=checkins, checkin_warnings=warnings)
+
+
+def current_checkins(config: Config, day: date) -> tuple[list[ci.CheckIn], list[str]]:
+    """The history's check-ins and what the tracker's Check-ins tab holds now (read, never written)."""
+    checkins = stored_checkins(config)
+    if not config.checkins.from_tracker:
+        return checkins, []
+    checkins, warnings, _ = tab_checkins(config, open_tracker(config).checkins, checkins, day)
+    return checkins, warnings
 
 
 def run_reminders(
@@ -265,9 +286,7 @@ def run_reminders(
     from sheetsync.runtime.delivery import deliver_reminders, tracker_link
 
     day = as_of or today(config)
-    checkins = stored_checkins(config)
-    if config.checkins.from_tracker:
-        checkins, _, _ = tab_checkins(config, open_tracker(config).checkins, checkins, day)
+    checkins, _ = current_checkins(config, day)
     reminders, nobody = ci.due_reminders(config.objectives, checkins, day)
     if nobody:
         log.warning("no reminder for %s: set owner_email on the key result or its objective", ", ".join(nobody))
