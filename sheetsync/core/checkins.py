@@ -350,7 +350,6 @@ def _typed_when(value: object, dayfirst: bool, week: str | None) -> dt.datetime 
     return other if other is not None and week_key(other.date()) == week else when
 
 
-
 def read_frame(
     frame: pd.DataFrame,
     columns: CheckInColumns,
