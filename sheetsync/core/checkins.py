@@ -610,17 +610,18 @@ def in_period(checkins: Iterable[CheckIn], period: Period) -> list[CheckIn]:
     return [c for c in checkins if c.date >= period.start]
 
 
-def manual_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date, unit_text: Any = None) -> ManualValue:
-    """The latest check-in Value up to `as_of`'s week; stale when it is from an earlier week."""
+def manual_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> ManualValue:
+    """The latest check-in Value up to `as_of`'s week; stale when it is from an earlier week.
+
+    The stale reason does not repeat the value's date: every output names it once, from the
+    key result's `value_as_of` ("stale: no check-in value this week; showing the value from 24 Nov 2026").
+    """
     found = latest_value(checkins, kr_id, as_of)
     if found is None:
         return ManualValue(None, None, note="manual key result: no check-in has given a value yet")
     if found.week == week_key(as_of):
         return ManualValue(found.value, found)
-    shown = unit_text(found.value) if unit_text else f"{found.value:g}"
-    return ManualValue(
-        found.value, found, stale=f"no check-in value this week: showing {shown} from {found.date.isoformat()}"
-    )
+    return ManualValue(found.value, found, stale="no check-in value this week")
 
 
 # --- reminders -------------------------------------------------------------------------------

@@ -439,6 +439,8 @@ def plain_note(kr: KeyResultResult, kpi: KPIResult | None) -> str | None:
     """What a stakeholder needs to know about a KR's number, with no paths or error codes."""
     if kpi is not None and kpi.stale:
         return plain_kpi_note(kpi)
+    if kpi is None and kr.stale and kr.current is not None and kr.value_as_of is not None:  # a manual KR's
+        return f"last check-in value, from {day_text(kr.value_as_of)}: none this week"
     if kr.current is None and kr.note:
         return f"no data: {kr.note}"
     return kr.note

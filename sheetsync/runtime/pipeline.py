@@ -16,7 +16,6 @@ import pandas as pd
 from connectors.base import SourceError, SourceUnavailable
 from sheetsync.core import checkins as ci
 from sheetsync.core.display import redact, shown
-from sheetsync.core.display import value as shown_value
 from sheetsync.core.key_results import KeyResultResult, evaluate_key_result
 from sheetsync.core.kpis import (
     KPIDataError,
@@ -117,8 +116,7 @@ def compute(
     key_results: dict[str, list[KeyResultResult]] = {}
     for objective, kr in config.key_results():
         if kr.manual:
-            manual = ci.manual_value(grouped.get(kr.id, ()), kr.id, as_of,
-                                     lambda v, unit=kr.unit: shown_value(v, unit))  # fmt: skip
+            manual = ci.manual_value(grouped.get(kr.id, ()), kr.id, as_of)
             kr_result = evaluate_key_result(
                 kr, objective=objective.id, current=manual.value,
                 baseline=kr.baseline if isinstance(kr.baseline, float) else None, expected=expected,
