@@ -14,7 +14,7 @@ import pytest
 from connectors.smtp_mailer import DeliveryError
 from connectors.webhooks import WebhookError
 from sheetsync.config import load_config
-from sheetsync.core.alerts import AlertState, evaluate
+from sheetsync.core.alerts import AlertState, evaluate, why_nothing_alerts
 from sheetsync.core.model import AlertsConfig
 from sheetsync.core.results import SourceResult
 from sheetsync.runtime.jobs import run_sync
@@ -188,8 +188,12 @@ def test_a_backfill_alerts_nothing_and_a_new_period_starts_from_a_baseline() -> 
     assert [(e.key, e.event) for e in events] == [("kr_status_worse:O1-KR1", "started")]
     events, backfilled = evaluate(rules, status("on_track", date(2026, 11, 23)), state)  # re-run last week
     assert events == [] and backfilled.to_json() == state.to_json()
+    assert why_nothing_alerts(status("on_track", date(2026, 11, 23)), state) == (
+        "a sync for a day before the last one (2026-11-30): nothing sent, the alerts' state kept")
     events, state = evaluate(rules, status("at_risk", date(2026, 12, 1)), backfilled)
     assert events == []  # still the slip that already alerted, not a second one
+    assert why_nothing_alerts(status("on_track", date(2027, 1, 6), "2027-Q1"), state) == (
+        "first sync of 2027-Q1 (the last was of 2026-Q4): conditions recorded as the baseline, nothing sent")
     events, state = evaluate(rules, status("on_track", date(2027, 1, 6), "2027-Q1"), state)
     assert events == []  # a new quarter's first sync clears nothing: Q1's statuses start afresh
     assert state.active == {} and state.period == "2027-Q1"
@@ -227,7 +231,7 @@ def test_undelivered_alerts_wait_and_go_out_with_the_next_sync(tmp_path: Path, m
             tmp_path, digest=f'smtp_host = "127.0.0.1"\nsmtp_port = {free_port()}\nsecurity = "none"\ntimeout = 5\n'
                              '\n[digest.slack]\nwebhook_env = "TEST_ALERTS_SLACK"',
             alerts="chat = true")
-        assert run_sync(load_config(config_path), DAYS[0]).alerts.baseline
+        assert run_sync(load_config(config_path), DAYS[0]).alerts.quiet
         hooks.script("/slack/alerts", 503, 503)
         outcome = run_sync(load_config(config_path), DAYS[1])  # the warning is crossed; SMTP and Slack are down
         assert outcome.exit_code == 1

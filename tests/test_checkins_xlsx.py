@@ -168,7 +168,7 @@ def test_cells_that_cannot_be_read_stay_in_the_tab_as_typed_and_the_rest_of_the_
         assert kr(results, "O1-KR2")["checkin"]["date"] == "2026-11-25"
         assert rows["O1-KR2"]["Date"] == datetime(2026, 11, 25)
         assert kr(results, "O2-KR1")["checkin"]["date"] == "2026-11-23"  # kept inside its row's week
-        assert any("Date 2026-05-11 is before the row's week 2026-W48; dated 2026-11-23" in w
+        assert any("Date '05/11/2026' (2026-05-11) is before the row's week 2026-W48; dated 2026-11-23" in w
                    for w in results["warnings"])
         assert not any("check dayfirst" in w for w in results["warnings"])  # [checkins] has no such key
 

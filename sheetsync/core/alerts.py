@@ -78,9 +78,16 @@ class AlertState:
         )
 
 
-def is_baseline(result: SyncResult, state: AlertState | None) -> bool:
-    """Whether `result` only records a baseline: no state yet, or the state of another OKR period."""
-    return state is None or state.period not in (None, result.period.name)
+def why_nothing_alerts(result: SyncResult, state: AlertState | None) -> str | None:
+    """Why `result` cannot raise alerts against `state`, in a line for the log; None when it can."""
+    if state is None:
+        return "first sync with [alerts] on: conditions recorded as the baseline, nothing sent"
+    if state.period not in (None, result.period.name):
+        return (f"first sync of {result.period.name} (the last was of {state.period}): conditions recorded as "
+                "the baseline, nothing sent")
+    if state.as_of is not None and result.as_of.isoformat() < state.as_of:
+        return f"a sync for a day before the last one ({state.as_of}): nothing sent, the alerts' state kept"
+    return None
 
 
 def evaluate(rules: AlertsConfig, result: SyncResult, state: AlertState | None) -> tuple[list[AlertEvent], AlertState]:
@@ -89,7 +96,7 @@ def evaluate(rules: AlertsConfig, result: SyncResult, state: AlertState | None) 
     With `state` None (the first sync with alerts on) nothing alerts: the state is the baseline.
     """
     as_of = result.as_of.isoformat()
-    if is_baseline(result, state):
+    if state is not None and state.period not in (None, result.period.name):
         state = None  # a new period: a baseline, not a comparison with last quarter's statuses
     if state is not None and state.as_of is not None and as_of < state.as_of:
         return [], state  # a backfill: nothing started or cleared today because of it

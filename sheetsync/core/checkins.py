@@ -323,7 +323,8 @@ def read_row(
         # a tab row belongs to the week it was written for, whenever its Date says it was typed
         moved = _inside(when, week)
         if moved > when:  # late is ordinary (checked in after the week ended); before it is a typo
-            warnings.append(f"{where}: Date {when:%Y-%m-%d} is before the row's week {week}; dated {moved:%Y-%m-%d}")
+            typed = f"{cells.when!r} ({when:%Y-%m-%d})" if isinstance(cells.when, str) else f"{when:%Y-%m-%d}"
+            warnings.append(f"{where}: Date {typed} is before the row's week {week}; dated {moved:%Y-%m-%d}")
         when = moved
     return CheckIn(kr_id, week, when, confidence, comment, value, by, origin, cells.row), warnings
 

@@ -366,7 +366,8 @@ def _cell_warnings(
         out.append(f"source {source!r}, column {column!r}, {row_name(frame, label)}: {quoted} is not {what} (skipped)")
     if len(bad) > MAX_CELL_WARNINGS:
         out.append(
-            f"source {source!r}, column {column!r}: {len(bad) - MAX_CELL_WARNINGS} more cells are not {what} (skipped)"
+            f"source {source!r}, column {column!r}: {len(bad) - MAX_CELL_WARNINGS} more"
+            f" {'cell is' if len(bad) - MAX_CELL_WARNINGS == 1 else 'cells are'} not {what} (skipped)"
         )
     return out
 

@@ -29,7 +29,7 @@ from connectors import smtp_mailer, webhooks
 from connectors.atomic import atomic_write_bytes
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
 from connectors.webhooks import Webhook, WebhookError
-from sheetsync.core.alerts import AlertEvent, AlertState, evaluate, is_baseline
+from sheetsync.core.alerts import AlertEvent, AlertState, evaluate, why_nothing_alerts
 from sheetsync.core.digest import ALL, web_link
 from sheetsync.core.model import Config
 from sheetsync.core.results import SyncResult
@@ -49,7 +49,7 @@ Poster = Callable[[Webhook, Mapping[str, Any]], None]
 @dataclass
 class AlertsOutcome:
     events: list[AlertEvent] = field(default_factory=list)
-    baseline: bool = False  # the first sync with alerts on: only recorded
+    quiet: str | None = None  # why this sync could raise no alerts (the first, a new period's, a backfill)
     delivered: list[str] = field(default_factory=list)  # one line per email or post that went out
     pending: list[str] = field(default_factory=list)  # one line per one that waits for the next sync
     #: Why each of those waits: its DeliveryError or WebhookError, located in the outbox file it waits in.
@@ -61,8 +61,8 @@ class AlertsOutcome:
         return [str(f.file) for f in self.failures if f.file]
 
     def lines(self) -> list[str]:
-        if self.baseline:
-            return ["alerts: first sync with [alerts] on: conditions recorded as the baseline, nothing sent"]
+        if self.quiet:
+            return [f"alerts: {self.quiet}"]
         started = sum(e.started for e in self.events)
         head = [f"alerts: {started} started, {len(self.events) - started} cleared"] if self.events else []
         return head + [f"alert: {e.message}" if e.started else f"cleared: {e.message}" for e in self.events] \
@@ -103,7 +103,7 @@ def run_alerts(
         saved = history.alert_state()
         state = AlertState.from_json(saved) if saved else None
         events, after = evaluate(rules, result, state)
-        outcome.events, outcome.baseline = events, is_baseline(result, state)
+        outcome.events, outcome.quiet = events, why_nothing_alerts(result, state)
         if events:
             _queue(config, result, events, outbox, web_link(tracker_url or _tracker_link(config)))
         history.save_alerts(after.to_json(), [(result.as_of.isoformat(), e.rule, e.key, e.event, e.message)
