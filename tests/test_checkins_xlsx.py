@@ -182,6 +182,18 @@ def test_a_digest_counts_a_check_in_typed_since_the_last_sync_as_the_reminders_d
     assert "O1-KR1" not in missing and "O1-KR2" in missing, missing
 
 
+def test_a_check_in_for_a_key_result_renamed_in_the_config_is_found_by_its_title(work: Path):
+    sync(work, "2026-11-24", "first.json")
+    type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "At risk", "Comment": "vendor slipped"}})
+    config = work / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('id = "O1-KR1"', 'id = "O1-CSAT"'), encoding="utf-8")
+    results = sync(work, "2026-11-24", "second.json")
+    assert kr(results, "O1-CSAT")["checkin"]["comment"] == "vendor slipped"
+    assert any("key result 'O1-KR1' is 'O1-CSAT' now (found by its title)" in w for w in results["warnings"])
+    _, rows = checkins_tab(work / TRACKER)
+    assert rows["O1-CSAT"]["Comment"] == "vendor slipped" and rows["O1-CSAT"]["Confidence"] == "At risk"
+
+
 def test_an_unreadable_tracker_is_not_overwritten(work: Path):
     sync(work, "2026-11-24", "first.json")
     (work / TRACKER).write_bytes(b"not a workbook")

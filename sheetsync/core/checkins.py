@@ -478,8 +478,8 @@ def _identity(c: CheckIn) -> tuple[Any, ...]:
 # --- the tracker's Check-ins tab ---------------------------------------------------------------
 
 TAB_COLUMNS = {
-    "week": "Week", "kr": "Key result", "by": "Owner", "confidence": "Confidence", "comment": "Comment",
-    "value": "Value", "when": "Date",
+    "week": "Week", "kr": "Key result", "title": "Title", "by": "Owner", "confidence": "Confidence",
+    "comment": "Comment", "value": "Value", "when": "Date",
 }  # fmt: skip
 """The Check-ins tab's columns sheetsync reads back, by header (the others are for reading)."""
 
@@ -542,7 +542,13 @@ def read_tab(
 
     for offset, row in enumerate(tab.rows):
         number = tab.first_row + offset
-        cells = RowCells(number, cell(row, "kr"), cell(row, "when"), cell(row, "confidence"), cell(row, "comment"),
+        named, renamed = cell(row, "kr"), None
+        if matcher.find(named) is None and matcher.find(cell(row, "title")) is not None:
+            # A key result whose id changed in config.toml since the tab was written: found by its title.
+            named, renamed = cell(row, "title"), matcher.find(cell(row, "title"))
+            warnings.append(f"{tab.where} row {number}: key result {str(cell(row, 'kr'))!r} is {renamed!r} now"
+                            " (found by its title); its check-in is kept under the new id")
+        cells = RowCells(number, named, cell(row, "when"), cell(row, "confidence"), cell(row, "comment"),
                          cell(row, "value"), cell(row, "by"), cell(row, "week") or week)  # fmt: skip
         row_week = parse_week(cells.week) or week
         kr_id = matcher.find(cells.kr)
