@@ -382,10 +382,11 @@ account must be able to read every spreadsheet).
 ## Incremental reads
 
 With the state folder, a sync first asks Drive which spreadsheets changed (one paged
-`files.list` per account, `modifiedTime` newer than the oldest kept read) and builds the
-unchanged ones from the values kept from their last good read (`connectors/gsheet_cache.py`).
-A daily sync of 200 untouched spreadsheets therefore costs 1 request (2 with more than 1,000
-files to page through) instead of 200. `incremental = false` on a source (IMPORTRANGE, NOW())
+`files.list` per account of the spreadsheets it can see, with their `modifiedTime`) and builds the
+unchanged ones from the values kept from their last good read (`connectors/gsheet_cache.py`);
+one the account can no longer see (unshared, trashed) is read, and fails, rather than served from
+its kept copy. A daily sync of 200 untouched spreadsheets therefore costs 1 request (2 with more
+than 1,000 spreadsheets to page through) instead of 200. `incremental = false` on a source (IMPORTRANGE, NOW())
 reads its spreadsheet every time, and every spreadsheet is read in full at least every
 `full_read_days` (7). `tests/test_google_reads.py` counts the requests: an unchanged
 spreadsheet is not read again, a changed one is, a failed read keeps the last good copy.

@@ -1,9 +1,12 @@
 """Incremental Google Sheets reads: the last good values of each spreadsheet, kept in the state folder.
 
 A daily sync of 200 spreadsheets that nobody touched should not cost 200 requests. One Drive
-``files.list`` (paged, ``modifiedTime`` newer than the oldest kept read) says which
-spreadsheets changed; the others are built from the values kept from their last good read.
-Three things bound the trust in a kept copy:
+``files.list`` (paged: a request per 1,000 spreadsheets the account can see) gives each
+spreadsheet's ``modifiedTime``; one modified before its kept read is built from the values kept
+from that read. One the list leaves out is read again: the account can no longer see it
+(unshared, trashed, deleted), and only a read says so (a 403 or 404, the source failed).
+Listing only the files modified since the last read would leave those out too, and serve
+their kept values as today's. Three more things bound the trust in a kept copy:
 
 - a source with ``incremental = false`` (IMPORTRANGE, NOW(), GOOGLEFINANCE: values that change
   without a new ``modifiedTime``) makes its spreadsheet read every time;
@@ -24,7 +27,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,31 +86,26 @@ class ValuesStore:
             log.warning("cannot keep the values of spreadsheet %s in %s: %s", key, self.folder, exc)
 
 
-def modified_since(http: Any, since: datetime) -> dict[str, datetime]:
-    """Spreadsheets the account can see modified after `since`: id -> modifiedTime (one paged files.list)."""
-    stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+def visible_spreadsheets(http: Any) -> dict[str, datetime]:
+    """Every spreadsheet the account can see: id -> modifiedTime (one paged files.list)."""
     params: dict[str, Any] = {
-        "q": f"mimeType = '{SPREADSHEET_MIME}' and modifiedTime > '{stamp}' and trashed = false",
+        "q": f"mimeType = '{SPREADSHEET_MIME}' and trashed = false",
         "fields": "nextPageToken,files(id,modifiedTime)",
         "pageSize": PAGE_SIZE,
         "supportsAllDrives": "true",
         "includeItemsFromAllDrives": "true",
     }
-    changed: dict[str, datetime] = {}
+    listed: dict[str, datetime] = {}
     while True:
         answer = http.request("get", "https://www.googleapis.com/drive/v3/files", params=params).json()
         for item in answer.get("files", []):
-            changed[str(item["id"])] = datetime.fromisoformat(str(item["modifiedTime"]).replace("Z", "+00:00"))
+            listed[str(item["id"])] = datetime.fromisoformat(str(item["modifiedTime"]).replace("Z", "+00:00"))
         token = answer.get("nextPageToken")
         if not token:
-            return changed
+            return listed
         params["pageToken"] = token
 
 
-def unchanged(kept: Mapping[str, KeptRead], changed: Mapping[str, datetime]) -> set[str]:
-    """Keys whose kept read is newer than their last modification (with the clock margin)."""
-    return {key for key, read in kept.items() if key not in changed or changed[key] < read.read_at - CLOCK_MARGIN}
-
-
-def oldest(kept: Iterable[KeptRead]) -> datetime:
-    return min(read.read_at for read in kept) - CLOCK_MARGIN
+def unchanged(kept: Mapping[str, KeptRead], listed: Mapping[str, datetime]) -> set[str]:
+    """Keys still visible whose kept read is newer than their last modification (with the clock margin)."""
+    return {key for key, read in kept.items() if key in listed and listed[key] < read.read_at - CLOCK_MARGIN}

@@ -40,7 +40,7 @@ from connectors.google_client import (
     accounts_from_config,
     service_account_email,
 )
-from connectors.gsheet_cache import KeptRead, ValuesStore, modified_since, oldest, unchanged
+from connectors.gsheet_cache import KeptRead, ValuesStore, unchanged, visible_spreadsheets
 from connectors.tabular import HeaderError, columns_frame, grid_frame
 from sheetsync.core.model import SHEETS_URL, GoogleConfig, SourceConfig, SpreadsheetRef
 from sheetsync.core.sources import SourceData
@@ -238,11 +238,11 @@ def _unchanged_reads(
         reader = reader_of[keys[0]]
         mine = {key: candidates[key] for key in keys}
         try:
-            changed = modified_since(reader.client().http_client, oldest(mine.values()))
+            listed = visible_spreadsheets(reader.client().http_client)
         except (GoogleAPIError, ValueError, KeyError) as exc:  # Drive API off, say: read them all
             log.warning("cannot ask Google Drive which spreadsheets changed (%s); reading them all", exc)
             continue
-        kept.update({key: mine[key] for key in unchanged(mine, changed)})
+        kept.update({key: mine[key] for key in unchanged(mine, listed)})
     return kept
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.base import SourceError
 from connectors.google_client import RetryPolicy
 from connectors.gsheet_cache import ValuesStore
 from connectors.gsheet_source import read_gsheet_sources
@@ -161,7 +162,7 @@ def test_an_unchanged_spreadsheet_is_not_read_again_and_a_changed_one_is(
     assert (batches, lists) == (0, 1)  # one files.list said nothing changed: no read at all
     assert [amount(got[f"s{i}"]) for i in range(3)] == [0, 10, 20]
     (listing,) = fake_google.calls_of("drive.files.list")
-    assert "modifiedTime >" in listing.query["q"][0]
+    assert listing.query["q"][0] == "mimeType = 'application/vnd.google-apps.spreadsheet' and trashed = false"
 
     ss = fake_google.spreadsheet(keys[1])  # someone edits one spreadsheet
     ss.sheet("Data").put(1, 1, cells.from_python(11))
@@ -170,6 +171,22 @@ def test_an_unchanged_spreadsheet_is_not_read_again_and_a_changed_one_is(
     assert (batches, lists) == (1, 1)
     assert [c.path for c in fake_google.calls_of("values.batchGet")] == [f"/v4/spreadsheets/{keys[1]}/values:batchGet"]
     assert [amount(got[f"s{i}"]) for i in range(3)] == [0, 11, 20]
+
+
+def test_a_spreadsheet_the_account_can_no_longer_see_is_read_again_and_fails(
+    fake_google: FakeGoogle, service_account_file: Path, tmp_path: Path
+) -> None:
+    """Drive lists no file the account lost (unshared, trashed): its kept values are not today's."""
+    state = tmp_path / "state"
+    keys = [sheet(fake_google, f"S{i}", 10 * i) for i in range(2)]
+    edited_an_hour_ago(fake_google, *keys)
+    sources = [src(f"s{i}", key) for i, key in enumerate(keys)]
+    read_incrementally(fake_google, service_account_file, state, *sources)
+    fake_google.deny(keys[1])  # unshared: Sheets answers 403, Drive lists it no more
+    got, batches, lists = read_incrementally(fake_google, service_account_file, state, *sources)
+    assert (batches, lists) == (1, 1)  # the one still listed and unchanged is kept; the other is read
+    assert amount(got["s0"]) == 0
+    assert isinstance(got["s1"], SourceError) and "access denied (HTTP 403)" in str(got["s1"])
 
 
 def test_opted_out_sources_and_the_periodic_full_read_always_read(
