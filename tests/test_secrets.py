@@ -99,3 +99,18 @@ def test_private_credentials_get_no_warning(tmp_path, caplog):
     os.chmod(path, 0o640)
     assert warn_if_readable_by_others(path) is True
     assert "chmod 600" in caplog.text
+
+
+def test_spreadsheet_urls_and_long_paths_stay_readable_while_key_material_is_redacted():
+    import base64
+
+    from sheetsync.core.display import redact
+
+    key = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"  # a real-looking 44-character spreadsheet key
+    for text in (f"source 'sales' (https://docs.google.com/spreadsheets/d/{key}, sheet 'Orders'): not found",
+                 f"GET https://sheets.googleapis.com/v4/spreadsheets/{key}/values:batchGet",
+                 "source 'eu' (/home/analytics/Shared/Finance/Reports/Quarterly/Regional/Europe/2026/sales.xlsx)"):
+        assert redact(text) == text
+    body = base64.b64encode(bytes(range(7, 250, 5))).decode()  # a PEM body's line, without its header
+    assert redact(f"cannot parse credentials near {body!r}") == "cannot parse credentials near '[redacted]'"
+    assert redact(f"key id {'3f' * 20}") == "key id [redacted]"
