@@ -479,6 +479,12 @@ def _sources(table: _Table, base: Path, scratch_dir: Path) -> dict[str, SourceCo
         if config.range is not None and config.range.title not in (None, config.worksheet) and config.worksheet:
             src.fail(f"worksheet {config.worksheet!r} and range {config.range.text!r} name different tabs; "
                      "give the tab once", "range")
+        above = config.range is not None and config.header_row <= config.range.start_row
+        if config.range is not None and above and src.raw("header_row") is not None:
+            first = config.range.start_row + 1
+            src.fail(f"{config.header_row} is above range {config.range.text!r}, which starts on row {first}: "
+                     f"header_row counts sheet rows, and the headers must be inside the range (leave header_row "
+                     f"out for its first row, or start the range on row {config.header_row})", "header_row")
         src.done()
         sources[name] = config
     return sources
