@@ -270,9 +270,17 @@ def _parse_toml(text: str, file: str) -> dict[str, Any]:
         raise ConfigError(f"{file}: invalid TOML: {exc}", file=file) from None
 
 
+TOP_LEVEL_TABLES = ("project", "sources", "kpis", "status", "scoring", "digest", "objectives", "tracker", "google",
+                    "report", "alerts", "schedule", "checkins")
+"""Every table a config.toml may hold (`parse_config` reads each)."""
+
+
 def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None = None) -> Config:
     """Validate an already parsed TOML document (`path` anchors relative paths)."""
     root = _Table(data, "", path.name)
+    # A misspelt table ([source.sales]) is named first: checked later, after the references,
+    # it would surface as "kpis.revenue.source: no source named 'sales'".
+    root.done(allowed_extra=TOP_LEVEL_TABLES)
     base = path.parent
     out = output_base or base
 

@@ -145,6 +145,11 @@ def test_percent_text_in_config_is_a_number(tmp_path):
             ("[project]", "[projects]\nx = 1\n[project]"),
             "config.toml: projects: unknown key (did you mean 'project'?)",
         ),
+        (  # a misspelt table is named as such, not as the references it breaks
+            ("[sources.s]", "[source.s]"),
+            "config.toml: source: unknown key (did you mean 'sources'?)",
+        ),
+        (("[kpis.k]", "[kpi.k]"), "config.toml: kpi: unknown key (did you mean 'kpis'?)"),
         (
             ("[kpis.k]", '[digest]\npassword = "hunter2"\n[kpis.k]'),
             "digest.password: passwords do not belong in config",
