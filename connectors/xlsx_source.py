@@ -169,4 +169,5 @@ def read_xlsx_source(config: SourceConfig) -> SourceData:
         return frame, warnings
 
     frame, warnings, location = read_files(config, read_one)
-    return SourceData(config.name, "xlsx", location, sheets[0], datetime.now(UTC), frame, warnings)
+    sheet = " / ".join(dict.fromkeys(sheets))  # a glob's workbooks may each have their first sheet named otherwise
+    return SourceData(config.name, "xlsx", location, sheet, datetime.now(UTC), frame, warnings)

@@ -355,3 +355,14 @@ def test_a_column_named_like_the_row_numbers_is_refused_by_name(tmp_path):
     (tmp_path / "a.csv").write_text(f"{ROW_COLUMN},Amount\n1,2\n", encoding="utf-8")
     with pytest.raises(SourceFormatError, match=rf"a\.csv.*a column is named '{ROW_COLUMN}'.*rename it"):
         read_csv_source(csv_source(tmp_path / "a.csv"))
+
+
+def test_a_glob_of_workbooks_names_every_sheet_it_read(tmp_path):
+    for name, title in (("a.xlsx", "Orders"), ("b.xlsx", "Orders 2026")):
+        wb = Workbook()
+        wb.active.title = title
+        wb.active.append(["Date", "Amount"])
+        wb.active.append([datetime(2026, 11, 2), 10])
+        wb.save(tmp_path / name)
+    data = read_xlsx_source(SourceConfig(name="s", type="xlsx", path=tmp_path / "*.xlsx"))
+    assert data.sheet == "Orders / Orders 2026" and data.frame["Amount"].tolist() == [10, 10]
