@@ -113,4 +113,5 @@ def test_spreadsheet_urls_and_long_paths_stay_readable_while_key_material_is_red
         assert redact(text) == text
     body = base64.b64encode(bytes(range(7, 250, 5))).decode()  # a PEM body's line, without its header
     assert redact(f"cannot parse credentials near {body!r}") == "cannot parse credentials near '[redacted]'"
+    assert redact(f"assertion eyJhbGciOiJSUzI1NiJ9.{body}") == "assertion eyJhbGciOiJSUzI1NiJ9.[redacted]"
     assert redact(f"key id {'3f' * 20}") == "key id [redacted]"

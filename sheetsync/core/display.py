@@ -44,10 +44,11 @@ _SECRETS = (
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[redacted key]"),  # AWS access key ids
     # key ids (32+ hex digits) and base64 key material (60+ characters, as in a PEM body, with
     # a digit: random text of that length almost always has one). Spreadsheet keys (44) stay
-    # readable, and so do paths and URLs: a run that starts with "/" (/home/...) or follows a
-    # "." (docs.google.com/spreadsheets/d/<key>) is a path, not a key.
+    # readable, and so do paths and URLs: a run that starts with "/" (/home/...), or with a
+    # host's last label and a "/" (docs.google.com/spreadsheets/d/<key>), is a path, not a key.
     (re.compile(r"(?<![0-9A-Za-z])(?=[a-f]*[0-9])(?=[0-9]*[a-f])[0-9a-f]{32,}(?![0-9A-Za-z])"), "[redacted]"),
-    (re.compile(r"(?<![A-Za-z0-9+/.])(?=[A-Za-z0-9+/]*[0-9])(?!/)[A-Za-z0-9+/]{60,}={0,2}"), "[redacted]"),
+    (re.compile(r"(?<![A-Za-z0-9+/])(?!/)(?!(?<=\.)[a-z]{2,10}/)(?=[A-Za-z0-9+/]*[0-9])[A-Za-z0-9+/]{60,}={0,2}"),
+     "[redacted]"),
 )
 
 
