@@ -3,6 +3,7 @@ period close and scores, and why a number is missing. Pure: frames in, results o
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from datetime import date, datetime
 from pathlib import Path
@@ -156,8 +157,45 @@ def test_fresh_within_must_be_a_duration():
 def test_a_formula_is_as_fresh_as_its_inputs():
     result = compute(config(), {"sales": daily("2026-10-01", "2026-11-22")}, TUESDAY_1_DEC)
     per_order = kpi(result, "per_order")
-    assert per_order.stale == "Paid orders: no rows after 22 Nov"
+    assert per_order.stale == "Paid orders, Weekly revenue: no rows after 22 Nov"  # every stale input, once
     assert per_order.data_through == date(2026, 11, 22)
+
+
+TWO_SOURCES = """
+[sources.refunds]
+type = "csv"
+path = "refunds.csv"
+
+[kpis.refunded]
+title = "Refunds"
+source = "refunds"
+column = "Amount"
+date_column = "Date"
+window = "latest"
+
+[kpis.net]
+title = "Net revenue"
+formula = "weekly - refunded"
+window = "latest"
+"""
+
+
+def test_a_formula_names_each_input_that_is_old_not_only_the_first():
+    refunds = dataclasses.replace(daily("2026-10-01", "2026-11-18", amount=1.0), name="refunds", location="refunds.csv")
+    data = {"sales": daily("2026-10-01", "2026-11-22"), "refunds": refunds}
+    net = kpi(compute(config(tail=TWO_SOURCES), data, TUESDAY_1_DEC), "net")
+    assert net.stale == "Refunds: no rows after 18 Nov; Weekly revenue: no rows after 22 Nov"
+    fresh_sales = {"sales": daily("2026-10-01", "2026-11-30"), "refunds": refunds}
+    assert kpi(compute(config(tail=TWO_SOURCES), fresh_sales, TUESDAY_1_DEC), "net").stale == (
+        "Refunds: no rows after 18 Nov")
+
+
+def test_a_formula_over_two_failed_sources_says_both_failures():
+    result = compute(config(tail=TWO_SOURCES), {"sales": failed("sales"), "refunds": failed("refunds")},
+                     TUESDAY_1_DEC, last_good=LastGoodValues({}, {}))
+    net = kpi(result, "net")
+    assert net.stale is not None and "/srv/sales.csv" in net.stale and "/srv/refunds.csv" in net.stale
+    assert net.stale_sources == ("refunds", "sales")
 
 
 def test_after_the_period_its_last_day_is_the_window_end_and_the_freshness_mark():

@@ -965,12 +965,9 @@ class KPIEvaluator:
         through = self.data_through(kpi_id, end)
         newest = through if end is None or end >= as_of else self.data_through(kpi_id, as_of)
         if kpi.formula is not None and kpi.fresh_within is None:
-            for name in sorted(kpi.formula.names):
-                if self.has_dates(name):
-                    reason = self.freshness(name, as_of, end)[1]
-                    if reason:
-                        return through, f"{self.kpis[name].title}: {reason}"
-            return through, None
+            reasons = {name: self.freshness(name, as_of, end)[1] for name in sorted(kpi.formula.names)
+                       if self.has_dates(name)}
+            return through, _named_reasons({self.kpis[name].title: why for name, why in reasons.items()})
         slack = kpi.fresh_within
         if slack is None and kpi.source in self.sources:
             slack = self.sources[kpi.source].fresh_within
@@ -1001,12 +998,10 @@ class KPIEvaluator:
         if kpi_id in self.failed:
             return self.failed[kpi_id]
         kpi = self.kpis[kpi_id]
-        if kpi.formula is not None:
-            for name in sorted(kpi.formula.names):
-                reason = self.stale_reason(name)
-                if reason:
-                    return reason
-        return None
+        if kpi.formula is None:
+            return None
+        reasons = (self.stale_reason(name) for name in sorted(kpi.formula.names))
+        return "; ".join(dict.fromkeys(reason for reason in reasons if reason)) or None  # each failure once
 
 
 # --- KPI results --------------------------------------------------------------------------
@@ -1089,6 +1084,19 @@ def previous_window(kpi: KPIConfig, period: Period, as_of: date, start: date) ->
     else:
         before = shift(as_of, kpi.grain, -1)
     return kpi_window(kpi, period, before)
+
+
+def _named_reasons(reasons: Mapping[str, str | None]) -> str | None:
+    """Each stale input of a formula named with its reason, inputs of one reason together.
+
+    A formula is as old as its oldest input, and a reader fixing it needs every input that
+    is old, not the first in the alphabet: "Orders, Revenue: no rows after 22 Nov".
+    """
+    by_reason: dict[str, list[str]] = {}
+    for title, reason in reasons.items():
+        if reason:
+            by_reason.setdefault(reason, []).append(title)
+    return "; ".join(f"{', '.join(titles)}: {reason}" for reason, titles in by_reason.items()) or None
 
 
 def stale_reason(through: date | None, as_of: date, grain: str, fresh_within: float | None) -> str | None:
