@@ -87,6 +87,13 @@ def test_a_long_objective_title_is_cut_to_fit_the_overview() -> None:
         assert left_edge.getextrema() == (255, 255)  # nothing drawn up to the image's edge: no text cut off
 
 
+def test_a_title_with_line_breaks_is_drawn_on_one_line() -> None:
+    # A TOML title "Grow revenue\nand margin" made Pillow refuse the label and the digest fail.
+    broken = charts.objectives_overview([("O2 Grow revenue\nand\tmargin", 0.5, "at_risk")], 0.4)
+    plain = charts.objectives_overview([("O2 Grow revenue and margin", 0.5, "at_risk")], 0.4)
+    assert broken == plain
+
+
 def test_one_formatter_of_figures() -> None:
     for value, unit in ((0.8657, "%"), (-1200.0, "$"), (3.3236, "min"), (3.0, ""), (12_300.0, "€")):
         assert format_value(value, unit) == display.value(value, unit)

@@ -125,8 +125,11 @@ class _Canvas:
     ) -> None:
         """`anchor` is Pillow's: 'rm' puts the text's right middle at (x, y), 'mt' its middle top.
 
-        With `fit` (shown pixels), text wider than that is cut to fit, ending in "…".
+        With `fit` (shown pixels), text wider than that is cut to fit, ending in "…". A chart's
+        label is one line: a title's line breaks and tabs are spaces (Pillow's anchored text
+        refuses several lines, and one broken title failed the whole digest).
         """
+        text = " ".join(text.split())
         self.colors[color] = None
         font, stroke = _font(round(size_pt * POINT * self.supersample), bold)
         if fit is not None and font.getlength(text) > fit * self.k:
