@@ -83,6 +83,9 @@ def test_run_posts_each_audience_and_channel_once_a_week_in_the_documented_shape
     card = server.to("/teams/all")[0].body["attachments"][0]["content"]
     assert card["version"] == "1.4" and card["type"] == "AdaptiveCard"
     assert card["body"][0]["inlines"][0]["text"] == "Acme OKRs · 2026-Q4 · week 48"
+    shown = ["".join(r["text"] for r in e["inlines"]) for e in card["body"] if e["type"] == "RichTextBlock"]
+    assert any(line.startswith("O2 Grow revenue: ") for line in shown), shown  # Teams adds no space between runs
+    assert any(line.startswith("Off track Reduce monthly churn") for line in shown), shown
 
     again = run_cli("run", "--config", str(project), "--as-of", AS_OF.isoformat(), cwd=project.parent,
                     env={name: server.url(path) for name, path in hooks.items()})

@@ -30,7 +30,12 @@ def text(value: object, limit: int = 300) -> str:
 
 
 def run(value: object, *, limit: int = 300, **style: Any) -> dict[str, Any]:
-    return {"type": "TextRun", "text": text(value, limit), **style}
+    """One TextRun. Teams shows a block's runs back to back, so a space that ends or starts the
+    value ("Off track ", ": ") is kept as one space: `text` alone trimmed it ("Off trackReduce churn")."""
+    raw, shown = str(value), text(value, limit)
+    if shown:
+        shown = (" " if raw[:1].isspace() else "") + shown + (" " if raw[-1:].isspace() else "")
+    return {"type": "TextRun", "text": shown, **style}
 
 
 def rich(*runs: dict[str, Any], **props: Any) -> dict[str, Any]:
