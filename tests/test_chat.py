@@ -190,6 +190,11 @@ def test_text_from_sheets_is_escaped_for_each_medium() -> None:
                            tracker_url="javascript:alert(1)")
     slack = json.dumps(slack_message.digest_payload(content), ensure_ascii=False)
     assert "<!channel>" not in slack and "<http://evil" not in slack
+    # The top-level text (the notification, read as mrkdwn too) comes from the project's name.
+    named = slack_message.digest_payload(replace(content, subject=f"{hostile} OKRs · week 48"))
+    assert named["text"].startswith("&lt;!channel&gt; &lt;http://evil.example|click&gt; &amp;")
+    alert = slack_message.alert_payload("<!channel> Acme & <Co>", [])
+    assert alert["text"].startswith("&lt;!channel&gt; Acme &amp; &lt;Co&gt;")
     assert "&lt;!channel&gt; &lt;http://evil.example|click&gt; &amp;" in slack
     assert '"actions"' not in slack  # only http(s) links become a button
     card = teams_card.digest_payload(content)

@@ -97,7 +97,7 @@ def digest_payload(content: DigestContent) -> dict[str, Any]:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open the tracker"},
             "url": d.tracker_url[:3000], "action_id": "open_tracker"}]})
-    return {"text": plain(d.subject, MAX_FALLBACK), "blocks": fit_blocks(blocks)}
+    return {"text": escape(d.subject, MAX_FALLBACK), "blocks": fit_blocks(blocks)}  # notifications read it as mrkdwn
 
 
 def fit_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -117,4 +117,4 @@ def alert_payload(project: str, events: Sequence[AlertEvent], *, tracker_url: st
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": "Open the tracker"},
             "url": tracker_url[:3000], "action_id": "open_tracker"}]})
-    return {"text": plain(title, MAX_FALLBACK), "blocks": blocks}
+    return {"text": escape(title, MAX_FALLBACK), "blocks": blocks}
