@@ -843,6 +843,9 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         tt = teams_t.table(team)
         teams.append(TeamDigestConfig(team=team, to=_addresses(tt, "to"), cc=_addresses(tt, "cc"),
                                       slack=_chat(tt, "slack"), msteams=_chat(tt, "msteams")))
+        if t.raw("smtp_host") and not (teams[-1].to or teams[-1].cc or teams[-1].slack or teams[-1].msteams):
+            tt.missing("to", "is required when smtp_host is set: who receives this team's digest "
+                             "(or give it a slack or msteams channel)")
         tt.done()
     # Each audience's digest is one .eml file named by its slug: two must never share one
     # (compared without case, as macOS and Windows file systems do).
@@ -899,8 +902,11 @@ def _parsed(t: _Table, name: str, parse: Callable[[str], _Parsed], *, required: 
 
 def _subject(t: _Table) -> SubjectTemplate:
     """Placeholders are checked here so a typo fails at load, not on Monday morning."""
+    text = t.str("subject", DEFAULT_SUBJECT)
+    if not text.strip():
+        t.fail(f"is empty; leave it out for the default {DEFAULT_SUBJECT!r}", "subject")
     try:
-        return parse_subject(t.str("subject", DEFAULT_SUBJECT))
+        return parse_subject(text)
     except ConfigError as exc:
         t.fail(str(exc), "subject")
 

@@ -246,3 +246,14 @@ def test_chat_config_is_typed(project) -> None:
     config = load_config(project)
     assert config.digest.slack == ChatConfig("slack", "TEST_SLACK_ALL")
     assert replace(config.digest.teams[0]).slack == ChatConfig("slack", "TEST_SLACK_SALES")
+
+
+def test_a_team_with_only_a_chat_channel_gets_its_post_and_no_email(project, server) -> None:
+    text = project.read_text().replace('to = ["sales-leads@acme.example"]\n', "")
+    smtp = 'outbox = "outbox"\nsmtp_host = "127.0.0.1"\nsmtp_port = 1'  # nothing listens: an email would fail
+    project.write_text(text.replace('outbox = "outbox"', smtp, 1))
+    outcome = digest(project)
+    sales = {d.channel: d for d in outcome.deliveries if d.audience == "Sales"}
+    assert sales["email"].action == "skipped" and "no to or cc" in (sales["email"].error or "")
+    assert sales["slack"].action == "sent" and len(server.to("/slack/sales")) == 1
+    assert not any(d.error and "every recipient was refused" in d.error for d in outcome.deliveries)

@@ -232,7 +232,8 @@ def test_subject_template_fills_every_placeholder() -> None:
 
 @pytest.mark.parametrize(
     ("subject", "message"),
-    [("{project} {quarter}", "unknown placeholder {quarter}"), ("{project", "bad template")],
+    [("{project} {quarter}", "unknown placeholder {quarter}"), ("{project", "bad template"),
+     ("", "digest.subject: is empty"), (" \\n ", "digest.subject: is empty")],
 )
 def test_a_bad_subject_template_fails_when_the_config_loads(tmp_path: Path, subject: str, message: str) -> None:
     path = tmp_path / "config.toml"
@@ -248,6 +249,8 @@ def test_a_bad_subject_template_fails_when_the_config_loads(tmp_path: Path, subj
         ('password = "hunter2"', "passwords do not belong in config"),
         ('smtp_host = "mail.example"', "digest.to: is required when smtp_host is set"),
         ('retries = 0', "digest.retries: must be at least 1"),
+        ('smtp_host = "mail.example"\nto = ["a@acme.example"]\n[digest.teams.Sales]\ncc = []',
+         "digest.teams.Sales.to: is required when smtp_host is set"),
     ],
 )
 def test_digest_config_mistakes_are_one_line_errors(tmp_path: Path, digest: str, message: str) -> None:
@@ -256,6 +259,14 @@ def test_digest_config_mistakes_are_one_line_errors(tmp_path: Path, digest: str,
     with pytest.raises(ConfigError, match=re.escape(message)) as info:
         load_config(path)
     assert "hunter2" not in str(info.value)
+
+
+def test_a_subject_that_is_not_text_is_named_once(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[project]\nperiod = "2026-Q4"\n[digest]\nsubject = 5\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).count("digest.subject") == 1, str(info.value)
 
 
 # --- escaping and headers ---------------------------------------------------------------------

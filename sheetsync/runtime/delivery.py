@@ -293,6 +293,10 @@ class _Run:
             self.add(Delivery(audience.name, week, "skipped", audience.recipients,
                               error=f"no objective has team = {audience.team!r} (digest.teams.{audience.team})"))
             return
+        if smtp and not audience.recipients:  # a team whose summary goes to chat only
+            self.add(Delivery(audience.name, week, "skipped", error=f"digest.teams.{audience.team} has no to or cc: "
+                              "not emailed"))
+            return
         message, subject = self.compose(audience)
         self.send_message(audience.name, audience.recipients, message, subject)
 
