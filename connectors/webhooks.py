@@ -93,13 +93,25 @@ class Webhook:
         return cls(config.channel, config.webhook_env, url, **options)
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds a Retry-After asks for: a number of seconds or an HTTP date (RFC 9110); None if neither."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
-        return None  # an HTTP date: rare for webhooks; fall back to our own wait
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # HTTP dates are GMT
+        from datetime import UTC
+
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now())
 
 
 def _reason(body: bytes) -> str:

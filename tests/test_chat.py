@@ -4,7 +4,9 @@ webhook; once per week; escaping; Slack's limits met by summarising."""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -132,6 +134,15 @@ def test_429_waits_what_retry_after_asks_and_a_long_wait_is_left_for_the_next_ru
     assert len(server.to("/teams/all")) == 2  # one for the first run, one now: no waiting an hour, no storm
     (failed,) = outcome.failures
     assert "answered 429 Too Many Requests (it asked to wait 3600s)" in failed.describe()
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(project, server) -> None:
+    in_an_hour = email.utils.formatdate(time.time() + 3600, usegmt=True)
+    server.script("/slack/all", (429, {"Retry-After": in_an_hour}, b"rate_limited"))
+    outcome = digest(project)
+    assert len(server.to("/slack/all")) == 1  # an hour away: left for the next run, not retried in 0.05 s
+    assert any("it asked to wait 3600s" in f.describe() or "it asked to wait 3599s" in f.describe()
+               for f in outcome.failures), [f.describe() for f in outcome.failures]
 
 
 def test_a_deleted_webhook_fails_at_once_with_a_clear_message(project, server) -> None:
