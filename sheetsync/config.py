@@ -128,6 +128,14 @@ class _Table:
             self.fail(f"expected text, got {_kind(value)}", name)
         return value
 
+    def line(self, name: str, default: str) -> str:
+        """Text shown as a label (a title, a name, an owner): one line, its line breaks and tabs as spaces.
+
+        Every output shows it on one line; a title written as a multi-line TOML string broke
+        the digest's text part and its charts.
+        """
+        return " ".join(self.str(name, default).split())
+
     def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> Any:
         value = self.str(name, default)
         if value is not None and value not in choices:
@@ -285,7 +293,7 @@ def parse_config(data: dict[str, Any], path: Path, *, output_base: Path | None =
     out = output_base or base
 
     project = root.table("project")
-    name = project.str("name", "sheetsync")
+    name = project.line("name", "sheetsync")
     timezone = project.str("timezone", "UTC")
     try:
         zoneinfo.ZoneInfo(timezone)
@@ -626,7 +634,7 @@ def _kpis(table: _Table, sources: Mapping[str, SourceConfig]) -> dict[str, KPICo
                       "(a table's rows have no order of their own)")
         kpis[kpi_id] = KPIConfig(
             id=kpi_id,
-            title=t.str("title", kpi_id),
+            title=t.line("title", kpi_id),
             source=source,
             column=column,
             agg=agg,
@@ -692,8 +700,8 @@ def _objectives(root: _Table, kpis: Mapping[str, KPIConfig]) -> tuple[ObjectiveC
             krs.append(kr)
         objectives[obj_id] = ObjectiveConfig(
             id=obj_id,
-            title=t.str("title", obj_id),
-            owner=t.str("owner", ""),
+            title=t.line("title", obj_id),
+            owner=t.line("owner", ""),
             owner_email=_email(t, "owner_email"),
             team=t.str("team", ""),
             parent=t.str("parent", ""),
@@ -758,7 +766,7 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
     direction = t.choice("direction", DIRECTIONS)
     kr = KeyResultConfig(
         id=kr_id,
-        title=t.str("title", kr_id),
+        title=t.line("title", kr_id),
         kpi=kpi,
         start=start,
         target=target,
@@ -766,7 +774,7 @@ def _key_result(t: _Table, kpis: Mapping[str, KPIConfig]) -> KeyResultConfig:
         change=change,
         weight=weight,
         direction=direction,
-        owner=t.str("owner", ""),
+        owner=t.line("owner", ""),
         manual=manual,
         unit=unit,
         owner_email=_email(t, "owner_email"),

@@ -52,6 +52,16 @@ def test_shipped_config_loads():
     assert config.tracker.path == ROOT / "output" / "okr_tracker.xlsx"
 
 
+def test_titles_names_and_owners_are_one_line(tmp_path):
+    text = MINIMAL.replace('name = "T"', 'name = """Acme\nGroup"""')
+    text = text.replace('title = "o"', 'title = "Grow\\n\\trevenue "')
+    text = text.replace('title = "kr"', 'title = "kr\\r\\nnew"\nowner = "Ana\\nB"')
+    config = load_config(write(tmp_path, text))
+    objective = config.objectives[0]
+    assert (config.name, objective.title) == ("Acme Group", "Grow revenue")
+    assert (objective.key_results[0].title, objective.key_results[0].owner) == ("kr new", "Ana B")
+
+
 def test_minimal_config_defaults(tmp_path):
     config = load_config(write(tmp_path, MINIMAL))
     kpi = config.kpis["k"]
