@@ -153,8 +153,7 @@ def _describe(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return f"the server does not support this: {exc}", False
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        refused = ", ".join(f"{rcpt} ({code} {_reply(reply)})" for rcpt, (code, reply) in exc.recipients.items())
-        return f"every recipient was refused: {refused}", False
+        return f"every recipient was refused: {refused_list(exc.recipients)}", False
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"the server answered {exc.smtp_code} {_reply(exc.smtp_error)}", 400 <= exc.smtp_code < 500
     if isinstance(exc, smtplib.SMTPServerDisconnected):
@@ -174,6 +173,11 @@ def _describe(exc: BaseException) -> tuple[str, bool]:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc) or exc.__class__.__name__, True
     return f"{exc.__class__.__name__}: {exc}", False
+
+
+def refused_list(refused: Mapping[str, tuple[int, bytes]]) -> str:
+    """Refused recipients with the server's answer each: 'a@x.example (550 5.1.1 no such user)'."""
+    return ", ".join(f"{rcpt} ({code} {_reply(reply)})" for rcpt, (code, reply) in refused.items())
 
 
 def _reply(raw: bytes | str) -> str:

@@ -458,3 +458,28 @@ def test_the_digest_says_which_numbers_are_stale_and_run_reports_the_worse_exit_
     set_port(config, free_port())
     down = run_cli("run", "--config", "config.toml", "--as-of", AS_OF, "--force", cwd=tmp_path)
     assert down.returncode == 1  # a digest that did not go out outranks stale numbers
+
+
+class RefusingInbox(Inbox):
+    """Accepts every recipient but one, as a server refuses an unknown mailbox."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address == CC:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_is_not_reported_as_sent(tmp_path: Path) -> None:
+    inbox = RefusingInbox()
+    controller = LoopbackController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        cwd = project(tmp_path, controller.port).parent
+        proc = digest(cwd)
+    finally:
+        controller.stop()
+    assert [rcpts for _, rcpts, _ in inbox.received] == [[TO], [SALES]]
+    assert f"sent the 2026-W48 digest for all to {TO}" in proc.stdout
+    assert f"the server refused {CC} (550 5.1.1 no such user)" in proc.stdout
+    assert f"OKR office <{CC}>" not in proc.stdout  # not among those it went to

@@ -20,11 +20,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from connectors import smtp_mailer, webhooks
-from connectors.smtp_mailer import DeliveryError, SMTPSettings, message_recipients
+from connectors.smtp_mailer import DeliveryError, SMTPSettings, message_recipients, refused_list
 from connectors.webhooks import Webhook, WebhookError
 from sheetsync.core.checkins import Reminder
 from sheetsync.core.digest import ALL, DigestContent, build_digest, team_objectives
@@ -103,7 +104,8 @@ class Delivery:
         where = f" ({self.path})" if self.path else ""
         audience = self.audience.removeprefix(REMINDER_AUDIENCE)  # "reminder ana@..." is ana's reminder
         return {
-            "sent": f"sent the {self.week} {self.kind} for {audience} to {who}{where}",
+            "sent": f"sent the {self.week} {self.kind} for {audience} to {who}{where}"
+            + (f"; {self.error}" if self.error else ""),
             "written": f"wrote the {self.week} {self.kind} for {audience} to {self.path} "
             "(no smtp_host: not emailed)",
             "already_sent": f"the {self.week} {self.kind} for {audience} was already sent; --force sends it again",
@@ -226,15 +228,19 @@ class _Run:
 
     def add(self, delivery: Delivery) -> None:
         self.outcome.deliveries.append(delivery)
-        (log.error if delivery.action == "pending" else log.info)("%s", delivery.describe())
+        partly = delivery.action == "sent" and delivery.error is not None  # some recipients refused
+        (log.error if delivery.action == "pending" else log.warning if partly else log.info)("%s", delivery.describe())
 
-    def deliver(self, message: EmailMessage) -> None:
-        """Send now, or raise the DeliveryError that keeps this message (and those after it) queued."""
+    def deliver(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """Send now, or raise the DeliveryError that keeps this message (and those after it) queued.
+
+        Returns the recipients the server refused while it accepted others.
+        """
         if self.blocked is not None:
             raise self.blocked.for_message(message)
         assert self.settings is not None
         try:
-            self.send(message, self.settings)
+            return self.send(message, self.settings)
         except DeliveryError as exc:
             if not exc.this_message_only:
                 self.blocked = copy.copy(exc)  # not located: the caller locates this message's copy
@@ -319,7 +325,7 @@ class _Run:
             self.add(Delivery(audience, week, "written", recipients, subject, path, size, kind=kind))
             return
         try:
-            self.deliver(message)
+            refused = self.deliver(message)
         except DeliveryError as exc:
             path = self.outbox.keep_pending(data, week, audience)
             self.add(Delivery(audience, week, "pending", recipients, subject, path, size, kind=kind,
@@ -327,7 +333,10 @@ class _Run:
             return
         self._mark(week, audience, message_id)
         copy = self.outbox.record_sent(data, week, audience)
-        self.add(Delivery(audience, week, "sent", recipients, subject, copy, size, kind=kind))
+        gone = {address.casefold() for address in refused or {}}
+        accepted = tuple(r for r in recipients if parseaddr(r)[1].casefold() not in gone)
+        self.add(Delivery(audience, week, "sent", accepted, subject, copy, size, kind=kind,
+                          error=f"the server refused {refused_list(refused)}" if refused else None))
 
     def remind(self, reminder: Reminder, where: str) -> None:
         """One owner's check-in reminder, at most once a week (the digest's record and queue)."""
