@@ -483,3 +483,24 @@ def test_a_refused_recipient_is_not_reported_as_sent(tmp_path: Path) -> None:
     assert f"sent the 2026-W48 digest for all to {TO}" in proc.stdout
     assert f"the server refused {CC} (550 5.1.1 no such user)" in proc.stdout
     assert f"OKR office <{CC}>" not in proc.stdout  # not among those it went to
+
+
+def test_a_queued_digest_goes_to_the_addresses_fixed_since(tmp_path: Path) -> None:
+    inbox = RefusingInbox()  # refuses CC, here also the digest's To (a typo): the digest fails
+    controller = LoopbackController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        config = project(tmp_path, controller.port)
+        config.write_text(config.read_text().replace(f'to = ["{TO}"]', f'to = ["{CC}"]', 1))
+        first = digest(tmp_path)
+        assert first.returncode == 1, first.stderr  # refused: kept in the outbox
+        assert (tmp_path / "outbox" / "pending" / "2026-W48-all.eml").exists()
+        config.write_text(config.read_text().replace(f'to = ["{CC}"]', f'to = ["{TO}"]', 1))  # fixed
+        second = digest(tmp_path)
+    finally:
+        controller.stop()
+    assert second.returncode == 0, second.stderr
+    assert "its recipients changed in the config since it was queued: made again" in second.stdout
+    assert [rcpts for _, rcpts, _ in inbox.received] == [[SALES], [TO]]
+    assert list((tmp_path / "outbox" / "pending").iterdir()) == []
+    assert sent_weeks(tmp_path) == [("2026-W48", "Sales"), ("2026-W48", "all")]

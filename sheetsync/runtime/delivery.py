@@ -266,6 +266,10 @@ class _Run:
                 self.add(Delivery(audience, week, "withdrawn", error=reason, kind=kind,
                                   path=self.outbox.supersede(path)))
                 continue
+            if kind == "digest" and week == self.week and not self.dry_run and self._readdressed(message, audience):
+                self.add(Delivery(audience, week, "withdrawn", kind=kind, path=self.outbox.supersede(path),
+                                  error="its recipients changed in the config since it was queued: made again"))
+                continue
             if week == self.week and self.force:
                 continue  # this run renders that digest afresh and replaces the file
             try:
@@ -278,6 +282,19 @@ class _Run:
                 self.history.mark_digest_sent(week, audience, str(message.get("Message-ID", "")) or None)
             self.add(Delivery(audience, week, "delivered_pending", message_recipients(message),
                               path=self.outbox.mark_sent(path), kind=kind))
+
+    def _readdressed(self, message: EmailMessage, audience: str) -> bool:
+        """Whether a queued digest's To and Cc are no longer its audience's in config (a refused address fixed).
+
+        Sent as queued it would go to the old addresses again (and fail again, when one was refused)."""
+        current = next((a for a in audiences(self.config.digest) if a.name == audience), None)
+        if current is None:
+            return False  # a team since removed: its queued digest still goes where it was meant to
+
+        def bare(addresses: Sequence[str]) -> set[str]:
+            return {parseaddr(a)[1].casefold() for a in addresses}
+
+        return bare(message_recipients(message)) != bare(current.recipients)
 
     def _checked_in(self, reminder: EmailMessage, week: str) -> bool:
         """Whether every key result a queued reminder names has a check-in in `week` (in the history)."""
