@@ -833,6 +833,10 @@ def _addresses(t: _Table, name: str) -> tuple[str, ...]:
         found = getaddresses([value]) if not any(ch in value for ch in "\r\n\x00") else []
         if len(found) != 1 or "@" not in found[0][1]:
             t.fail(f"{value!r} is not one email address (write a list for several)", name)
+        if not found[0][1].rpartition("@")[0].isascii():
+            # The email's headers cannot carry it (it failed every digest, to everyone, at send time).
+            t.fail(f"{value!r} has non-ASCII letters before the @, which email headers cannot carry here; "
+                   "use the mailbox's ASCII address or alias", name)
     return values
 
 

@@ -249,6 +249,7 @@ def test_a_bad_subject_template_fails_when_the_config_loads(tmp_path: Path, subj
         ('password = "hunter2"', "passwords do not belong in config"),
         ('smtp_host = "mail.example"', "digest.to: is required when smtp_host is set"),
         ('retries = 0', "digest.retries: must be at least 1"),
+        ('to = ["ana@acme.example", "jösé@acme.example"]', "digest.to: 'jösé@acme.example' has non-ASCII letters"),
         ('smtp_host = "mail.example"\nto = ["a@acme.example"]\n[digest.teams.Sales]\ncc = []',
          "digest.teams.Sales.to: is required when smtp_host is set"),
     ],
