@@ -382,6 +382,10 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
         config = find_config(config_path)
         click.echo(f"config {config.path}: ok ({len(config.sources)} sources, {len(config.kpis)} KPIs, "
                    f"{sum(1 for _ in config.key_results())} key results, period {config.period.name})")
+        for key, variable in _secret_variables(config):
+            if not os.environ.get(variable, "").strip():
+                problems += 1
+                click.echo(f"✗ {key}: environment variable {variable} is not set (the digest would fail to send)")
         data = dict(read_sources([s for s in config.sources.values() if not s.is_warehouse], config.google,
                                  threads=config.threads))
         spans = _describe_warehouses(config, data)
@@ -445,6 +449,15 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
         _fail(f"{problems} problem(s) found", 1)
     if stale:
         _fail(f"{stale} KPI(s) with stale data", 3)
+
+
+def _secret_variables(config: Config) -> list[tuple[str, str]]:
+    """The environment variables config names for secrets, with the key naming each: what a send needs set."""
+    digest = config.digest
+    found = [("digest.password_env", digest.password_env)] if digest.smtp_host and digest.password_env else []
+    chats = [(f"digest.{c.channel}", c) for c in (digest.slack, digest.msteams) if c is not None]
+    chats += [(f"digest.teams.{t.team}.{c.channel}", c) for t in digest.teams for c in t.chats]
+    return found + [(f"{key}.webhook_env", chat.webhook_env) for key, chat in chats]
 
 
 def _check_freshness(config: Config, data: Any, as_of: date) -> int:

@@ -76,6 +76,19 @@ def test_check_reports_sources_and_problems(tmp_path):
     assert "source 'web'" in bad.stdout and "file not found" in bad.stdout
 
 
+def test_check_names_each_secret_variable_that_is_not_set(tmp_path):
+    config = copy_example(tmp_path)
+    config.write_text(config.read_text().replace('outbox = "outbox"', 'outbox = "outbox"\nsmtp_host = "127.0.0.1"\n'
+                      'username = "bot"\npassword_env = "CHECK_TEST_PW"', 1)
+                      + '\n[digest.slack]\nwebhook_env = "CHECK_TEST_SLACK"\n')
+    unset = run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path, env={"CHECK_TEST_PW": "", "CHECK_TEST_SLACK": ""})
+    assert unset.returncode == 1
+    assert "✗ digest.password_env: environment variable CHECK_TEST_PW is not set" in unset.stdout
+    assert "✗ digest.slack.webhook_env: environment variable CHECK_TEST_SLACK is not set" in unset.stdout
+    given = {"CHECK_TEST_PW": "x", "CHECK_TEST_SLACK": "http://127.0.0.1:9/hook"}
+    assert run_cli("check", "--as-of", "2026-11-24", cwd=tmp_path, env=given).returncode == 0
+
+
 def test_init_writes_a_runnable_project_and_refuses_to_overwrite(tmp_path):
     proc = run_cli("init", "proj", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
