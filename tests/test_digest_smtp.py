@@ -504,3 +504,14 @@ def test_a_queued_digest_goes_to_the_addresses_fixed_since(tmp_path: Path) -> No
     assert [rcpts for _, rcpts, _ in inbox.received] == [[SALES], [TO]]
     assert list((tmp_path / "outbox" / "pending").iterdir()) == []
     assert sent_weeks(tmp_path) == [("2026-W48", "Sales"), ("2026-W48", "all")]
+
+
+def test_a_backfill_does_not_send_an_older_weeks_digest_late(tmp_path: Path) -> None:
+    copy_example(tmp_path)
+    newer = run_cli("digest", "--as-of", "2026-12-01", cwd=tmp_path)
+    assert newer.returncode in (0, 3), newer.stderr
+    older = run_cli("digest", "--as-of", "2026-11-24", cwd=tmp_path)
+    assert "the 2026-W49 digest went out already; an older week's is not sent late" in older.stdout
+    assert sorted(p.name for p in (tmp_path / "outbox").glob("*.eml")) == ["2026-W49-all.eml"]
+    forced = run_cli("digest", "--as-of", "2026-11-24", "--force", cwd=tmp_path)
+    assert (tmp_path / "outbox" / "2026-W48-all.eml").exists(), forced.stdout + forced.stderr

@@ -309,6 +309,12 @@ class _Run:
         if self.history is not None and self.history.digest_sent(week, audience.name) and not self.force:
             self.add(Delivery(audience.name, week, "already_sent", audience.recipients))
             return
+        newest = self.history.newest_digest_week(audience.name) if self.history is not None else None
+        if newest is not None and newest > week and not self.force:  # a backfill: readers have a newer one
+            self.add(Delivery(audience.name, week, "skipped", audience.recipients,
+                              error=f"the {newest} digest went out already; an older week's is not sent late "
+                              "(--force sends it)"))
+            return
         smtp = bool(self.config.digest.smtp_host)
         if smtp and self.outbox.pending_for(week, audience.name) and not self.force and not self.dry_run:
             return  # still queued after flush_pending: its failure is already reported

@@ -431,6 +431,11 @@ class History:
         row = self.db.execute("SELECT 1 FROM digests WHERE week = ? AND audience = ?", (week, audience)).fetchone()
         return row is not None
 
+    def newest_digest_week(self, audience: str) -> str | None:
+        """The latest ISO week ('2026-W49') whose digest went to `audience`, if any."""
+        row = self.db.execute("SELECT MAX(week) FROM digests WHERE audience = ?", (audience,)).fetchone()
+        return row[0] if row else None
+
     def mark_digest_sent(self, week: str, audience: str, message_id: str | None) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO digests VALUES (?, ?, ?, ?)",
