@@ -62,7 +62,8 @@ def test_done_is_the_same_colour_in_the_tracker_the_sheet_and_the_digest() -> No
 def _pixels(png: bytes) -> tuple[tuple[int, int], set[tuple[int, int, int]]]:
     with Image.open(io.BytesIO(png)) as image:
         rgb_image = image.convert("RGB")
-        return rgb_image.size, set(rgb_image.getdata())
+        colours = rgb_image.getcolors(rgb_image.width * rgb_image.height) or []  # getdata() is deprecated
+        return rgb_image.size, {colour for _, colour in colours}
 
 
 def test_charts_draw_with_the_theme() -> None:
