@@ -274,7 +274,7 @@ def checkins_from_values(grid: Sequence[Sequence[object]]) -> TabRows:
             while body and all(v in (None, "") for v in body[-1]):
                 body.pop()
             return TabRows(tuple(row[first:]), tuple(body), index + 2, where)
-    return TabRows((), (), where=where)
+    return TabRows((), tuple(tuple(r) for r in grid), where=where)  # no header: never overwritten (read_tab)
 
 
 def _created_spreadsheet(http: Any, title: str, state: TrackerState) -> tuple[str, bool]:

@@ -267,8 +267,8 @@ def _checkins_table(wb: Workbook, path: Path) -> TabRows | None:
         found = next((i for i, r in enumerate(rows[:MAX_HEADER_SCAN], 1)
                       if {"key result", "confidence"} <= {str(v).strip().casefold() for v in r if v is not None}),
                      None)  # fmt: skip
-        if found is None:
-            return TabRows((), (), where=f"{path.name}: tab {sheet.title!r}")
+        if found is None:  # no header: its rows are still handed over, so a tab with rows is never overwritten
+            return TabRows((), tuple(rows), where=f"{path.name}: tab {sheet.title!r}")
         header_row, first_col = found, 1
     header = rows[header_row - 1][first_col - 1 :] if header_row <= len(rows) else ()
     body = [r[first_col - 1 :] for r in rows[header_row:]]

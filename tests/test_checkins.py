@@ -153,11 +153,15 @@ def test_a_cleared_row_withdraws_its_check_in_and_other_weeks_stay():
     assert fresh == [] and ci.merge([old, this], fresh, restated=restated) == [old]
 
 
-def test_a_tab_without_its_header_is_one_warning():
-    fresh, restated, warnings, _ = ci.read_tab(TabRows(("a", "b"), ((1, 2),)), KRS, [], now=at("2026-11-25"),
+def test_a_tab_with_rows_but_without_its_header_stops_the_rewrite():
+    with pytest.raises(ci.CheckinsTabError, match=r"its header: 'a', 'b'.*the tracker was not rewritten") as got:
+        ci.read_tab(TabRows(("a", "b"), ((1, 2),)), KRS, [], now=at("2026-11-25"), week="2026-W48")
+    assert got.value.exit_code == 1
+    # Nothing in it, nothing to lose: a warning, and the tab is written anew.
+    fresh, restated, warnings, _ = ci.read_tab(TabRows(("a", "b"), ((None, " "),)), KRS, [], now=at("2026-11-25"),
                                             week="2026-W48")  # fmt: skip
     assert (fresh, restated) == ([], set())
-    assert "no 'Key result' and 'Confidence' columns" in warnings[0]
+    assert "no header row with 'Key result' and 'Confidence' columns (its header: 'a', 'b') and no rows" in warnings[0]
 
 
 def test_source_rows_read_again_are_kept_once():

@@ -203,6 +203,40 @@ def test_an_unreadable_tracker_is_not_overwritten(work: Path):
     assert (work / TRACKER).read_bytes() == b"not a workbook"
 
 
+@pytest.mark.parametrize("how", ["renamed", "cleared"])
+def test_a_tab_whose_header_was_edited_away_is_not_overwritten(work: Path, how: str):
+    sync(work, "2026-11-24", "first.json")
+    type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "At risk", "Comment": "vendor slipped"}})
+    wb = load_workbook(work / TRACKER)
+    ws = wb["Check-ins"]
+    header = [c.value for c in ws[1]]
+    if how == "renamed":  # the defined name still finds the tab; its header no longer says which column is which
+        ws.cell(1, header.index("Key result") + 1).value = "KR"
+    else:
+        ws.delete_rows(1)
+    wb.save(work / TRACKER)
+    before = (work / TRACKER).read_bytes()
+    proc = run_cli("sync", "--config", "config.toml", "--as-of", "2026-11-25", cwd=work)
+    assert proc.returncode == 1, proc.stderr
+    assert "okr_tracker.xlsx: tab 'Check-ins': no header row with 'Key result' and 'Confidence' columns" in proc.stderr
+    assert "the tracker was not rewritten, so nothing typed there is lost" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (work / TRACKER).read_bytes() == before  # the owner's comment is still there to recover
+    ws = load_workbook(work / TRACKER)["Check-ins"]
+    assert any(c.value == "vendor slipped" for r in ws.iter_rows() for c in r)
+
+
+def test_an_emptied_tab_without_its_header_is_written_afresh(work: Path):
+    sync(work, "2026-11-24", "first.json")
+    wb = load_workbook(work / TRACKER)
+    wb["Check-ins"].delete_rows(1, wb["Check-ins"].max_row)
+    wb.save(work / TRACKER)
+    results = sync(work, "2026-11-25", "second.json")
+    assert any("no rows: the tab is written afresh" in w for w in results["warnings"])
+    header, rows = checkins_tab(work / TRACKER)
+    assert header == list(CHECKIN_HEADER) and "O1-KR1" in rows
+
+
 def test_checkins_disabled_means_no_tab(work: Path):
     config = work / "config.toml"
     config.write_text(config.read_text() + "\n[checkins]\nenabled = false\n")

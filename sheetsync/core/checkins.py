@@ -62,6 +62,13 @@ class CheckInError(SheetsyncError, ValueError):
     exit_code = ExitCode.STALE
 
 
+class CheckinsTabError(SheetsyncError):
+    """The tracker's Check-ins tab holds rows under no header sheetsync can read: the sync stops
+    before the tracker is rewritten, or the owners' rows would be replaced by blank ones."""
+
+    exit_code = ExitCode.FAILED
+
+
 @dataclass(frozen=True)
 class CheckIn:
     """One owner's check-in on one key result."""
@@ -527,8 +534,14 @@ def read_tab(
     names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
     index = {part: names.index(title.casefold()) for part, title in TAB_COLUMNS.items() if title.casefold() in names}
     if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
-        return [], set(), [f"{tab.where}: no 'Key result' and 'Confidence' columns in its header row; "
-                           "nothing was read from it (restore the header to keep check-ins coming)"], {}
+        missing = f"{tab.where}: no header row with 'Key result' and 'Confidence' columns" + (
+            f" (its header: {', '.join(repr(str(h)) for h in tab.header if h is not None)})" if tab.header else "")
+        if any(not _blank(v) for r in tab.rows for v in r):
+            raise CheckinsTabError(
+                f"{missing}; the tracker was not rewritten, so nothing typed there is lost: "
+                "restore the header, or delete the tab to start it afresh", sheet=tab.where,
+            )  # fmt: skip
+        return [], set(), [f"{missing} and no rows: the tab is written afresh"], {}
     before = {(c.kr_id, c.week): c for c in known if c.origin == TRACKER_ORIGIN}
     matcher = KRMatcher(krs)
     out: list[CheckIn] = []
@@ -572,6 +585,10 @@ def read_tab(
                 checkin = replace(checkin, when=_inside(now, checkin.week))
         out.append(checkin)
     return out, restated, warnings, typed
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _inside(moment: dt.datetime, week: str) -> dt.datetime:
