@@ -293,6 +293,33 @@ def test_a_carried_latest_value_keeps_the_window_it_was_measured_over_through_la
             assert (revenue.window_start, revenue.window_end) == (date(2026, 10, 1), date(2026, 11, 24))
 
 
+def test_a_failed_re_run_in_the_same_week_keeps_the_window_its_value_was_measured_over(tmp_path):
+    cfg = config()
+    with History(tmp_path / "history.sqlite") as history:
+        history.record(compute(cfg, {"sales": daily("2026-10-01", "2026-11-23")}, date(2026, 11, 23)))  # Monday
+        for as_of in (date(2026, 11, 25), date(2026, 11, 30)):  # Wednesday's re-run replaces W48's row; then W49
+            later = compute(cfg, {"sales": failed()}, as_of, last_good=history.last_good("2026-Q4", as_of))
+            history.record(later)
+            revenue = kpi(later, "revenue")
+            assert revenue.carried and revenue.value_as_of == date(2026, 11, 23)
+            assert (revenue.window_start, revenue.window_end) == (date(2026, 10, 1), date(2026, 11, 23))
+
+
+def test_a_value_a_backfill_measured_is_carried_over_an_older_one_later_weeks_carried(tmp_path):
+    cfg = config()
+    with History(tmp_path / "history.sqlite") as history:
+        history.record(compute(cfg, {"sales": daily("2026-10-01", "2026-11-23")}, date(2026, 11, 23)))
+        for as_of in (date(2026, 11, 30), date(2026, 12, 7)):  # the source fails: 23 Nov's value carried
+            history.record(compute(cfg, {"sales": failed()}, as_of, last_good=history.last_good("2026-Q4", as_of)))
+        backfill = compute(cfg, {"sales": daily("2026-10-01", "2026-11-30")}, date(2026, 11, 30))  # mended: W49 again
+        history.record(backfill)
+        later = compute(cfg, {"sales": failed()}, date(2026, 12, 14),
+                        last_good=history.last_good("2026-Q4", date(2026, 12, 14)))
+        revenue = kpi(later, "revenue")
+        assert revenue.value == kpi(backfill, "revenue").value and revenue.value_as_of == date(2026, 11, 30)
+        assert (revenue.window_start, revenue.window_end) == (date(2026, 10, 1), date(2026, 11, 30))
+
+
 def test_a_failed_read_keeps_the_trend_measured_before_it_and_leaves_the_weeks_since_blank(tmp_path):
     cfg = config()
     with History(tmp_path / "history.sqlite") as history:

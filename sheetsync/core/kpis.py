@@ -1035,6 +1035,7 @@ class KPIResult:
     data_through: date | None = None  # the newest row its window used
     value_as_of: date | None = None  # the date the value is from: the as-of date when fresh
     carried: bool = False  # the value is the last good one from the history, not from this run
+    measured_as_of: date | None = None  # the as-of date of the run that measured the value (its window's)
     failed: bool = False  # its data could not be read or used this run (not merely old)
     note: str | None = None  # why there is no value, when there is none
     stale_sources: tuple[str, ...] = ()  # the failed sources that left it stale (its own, or its formula's)
@@ -1153,11 +1154,13 @@ def evaluate_kpi(
     if failed:
         value, previous, through = None, None, None
     value_as_of = None if value is None else (as_of if not old else through)
+    measured_as_of = None if value is None else as_of
     carried = False
     note = None
     if value is None:
         if stale and last_good is not None:
             value, value_as_of, carried = last_good.value, last_good.as_of, True
+            measured_as_of = last_good.run_as_of
             previous = None  # a carried value has no change of its own
             if dated and last_good.run_as_of is not None:  # the window it covers, not this run's
                 start, end = kpi_window(kpi, period, min(last_good.run_as_of, period.end))
@@ -1183,6 +1186,7 @@ def evaluate_kpi(
         data_through=through,
         value_as_of=value_as_of,
         carried=carried,
+        measured_as_of=measured_as_of,
         failed=failed is not None,
         note=note,
         stale_sources=evaluator.stale_sources(kpi_id) if stale else (),

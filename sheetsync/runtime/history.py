@@ -88,6 +88,7 @@ ADDED_COLUMNS = (
     ("kr_history", "grade", "TEXT"),
     ("kpi_history", "data_through", "TEXT"),
     ("kpi_history", "value_as_of", "TEXT"),
+    ("kpi_history", "measured_as_of", "TEXT"),
 )
 """Columns newer than the first schema: added in place to an older history file."""
 
@@ -306,9 +307,9 @@ class History:
             )
             self.db.executemany(
                 "INSERT INTO kpi_history (week, period, as_of, kpi_id, title, value, unit, target, status, stale, "
-                "data_through, value_as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "data_through, value_as_of, measured_as_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(week, period, as_of, k.id, k.title, k.value, k.unit, k.target, k.status, k.stale,
-                  _iso(k.data_through), _iso(k.value_as_of)) for k in result.kpis],
+                  _iso(k.data_through), _iso(k.value_as_of), _iso(k.measured_as_of)) for k in result.kpis],
             )
             self.db.executemany(
                 # Only the newest measured series of each KPI is kept (a backfill of an older
@@ -387,16 +388,23 @@ class History:
         latest start and target: what a run shows for the numbers it cannot compute."""
         week = week_key(as_of)
         kpis: dict[str, LastGood] = {}
+        # The newest value by the day it is from, not by the week that last showed it: a week
+        # that carried an older value (its read failed) never hides one a backfill measured since.
         for r in self.db.execute(
-            "SELECT k.kpi_id, k.value, COALESCE(k.value_as_of, k.as_of) AS day, k.as_of FROM kpi_history k "
-            "WHERE k.period = ? AND k.week <= ? AND k.value IS NOT NULL "
-            "AND COALESCE(k.value_as_of, k.as_of) <= ? ORDER BY k.week, k.as_of",
+            "SELECT k.kpi_id, k.value, COALESCE(k.value_as_of, k.as_of) AS day, k.as_of, k.measured_as_of "
+            "FROM kpi_history k WHERE k.period = ? AND k.week <= ? AND k.value IS NOT NULL "
+            "AND COALESCE(k.value_as_of, k.as_of) <= ? ORDER BY day, k.as_of",
             (period, week, as_of.isoformat()),
         ):
             day = date.fromisoformat(r["day"])
             kept = kpis.get(r["kpi_id"])
-            if kept is None or kept.as_of != day:  # a value carried on keeps the run that measured it
-                kpis[r["kpi_id"]] = LastGood(r["value"], day, date.fromisoformat(r["as_of"]))
+            if r["measured_as_of"] is not None:  # the run that measured it, kept by every run carrying it
+                run = date.fromisoformat(r["measured_as_of"])
+            elif kept is not None and (kept.as_of, kept.value) == (day, r["value"]):
+                continue  # a history from before measured_as_of: the first run showing the value measured it
+            else:
+                run = date.fromisoformat(r["as_of"])
+            kpis[r["kpi_id"]] = LastGood(r["value"], day, run)
         for r in self.db.execute("SELECT kpi_id, points FROM kpi_series WHERE period = ?", (period,)):
             if (kept := kpis.get(r["kpi_id"])) is not None:
                 points = tuple((date.fromisoformat(a), date.fromisoformat(b), float(v))
