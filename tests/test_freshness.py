@@ -252,6 +252,18 @@ def test_a_formula_over_a_stopped_sources_empty_week_is_no_number_and_no_divisio
     assert not any("division by zero" in w for w in result.warnings), result.warnings
 
 
+def test_the_weeks_after_a_stopped_sources_last_row_are_no_number_in_the_trend():
+    result = compute(config(), {"sales": daily("2026-10-01", "2026-11-20")}, date(2026, 11, 30))
+    for kpi_id in ("weekly", "revenue"):
+        points = {p.start: p.value for p in kpi(result, kpi_id).series}
+        assert points[date(2026, 11, 16)] is not None  # the week with the last rows (Friday 20 Nov)
+        assert points[date(2026, 11, 23)] is None and points[date(2026, 11, 30)] is None, (kpi_id, points)
+    # A source still arriving may have a quiet week: a sum of nothing there is 0.
+    fresh = compute(config(), {"sales": rows(("2026-11-02", 10.0, "paid"), ("2026-11-20", 10.0, "paid"),
+                                             ("2026-11-29", 10.0, "paid"))}, date(2026, 11, 30))  # fmt: skip
+    assert {p.start: p.value for p in kpi(fresh, "weekly").series}[date(2026, 11, 9)] == 0
+
+
 def test_a_baseline_that_cannot_be_computed_while_its_source_is_down_is_the_last_known_one():
     text = CONFIG.format(source_extra="", kpi_extra="", kr_extra="").replace(
         'id = "KR1"\nkpi = "revenue"\nstart = 0\ntarget = 1000',

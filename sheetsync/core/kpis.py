@@ -1144,7 +1144,9 @@ def evaluate_kpi(
         buckets = series_buckets(period.start, as_of, kpi.grain)
         points = evaluator.series_values(kpi_id, [(first, last) for *_, first, last in buckets])
         series = tuple(
-            SeriesPoint(label, b_start, b_end, point, b_end <= as_of)
+            # A bucket after the last row of a source that stopped is no number either, as its window is.
+            SeriesPoint(label, b_start, b_end, None if old and (through is None or through < b_start) else point,
+                        b_end <= as_of)
             for (label, b_start, b_end, *_), point in zip(buckets, points, strict=True)
         )
     else:
