@@ -62,6 +62,19 @@ def test_a_google_form_response_sheet():
     assert ci.latest(found, "O1-KR1", dt.date(2026, 11, 20)) is None  # nothing before W48
 
 
+def test_a_timestamp_with_a_utc_offset_is_the_projects_wall_clock_time():
+    """An export's `2026-11-29T20:00:00Z` is Monday 09:00 in Auckland: week 49, not Sunday's week 48."""
+    frame = pd.DataFrame({"Timestamp": ["2026-11-29T20:00:00Z", "2026-11-29T20:00:00+00:00",
+                                        pd.Timestamp("2026-11-29T20:00:00Z"), "2026-11-30 09:30"],
+                          "Key result": ["O1-KR1"] * 4, "Value": [1, 2, 3, 4]})  # fmt: skip
+    found, warnings = ci.read_frame(frame, CheckInColumns(), KRS, origin="export", tz="Pacific/Auckland")
+    assert warnings == []
+    assert [(c.week, c.when) for c in found] == [("2026-W49", dt.datetime(2026, 11, 30, 9))] * 3 + [
+        ("2026-W49", dt.datetime(2026, 11, 30, 9, 30))]  # a time without an offset is already local
+    # Without a zone (UTC projects), the offset's own wall-clock time, never an aware datetime.
+    assert ci.parse_when("2026-11-29T20:00:00+05:00") == dt.datetime(2026, 11, 29, 20)
+
+
 def test_missing_columns_and_bad_cells_are_warnings_naming_the_row():
     frame = pd.DataFrame({"KR": ["O1-KR2"], "When": ["2026-11-25"]})
     found, warnings = ci.read_frame(frame, CheckInColumns(kr="KR", date="When"), KRS, origin="sheet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import zipfile
@@ -366,3 +367,18 @@ def test_a_glob_of_workbooks_names_every_sheet_it_read(tmp_path):
         wb.save(tmp_path / name)
     data = read_xlsx_source(SourceConfig(name="s", type="xlsx", path=tmp_path / "*.xlsx"))
     assert data.sheet == "Orders / Orders 2026" and data.frame["Amount"].tolist() == [10, 10]
+
+
+def test_a_checkins_export_with_utc_timestamps_counts_in_the_projects_week(tmp_path):
+    """An owner in Auckland checks in Monday 30 Nov 09:00; the export says 2026-11-29T20:00:00Z."""
+    (tmp_path / "data" / "nz").mkdir(parents=True)
+    (tmp_path / "data" / "nz" / "sales.csv").write_text("Date,Amount\n2026-11-30,10\n", encoding="utf-8")
+    (tmp_path / "data" / "nz" / "checkins.csv").write_text(
+        "Key result,Date,Confidence,Comment\nKR1,2026-11-29T20:00:00Z,red,supplier slipped\n", encoding="utf-8")
+    config = GLOB_CONFIG.replace('period = "2026-Q4"', 'period = "2026-Q4"\ntimezone = "Pacific/Auckland"')
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    proc = run_cli("sync", "--as-of", "2026-12-01", "--json", "out.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "out.json").read_text())
+    (kr,) = [k for o in results["objectives"] for k in o["key_results"]]
+    assert kr["checkin"]["week"] == "2026-W49" and kr["checkin"]["date"].startswith("2026-11-30")

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -165,14 +166,22 @@ def clean_text(value: object, limit: int, what: str) -> tuple[str | None, str | 
     return text, None
 
 
-def parse_when(value: object, *, dayfirst: bool = False) -> dt.datetime | None:
-    """A check-in's date or timestamp (a Form's `12/1/2026 14:03:22`), None when empty."""
+def parse_when(value: object, *, dayfirst: bool = False, tz: str | None = None) -> dt.datetime | None:
+    """A check-in's date or timestamp (a Form's `12/1/2026 14:03:22`), None when empty.
+
+    A timestamp with a UTC offset (`2026-11-29T20:00:00Z`, an export's) is the project's
+    wall-clock time in `tz`, so it falls on the day and in the week its owner lived it.
+    """
     if value is None or is_missing(value):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
+    if isinstance(value, str) and (aware := _with_offset(value)) is not None:
+        value = aware
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None, microsecond=0) if value.tzinfo is None else value
+        if value.tzinfo is not None and tz is not None:
+            value = value.astimezone(ZoneInfo(tz))
+        return value.replace(tzinfo=None, microsecond=0)
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time())
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -187,6 +196,15 @@ def parse_when(value: object, *, dayfirst: bool = False) -> dt.datetime | None:
     if day is None:
         return None
     return dt.datetime.combine(day, _time_of(str(value)))
+
+
+def _with_offset(text: str) -> dt.datetime | None:
+    """An ISO 8601 timestamp that carries its UTC offset (or Z); None for anything else."""
+    try:
+        parsed = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 _TIME = re.compile(r"(?<!\d)(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?", re.IGNORECASE)
@@ -277,6 +295,7 @@ def read_row(
     dayfirst: bool = False,
     decimal: str = ".",
     thousands: str | None = None,
+    tz: str | None = None,
 ) -> tuple[CheckIn | None, list[str]]:
     """One row as a check-in, with a warning per cell it could not read.
 
@@ -312,7 +331,7 @@ def read_row(
     week = parse_week(cells.week) if isinstance(cells.week, str) else None
     when: dt.datetime | None = None
     try:
-        when = _typed_when(cells.when, dayfirst, week)
+        when = _typed_when(cells.when, dayfirst, week, tz)
     except CheckInError as exc:
         if default_when is None:
             warnings.append(f"{where}: Date: {exc}; the check-in is skipped")
@@ -336,23 +355,23 @@ def read_row(
     return CheckIn(kr_id, week, when, confidence, comment, value, by, origin, cells.row), warnings
 
 
-def _typed_when(value: object, dayfirst: bool, week: str | None) -> dt.datetime | None:
+def _typed_when(value: object, dayfirst: bool, week: str | None, tz: str | None) -> dt.datetime | None:
     """`parse_when`, except that a text date with both readings possible (05/11/2026) is read
     the way that falls in `week`, the row's own, when only one does; and one that only the
     other order can read (18/11/2026) is read that way."""
     try:
-        when = parse_when(value, dayfirst=dayfirst)
+        when = parse_when(value, dayfirst=dayfirst, tz=tz)
     except CheckInError as first:
         if not isinstance(value, str):
             raise
         try:
-            return parse_when(value, dayfirst=not dayfirst)
+            return parse_when(value, dayfirst=not dayfirst, tz=tz)
         except CheckInError:  # both orders were tried: no advice to set dayfirst
             raise CheckInError(str(first).replace("; check dayfirst", "")) from None
     if week is None or when is None or not isinstance(value, str) or week_key(when.date()) == week:
         return when
     try:
-        other = parse_when(value, dayfirst=not dayfirst)
+        other = parse_when(value, dayfirst=not dayfirst, tz=tz)
     except CheckInError:
         return when
     return other if other is not None and week_key(other.date()) == week else when
@@ -368,6 +387,7 @@ def read_frame(
     dayfirst: bool = False,
     decimal: str = ".",
     thousands: str | None = None,
+    tz: str | None = None,
 ) -> tuple[list[CheckIn], list[str]]:
     """Check-ins from a source's rows (a Form's responses, a sheet, a CSV).
 
@@ -404,7 +424,7 @@ def read_frame(
         checkin, row_warnings = read_row(
             RowCells(_int(row), kr, when, confidence, comment, value, by),
             matcher, where=f"{where} row {row}{file}", origin=origin, dayfirst=dayfirst, decimal=decimal,
-            thousands=thousands,
+            thousands=thousands, tz=tz,
         )  # fmt: skip
         warnings += row_warnings
         if checkin is not None:
@@ -522,6 +542,7 @@ def read_tab(
     *,
     now: dt.datetime,
     week: str,
+    tz: str | None = None,
 ) -> tuple[list[CheckIn], set[tuple[str, str, str]], list[str], dict[tuple[str, str], TypedCells]]:
     """Check-ins typed into the tracker's Check-ins tab: (check-ins, restated keys, warnings, and
     the typed cells of each row with a cell it could not read, by (key result, week)).
@@ -569,7 +590,7 @@ def read_tab(
             restated.add((TRACKER_ORIGIN, row_week, kr_id))
         checkin, row_warnings = read_row(
             cells, matcher, where=f"{tab.where} row {number}", origin=TRACKER_ORIGIN,
-            default_when=_inside(now, row_week), default_week=row_week,
+            default_when=_inside(now, row_week), default_week=row_week, tz=tz,
         )  # fmt: skip
         warnings += row_warnings
         if row_warnings and kr_id is not None:

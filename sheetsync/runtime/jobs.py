@@ -139,7 +139,7 @@ def tab_checkins(
     # must not date a check-in (and a manual value) later than the week it is run for.
     now = min(datetime.now(config.zone).replace(tzinfo=None), datetime.combine(as_of, time(23, 59, 59)))
     krs = {kr.id: kr.title for _, kr in config.key_results()}
-    fresh, restated, warnings, typed = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of))
+    fresh, restated, warnings, typed = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of), tz=config.timezone)
     return ci.merge(known, fresh, restated=restated), warnings, typed
 
 

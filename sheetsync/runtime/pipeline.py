@@ -234,7 +234,7 @@ def _source_checkins(config: Config, name: str, frame: pd.DataFrame) -> tuple[li
     krs = {kr.id: kr.title for _, kr in config.key_results()}
     return ci.read_frame(
         frame, columns, krs, origin=name, row_column=ROW_COLUMN, dayfirst=source.dayfirst, decimal=source.decimal,
-        thousands=source.thousands,
+        thousands=source.thousands, tz=config.timezone,
     )  # fmt: skip
 
 
