@@ -996,6 +996,9 @@ def _checkins(
     source = t.str("source")
     if source is not None and source not in sources:
         t.fail(f"no source named {source!r}{_hint(source, sources)}", "source")
+    if source is not None and sources[source].is_warehouse:  # its engine sends KPI values, never rows
+        t.fail(f"source {source!r} is a {sources[source].type} source, whose rows sheetsync never loads: check-ins "
+               "come from a sheet, .xlsx or CSV source, or the tracker's Check-ins tab", "source")
     columns = {name: t.str(name, getattr(defaults, name)) for name in ("kr", "date", "confidence", "comment",
                                                                         "value", "by")}
     for name, header in columns.items():

@@ -168,6 +168,10 @@ def test_percent_text_in_config_is_a_number(tmp_path):
             ("[kpis.k]", "[status]\non_track = 0.3\nat_risk = 0.2\n[kpis.k]"),
             "status.at_risk: must be at least status.on_track",
         ),
+        (  # a warehouse's engine sends KPI values, no rows: its check-ins were dropped without a word
+            ("[kpis.k]", '[sources.p]\ntype = "parquet"\npath = "c.parquet"\n[checkins]\nsource = "p"\n[kpis.k]'),
+            "config.toml: checkins.source: source 'p' is a parquet source, whose rows sheetsync never loads",
+        ),
     ],
 )
 def test_config_errors_name_file_and_key(tmp_path, change, message):
