@@ -203,6 +203,33 @@ def test_an_unreadable_tracker_is_not_overwritten(work: Path):
     assert (work / TRACKER).read_bytes() == b"not a workbook"
 
 
+def test_a_key_result_checked_in_twice_in_a_week_on_a_copied_row_keeps_both(work: Path):
+    import sqlite3
+
+    sync(work, "2026-11-23", "first.json")
+    wb = load_workbook(work / TRACKER)
+    ws = wb["Check-ins"]
+    header = [c.value for c in ws[1]]
+    (original,) = [r for r in ws.iter_rows(min_row=2) if r[header.index("Key result")].value == "O1-KR1"]
+    copied = [c.value for c in original]  # the owner copies the row to the bottom and checks in again
+    for column, first, second in (("Confidence", "At risk", "Off track"), ("Comment", "first", "second"),
+                                  ("Date", datetime(2026, 11, 23), datetime(2026, 11, 25))):  # fmt: skip
+        original[header.index(column)].value = first
+        copied[header.index(column)] = second
+    ws.append(copied)
+    wb.save(work / TRACKER)
+    for name in ("second.json", "third.json"):  # the re-run reads the tab sheetsync rewrote
+        results = sync(work, "2026-11-25", name)
+        assert kr(results, "O1-KR1")["checkin"]["comment"] == "second"  # the later one counts
+        db = sqlite3.connect(work / ".sheetsync" / "history.sqlite")
+        kept = db.execute("SELECT comment FROM checkins WHERE kr_id = 'O1-KR1' ORDER BY at").fetchall()
+        db.close()
+        assert kept == [("first",), ("second",)], name
+        rows = [r for r in load_workbook(work / TRACKER)["Check-ins"].iter_rows(min_row=2, values_only=True)
+                if r[header.index("Key result")] == "O1-KR1"]  # fmt: skip
+        assert [r[header.index("Comment")] for r in rows] == ["first", "second"], name
+
+
 @pytest.mark.parametrize("how", ["renamed", "cleared"])
 def test_a_tab_whose_header_was_edited_away_is_not_overwritten(work: Path, how: str):
     sync(work, "2026-11-24", "first.json")

@@ -442,7 +442,8 @@ def _int(value: object) -> int | None:
 # --- which one counts ----------------------------------------------------------------------
 
 
-def _order(checkin: CheckIn) -> tuple[dt.datetime, int]:
+def checkin_order(checkin: CheckIn) -> tuple[dt.datetime, int]:
+    """What orders one KR's check-ins within a week: the date and time, then the row."""
     return (checkin.when, checkin.row or 0)
 
 
@@ -451,7 +452,7 @@ def latest_per_week(checkins: Iterable[CheckIn]) -> dict[tuple[str, str], CheckI
     best: dict[tuple[str, str], CheckIn] = {}
     for checkin in checkins:
         key = (checkin.kr_id, checkin.week)
-        if key not in best or _order(checkin) >= _order(best[key]):
+        if key not in best or checkin_order(checkin) >= checkin_order(best[key]):
             best[key] = checkin
     return best
 
@@ -460,7 +461,7 @@ def latest(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> CheckIn |
     """The KR's check-in that counts as of a day: the winner of its latest week up to that day's week."""
     week = week_key(as_of)
     found = [c for c in checkins if c.kr_id == kr_id and c.week <= week]
-    return max(found, key=lambda c: (c.week, *_order(c))) if found else None
+    return max(found, key=lambda c: (c.week, *checkin_order(c))) if found else None
 
 
 def by_kr(checkins: Iterable[CheckIn]) -> dict[str, list[CheckIn]]:
@@ -533,6 +534,7 @@ class TypedCells:
     comment: object
     value: object
     when: object
+    row: int | None = None  # the sheet row it was typed in
 
 
 def read_tab(
@@ -563,7 +565,10 @@ def read_tab(
                 "restore the header, or delete the tab to start it afresh", sheet=tab.where,
             )  # fmt: skip
         return [], set(), [f"{missing} and no rows: the tab is written afresh"], {}
-    before = {(c.kr_id, c.week): c for c in known if c.origin == TRACKER_ORIGIN}
+    before: dict[tuple[str, str], list[CheckIn]] = {}
+    for c in known:
+        if c.origin == TRACKER_ORIGIN:
+            before.setdefault((c.kr_id, c.week), []).append(c)
     matcher = KRMatcher(krs)
     out: list[CheckIn] = []
     restated: set[tuple[str, str, str]] = set()
@@ -594,16 +599,20 @@ def read_tab(
         )  # fmt: skip
         warnings += row_warnings
         if row_warnings and kr_id is not None:
-            typed[(kr_id, row_week)] = TypedCells(cells.confidence, cells.comment, cells.value, cells.when)
+            typed[(kr_id, row_week)] = TypedCells(cells.confidence, cells.comment, cells.value, cells.when, number)
         if checkin is None:
             continue
-        prev = before.get((checkin.kr_id, checkin.week))
-        if prev is not None:
-            same = (prev.confidence, prev.comment, prev.value) == (checkin.confidence, checkin.comment, checkin.value)
-            if same:
-                checkin = replace(checkin, when=prev.when)
-            elif cells.when is not None and checkin.date == prev.date:
-                checkin = replace(checkin, when=_inside(now, checkin.week))
+        # A row re-read as it was keeps its date; one whose owner changed it but not the date
+        # sheetsync wrote there is dated now. A KR may have several rows in a week (an owner
+        # copied its row to check in again): each is compared with its own earlier reading.
+        prevs = before.get((checkin.kr_id, checkin.week), [])
+        content = (checkin.confidence, checkin.comment, checkin.value)
+        same = next((p for p in prevs if (p.confidence, p.comment, p.value) == content), None)
+        prev = next((p for p in prevs if p.row == checkin.row), prevs[0] if len(prevs) == 1 else None)
+        if same is not None:
+            checkin = replace(checkin, when=same.when)
+        elif prev is not None and cells.when is not None and checkin.date == prev.date:
+            checkin = replace(checkin, when=_inside(now, checkin.week))
         out.append(checkin)
     return out, restated, warnings, typed
 

@@ -406,34 +406,39 @@ def checkin_rows(
     result: SyncResult, owners: Mapping[str, str], units: Mapping[str, str],
     typed: Mapping[tuple[str, str], ci.TypedCells] | None = None,
 ) -> tuple[tuple[Cell, ...], ...]:
-    """One row per KR for the as-of week: what sheetsync knows, then the owner's cells.
+    """A row per KR for the as-of week: what sheetsync knows, then the owner's cells.
 
     The owner's cells hold this week's check-in from the tab when there is one (so a re-run
     shows what was typed), or, for a row with a cell that could not be read, the cells exactly
     as typed (`typed`: an unreadable date or confidence stays for its owner to mend, with the
     warning, instead of turning blank); "Last check-in" is the one before this week, for context.
+    A KR checked in on several rows this week (its row copied) keeps every row, the one that
+    counts last: the tab restates the week on every read, so a row left out would be withdrawn.
     """
     week = week_key(result.as_of)
-    mine = ci.latest_per_week(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN)
+    mine = ci.by_kr(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN and c.week == week)
     before = ci.by_kr(c for c in ci.in_period(result.checkins, result.period) if c.week < week)
     rows = []
     for kr in result.key_results:
         unit = units.get(kr.kpi or "", kr.unit)
-        now = mine.get((kr.id, week))
         earlier = ci.latest(before.get(kr.id, ()), kr.id, result.as_of)
         known = (
             text(week), text(kr.objective), text(kr.id), text(kr.title), text(kr.owner or owners.get(kr.objective)),
             status_cell(kr.status), measure(kr.current, unit), text(describe_checkin(earlier, unit)),
         )
-        if typed and (kept := typed.get((kr.id, week))) is not None:
-            rows.append((*known, *(as_typed(v, unit) for v in (kept.confidence, kept.comment, kept.value, kept.when))))
-            continue
-        rows.append((
-            *known,
-            _cell(ci.confidence_label(now.confidence) if now and now.confidence else None),
-            text(now.comment if now else None), measure(now.value if now else None, unit),
-            day(now.date if now else None),
-        ))
+        kept = typed.get((kr.id, week)) if typed else None
+        owner_cells: list[tuple[Cell, ...]] = []
+        for now in sorted(mine.get(kr.id, ()), key=ci.checkin_order):
+            if kept is not None and kept.row is not None and now.row == kept.row:
+                continue  # that row is written as typed, below
+            owner_cells.append((
+                _cell(ci.confidence_label(now.confidence) if now.confidence else None),
+                text(now.comment), measure(now.value, unit), day(now.date),
+            ))
+        if kept is not None:
+            owner_cells.append(tuple(as_typed(v, unit) for v in (kept.confidence, kept.comment, kept.value, kept.when)))
+        empty = (_cell(None), text(None), measure(None, unit), day(None))
+        rows.extend((*known, *cells) for cells in owner_cells or [empty])
     return tuple(rows)
 
 
