@@ -177,6 +177,34 @@ def test_a_tab_with_rows_but_without_its_header_stops_the_rewrite():
     assert "no header row with 'Key result' and 'Confidence' columns (its header: 'a', 'b') and no rows" in warnings[0]
 
 
+def test_a_header_an_owner_added_words_to_still_names_its_column():
+    header = tuple("Confidence (owner)" if h == "Confidence" else h for h in ci.TAB_HEADER)
+    fresh, _, warnings, _ = ci.read_tab(TabRows(header, (row("O1-KR1", "At risk", "slipped"),)), KRS, [],
+                                        now=at("2026-11-25"), week="2026-W48")  # fmt: skip
+    assert warnings == [] and fresh[0].confidence == "at_risk"
+
+
+def test_a_retitled_owner_column_with_cells_stops_the_rewrite_and_an_extra_one_is_a_warning():
+    retitled = tuple("Conf." if h == "Confidence" else h for h in ci.TAB_HEADER)
+    with pytest.raises(ci.CheckinsTabError, match=r"no 'Confidence' column, and column 'Conf\.' holds cells"):
+        ci.read_tab(TabRows(retitled, (row("O1-KR1", "At risk"),)), KRS, [], now=at("2026-11-25"), week="2026-W48")
+    # The column deleted, nothing of it left: its cells cannot be lost.
+    deleted = tuple(h for h in ci.TAB_HEADER if h != "Confidence")
+    cells = tuple(v for h, v in zip(ci.TAB_HEADER, row("O1-KR1", None, "slipped"), strict=True) if h != "Confidence")
+    fresh, _, warnings, _ = ci.read_tab(TabRows(deleted, (cells,)), KRS, [], now=at("2026-11-25"), week="2026-W48")
+    assert warnings == [] and fresh[0].comment == "slipped"
+    # An owner's own column beside the others: read as before, with a warning that it is not kept.
+    extra = (*ci.TAB_HEADER, "My notes", None)
+    fresh, _, warnings, _ = ci.read_tab(TabRows(extra, ((*row("O1-KR1", "At risk"), "call vendor", "x"),)), KRS,
+                                        [], now=at("2026-11-25"), week="2026-W48")  # fmt: skip
+    assert fresh[0].confidence == "at_risk"
+    assert warnings == [
+        "Check-ins tab: column 'My notes' is not one of the tab's, and its cells are not kept when the tab is "
+        "rewritten (write notes in Comment)",
+        "Check-ins tab: column N (no header) is not one of the tab's, and its cells are not kept when the tab is "
+        "rewritten (write notes in Comment)"]
+
+
 def test_source_rows_read_again_are_kept_once():
     a = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="form", row=2)
     assert ci.merge([a], [a]) == [a]

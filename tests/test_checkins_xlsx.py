@@ -230,8 +230,12 @@ def test_a_key_result_checked_in_twice_in_a_week_on_a_copied_row_keeps_both(work
         assert [r[header.index("Comment")] for r in rows] == ["first", "second"], name
 
 
-@pytest.mark.parametrize("how", ["renamed", "cleared"])
-def test_a_tab_whose_header_was_edited_away_is_not_overwritten(work: Path, how: str):
+@pytest.mark.parametrize(("how", "message"), [
+    ("renamed", "okr_tracker.xlsx: tab 'Check-ins': no header row with 'Key result' and 'Confidence' columns"),
+    ("cleared", "okr_tracker.xlsx: tab 'Check-ins': no header row with 'Key result' and 'Confidence' columns"),
+    ("confidence", "okr_tracker.xlsx: tab 'Check-ins': no 'Confidence' column, and column 'Conf.' holds cells"),
+])  # fmt: skip
+def test_a_tab_whose_header_was_edited_away_is_not_overwritten(work: Path, how: str, message: str):
     sync(work, "2026-11-24", "first.json")
     type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "At risk", "Comment": "vendor slipped"}})
     wb = load_workbook(work / TRACKER)
@@ -239,13 +243,15 @@ def test_a_tab_whose_header_was_edited_away_is_not_overwritten(work: Path, how: 
     header = [c.value for c in ws[1]]
     if how == "renamed":  # the defined name still finds the tab; its header no longer says which column is which
         ws.cell(1, header.index("Key result") + 1).value = "KR"
+    elif how == "confidence":  # the owner's column retitled: its "At risk" would be dropped
+        ws.cell(1, header.index("Confidence") + 1).value = "Conf."
     else:
         ws.delete_rows(1)
     wb.save(work / TRACKER)
     before = (work / TRACKER).read_bytes()
     proc = run_cli("sync", "--config", "config.toml", "--as-of", "2026-11-25", cwd=work)
     assert proc.returncode == 1, proc.stderr
-    assert "okr_tracker.xlsx: tab 'Check-ins': no header row with 'Key result' and 'Confidence' columns" in proc.stderr
+    assert message in proc.stderr
     assert "the tracker was not rewritten, so nothing typed there is lost" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (work / TRACKER).read_bytes() == before  # the owner's comment is still there to recover

@@ -511,6 +511,58 @@ TAB_COLUMNS = {
 }  # fmt: skip
 """The Check-ins tab's columns sheetsync reads back, by header (the others are for reading)."""
 
+TAB_HEADER = (
+    "Week", "Objective", "Key result", "Title", "Owner", "Status", "Current", "Last check-in", "Confidence",
+    "Comment", "Value", "Date",
+)  # fmt: skip
+"""Every column of the tab as sheetsync writes it: it fills the first ones, owners the last four."""
+
+OWNER_PARTS = ("confidence", "comment", "value", "when")
+
+
+def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
+    """Where each column `TAB_COLUMNS` names is, and what is wrong with the header.
+
+    A header an owner added words to ("Confidence (owner)") still names its column. A
+    column the tab does not have, holding cells, would be dropped by the rewrite: with one of
+    the owner's columns missing it is most likely that column retitled (CheckinsTabError, the
+    tracker is not rewritten); otherwise a warning says its cells are not kept.
+    """
+    names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
+    index = {part: names.index(title.casefold()) for part, title in TAB_COLUMNS.items() if title.casefold() in names}
+    known = {title.casefold() for title in TAB_HEADER}
+    for part in OWNER_PARTS:
+        if part not in index:
+            title = re.escape(TAB_COLUMNS[part].casefold())
+            found = next((i for i, n in enumerate(names) if n not in known and re.match(rf"{title}\b", n)), None)
+            if found is not None:
+                index[part] = found
+    if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
+        return index, []
+    used = set(index.values())
+    extra = [i for i, n in enumerate(names) if i not in used and n not in known
+             and any(i < len(r) and not _blank(r[i]) for r in tab.rows)]  # fmt: skip
+    shown = [repr(str(tab.header[i])) if names[i] else f"{_letter(i)} (no header)" for i in extra]
+    lost = [TAB_COLUMNS[p] for p in OWNER_PARTS if p not in index]
+    if extra and lost:
+        raise CheckinsTabError(
+            f"{tab.where}: no {' or '.join(repr(t) for t in lost)} column, and column {', '.join(shown)} holds "
+            "cells sheetsync does not read; the tracker was not rewritten, so nothing typed there is lost: give "
+            f"the column its header back ({', '.join(repr(t) for t in lost)}), then sync again", sheet=tab.where,
+        )  # fmt: skip
+    return index, [f"{tab.where}: column {name} is not one of the tab's, and its cells are not kept when the "
+                   "tab is rewritten (write notes in Comment)" for name in shown]
+
+
+def _letter(index: int) -> str:
+    """A column's letters ('A', 'AB') for its 0-based position."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
 
 @dataclass(frozen=True)
 class TabRows:
@@ -554,8 +606,7 @@ def read_tab(
     changed the row but not the date sheetsync wrote there) it is `now`, kept inside the
     row's week. A row re-read unchanged keeps its date, so re-runs never move it.
     """
-    names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
-    index = {part: names.index(title.casefold()) for part, title in TAB_COLUMNS.items() if title.casefold() in names}
+    index, header_warnings = _tab_columns(tab)
     if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
         missing = f"{tab.where}: no header row with 'Key result' and 'Confidence' columns" + (
             f" (its header: {', '.join(repr(str(h)) for h in tab.header if h is not None)})" if tab.header else "")
@@ -572,7 +623,7 @@ def read_tab(
     matcher = KRMatcher(krs)
     out: list[CheckIn] = []
     restated: set[tuple[str, str, str]] = set()
-    warnings: list[str] = []
+    warnings: list[str] = list(header_warnings)
     typed: dict[tuple[str, str], TypedCells] = {}
 
     def cell(row: tuple[object, ...], part: str) -> object:

@@ -315,10 +315,7 @@ HISTORY_HEADER = (
     "Week", "As of", "Type", "ID", "Title", "Objective", "KPI", "Value", "Progress", "Expected", "Status",
     "Confidence", "Comment",
 )
-CHECKIN_HEADER = (
-    "Week", "Objective", "Key result", "Title", "Owner", "Status", "Current", "Last check-in", "Confidence",
-    "Comment", "Value", "Date",
-)
+CHECKIN_HEADER = ci.TAB_HEADER
 """The Check-ins tab: sheetsync fills the first columns, owners the last four (see `checkins.TAB_COLUMNS`)."""
 SOURCE_HEADER = ("Source", "Type", "Location", "Sheet", "Rows", "Fetched at", "Status", "Warnings", "Error")
 OBJECTIVE_HEADER = (
