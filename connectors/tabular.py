@@ -17,20 +17,10 @@ import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
 from sheetsync.core.display import shown
+from sheetsync.core.sheet_range import column_letter
 from sheetsync.core.sources import BOOKKEEPING_COLUMNS, ROW_COLUMN
 from sheetsync.core.suggest import did_you_mean
 from sheetsync.errors import ExitCode, SheetsyncError
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA: the name a spreadsheet shows for a column."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
 
 _ODD_SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
 

@@ -28,6 +28,7 @@ from sheetsync.core.dates import DateFormatError, excel_serial_to_timestamp, par
 from sheetsync.core.model import ObjectiveConfig
 from sheetsync.core.numbers import NumberFormatError, is_missing, parse_number
 from sheetsync.core.periods import Period
+from sheetsync.core.sheet_range import column_letter
 from sheetsync.core.snapshot import week_key
 from sheetsync.core.sources import BOOKKEEPING_COLUMNS, FILE_COLUMN
 from sheetsync.errors import ExitCode, SheetsyncError
@@ -542,7 +543,7 @@ def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
     used = set(index.values())
     extra = [i for i, n in enumerate(names) if i not in used and n not in known
              and any(i < len(r) and not _blank(r[i]) for r in tab.rows)]  # fmt: skip
-    shown = [repr(str(tab.header[i])) if names[i] else f"{_letter(i)} (no header)" for i in extra]
+    shown = [repr(str(tab.header[i])) if names[i] else f"{column_letter(i)} (no header)" for i in extra]
     lost = [TAB_COLUMNS[p] for p in OWNER_PARTS if p not in index]
     if extra and lost:
         raise CheckinsTabError(
@@ -552,16 +553,6 @@ def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
         )  # fmt: skip
     return index, [f"{tab.where}: column {name} is not one of the tab's, and its cells are not kept when the "
                    "tab is rewritten (write notes in Comment)" for name in shown]
-
-
-def _letter(index: int) -> str:
-    """A column's letters ('A', 'AB') for its 0-based position."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 @dataclass(frozen=True)

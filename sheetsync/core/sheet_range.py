@@ -27,6 +27,16 @@ def split_range(text: str) -> tuple[str | None, str]:
     return title, cells.strip()
 
 
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the name a spreadsheet shows for a column."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
 def _column_index(letters: str) -> int:
     index = 0
     for char in letters.upper():
