@@ -28,7 +28,7 @@ one value. Split at commas, "1.234,56" and "1,234" would lose their decimals to 
 second column; the ASCII unit separator is in no export's text."""
 
 
-def _sniff_delimiter(sample: str) -> str:
+def _sniff_delimiter(sample: str, decimal: str = ".") -> str:
     """The one candidate that splits every line of `sample` into the same number (> 1) of fields.
 
     A header with none of the candidates names one column: `ONE_COLUMN`, whatever the values hold.
@@ -36,7 +36,9 @@ def _sniff_delimiter(sample: str) -> str:
     csv.Sniffer's regexes cost about 1.5 ms a file (a tenth of a second over seventy exports);
     splitting with the csv module itself is a tenth of that and settles almost every real
     export. A sample two candidates split evenly, or none does (ragged rows, a quoted header
-    that holds a candidate), is left to csv.Sniffer as before.
+    that holds a candidate), is left to csv.Sniffer as before, except that with `decimal`
+    a comma, a comma is no delimiter while another candidate splits as evenly (a German
+    export's `Umsatz (EUR, netto);...` header).
     """
     header = sample.partition("\n")[0]
     if not any(d in header for d in _DELIMITERS):
@@ -46,6 +48,8 @@ def _sniff_delimiter(sample: str) -> str:
         widths = {len(row) for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row}
         if len(widths) == 1 and widths.pop() > 1:
             even.append(delimiter)
+    if decimal == "," and len(even) > 1 and "," in even:
+        even.remove(",")
     if len(even) == 1:
         return even[0]
     try:
@@ -114,7 +118,7 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
     lines = all_lines[skip + config.header_row - 1 :]
     if len(head) == _SNIFF_BYTES and len(lines) <= _SNIFF_LINES:
         lines = lines[:-1] or lines  # the sample may end inside the last line: not a whole row
-    delimiter = delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]))
+    delimiter = delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]), config.decimal)
     if not lines:
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
     header = next(csv.reader([lines[0]], delimiter=delimiter), [])

@@ -97,6 +97,17 @@ def test_csv_delimiter_guess_agrees_with_csv_sniffer(text):
     assert _sniff_delimiter(text) == expected
 
 
+def test_a_decimal_comma_export_is_split_at_its_semicolons_though_commas_split_it_evenly_too(tmp_path):
+    from connectors.csv_source import _sniff_delimiter
+
+    text = "Datum;Umsatz (EUR, netto);Kommentar\n2026-11-02;1.234,50;gut\n2026-11-03;13,25;ok\n"
+    assert _sniff_delimiter(text) == ","  # what csv.Sniffer says, without the hint
+    assert _sniff_delimiter(text, ",") == ";"
+    (tmp_path / "de.csv").write_text(text, encoding="utf-8")
+    got = read_csv_source(csv_source(tmp_path / "de.csv", decimal=",", thousands="."))
+    assert list(got.frame.columns[:3]) == ["Datum", "Umsatz (EUR, netto)", "Kommentar"]
+
+
 @pytest.mark.parametrize(("text", "decimal", "values"), [
     ("Amount\n1.234,56\n10,00\n5,5\n", ",", [1234.56, 10.0, 5.5]),  # European Excel leaves these unquoted
     ("Amount\n1,234\n5,678\n12\n", ".", [1234.0, 5678.0, 12.0]),
