@@ -122,6 +122,9 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
     if not lines:
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
     header = next(csv.reader([lines[0]], delimiter=delimiter), [])
+    as_text: type[str] | dict[int, type[str]] | None = (
+        str if config.decimal != "." or config.thousands is not None else _zero_padded(lines[1:_SNIFF_LINES], delimiter)
+    )
     try:
         # The body is read with types inferred (numbers arrive as numbers, the fast path);
         # the header separately, so it cannot turn every column into text. Both come from
@@ -139,7 +142,8 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
             low_memory=False,
             # pandas knows only '.' decimals: with decimal = "," it would read "1.234" as 1.234,
             # not 1234. Such sources arrive as text and the source's own number parser decides.
-            dtype=str if config.decimal != "." or config.thousands is not None else None,
+            # So do columns of zero-padded codes (`_zero_padded`).
+            dtype=as_text,
         )
     except UnicodeDecodeError as exc:
         raise fail(
@@ -152,6 +156,20 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
         raise fail(f"cannot parse CSV: {message}") from None
     frame, warnings = frame_from_rows(list(header), body, first_row=skip + config.header_row + 1, rename=config.rename)
     return frame, [*notes, *warnings]
+
+
+_ZERO_PADDED = re.compile(r"0\d+")
+
+
+def _zero_padded(lines: list[str], delimiter: str) -> dict[int, type[str]] | None:
+    """The columns whose sampled cells include a zero-padded code (`02134`, `007`), to read as text.
+
+    Inferred as integers they would lose the zero: `02134` and `2134` would be one customer
+    and `Zip == '02134'` would keep both, where the same cells in an .xlsx are text.
+    """
+    found = {i for row in csv.reader(lines, delimiter=delimiter) for i, cell in enumerate(row)
+             if _ZERO_PADDED.fullmatch(cell.strip())}  # fmt: skip
+    return dict.fromkeys(sorted(found), str) or None
 
 
 def read_csv_source(config: SourceConfig) -> SourceData:

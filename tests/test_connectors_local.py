@@ -393,3 +393,44 @@ def test_a_checkins_export_with_utc_timestamps_counts_in_the_projects_week(tmp_p
     results = json.loads((tmp_path / "out.json").read_text())
     (kr,) = [k for o in results["objectives"] for k in o["key_results"]]
     assert kr["checkin"]["week"] == "2026-W49" and kr["checkin"]["date"].startswith("2026-11-30")
+
+
+def test_zero_padded_codes_in_a_csv_stay_text_as_in_an_xlsx(tmp_path):
+    """`02134` and `2134` are two zip codes; inferred as integers they were one, and `Zip == '02134'` kept both."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "s.csv").write_text(
+        "Date,Zip,Month,Amount\n2026-11-02,02134,01,10\n2026-11-03,2134,11,5\n2026-11-04,02134,01,7\n",
+        encoding="utf-8",
+    )
+    got = read_csv_source(csv_source(tmp_path / "data" / "s.csv"))
+    assert got.frame["Zip"].tolist() == ["02134", "2134", "02134"]
+    assert got.frame["Amount"].dtype.kind == "i"  # other columns keep the fast, inferred path
+    (tmp_path / "config.toml").write_text("""
+[project]
+period = "2026-Q4"
+[sources.sales]
+type = "csv"
+path = "data/s.csv"
+[kpis.revenue]
+source = "sales"
+column = "Amount"
+date_column = "Date"
+filter = "Zip == '02134' and Month == 1"
+[kpis.zips]
+source = "sales"
+column = "Zip"
+agg = "count_distinct"
+date_column = "Date"
+[[objectives]]
+id = "O1"
+title = "Grow"
+[[objectives.key_results]]
+id = "KR1"
+title = "Revenue"
+kpi = "revenue"
+target = 100
+""", encoding="utf-8")
+    proc = run_cli("sync", "--as-of", "2026-11-05", "--json", "out.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    values = {k["id"]: k["value"] for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
+    assert values == {"revenue": 17.0, "zips": 2.0}
