@@ -153,11 +153,39 @@ def read_files(
         frames.append(frame)
     if len(frames) == 1:
         return frames[0], warnings, paths[0]
-    frame = pd.concat(frames, ignore_index=True)
+    frame = pd.concat(_same_kinds(frames), ignore_index=True)
     if ROW_COLUMN in frame.columns:  # each file numbers its own rows: say whose row a message means
         frame[FILE_COLUMN] = pd.Categorical.from_codes(
             np.repeat(np.arange(len(frames)), [len(f) for f in frames]), categories=pd.Index(names, dtype=object))
     return frame, warnings, str(config.path)
+
+
+def _same_kinds(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The files' frames with each column of one kind: a column typed as numbers in one file
+    and as text in another (`123` there, `A-1` here) is text in every file.
+
+    Stacked as they were, the number 123 and the text "123" were two customers in a distinct
+    count, though a filter `Customer == 123` took them for one.
+    """
+    mixed = [
+        column for column in frames[0].columns
+        if len({_is_number(f[column]) for f in frames if len(f) and f[column].notna().any()}) > 1
+    ]  # fmt: skip
+    if not mixed:
+        return frames
+    return [f.assign(**{c: _as_text(f[c]) for c in mixed if _is_number(f[c])}) for f in frames]
+
+
+def _is_number(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Numbers as the text a sheet shows for them: `123`, not `123.0`; missing stays missing."""
+    def shown(v: float) -> object:
+        return None if pd.isna(v) else str(int(v)) if float(v).is_integer() else repr(float(v))
+
+    return pd.Series([shown(v) for v in values.tolist()], index=values.index, dtype=object)
 
 
 def file_names(paths: list[str]) -> list[str]:

@@ -434,3 +434,13 @@ target = 100
     assert proc.returncode == 0, proc.stderr
     values = {k["id"]: k["value"] for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}
     assert values == {"revenue": 17.0, "zips": 2.0}
+
+
+def test_a_glob_whose_files_type_one_column_differently_stacks_it_as_text(tmp_path):
+    """Customer 123 in two monthly exports, one of them also holding 'A-1': three customers, not four."""
+    (tmp_path / "m-10.csv").write_text("Date,Customer,Amount\n2026-10-05,123,10\n2026-10-06,,5\n", encoding="utf-8")
+    (tmp_path / "m-11.csv").write_text("Date,Customer,Amount\n2026-11-02,123,1.5\n2026-11-03,A-1,2\n",
+                                       encoding="utf-8")  # fmt: skip
+    got = read_csv_source(csv_source(tmp_path / "m-*.csv"))
+    assert got.frame["Customer"].tolist()[:2] == ["123", None] and got.frame["Customer"].nunique() == 2
+    assert got.frame["Amount"].tolist() == [10, 5, 1.5, 2]  # numbers in every file stay numbers
