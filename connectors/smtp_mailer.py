@@ -193,11 +193,26 @@ def message_recipients(message: EmailMessage) -> tuple[str, ...]:
 
 
 def send_once(message: EmailMessage, settings: SMTPSettings) -> dict[str, tuple[int, bytes]]:
-    """One delivery attempt; returns the recipients refused when others were accepted."""
-    with _connect(settings) as client:
+    """One delivery attempt; returns the recipients refused when others were accepted.
+
+    Once the server has accepted the message, saying goodbye is a courtesy: a QUIT answered
+    with an error or a dropped connection is no failure (retrying it sent the digest again).
+    """
+    import smtplib
+
+    client = _connect(settings)
+    try:
         if settings.username:
             client.login(settings.username, settings.password or "")
-        return client.send_message(message)
+        refused = client.send_message(message)
+    except BaseException:
+        client.close()
+        raise
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+    return refused
 
 
 def send(

@@ -515,3 +515,32 @@ def test_a_backfill_does_not_send_an_older_weeks_digest_late(tmp_path: Path) -> 
     assert sorted(p.name for p in (tmp_path / "outbox").glob("*.eml")) == ["2026-W49-all.eml"]
     forced = run_cli("digest", "--as-of", "2026-11-24", "--force", cwd=tmp_path)
     assert (tmp_path / "outbox" / "2026-W48-all.eml").exists(), forced.stdout + forced.stderr
+
+
+class RudeGoodbyeController(LoopbackController):
+    """Accepts the message, then answers QUIT with 421 and hangs up, as a server shutting down does."""
+
+    def factory(self) -> Any:
+        from aiosmtpd.smtp import SMTP
+
+        class Rude(SMTP):
+            async def smtp_QUIT(self, arg: str) -> None:
+                await self.push("421 4.3.0 closing")
+                self.transport.close()
+
+        return Rude(self.handler, **self.SMTP_kwargs)
+
+
+def test_a_digest_the_server_accepted_is_sent_once_however_it_answers_quit(tmp_path: Path) -> None:
+    inbox = Inbox()
+    controller = RudeGoodbyeController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        cwd = project(tmp_path, controller.port).parent
+        proc = digest(cwd)
+    finally:
+        controller.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert len(inbox.received) == 2  # To and Cc in one message, and the sales team's: each once
+    assert not list((cwd / "outbox" / "pending").glob("*.eml"))
+    assert sorted(sent_weeks(cwd)) == [("2026-W48", "Sales"), ("2026-W48", "all")]
