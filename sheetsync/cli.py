@@ -284,8 +284,8 @@ def _digest(config: Config, as_of: date | None, reporter: Reporter, **options: A
 def _echo_deliveries(deliveries: Iterable[Any]) -> None:
     """One line a message: what was sent or written on stdout, what waits in the outbox on stderr."""
     for delivery in deliveries:
-        pending = delivery.action == "pending"
-        click.echo(("error: " if pending else "") + delivery.describe(), err=pending)
+        failed = delivery.action == "pending" or delivery.failure is not None
+        click.echo(("error: " if failed else "") + delivery.describe(), err=failed)
 
 
 @main.command("digest")

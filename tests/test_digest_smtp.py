@@ -544,3 +544,21 @@ def test_a_digest_the_server_accepted_is_sent_once_however_it_answers_quit(tmp_p
     assert len(inbox.received) == 2  # To and Cc in one message, and the sales team's: each once
     assert not list((cwd / "outbox" / "pending").glob("*.eml"))
     assert sorted(sent_weeks(cwd)) == [("2026-W48", "Sales"), ("2026-W48", "all")]
+
+
+def test_a_queued_digest_delivered_but_not_filed_in_sent_is_never_delivered_again(
+    tmp_path: Path, smtp: tuple[LoopbackController, Inbox]
+) -> None:
+    controller, inbox = smtp
+    config = project(tmp_path, free_port())
+    assert digest(tmp_path).returncode == 1  # the server is down: both digests wait in outbox/pending
+    (tmp_path / "outbox" / "sent").write_text("not a folder")  # filing them after delivery will fail
+    set_port(config, controller.port)
+    up = digest(tmp_path)
+    assert up.returncode == 1 and "cannot move to" in up.stderr
+    assert len(inbox.received) == 2
+    for _ in range(2):  # later runs find them still queued, and the history saying they went out
+        again = digest(tmp_path)
+        assert len(inbox.received) == 2, again.stdout
+        assert "dropped the queued 2026-W48 digest for all: the history records it as delivered already" in (
+            again.stdout + again.stderr)

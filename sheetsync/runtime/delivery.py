@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors import smtp_mailer, webhooks
+from connectors.atomic import OutputError
 from connectors.smtp_mailer import DeliveryError, SMTPSettings, message_recipients, refused_list
 from connectors.webhooks import Webhook, WebhookError
 from sheetsync.core.checkins import Reminder
@@ -37,7 +38,7 @@ from sheetsync.render.email_message import build_message, render
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History
 from sheetsync.runtime.lock import FileLock
-from sheetsync.runtime.outbox import Outbox, file_name, to_bytes
+from sheetsync.runtime.outbox import Outbox, Queue, file_name, to_bytes
 
 log = logging.getLogger("sheetsync.core.digest")
 
@@ -111,7 +112,8 @@ class Delivery:
             "already_sent": f"the {self.week} {self.kind} for {audience} was already sent; --force sends it again",
             "pending": f"the {self.week} {self.kind} for {audience} was not delivered: {self.error}; "
             f"kept in {self.path} for the next run",
-            "delivered_pending": f"sent the queued {self.week} {self.kind} for {audience}{where}",
+            "delivered_pending": f"sent the queued {self.week} {self.kind} for {audience}{where}"
+            + (f"; {self.error}" if self.error else ""),
             "superseded": f"dropped the queued {self.week} {self.kind} for {audience}: a newer week replaces "
             f"it{where}",
             "withdrawn": f"dropped the queued {self.week} {self.kind} for {audience}: {self.error}{where}",
@@ -128,8 +130,9 @@ class Delivery:
             "sent": f"posted the {post}",
             "already_sent": f"the {post} was already posted; --force posts it again",
             "pending": f"the {post} was not posted: {self.error}; kept in {self.path} for the next run",
-            "delivered_pending": f"posted the queued {post}{where}",
+            "delivered_pending": f"posted the queued {post}{where}" + (f"; {self.error}" if self.error else ""),
             "superseded": f"dropped the queued {post}: a newer week replaces it{where}",
+            "withdrawn": f"dropped the queued {post}: {self.error}{where}",
             "would_send": f"would post the {post} ({self.size / 1024:.1f} KB of JSON)",
             "skipped": f"no {post}: {self.error}",
         }[self.action]
@@ -154,8 +157,9 @@ class DigestOutcome:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0 when every digest went out (or already had); 1 when one waits in the outbox."""
-        return ExitCode.FAILED if self.failures else ExitCode.OK
+        """0 when every digest went out (or already had); 1 when one waits in the outbox, or
+        one that went out could not be filed in sent/."""
+        return ExitCode.FAILED if self.failures or any(d.failure for d in self.deliveries) else ExitCode.OK
 
 
 def tracker_link(config: Config) -> str | None:
@@ -272,6 +276,9 @@ class _Run:
                 continue
             if week == self.week and self.force:
                 continue  # this run renders that digest afresh and replaces the file
+            if week and self.history is not None and self.history.digest_sent(week, audience):
+                self._drop_delivered(self.outbox, path, audience=audience, week=week, kind=kind)
+                continue
             try:
                 self.deliver(message)
             except DeliveryError as exc:
@@ -280,8 +287,25 @@ class _Run:
                 continue
             if self.history is not None:
                 self.history.mark_digest_sent(week, audience, str(message.get("Message-ID", "")) or None)
-            self.add(Delivery(audience, week, "delivered_pending", message_recipients(message),
-                              path=self.outbox.mark_sent(path), kind=kind))
+            moved, unfiled = self._file_sent(self.outbox, path)
+            self.add(Delivery(audience, week, "delivered_pending", message_recipients(message), path=moved, kind=kind,
+                              failure=unfiled))
+
+    @staticmethod
+    def _file_sent(queue: Queue, path: Path) -> tuple[Path, OutputError | None]:
+        """A delivered message moved to sent/; a move that fails is reported, and stops no other delivery."""
+        try:
+            return queue.mark_sent(path), None
+        except OutputError as exc:
+            return path, exc
+
+    def _drop_delivered(self, queue: Queue, path: Path, **delivery: Any) -> None:
+        """A queued message the history records as delivered (it went out, and filing it in
+        sent/ failed, or the run stopped in between): filed now, never delivered again."""
+        moved, unfiled = self._file_sent(queue, path)
+        note = f"; {unfiled}" if unfiled else ""
+        self.add(Delivery(action="withdrawn", path=moved, error=f"the history records it as delivered already{note}",
+                          **delivery))
 
     def _readdressed(self, message: EmailMessage, audience: str) -> bool:
         """Whether a queued digest's To and Cc are no longer its audience's in config (a refused address fixed).
@@ -417,6 +441,9 @@ class _Run:
                 continue
             if week == self.week and self.force:
                 continue  # posted afresh below
+            if self.history is not None and self.history.chat_posted(week, audience, chat.channel):
+                self._drop_delivered(self.chats, path, audience=audience, week=week, channel=chat.channel)
+                continue
             try:
                 self.post(self.webhook(chat), record["payload"])
             except WebhookError as exc:
@@ -426,8 +453,8 @@ class _Run:
             if self.history is not None:
                 self.history.mark_chat_posted(week, audience, chat.channel)
             self._flushed.add((week, audience, chat.channel))
-            self.add(Delivery(audience, week, "delivered_pending", path=self.chats.mark_sent(path),
-                              channel=chat.channel))
+            moved, unfiled = self._file_sent(self.chats, path)
+            self.add(Delivery(audience, week, "delivered_pending", path=moved, channel=chat.channel, failure=unfiled))
 
     def chat(self, target: ChatTarget) -> None:
         week, channel = self.week, target.channel
