@@ -513,14 +513,16 @@ def describe(
 
 
 def _source_filtered(conn: Connection, source: SourceConfig, tz: str) -> Any:
+    """The source's table as its KPIs and filters see it: float NaN and infinities as NULL, then
+    the source's own filter."""
+    table = conn.table if conn.name == "mysql" else _finite(conn.table)  # MySQL stores no NaN (nor has ISNAN)
     if not source.filter:
-        return conn.table
+        return table
     try:
-        condition = compile_filter(source.filter, conn.table, tz=tz, backend=conn.name,
-                                   key=f"sources.{source.name}.filter")
+        condition = compile_filter(source.filter, table, tz=tz, backend=conn.name, key=f"sources.{source.name}.filter")
     except FilterCompileError as exc:
         raise SourceError(str(exc), source=source.name, location=conn.where) from None
-    return conn.table.filter(condition)
+    return table.filter(condition)
 
 
 # --- reading: KPI values pushed down ----------------------------------------------------
@@ -904,6 +906,26 @@ def _plan_kpi(
     elif kpi.date_column is None or kpi.agg not in DECOMPOSABLE:
         plan.how = "windows"
     return plan
+
+
+def _finite(table: Any) -> Any:
+    """The table with NaN and infinities in its float columns as NULL: no number, as those
+    cells are in a sheet, in every aggregate and filter alike.
+
+    The engine's SUM over a NaN is NaN and its MAX is NaN (it sorts above every number, so
+    `amount > 60` held for it): left in, one such row made its segment's sum no number (counted
+    as 0) and its maximum a crash.
+    """
+    import ibis
+
+    floats = [name for name, dtype in table.schema().items() if dtype.is_floating()]
+    if not floats:
+        return table
+    return table.mutate(**{
+        name: ibis.ifelse(table[name].isnan() | table[name].isinf(), ibis.null().cast(table[name].type()),
+                          table[name])
+        for name in floats
+    })  # fmt: skip
 
 
 def _check_compiles(p: _Plan, table: Any, backend: str, metrics: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ from sheetsync.config import load_config
 from sheetsync.runtime.pipeline import sync
 from tests.warehouse_data import (
     AS_OF,
+    arrow_ready,
     config_text,
     events,
     loaded_postgres,
@@ -95,6 +96,22 @@ def test_duckdb_query_with_an_absolute_path_gives_the_csv_numbers(frame, tmp_pat
     url = f"duckdb:///{tmp_path / 'metrics.duckdb'}"  # four slashes: an absolute path
     result = run(tmp_path / "elsewhere", f'type = "sql"\nurl = "{url}"\n'
                  'query = "SELECT * FROM analytics.events WHERE ts IS NOT NULL"')
+    assert_same(numbers(result), numbers(csv_result))
+
+
+def test_nan_and_infinity_in_a_float_column_are_no_number_as_blank_cells_are(frame, tmp_path, csv_result):
+    """One NaN made the engine's sum of its segment NaN (counted as 0) and its max no number (a crash)."""
+    import duckdb
+
+    (tmp_path / "data").mkdir()
+    con = duckdb.connect(str(tmp_path / "data" / "metrics.duckdb"))
+    data = arrow_ready(frame)  # noqa: F841 - read by DuckDB's replacement scan
+    con.execute("CREATE SCHEMA analytics; CREATE TABLE analytics.events AS SELECT ts, day, CASE WHEN amount IS NULL "
+                "THEN CASE WHEN user_id % 2 = 0 THEN 'NaN'::DOUBLE ELSE '-Infinity'::DOUBLE END "
+                "ELSE CAST(amount AS DOUBLE) END AS amount, region, plan, user_id, paid FROM data")
+    assert con.execute("SELECT count(*) FROM analytics.events WHERE isnan(amount)").fetchone()[0] > 10
+    con.close()
+    result = run(tmp_path, 'type = "sql"\nurl = "duckdb:///data/metrics.duckdb"\ntable = "analytics.events"')
     assert_same(numbers(result), numbers(csv_result))
 
 
