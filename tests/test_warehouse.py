@@ -74,7 +74,7 @@ def csv_result(frame, tmp_path_factory):
 
 def test_csv_run_covers_every_aggregation_with_data(csv_result):
     kpis = {k["id"]: k for k in csv_result["kpis"]}
-    assert len(kpis) == 9 * 2 + 7 * 2 + 1
+    assert len(kpis) == 9 * 2 + 7 * 2 + 2
     for kpi_id, kpi in kpis.items():
         assert kpi["value"] is not None, kpi_id
     revenue = next(kr for o in csv_result["objectives"] for kr in o["key_results"] if kr["id"] == "revenue")

@@ -113,6 +113,8 @@ def _kpis() -> str:
                        f'window = "latest"\ngrain = "week"\n')
             out.append(f'[kpis.{agg}_all]\nsource = "events"\n{column}agg = "{agg}"\nfilter = "{filters[agg]}"\n')
     out.append('[kpis.ticket]\nformula = "sum_week / count_week"\ngrain = "month"\n')
+    # Over two `latest` KPIs, to date: its inputs are asked for a window of the formula's own.
+    out.append('[kpis.to_date_ratio]\nformula = "sum_days / count_days"\n')
     return "\n".join(out)
 
 

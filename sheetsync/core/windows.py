@@ -45,8 +45,11 @@ class WindowRecorder:
         return None
 
     def data_through(self, end: date | None) -> date | None:
+        """As if rows reached every day asked for: fresh data is what makes the planning pass ask
+        for every window the real one may (a stale KPI asks for fewer). Answering None left a
+        formula's second input never asked for the formula's window, and the real pass failed."""
         self.ends.add(end)
-        return None
+        return end
 
     def no_value_cause(self, start: date | None, end: date | None) -> str:
         self.windows.add((start, end))
