@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -396,8 +396,8 @@ def check_command(ctx: click.Context, config_path: str | None, as_of: date | Non
                 click.echo(f"✗ {got}")
                 continue
             assert isinstance(got, SourceData)
-            dated = "".join(f", {column} from {_when(lo)} to {_when(hi)}"
-                            for column, (lo, hi) in spans.get(name, {}).items())
+            dated = "".join(f", {column} from {_when(lo, config.zone)} to {_when(hi, config.zone)}"
+                            for column, (lo, hi) in spans.get(name, {}).items() if _present(lo) and _present(hi))
             click.echo(f"✓ source {name!r} ({got.location}{', sheet ' + repr(got.sheet) if got.sheet else ''}): "
                        f"{got.rows} row{'s' if got.rows != 1 else ''}{dated}, "
                        f"columns: {bounded_names(got.columns, 30)}")
@@ -485,8 +485,18 @@ def _check_freshness(config: Config, data: Any, as_of: date) -> int:
     return count
 
 
-def _when(value: Any) -> str:
-    """A date column's first or last value: a day without a time when it has none (a DATE column)."""
+def _present(value: Any) -> bool:
+    """Not NULL or NaT: the first and last value of a table with no dated rows are neither."""
+    import pandas as pd
+
+    return value is not None and not (isinstance(value, datetime | date) and pd.isna(value))
+
+
+def _when(value: Any, zone: tzinfo) -> str:
+    """A date column's first or last value: a day without a time when it has none (a DATE column),
+    a time with its zone in the project's (the days the KPIs count by)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(zone)
     if isinstance(value, datetime) and value.time() == datetime.min.time() and value.tzinfo is None:
         return value.date().isoformat()
     return str(value)

@@ -358,3 +358,20 @@ def test_check_on_a_healthy_table_judges_freshness_on_the_engines_values_and_exi
     assert "✓ source 's': newest row dated 2026-12-01" in done.stdout and "stale" not in done.stdout
     late = run_cli("check", "--config", "config.toml", "--as-of", "2026-12-15", cwd=tmp_path)
     assert late.returncode == 3 and "stale: revenue (no rows after 1 Dec)" in late.stdout, late.stdout
+
+
+def test_check_shows_a_zoned_range_in_the_projects_zone_and_an_empty_table_as_0_rows(tmp_path):
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    con.execute("SET TimeZone = 'UTC'; CREATE TABLE sales AS SELECT TIMESTAMPTZ '2026-11-10 03:00:00+00' AS ts, "
+                "10.0 AS amount; CREATE TABLE empty (ts TIMESTAMPTZ, amount DOUBLE)")
+    con.close()
+    (tmp_path / "config.toml").write_text(
+        '[project]\nperiod = "2026-Q4"\ntimezone = "America/Los_Angeles"\n'
+        '[sources.s]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "sales"\n'
+        '[sources.e]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "empty"\n'
+        '[kpis.revenue]\nsource = "s"\ncolumn = "amount"\ndate_column = "ts"\n'
+        '[kpis.none]\nsource = "e"\ncolumn = "amount"\ndate_column = "ts"\n[tracker]\npath = "out/t.xlsx"\n')
+    done = run_cli("check", "--config", "config.toml", "--as-of", "2026-11-12", cwd=tmp_path)
+    assert "unexpected" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert "1 row, ts from 2026-11-09 19:00:00-08:00 to 2026-11-09 19:00:00-08:00," in done.stdout, done.stdout
+    assert "✓ source 'e' (duckdb:///m.duckdb): 0 rows, columns: 'ts', 'amount'" in done.stdout, done.stdout
