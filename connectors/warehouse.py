@@ -631,7 +631,8 @@ def _pushdown(
         metrics.update(newest)
         rows = conn.run(flagged.group_by(segment__=segment).aggregate(**metrics)).to_dict("records")
         queries += 1
-        row_count += int(sum(_number(r["rows__"]) or 0 for r in rows))
+        # The rows read: a query per date column reads the same table again, not more of its rows.
+        row_count = max(row_count, int(sum(_number(r["rows__"]) or 0 for r in rows)))
         by_segment = {int(r["segment__"]): r for r in rows if _present(r["segment__"])}
         for i, p in enumerate(group):
             parts = {cuts[k]: _partial(p, f"k{i}_", r) for k, r in by_segment.items()}
