@@ -58,3 +58,33 @@ def test_disk_errors_say_what_to_do(tmp_path):
     assert full.file == str(path) and full.exit_code == 1
     read_only = history_error(path, sqlite3.OperationalError("attempt to write a readonly database"))
     assert "read-only" in str(read_only)
+
+
+def test_damage_found_while_reading_rows_is_named_and_repair_moves_it_aside(tmp_path):
+    """A damaged page deep in the file: the header opens, the rows do not (a bad block, a bad restore)."""
+    good = tmp_path / "good.sqlite"
+    with History(good) as history:
+        history.db.executemany("INSERT INTO checkins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (f"KR{i}", "2026-W48", "2026-11-25T10:00:00", "on_track", "x" * 200, None, "Ana", "tracker", i)
+            for i in range(400)])  # fmt: skip
+    pages = good.stat().st_size // 4096
+    db = tmp_path / "state" / "history.sqlite"
+    db.parent.mkdir()
+    repaired = 0
+    for page in range(2, pages):
+        damaged = bytearray(good.read_bytes())
+        damaged[page * 4096 + 1000 : page * 4096 + 1600] = b"\xa5" * 600
+        db.write_bytes(bytes(damaged))
+        for kept in db.parent.glob("history.sqlite.damaged-*"):
+            kept.unlink()
+        try:
+            with History(db) as history:
+                history.checkins()
+        except HistoryError as exc:  # never a bare sqlite3.DatabaseError
+            assert str(exc).startswith(f"{db}: ") and "history repair" in str(exc), exc
+        message = repair_history(db.parent)  # the way out works whatever the damage
+        if "moved aside" in message:
+            repaired += 1
+            with History(db) as history:
+                assert history.checkins() == []
+    assert repaired > 0

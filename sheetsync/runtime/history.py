@@ -123,6 +123,30 @@ def history_error(path: Path, exc: sqlite3.Error | OSError) -> HistoryError:
     return HistoryError(f"{path}: history database error: {text}", path)
 
 
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose errors while its rows are read (a page found damaged halfway) name the file too."""
+
+    connection: _Connection
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()
+        except sqlite3.DatabaseError as exc:
+            raise history_error(self.connection.history_path, exc) from None
+
+    def fetchone(self) -> Any:
+        try:
+            return super().fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise history_error(self.connection.history_path, exc) from None
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return super().fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise history_error(self.connection.history_path, exc) from None
+
+
 class _Connection(sqlite3.Connection):
     """A connection whose errors name the history file (`HistoryError`), never a bare DatabaseError."""
 
@@ -130,7 +154,7 @@ class _Connection(sqlite3.Connection):
 
     def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
         try:
-            return super().execute(*args, **kwargs)
+            return self.cursor(_Cursor).execute(*args, **kwargs)
         except sqlite3.DatabaseError as exc:
             raise history_error(self.history_path, exc) from None
 
@@ -268,7 +292,8 @@ class History:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (a full disk): keep the real error
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -333,7 +358,7 @@ class History:
                       c.origin, c.row) for c in result.checkins],
                 )
         except BaseException:
-            if own:
+            if own and self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
         if own:
