@@ -29,6 +29,9 @@ def describe_os_error(exc: OSError) -> str:
         return "permission denied (the file or its folder is read-only, or the file is open elsewhere)"
     if exc.errno == errno.ETXTBSY:
         return "the file is locked by another program"
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):  # mkdir over a file, or a file where a folder should be
+        where = f"{exc.filename} is" if exc.filename and exc.errno == errno.EEXIST else "part of its path is"
+        return f"{where} a file, not a folder (move the file, or name another folder)"
     return exc.strerror or str(exc)
 
 

@@ -265,3 +265,18 @@ def test_a_failed_google_call_names_the_spreadsheet_and_tab(fake_google: FakeGoo
         sheet.values_get("'My Tab'!A1:B2")
     assert raised.value.where == {"spreadsheet": key, "sheet": "My Tab"}
     assert key in str(raised.value)
+
+
+@pytest.mark.parametrize("folder", ["state", "outbox"])
+def test_a_file_where_a_folder_should_be_is_one_line_naming_it(tmp_path: Path, folder: str) -> None:
+    """A state folder or outbox that is a file: said so, not 'unexpected FileExistsError' or 'File exists'."""
+    from tests.helpers import run_cli
+
+    config = copy_example(tmp_path, never_stale=True)
+    text = config.read_text(encoding="utf-8").replace('state_dir = ".sheetsync"', 'state_dir = "state"')
+    config.write_text(text, encoding="utf-8")
+    (tmp_path / folder).write_text("a file")
+    proc = run_cli("run", "--config", str(config), "--as-of", "2026-11-24", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{tmp_path / folder} is a file, not a folder (move the file, or name another folder)" in proc.stderr

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from connectors.atomic import describe_os_error
 from sheetsync.errors import ExitCode, SheetsyncError
 
 try:
@@ -100,13 +101,16 @@ class FileLock:
 
     def _try(self, *, probe: bool = False) -> bool:
         assert self._file is None, f"{self.path} is already held by this process"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # "a+": opening must never truncate what the holder wrote; the handle outlives this call.
         if fcntl is None:
             raise LockUnavailable(
                 self.path, "this system has no flock (sheetsync's locks need Linux, macOS or another Unix)"
             )
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # "a+": opening must never truncate what the holder wrote; the handle outlives this call.
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:  # a read-only or full state folder, a file where it should be
+            raise LockUnavailable(self.path, describe_os_error(exc)) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -120,10 +124,15 @@ class FileLock:
         if probe:  # only asked whether it is free: let go at once, leaving the file as it was
             handle.close()
             return True
-        handle.truncate(0)
         since = datetime.now().astimezone().isoformat(timespec="seconds")
-        handle.write(f"pid={os.getpid()}\nsince={since}\ncommand={self.command}\n")
-        handle.flush()
+        try:
+            handle.truncate(0)
+            handle.write(f"pid={os.getpid()}\nsince={since}\ncommand={self.command}\n")
+            handle.flush()
+        except OSError as exc:  # the state disk is full: say so, and hold nothing
+            with suppress(OSError):  # closing flushes the same bytes again
+                handle.close()
+            raise LockUnavailable(self.path, describe_os_error(exc)) from None
         self._file = handle
         return True
 
