@@ -266,6 +266,25 @@ def test_undelivered_alerts_wait_and_go_out_with_the_next_sync(tmp_path: Path, m
         assert not list(pending.glob("*"))
 
 
+def test_an_alert_delivered_but_not_filed_in_sent_is_never_delivered_again(tmp_path: Path) -> None:
+    controller, inbox = start_server()
+    try:
+        config_path = daily_project(
+            tmp_path, digest=f'smtp_host = "127.0.0.1"\nsmtp_port = {controller.port}\nsecurity = "none"\ntimeout = 5')
+        assert run_sync(load_config(config_path), DAYS[0]).alerts.quiet
+        (tmp_path / "outbox" / "alerts").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "outbox" / "alerts" / "sent").write_text("not a folder")  # filing the alert will fail
+        crossed = run_sync(load_config(config_path), DAYS[1])
+        assert len(inbox.received) == 1 and crossed.exit_code == 1
+        (line,) = crossed.alerts.pending
+        assert "it was delivered, and is kept as" in line and "so it is not sent again" in line
+        for day in DAYS[2:]:
+            run_sync(load_config(config_path), day)
+        assert len(inbox.received) == 2  # Thursday's 'cleared', and Tuesday's alert never again
+    finally:
+        controller.stop()
+
+
 @pytest.mark.parametrize(("toml", "message"), [
     ("chat = true", "alerts.chat: chat = true needs a channel"),
     ("source_failed_runs = -1", "alerts.source_failed_runs"),

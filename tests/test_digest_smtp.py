@@ -556,9 +556,15 @@ def test_a_queued_digest_delivered_but_not_filed_in_sent_is_never_delivered_agai
     set_port(config, controller.port)
     up = digest(tmp_path)
     assert up.returncode == 1 and "cannot move to" in up.stderr
+    assert "it was delivered, and is kept as 2026-W48-all.eml.delivered so it is not sent again" in up.stderr
     assert len(inbox.received) == 2
-    for _ in range(2):  # later runs find them still queued, and the history saying they went out
+    for _ in range(2):
         again = digest(tmp_path)
         assert len(inbox.received) == 2, again.stdout
-        assert "dropped the queued 2026-W48 digest for all: the history records it as delivered already" in (
-            again.stdout + again.stderr)
+        assert "the 2026-W48 digest for all was already sent" in again.stdout
+    # Left queued anyway (a run stopped between delivering and filing): the history says it went out.
+    (tmp_path / "outbox" / "pending" / "2026-W48-all.eml.delivered").rename(
+        tmp_path / "outbox" / "pending" / "2026-W48-all.eml")
+    again = digest(tmp_path)
+    assert len(inbox.received) == 2
+    assert "dropped the queued 2026-W48 digest for all: the history records it as delivered already" in again.stdout

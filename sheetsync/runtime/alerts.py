@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors import smtp_mailer, webhooks
-from connectors.atomic import atomic_write_bytes
+from connectors.atomic import OutputError, atomic_write_bytes
 from connectors.smtp_mailer import DeliveryError, SMTPSettings
 from connectors.webhooks import Webhook, WebhookError
 from sheetsync.core.alerts import AlertEvent, AlertState, evaluate, why_nothing_alerts
@@ -38,7 +38,7 @@ from sheetsync.render import mail_policy
 from sheetsync.render.alert_message import build_alert_message
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue
 from sheetsync.runtime.history import History
-from sheetsync.runtime.outbox import to_bytes
+from sheetsync.runtime.outbox import Queue, to_bytes
 
 log = logging.getLogger("sheetsync.alerts")
 
@@ -69,11 +69,9 @@ class AlertsOutcome:
             + self.delivered
 
 
-class _Outbox:
+class _Outbox(Queue):
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.pending_dir = root / "pending"
-        self.sent_dir = root / "sent"
+        super().__init__(root)
         self.chats = ChatQueue(root)
 
     def pending_emails(self) -> list[Path]:
@@ -187,9 +185,8 @@ def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Send
             outcome.failures.append(exc.locate(file=str(path)))
             outcome.pending.append(f"error: the alert email was not delivered: {exc}; kept in {path} for the next sync")
             continue
-        outbox.sent_dir.mkdir(parents=True, exist_ok=True)
-        path.replace(outbox.sent_dir / path.name)
         outcome.delivered.append(f"emailed the alerts to {message['To']}")
+        _file_sent(outbox, path, outcome)
     for path in outbox.chats.pending():
         record, chat = outbox.chats.load(path)
         name = CHANNEL_NAMES.get(chat.channel, chat.channel)
@@ -202,5 +199,14 @@ def _deliver(config: Config, outbox: _Outbox, outcome: AlertsOutcome, send: Send
             outcome.pending.append(
                 f"error: the {name} alert post was not made: {exc}; kept in {path} for the next sync")
             continue
-        outbox.chats.mark_sent(path)
         outcome.delivered.append(f"posted the alerts to {name}")
+        _file_sent(outbox.chats, path, outcome)
+
+
+def _file_sent(queue: Queue, path: Path, outcome: AlertsOutcome) -> None:
+    """A delivered alert filed in sent/; a move that fails is one error, and stops no other alert."""
+    try:
+        queue.mark_sent(path)
+    except OutputError as exc:
+        outcome.failures.append(exc)
+        outcome.pending.append(f"error: {exc}")

@@ -32,6 +32,10 @@ def to_bytes(message: EmailMessage | bytes) -> bytes:
     return message if isinstance(message, bytes) else message.as_bytes(policy=mail_policy.WIRE)
 
 
+DELIVERED_SUFFIX = ".delivered"
+"""A delivered message's file, left in `pending/` when `sent/` cannot take it."""
+
+
 class Queue:
     """Files waiting in `pending/`, moved to `sent/` once delivered or `superseded/` once stale.
 
@@ -54,7 +58,22 @@ class Queue:
         return target
 
     def mark_sent(self, path: Path) -> Path:
-        return self._move(path, self.sent_dir)
+        """A delivered message filed in `sent/`.
+
+        One that cannot be moved there (sent/ not writable) is renamed where it is, to
+        `<name>.delivered`, which no pending listing takes: it is never delivered again, and
+        the OutputError still says what failed.
+        """
+        try:
+            return self._move(path, self.sent_dir)
+        except OutputError as exc:
+            kept = path.with_name(path.name + DELIVERED_SUFFIX)
+            try:
+                path.replace(kept)
+            except OSError:
+                raise exc from None
+            raise OutputError(f"{exc}; it was delivered, and is kept as {kept.name} so it is not sent again",
+                              file=str(kept)) from None
 
     def supersede(self, path: Path) -> Path:
         return self._move(path, self.superseded_dir)
