@@ -17,6 +17,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -568,3 +569,28 @@ def test_a_queued_digest_delivered_but_not_filed_in_sent_is_never_delivered_agai
     again = digest(tmp_path)
     assert len(inbox.received) == 2
     assert "dropped the queued 2026-W48 digest for all: the history records it as delivered already" in again.stdout
+
+
+def test_a_digest_sent_while_the_history_cannot_record_it_is_not_sent_again(
+    tmp_path: Path, smtp: tuple[LoopbackController, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history locked by a backup when the server accepted the digest: the copy in sent/ remembers."""
+    from sheetsync.config import load_config
+    from sheetsync.runtime.history import History, HistoryError
+    from sheetsync.runtime.jobs import run_digest
+
+    controller, inbox = smtp
+    config = load_config(project(tmp_path, controller.port))
+
+    def locked(self: History, *args: Any) -> None:
+        raise HistoryError(f"{self.path}: history database error: database is locked", self.path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(History, "mark_digest_sent", locked)
+        first = run_digest(config, date.fromisoformat(AS_OF))
+    assert len(inbox.received) == 2 and first.exit_code == 1
+    line = next(d.describe() for d in first.deliveries if d.audience == "all")
+    assert "the history could not record it" in line and "keeps later runs from sending it again" in line
+    again = run_digest(config, date.fromisoformat(AS_OF))
+    assert len(inbox.received) == 2 and again.exit_code == 0
+    assert {d.action for d in again.deliveries} == {"already_sent"}

@@ -36,7 +36,7 @@ from sheetsync.core.snapshot import week_key
 from sheetsync.errors import ExitCode, SheetsyncError
 from sheetsync.render.email_message import build_message, render
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
-from sheetsync.runtime.history import HISTORY_FILE, History
+from sheetsync.runtime.history import HISTORY_FILE, History, HistoryError
 from sheetsync.runtime.lock import FileLock
 from sheetsync.runtime.outbox import Outbox, Queue, file_name, to_bytes
 
@@ -328,9 +328,14 @@ class _Run:
         done = {c.kr_id for c in self.history.checkins() if c.week == week}
         return all(kr in done for kr in named)
 
+    def _sent(self, week: str, audience: str) -> bool:
+        """Whether this week's message for `audience` went out: the history says so, or its copy in sent/ does."""
+        recorded = self.history is not None and self.history.digest_sent(week, audience)
+        return recorded or (self.outbox.sent_dir / file_name(week, audience)).is_file()
+
     def digest(self, audience: Audience) -> None:
         week = self.week
-        if self.history is not None and self.history.digest_sent(week, audience.name) and not self.force:
+        if self._sent(week, audience.name) and not self.force:
             self.add(Delivery(audience.name, week, "already_sent", audience.recipients))
             return
         newest = self.history.newest_digest_week(audience.name) if self.history is not None else None
@@ -378,18 +383,32 @@ class _Run:
             self.add(Delivery(audience, week, "pending", recipients, subject, path, size, kind=kind,
                               failure=exc.locate(file=str(path))))
             return
-        self._mark(week, audience, message_id)
-        copy = self.outbox.record_sent(data, week, audience)
+        # Delivered: what records it must not lose it. The copy in sent/ first (a later run takes it
+        # as sent too), then the history; either failing is an error line, never a second send.
+        notes = [f"the server refused {refused_list(refused)}"] if refused else []
+        unrecorded: SheetsyncError | None = None
+        copy: Path | None = None
+        try:
+            copy = self.outbox.record_sent(data, week, audience)
+        except OutputError as exc:
+            unrecorded = exc
+            notes.append(f"its copy was not kept: {exc}")
+        try:
+            self._mark(week, audience, message_id)
+        except HistoryError as exc:
+            unrecorded = exc
+            notes.append(f"the history could not record it ({exc})"
+                         + ("; its copy in sent/ keeps later runs from sending it again" if copy else ""))
         gone = {address.casefold() for address in refused or {}}
         accepted = tuple(r for r in recipients if parseaddr(r)[1].casefold() not in gone)
         self.add(Delivery(audience, week, "sent", accepted, subject, copy, size, kind=kind,
-                          error=f"the server refused {refused_list(refused)}" if refused else None))
+                          error="; ".join(notes) or None, failure=unrecorded))
 
     def remind(self, reminder: Reminder, where: str) -> None:
         """One owner's check-in reminder, at most once a week (the digest's record and queue)."""
         audience = REMINDER_AUDIENCE + reminder.email
         week = self.week
-        if self.history is not None and self.history.digest_sent(week, audience) and not self.force:
+        if self._sent(week, audience) and not self.force:
             self.add(Delivery(audience, week, "already_sent", (reminder.email,), kind="reminder"))
             return
         if self.config.digest.smtp_host and self.outbox.pending_for(week, audience) and not self.force \
