@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sheetsync.errors import ExitCode, SheetsyncError
@@ -41,6 +43,19 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     A symlink is written through (the file it points to is replaced, the link stays); a
     path that is a folder, a device or a pipe is refused rather than replaced by a file.
     """
+    with staged_write(path, write):
+        pass
+
+
+@contextmanager
+def staged_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Iterator[Path]:
+    """`atomic_write` that the block after it can undo: the new file is written in full and put
+    in place on entering, and the old one is put back if the block fails.
+
+    A database commit inside the block decides: one that fails leaves `path` as it was. The
+    old file waits beside it meanwhile (a hard link, no copy), under a temporary name that the
+    next write removes should the process be killed in between.
+    """
     target = Path(path)
     if target.is_symlink():
         target = Path(os.path.realpath(target))
@@ -56,22 +71,49 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     except OSError as exc:
         raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}", file=str(target)) from None
     tmp = Path(tmp_name)
+    previous = tmp.with_name(tmp.name.removesuffix(".tmp") + ".previous.tmp")
+    kept = False
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        if target.exists() and not os.access(target, os.W_OK):
+        existed = target.exists()
+        if existed and not os.access(target, os.W_OK):
             raise PermissionError(errno.EACCES, "read-only", str(target))
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
+        mode = target.stat().st_mode & 0o777 if existed else 0o666 & ~_umask()
         os.chmod(tmp, mode)
+        if existed:
+            _keep(target, previous)
+            kept = True
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        previous.unlink(missing_ok=True)
         raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}", file=str(target)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
+        previous.unlink(missing_ok=True)
         raise
+    try:
+        yield target
+    except BaseException:  # the block failed: the old file goes back (or the new one goes)
+        with suppress(OSError):
+            if kept:
+                os.replace(previous, target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    finally:
+        previous.unlink(missing_ok=True)
     _fsync_dir(target.parent)
+
+
+def _keep(target: Path, previous: Path) -> None:
+    """`target` also under the name `previous`: a hard link where the file system has them, else a copy."""
+    try:
+        os.link(target, previous)
+    except OSError:
+        shutil.copy2(target, previous)
 
 
 def _remove_orphans(target: Path) -> None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,11 @@ class GSheetTracker:
             raise OutputError(f"Google Sheet tracker {where}: unexpected answer from Google ({exc}) "
                               "(before changing anything)", file=where) from None
         return cls(config, http, account, state, key, fresh, metadata, checkins, ranged)
+
+    @contextmanager
+    def staged(self, content: TrackerContent) -> Iterator[str]:
+        """The write, which cannot be undone: a spreadsheet keeps no old copy to put back."""
+        yield self.write(content)
 
     def write(self, content: TrackerContent) -> str:
         """Render `content` into the spreadsheet; returns its URL (for the digest's link)."""

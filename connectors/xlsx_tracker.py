@@ -13,7 +13,8 @@ import errno
 import logging
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from copy import copy
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from connectors.atomic import OutputError, atomic_write_bytes, describe_os_error
+from connectors.atomic import OutputError, describe_os_error, staged_write
 from connectors.tracker_layout import DataCell, TableLayout, TrackerLayout, plan_layout, span_ref
 from connectors.xlsx_rows import SheetCells, save_workbook, stored_text
 from sheetsync.core.checkins import TabRows
@@ -125,13 +126,24 @@ def write_xlsx_tracker(content: TrackerContent, path: str | Path, template: str 
     Raises OutputError (one line naming the file) when the file is open in a program that
     locks it, read-only, or the disk is full; ConfigError for a bad template.
     """
+    with staged_xlsx_tracker(content, path, template) as target:
+        return target
+
+
+@contextmanager
+def staged_xlsx_tracker(
+    content: TrackerContent, path: str | Path, template: str | Path | None = None
+) -> Iterator[Path]:
+    """`write_xlsx_tracker` that the block after it can undo (`staged_write`): the old tracker is put
+    back if the block fails."""
     target = Path(path)
     check_writable(target)
     wb, cells = render(content, template)
     # Saved into memory first: if openpyxl writes straight to disk and the disk fills, its
     # zip archive is left open and Python prints a traceback at exit.
-    atomic_write_bytes(target, save_workbook(wb, cells))
-    return target
+    data = save_workbook(wb, cells)
+    with staged_write(target, lambda tmp: tmp.write_bytes(data)):
+        yield target
 
 
 # --- filling tables ---------------------------------------------------------------------

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import types
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -362,6 +364,29 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name != "okr_tracker.xlsx")
 
 
+def test_a_history_commit_that_fails_leaves_the_old_tracker_in_place(written, monkeypatch):
+    """A backup holding the history when the sync commits: the new tracker must not be left in place."""
+    from sheetsync.runtime.history import History, HistoryError
+
+    config, path, before, state = written
+    real_transaction = History.transaction
+
+    @contextmanager
+    def refused_commit(self: History):
+        with real_transaction(self) as db:
+            yield db
+            self.db.execute("ROLLBACK")  # what SQLite keeps when COMMIT cannot take the lock
+            self.db.execute("BEGIN")
+        raise HistoryError(f"{self.path}: history database error: database is locked", self.path)
+
+    monkeypatch.setattr(History, "transaction", refused_commit)
+    with pytest.raises(HistoryError, match="database is locked"):
+        run_sync(config, date(2026, 11, 24))
+    assert path.read_bytes() == before  # the tracker and the history, both as they were
+    assert history_state(config) == state
+    assert leftovers(path.parent) == []
+
+
 def test_failure_mid_write_keeps_old_tracker_and_history(written, monkeypatch):
     config, path, before, state = written
 
@@ -515,6 +540,10 @@ def test_gsheet_tracker_goes_through_the_hook(project, monkeypatch):
         def write(self, content: object) -> str:
             seen.append(content)
             return "https://docs.google.com/spreadsheets/d/abc123"
+
+        @contextmanager
+        def staged(self, content: object) -> Iterator[str]:
+            yield self.write(content)
 
     fake = types.ModuleType("connectors.gsheet_tracker")
     fake.GSheetTracker = GSheetTracker  # type: ignore[attr-defined]

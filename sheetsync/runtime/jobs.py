@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -85,6 +86,10 @@ class Tracker(Protocol):
 
     def write(self, content: TrackerContent) -> str: ...
 
+    def staged(self, content: TrackerContent) -> AbstractContextManager[str]:
+        """The write, undone where it can be if the block after it fails."""
+        ...
+
 
 @dataclass
 class XlsxTracker:
@@ -93,10 +98,18 @@ class XlsxTracker:
     checkins: ci.TabRows | None = None
 
     def write(self, content: TrackerContent) -> str:
-        with old_objects_spared():
-            from connectors.xlsx_tracker import write_xlsx_tracker
+        with self.staged(content) as written:
+            return written
 
-            return str(write_xlsx_tracker(content, self.path, self.template))
+    @contextmanager
+    def staged(self, content: TrackerContent) -> Iterator[str]:
+        """Written and put in place; the old file is put back if the block fails (`staged_write`)."""
+        with ExitStack() as replaced_on_exit:
+            with old_objects_spared():
+                from connectors.xlsx_tracker import staged_xlsx_tracker
+
+                path = replaced_on_exit.enter_context(staged_xlsx_tracker(content, self.path, self.template))
+            yield str(path)
 
 
 def open_tracker(config: Config) -> Tracker:
@@ -190,13 +203,15 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
         outcome = SyncOutcome(result)
         _log_sources(result)
         # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
-        # be written rolls the history back, so a re-run starts from the same state.
-        with history.transaction():
+        # be written rolls the history back, so a re-run starts from the same state; and a
+        # history that cannot commit (locked by a backup, a full disk) puts the old .xlsx back.
+        with ExitStack() as replaced_after_commit, history.transaction():
             history.record(result)
-            written = tracker.write(tracker_content(config, result, history, typed))
-            outcome.outputs.append(written)
-            if config.tracker.type == "gsheet":
-                outcome.tracker_url = written
+            written = replaced_after_commit.enter_context(
+                tracker.staged(tracker_content(config, result, history, typed)))
+        outcome.outputs.append(written)
+        if config.tracker.type == "gsheet":
+            outcome.tracker_url = written
         if config.report.path:
             from sheetsync.runtime.report import write_report
 
