@@ -594,3 +594,24 @@ def test_a_digest_sent_while_the_history_cannot_record_it_is_not_sent_again(
     again = run_digest(config, date.fromisoformat(AS_OF))
     assert len(inbox.received) == 2 and again.exit_code == 0
     assert {d.action for d in again.deliveries} == {"already_sent"}
+
+
+def test_a_file_in_the_queue_that_is_no_queued_message_is_moved_aside_once(
+    tmp_path: Path, smtp: tuple[LoopbackController, Inbox]
+) -> None:
+    """An empty or foreign file in pending/: it was sent as 'the  digest for ', failed, and held every run at exit 1."""
+    controller, inbox = smtp
+    project(tmp_path, controller.port)
+    pending = tmp_path / "outbox" / "pending"
+    pending.mkdir(parents=True)
+    (pending / "notes.eml").write_bytes(b"")
+    (pending / "digest-x.json").write_text("{not json", encoding="utf-8")
+    proc = digest(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(inbox.received) == 2  # this week's digests, nothing else
+    unreadable = tmp_path / "outbox" / "unreadable"
+    assert sorted(p.name for p in unreadable.iterdir()) == ["digest-x.json", "notes.eml"]
+    assert (f"moved {unreadable / 'notes.eml'} out of the queue: not a message sheetsync queued "
+            "(no X-Sheetsync-Week and X-Sheetsync-Audience headers)") in proc.stdout
+    assert f"moved {unreadable / 'digest-x.json'} out of the queue: not a post sheetsync queued" in proc.stdout
+    assert not list(pending.iterdir())

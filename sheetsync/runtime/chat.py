@@ -20,7 +20,7 @@ from connectors.atomic import atomic_write_bytes
 from sheetsync.core.digest import ALL, DigestContent
 from sheetsync.core.display import file_slug
 from sheetsync.core.model import ChatConfig, DigestConfig
-from sheetsync.runtime.outbox import Queue
+from sheetsync.runtime.outbox import Queue, UnreadableQueueFile
 
 CHANNEL_NAMES = {"slack": "Slack", "msteams": "Microsoft Teams"}
 
@@ -88,5 +88,10 @@ class ChatQueue(Queue):
 
     @staticmethod
     def load(path: Path) -> tuple[dict[str, Any], ChatConfig]:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        return record, ChatConfig(channel=record["channel"], webhook_env=record["webhook_env"])
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            str(record["week"]), str(record["audience"]), dict(record["payload"])  # what its reader takes
+            return record, ChatConfig(channel=record["channel"], webhook_env=record["webhook_env"])
+        except (ValueError, KeyError, TypeError) as exc:  # JSON or text that is not ours, a file cut short
+            raise UnreadableQueueFile(f"{path}: not a post sheetsync queued ({type(exc).__name__}: {exc})",
+                                      file=str(path)) from None

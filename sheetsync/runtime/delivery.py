@@ -38,7 +38,7 @@ from sheetsync.render.email_message import build_message, render
 from sheetsync.runtime.chat import CHANNEL_NAMES, ChatQueue, ChatTarget, chat_targets, digest_payload
 from sheetsync.runtime.history import HISTORY_FILE, History, HistoryError
 from sheetsync.runtime.lock import FileLock
-from sheetsync.runtime.outbox import Outbox, Queue, file_name, to_bytes
+from sheetsync.runtime.outbox import Outbox, Queue, UnreadableQueueFile, file_name, to_bytes
 
 log = logging.getLogger("sheetsync.core.digest")
 
@@ -83,7 +83,7 @@ class Delivery:
     audience: str
     week: str
     action: str  # sent | written | already_sent | pending | delivered_pending | superseded | withdrawn | would_send
-    # | skipped
+    # | skipped | unreadable
     recipients: tuple[str, ...] = ()
     subject: str = ""
     path: Path | None = None
@@ -120,6 +120,7 @@ class Delivery:
             "would_send": f"would send the {self.week} {self.kind} for {audience} to {who}: {self.subject!r} "
             f"({self.size / 1024:.0f} KB){where}",
             "skipped": f"no {self.week} {self.kind} for {audience}: {self.error}",
+            "unreadable": f"moved {self.path} out of the queue: {self.error}",
         }[self.action]
 
     def _describe_post(self) -> str:
@@ -135,6 +136,7 @@ class Delivery:
             "withdrawn": f"dropped the queued {post}: {self.error}{where}",
             "would_send": f"would post the {post} ({self.size / 1024:.1f} KB of JSON)",
             "skipped": f"no {post}: {self.error}",
+            "unreadable": f"moved {self.path} out of the queue: {self.error}",
         }[self.action]
 
 
@@ -258,7 +260,11 @@ class _Run:
         results have all been checked in since (the history's check-ins).
         """
         for path in self.outbox.pending():
-            message, week, audience = self.outbox.load(path)
+            try:
+                message, week, audience = self.outbox.load(path)
+            except UnreadableQueueFile as exc:
+                self._set_aside(self.outbox, path, exc)
+                continue
             kind = "reminder" if audience.startswith(REMINDER_AUDIENCE) else "digest"
             if week and week < self.week:
                 self.add(Delivery(audience, week, "superseded", path=self.outbox.supersede(path), kind=kind))
@@ -290,6 +296,11 @@ class _Run:
             moved, unfiled = self._file_sent(self.outbox, path)
             self.add(Delivery(audience, week, "delivered_pending", message_recipients(message), path=moved, kind=kind,
                               failure=unfiled))
+
+    def _set_aside(self, queue: Queue, path: Path, problem: UnreadableQueueFile) -> None:
+        """A file in the queue that is no message of ours: out of the way, kept, and said once."""
+        moved = queue.set_aside(path)
+        self.add(Delivery("", "", "unreadable", path=moved, error=str(problem).removeprefix(f"{path}: ")))
 
     @staticmethod
     def _file_sent(queue: Queue, path: Path) -> tuple[Path, OutputError | None]:
@@ -453,7 +464,11 @@ class _Run:
 
     def flush_chat_pending(self) -> None:
         for path in self.chats.pending("digest"):
-            record, chat = self.chats.load(path)
+            try:
+                record, chat = self.chats.load(path)
+            except UnreadableQueueFile as exc:
+                self._set_aside(self.chats, path, exc)
+                continue
             week, audience = record["week"], record["audience"]
             if week < self.week:
                 self.add(Delivery(audience, week, "superseded", path=self.chats.supersede(path), channel=chat.channel))

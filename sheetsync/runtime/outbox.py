@@ -9,6 +9,7 @@ still knows which digest it is.
 
 from __future__ import annotations
 
+import re
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
@@ -32,6 +33,12 @@ def to_bytes(message: EmailMessage | bytes) -> bytes:
     return message if isinstance(message, bytes) else message.as_bytes(policy=mail_policy.WIRE)
 
 
+class UnreadableQueueFile(OutputError):
+    """A file in `pending/` that is not a message sheetsync queued (empty, cut short, dropped there)."""
+
+
+_WEEK = re.compile(r"\d{4}-W\d{2}")
+
 DELIVERED_SUFFIX = ".delivered"
 """A delivered message's file, left in `pending/` when `sent/` cannot take it."""
 
@@ -47,6 +54,7 @@ class Queue:
         self.pending_dir = self.root / "pending"
         self.sent_dir = self.root / "sent"
         self.superseded_dir = self.root / "superseded"
+        self.unreadable_dir = self.root / "unreadable"
 
     def _move(self, path: Path, folder: Path) -> Path:
         target = folder / path.name
@@ -78,6 +86,10 @@ class Queue:
     def supersede(self, path: Path) -> Path:
         return self._move(path, self.superseded_dir)
 
+    def set_aside(self, path: Path) -> Path:
+        """An unreadable file out of the queue, kept in `unreadable/` (never deleted, never sent)."""
+        return self._move(path, self.unreadable_dir)
+
 
 class Outbox(Queue):
     def write(self, message: EmailMessage | bytes, week: str, audience: str) -> Path:
@@ -107,6 +119,9 @@ class Outbox(Queue):
         assert isinstance(message, EmailMessage)
         week = str(message.get(WEEK_HEADER, "")).strip()
         audience = str(message.get(AUDIENCE_HEADER, "")).strip()
+        if not _WEEK.fullmatch(week) or not audience:
+            raise UnreadableQueueFile(f"{path}: not a message sheetsync queued (no {WEEK_HEADER} and "
+                                      f"{AUDIENCE_HEADER} headers)", file=str(path))
         return message, week, audience
 
     def record_sent(self, message: EmailMessage | bytes, week: str, audience: str) -> Path:
