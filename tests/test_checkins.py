@@ -159,6 +159,14 @@ def test_tab_rows_belong_to_their_week_and_keep_their_date_on_re_runs():
     assert late[0].confidence == "off_track"
 
 
+def test_an_owner_correcting_only_the_date_of_a_check_in_moves_it_to_that_date():
+    first, _, _, _ = ci.read_tab(tab(row("O2-KR10", value=1, date=dt.datetime(2026, 11, 23))), KRS, [],
+                                 now=at("2026-11-23", 10), week="2026-W48")  # fmt: skip
+    corrected, _, warnings, _ = ci.read_tab(tab(row("O2-KR10", value=1, date=dt.datetime(2026, 11, 25))), KRS,
+                                            first, now=at("2026-11-26"), week="2026-W48")  # fmt: skip
+    assert warnings == [] and corrected[0].date == dt.date(2026, 11, 25) and corrected[0].value == 1
+
+
 def test_a_cleared_row_withdraws_its_check_in_and_other_weeks_stay():
     old = CheckIn("O1-KR1", "2026-W47", at("2026-11-18"), "on_track", origin="tracker")
     this = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="tracker")

@@ -652,7 +652,8 @@ def read_tab(
         same = next((p for p in prevs if (p.confidence, p.comment, p.value) == content), None)
         prev = next((p for p in prevs if p.row == checkin.row), prevs[0] if len(prevs) == 1 else None)
         if same is not None:
-            checkin = replace(checkin, when=same.when)
+            if cells.when is None or checkin.date == same.date:  # else the owner corrected the Date alone
+                checkin = replace(checkin, when=same.when)
         elif prev is not None and cells.when is not None and checkin.date == prev.date:
             checkin = replace(checkin, when=_inside(now, checkin.week))
         out.append(checkin)
