@@ -213,6 +213,15 @@ def test_a_retitled_owner_column_with_cells_stops_the_rewrite_and_an_extra_one_i
         "rewritten (write notes in Comment)"]
 
 
+def test_a_tab_row_of_a_week_split_by_a_period_change_restates_only_the_new_periods_check_in():
+    """Q-A ends Wednesday 25 Nov, Q-B starts Thursday: the tab written in B restates B's part of W48 alone."""
+    in_a = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "off_track", "end of A", origin="tracker")
+    in_b = CheckIn("O1-KR1", "2026-W48", at("2026-11-27"), "on_track", "start of B", origin="tracker")
+    restated = {("tracker", "2026-W48", "O1-KR1")}
+    assert ci.merge([in_a], [in_b], restated=restated, since=dt.date(2026, 11, 26)) == [in_a, in_b]
+    assert ci.merge([in_a], [in_b], restated=restated) == [in_b]  # within one period: the edit replaces it
+
+
 def test_source_rows_read_again_are_kept_once():
     a = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="form", row=2)
     assert ci.merge([a], [a]) == [a]

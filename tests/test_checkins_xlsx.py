@@ -270,6 +270,28 @@ def test_an_emptied_tab_without_its_header_is_written_afresh(work: Path):
     assert header == list(CHECKIN_HEADER) and "O1-KR1" in rows
 
 
+def test_a_new_period_in_the_same_iso_week_offers_empty_rows_and_keeps_the_old_periods_check_in(work: Path):
+    """Q4 2026 ends on Thursday 31 Dec and Q1 2027 starts on Friday 1 Jan: both in 2026-W53."""
+    import sqlite3
+
+    sync(work, "2026-12-31", "q4.json")
+    type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "Off track", "Comment": "end of Q4"}})
+    sync(work, "2026-12-31", "q4-again.json")  # read back in Q4
+    config = work / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('period = "2026-Q4"', 'period = "2027-Q1"'),
+                      encoding="utf-8")
+    q1 = sync(work, "2027-01-01", "q1.json")
+    assert kr(q1, "O1-KR1")["checkin"] is None
+    _, rows = checkins_tab(work / TRACKER)
+    assert rows["O1-KR1"]["Comment"] is None and rows["O1-KR1"]["Confidence"] is None  # not Q4's word
+    type_checkins(work / TRACKER, {"O1-KR1": {"Confidence": "On track", "Comment": "start of Q1"}})
+    sync(work, "2027-01-01", "q1-again.json")
+    db = sqlite3.connect(work / ".sheetsync" / "history.sqlite")
+    kept = [c for (c,) in db.execute("SELECT comment FROM checkins WHERE kr_id = 'O1-KR1' ORDER BY at")]
+    db.close()
+    assert kept == ["end of Q4", "start of Q1"]
+
+
 def test_checkins_disabled_means_no_tab(work: Path):
     config = work / "config.toml"
     config.write_text(config.read_text() + "\n[checkins]\nenabled = false\n")

@@ -479,17 +479,24 @@ def latest_value(checkins: Iterable[CheckIn], kr_id: str, as_of: dt.date) -> Che
 
 
 def merge(
-    known: Iterable[CheckIn], fresh: Iterable[CheckIn], *, restated: Iterable[tuple[str, str, str]] = ()
+    known: Iterable[CheckIn],
+    fresh: Iterable[CheckIn],
+    *,
+    restated: Iterable[tuple[str, str, str]] = (),
+    since: dt.date | None = None,
 ) -> list[CheckIn]:
     """History plus newly read check-ins, each once.
 
     `restated` lists (origin, week, KR id) whose check-in `fresh` states afresh: a Check-ins
     tab row shows one KR's week, so what it holds now replaces what it held before (an
     owner's edit is one check-in, not two; a cleared row withdraws it). Identical check-ins
-    read again, as a source's rows are on every sync, are kept once.
+    read again, as a source's rows are on every sync, are kept once. A tab shows the current
+    period's check-ins only (from `since`): one dated before, in a week the period change split,
+    is never restated.
     """
     replaced = set(restated)
-    keep = [c for c in known if (c.origin, c.week, c.kr_id) not in replaced]
+    keep = [c for c in known
+            if (c.origin, c.week, c.kr_id) not in replaced or (since is not None and c.date < since)]
     seen = {_identity(c) for c in keep}
     out = list(keep)
     for checkin in fresh:

@@ -413,7 +413,8 @@ def checkin_rows(
     counts last: the tab restates the week on every read, so a row left out would be withdrawn.
     """
     week = week_key(result.as_of)
-    mine = ci.by_kr(c for c in result.checkins if c.origin == ci.TRACKER_ORIGIN and c.week == week)
+    mine = ci.by_kr(c for c in ci.in_period(result.checkins, result.period)
+                    if c.origin == ci.TRACKER_ORIGIN and c.week == week)  # fmt: skip
     before = ci.by_kr(c for c in ci.in_period(result.checkins, result.period) if c.week < week)
     rows = []
     for kr in result.key_results:

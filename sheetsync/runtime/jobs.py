@@ -153,7 +153,7 @@ def tab_checkins(
     now = min(datetime.now(config.zone).replace(tzinfo=None), datetime.combine(as_of, time(23, 59, 59)))
     krs = {kr.id: kr.title for _, kr in config.key_results()}
     fresh, restated, warnings, typed = ci.read_tab(tab, krs, known, now=now, week=week_key(as_of), tz=config.timezone)
-    return ci.merge(known, fresh, restated=restated), warnings, typed
+    return ci.merge(known, fresh, restated=restated, since=config.period.start), warnings, typed
 
 
 def results_for(
