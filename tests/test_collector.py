@@ -30,7 +30,7 @@ def test_the_tracker_is_written_and_the_digest_rendered_with_old_objects_frozen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = load_config(copy_example(tmp_path))
-    writes = record_calls(monkeypatch, xlsx_tracker, "write_xlsx_tracker", frozen_count)
+    writes = record_calls(monkeypatch, xlsx_tracker, "staged_xlsx_tracker", frozen_count)
     renders = record_calls(monkeypatch, delivery, "render", frozen_count)
     outcome = run_sync(config, AS_OF)
     assert (tmp_path / "output" / "okr_tracker.xlsx").is_file()
@@ -78,7 +78,7 @@ def test_opening_the_tracker_to_write_it_spares_old_objects(tmp_path: Path, monk
     config = load_config(copy_example(tmp_path))
     result = run_sync(config, AS_OF).result
     opened = record_calls(monkeypatch, jobs, "open_tracker", frozen_count)
-    writes = record_calls(monkeypatch, xlsx_tracker, "write_xlsx_tracker", frozen_count)
+    writes = record_calls(monkeypatch, xlsx_tracker, "staged_xlsx_tracker", frozen_count)
     with History.for_state_dir(config.state_dir) as history:
         jobs.write_tracker(config, jobs.tracker_content(config, result, history))
     assert len(opened) == 1 and opened[0] > 1000

@@ -28,7 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from connectors.atomic import describe_os_error
 from sheetsync.errors import ExitCode, SheetsyncError
 
 try:
@@ -75,6 +74,13 @@ class LockUnavailable(SheetsyncError):
         super().__init__(f"{path}: cannot take the project lock: {reason}", file=str(path), **location)
 
 
+def _why(exc: OSError) -> str:
+    """`describe_os_error`, loaded only on failure: `sheetsync --help` takes a lock's module, never pandas."""
+    from connectors.atomic import describe_os_error
+
+    return describe_os_error(exc)
+
+
 class FileLock:
     """An exclusive, non-reentrant lock on `path`; `command` says who we are to those who wait."""
 
@@ -110,7 +116,7 @@ class FileLock:
             # "a+": opening must never truncate what the holder wrote; the handle outlives this call.
             handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:  # a read-only or full state folder, a file where it should be
-            raise LockUnavailable(self.path, describe_os_error(exc)) from None
+            raise LockUnavailable(self.path, _why(exc)) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -132,7 +138,7 @@ class FileLock:
         except OSError as exc:  # the state disk is full: say so, and hold nothing
             with suppress(OSError):  # closing flushes the same bytes again
                 handle.close()
-            raise LockUnavailable(self.path, describe_os_error(exc)) from None
+            raise LockUnavailable(self.path, _why(exc)) from None
         self._file = handle
         return True
 
