@@ -115,13 +115,15 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
         skip = 1
         delimiter = delimiter or sep[1]
     # Sniff from the header row on: a title line above it says nothing about the delimiter.
-    lines = all_lines[skip + config.header_row - 1 :]
+    # Rows are records, as a spreadsheet shows them and pandas skips them: a quoted note above
+    # the header may span lines.
+    lines = all_lines[skip + _record_start(all_lines[skip:], config.header_row - 1) :]
     if len(head) == _SNIFF_BYTES and len(lines) <= _SNIFF_LINES:
         lines = lines[:-1] or lines  # the sample may end inside the last line: not a whole row
     delimiter = delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]), config.decimal)
     if not lines:
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
-    header = next(csv.reader([lines[0]], delimiter=delimiter), [])
+    header = next(csv.reader(io.StringIO("\n".join(lines[:_SNIFF_LINES])), delimiter=delimiter), [])  # may span lines
     as_text: type[str] | dict[int, type[str]] | None = (
         str if config.decimal != "." or config.thousands is not None else _zero_padded(lines[1:_SNIFF_LINES], delimiter)
     )
@@ -156,6 +158,17 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
         raise fail(f"cannot parse CSV: {message}") from None
     frame, warnings = frame_from_rows(list(header), body, first_row=skip + config.header_row + 1, rename=config.rename)
     return frame, [*notes, *warnings]
+
+
+def _record_start(lines: list[str], records: int) -> int:
+    """The line that record number `records` (0-based) starts on: a quoted cell may hold line breaks."""
+    if records <= 0:
+        return 0
+    reader = csv.reader(io.StringIO("\n".join(lines)))
+    for _ in range(records):
+        if next(reader, None) is None:
+            return len(lines)
+    return reader.line_num
 
 
 _ZERO_PADDED = re.compile(r"0\d+")

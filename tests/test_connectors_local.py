@@ -444,3 +444,16 @@ def test_a_glob_whose_files_type_one_column_differently_stacks_it_as_text(tmp_pa
     got = read_csv_source(csv_source(tmp_path / "m-*.csv"))
     assert got.frame["Customer"].tolist()[:2] == ["123", None] and got.frame["Customer"].nunique() == 2
     assert got.frame["Amount"].tolist() == [10, 5, 1.5, 2]  # numbers in every file stay numbers
+
+
+def test_csv_rows_are_records_a_quoted_cell_with_a_line_break_is_one_row(tmp_path):
+    """A header typed with Alt+Enter, and a two-line note above the header: rows as a spreadsheet shows them."""
+    (tmp_path / "broken.csv").write_text('Date,"First response\n(min)",Amount\n2026-11-02,3,10\n2026-11-03,4,20\n',
+                                         encoding="utf-8")  # fmt: skip
+    got = read_csv_source(csv_source(tmp_path / "broken.csv"))
+    assert list(got.frame.columns[:3]) == ["Date", "First response\n(min)", "Amount"]
+    assert got.frame["Amount"].tolist() == [10, 20]
+    (tmp_path / "noted.csv").write_text('"Export from CRM\nGenerated 2026-11-24",\nDate,Amount\n2026-10-05,1\n'
+                                        "2026-11-17,2\n", encoding="utf-8")  # fmt: skip
+    got = read_csv_source(csv_source(tmp_path / "noted.csv", header_row=2))  # the note is row 1, as in Excel
+    assert list(got.frame.columns[:2]) == ["Date", "Amount"] and got.frame["Amount"].tolist() == [1, 2]
