@@ -568,3 +568,27 @@ def test_the_cli_reports_a_lock_it_cannot_take(tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 1
     assert "cannot take the project lock" in result.output and "unexpected" not in result.output
     assert not (tmp_path / "output" / "okr_tracker.xlsx").exists()
+
+
+def test_a_digest_left_undelivered_is_tried_again_until_it_goes_out(tmp_path: Path) -> None:
+    """SMTP down at Monday 08:00: the queued digest goes out once the server is back, not next week."""
+    config = project(tmp_path)
+    fake = FakeJobs()
+    answers = iter([1, 1, 0])
+
+    def digest(config: Config, *, result: Any = None, **options: Any) -> Any:
+        fake.calls.append(("digest", datetime.now(UTC)))
+        code = next(answers)
+        return SimpleNamespace(exit_code=code, deliveries=[],
+                               pending_files=["outbox/pending/2026-W49-all.eml"] if code else [])
+
+    lines: list[str] = []
+    with time_machine.travel(utc(2026, 11, 30, 6, 59), tick=False) as clock:
+        sched = Scheduler(config, sync_job=fake.sync, digest_job=digest, emit=lines.append)
+        for minute in (0, 60, 75, 90, 105, 120):  # 07:00 sync, 08:00 digest, then every 15 minutes
+            clock.move_to(utc(2026, 11, 30, 7) + timedelta(minutes=minute))
+            sched.tick()
+    assert fake.runs("digest") == [utc(2026, 11, 30, 8), utc(2026, 11, 30, 8, 15), utc(2026, 11, 30, 8, 30)]
+    assert [re.search(r"trigger=(\w+)", line)[1] for line in lines if "job=digest" in line] == [
+        "schedule", "retry", "retry"]  # fmt: skip
+    assert "outcome=ok" in [line for line in lines if "job=digest" in line][-1]

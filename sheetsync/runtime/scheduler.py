@@ -62,6 +62,7 @@ log = logging.getLogger("sheetsync.schedule")
 
 JOBS = ("sync", "digest", "remind")  # in this order: at the same moment, the sync goes first
 MAX_SLEEP = 1.0  # seconds: how long a signal or a changed wall clock can go unnoticed
+RETRY_MINUTES = 15  # how often a digest or reminder left undelivered (SMTP, a webhook down) is tried again
 
 SyncJob = Callable[[Config], Any]  # returns a jobs.SyncOutcome
 DigestJob = Callable[..., Any]  # (config, *, result, [tracker_url]) -> a delivery.DigestOutcome
@@ -85,7 +86,7 @@ class JobRun:
     """What one run of a job did: the log line and the `job_runs` record."""
 
     job: str
-    trigger: str  # schedule | catch-up | digest (a sync the digest needed first)
+    trigger: str  # schedule | catch-up | retry | digest (a sync the digest needed first)
     started: datetime  # UTC
     duration: float
     outcome: str  # ok | stale | failed | error
@@ -172,6 +173,7 @@ class Scheduler:
         self.stop_reason = ""
         self.lock = run_lock(config.state_dir, "sheetsync schedule")
         self._attempted: dict[str, datetime] = {}
+        self._undelivered: set[str] = set()  # delivery jobs whose last run left a message pending
         self._last_sync: tuple[datetime, SyncResult, str | None] | None = None  # this process's last good sync
         self._signals_installed = False
         self.library = schedule.Scheduler()
@@ -179,6 +181,7 @@ class Scheduler:
         for job in self.specs:
             for spec in self.specs[job]:
                 self._register(job, spec)
+        self.library.every(RETRY_MINUTES).minutes.do(self._retry_undelivered)
 
     def _register(self, job: str, spec: Spec) -> None:
         for library_job in library_jobs(self.library, spec, self.config.timezone):
@@ -258,6 +261,18 @@ class Scheduler:
             self.run_job(job, "schedule", spec.previous(now, self.tz) if isinstance(spec, AtTime) else None)
         except Exception as exc:  # the job's own errors are handled in run_job; this is e.g. an unwritable lock
             log.error("%s: could not run: %s", job, exc, exc_info=exc)
+
+    def _retry_undelivered(self) -> None:
+        """A digest or reminder the last run could not deliver, tried again (trigger=retry) until it
+        goes out: left to the next slot, Monday's digest would be superseded by the next week's
+        and never sent. Like `_on_time`, it must not raise."""
+        for job in sorted(self._undelivered):
+            if self.stop_requested.is_set():
+                return
+            try:
+                self.run_job(job, "retry")
+            except Exception as exc:
+                log.error("%s: could not run: %s", job, exc, exc_info=exc)
 
     # --- jobs ----------------------------------------------------------------------
 
@@ -380,6 +395,11 @@ class Scheduler:
                       error=f"{type(exc).__name__}: {exc}")
 
     def _finish(self, run: JobRun) -> None:
+        if run.job in ("digest", "remind"):
+            if run.outcome == "failed" and run.pending:
+                self._undelivered.add(run.job)
+            else:
+                self._undelivered.discard(run.job)
         try:
             with History.for_state_dir(self.config.state_dir) as history:
                 history.record_job(run.job, ok=run.ok, detail=run.error or run.detail, when=run.started,
