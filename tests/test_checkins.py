@@ -167,6 +167,16 @@ def test_an_owner_correcting_only_the_date_of_a_check_in_moves_it_to_that_date()
     assert warnings == [] and corrected[0].date == dt.date(2026, 11, 25) and corrected[0].value == 1
 
 
+def test_a_tab_without_its_week_column_dates_each_row_by_its_date():
+    header = tuple(h for h in ci.TAB_HEADER if h != "Week")
+    cells = row("O1-KR1", "At risk", "typed in W48", date=dt.datetime(2026, 11, 25))[1:]
+    fresh, restated, warnings, _ = ci.read_tab(TabRows(header, (cells,)), KRS, [], now=at("2026-11-30", 7),
+                                               week="2026-W49")  # fmt: skip
+    assert [(c.week, c.date) for c in fresh] == [("2026-W48", dt.date(2026, 11, 25))]
+    assert restated == {("tracker", "2026-W48", "O1-KR1")}
+    assert warnings == ["Check-ins tab: no 'Week' column: each row counts for the week of its Date (else 2026-W49)"]
+
+
 def test_a_cleared_row_withdraws_its_check_in_and_other_weeks_stay():
     old = CheckIn("O1-KR1", "2026-W47", at("2026-11-18"), "on_track", origin="tracker")
     this = CheckIn("O1-KR1", "2026-W48", at("2026-11-24"), "at_risk", origin="tracker")

@@ -628,6 +628,19 @@ def read_tab(
         i = index.get(part)
         return row[i] if i is not None and i < len(row) else None
 
+    def dated_week(row: tuple[object, ...], week: str) -> str:
+        """A row's week with the Week column gone: its Date's, else the one the tab is read for."""
+        if "week" in index:
+            return week
+        try:
+            when = parse_when(cell(row, "when"), tz=tz)
+        except CheckInError:
+            when = None
+        return week_key(when.date()) if when is not None else week
+
+    if "week" not in index and tab.rows:
+        warnings.append(f"{tab.where}: no 'Week' column: each row counts for the week of its Date (else {week})")
+
     for offset, row in enumerate(tab.rows):
         number = tab.first_row + offset
         named, renamed = cell(row, "kr"), None
@@ -637,7 +650,7 @@ def read_tab(
             warnings.append(f"{tab.where} row {number}: key result {str(cell(row, 'kr'))!r} is {renamed!r} now"
                             " (found by its title); its check-in is kept under the new id")
         cells = RowCells(number, named, cell(row, "when"), cell(row, "confidence"), cell(row, "comment"),
-                         cell(row, "value"), cell(row, "by"), cell(row, "week") or week)  # fmt: skip
+                         cell(row, "value"), cell(row, "by"), cell(row, "week") or dated_week(row, week))  # fmt: skip
         row_week = parse_week(cells.week) or week
         kr_id = matcher.find(cells.kr)
         if kr_id is not None:
