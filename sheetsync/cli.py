@@ -474,7 +474,7 @@ def _check_freshness(config: Config, data: Any, as_of: date) -> int:
             continue
         dates = [k.data_through for k in kpis if k.data_through is not None]
         old = [k for k in kpis if k.stale]
-        last = f"newest row dated {max(dates)}" if dates else "no dated rows"
+        last = f"newest row dated {max(dates)}" if dates else "no dated row holds a value"
         click.echo(f"{'!' if old else '✓'} source {source.name!r}: {last}"
                    + (f"; stale: {', '.join(f'{k.id} ({k.stale})' for k in old)}" if old else ""))
         count += len(old)

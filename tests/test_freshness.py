@@ -547,3 +547,9 @@ def test_the_tracker_shows_scores_grades_and_points():
     assert cells["Score"].value == pytest.approx((0.61 + 0.7) / 2)
     assert cells["Key results"].value == "2 of 2 measured"
     assert cells["Change since last week"].value == pytest.approx(6.0)  # KR1 alone was measured both weeks
+
+
+def test_rows_whose_every_value_is_blank_are_named_as_such_not_as_no_rows():
+    blank = rows(("2026-11-16", None, "paid"), ("2026-11-17", None, "paid"))
+    revenue = kpi(compute(config(), {"sales": blank}, date(2026, 11, 24)), "revenue")
+    assert revenue.value is None and revenue.stale == "no row with a value up to 24 Nov 2026"

@@ -1114,7 +1114,7 @@ def stale_reason(through: date | None, as_of: date, grain: str, fresh_within: fl
         if through is not None and through >= due:
             return None
     if through is None:
-        return f"no rows up to {day_text(as_of)}"
+        return f"no row with a value up to {day_text(as_of)}"  # rows may be there, every cell blank
     return f"no rows after {day_text(through, year=through.year != as_of.year)}"
 
 
