@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -105,8 +106,10 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
         return None
     try:
         day = date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-11-24") from None
+    except ValueError as exc:
+        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) is not None  # 2026-02-29: the day is not
+        why = f": {exc}" if shaped else ""
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-24{why}") from None
     from sheetsync.config import check_as_of
 
     try:

@@ -105,6 +105,8 @@ def test_bad_as_of_is_a_usage_error(tmp_path):
     proc = run_cli("sync", "--as-of", "24/11/2026", cwd=tmp_path)
     assert proc.returncode == 2
     assert "is not a date like 2026-11-24" in proc.stderr
+    leap = run_cli("sync", "--as-of", "2026-02-29", cwd=tmp_path)  # the right shape, a day 2026 has not
+    assert leap.returncode == 2 and "'2026-02-29' is not a date like 2026-11-24: day is out of range" in leap.stderr
 
 
 def test_builtin_example_runs_outside_a_project(tmp_path):
