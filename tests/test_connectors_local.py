@@ -163,6 +163,19 @@ def test_csv_glob_stacks_files_and_checks_columns(tmp_path):
         read_csv_source(csv_source(tmp_path / "m-*.csv"))
 
 
+KR1_REVENUE = """[[objectives]]
+id = "O1"
+title = "Grow"
+
+[[objectives.key_results]]
+id = "KR1"
+title = "Revenue"
+kpi = "revenue"
+start = 0
+target = 100
+"""
+"""One objective with one key result over the KPI `revenue`, for the configs below."""
+
 GLOB_CONFIG = """
 [project]
 period = "2026-Q4"
@@ -183,17 +196,7 @@ source = "sales"
 column = "Amount"
 date_column = "Date"
 
-[[objectives]]
-id = "O1"
-title = "Grow"
-
-[[objectives.key_results]]
-id = "KR1"
-title = "Revenue"
-kpi = "revenue"
-start = 0
-target = 100
-"""
+""" + KR1_REVENUE
 
 
 def test_a_stacked_sources_messages_name_the_file_of_each_row(tmp_path):
@@ -421,15 +424,7 @@ source = "sales"
 column = "Zip"
 agg = "count_distinct"
 date_column = "Date"
-[[objectives]]
-id = "O1"
-title = "Grow"
-[[objectives.key_results]]
-id = "KR1"
-title = "Revenue"
-kpi = "revenue"
-target = 100
-""", encoding="utf-8")
+""" + KR1_REVENUE, encoding="utf-8")
     proc = run_cli("sync", "--as-of", "2026-11-05", "--json", "out.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     values = {k["id"]: k["value"] for k in json.loads((tmp_path / "out.json").read_text())["kpis"]}

@@ -471,15 +471,18 @@ class RefusingInbox(Inbox):
         return "250 OK"
 
 
-def test_a_refused_recipient_is_not_reported_as_sent(tmp_path: Path) -> None:
-    inbox = RefusingInbox()
-    controller = LoopbackController(inbox, hostname="127.0.0.1", port=0)
+def digest_once(tmp_path: Path, controller: LoopbackController) -> Any:
+    """The example project's digest, run once against `controller` (started and stopped here)."""
     controller.start()
     try:
-        cwd = project(tmp_path, controller.port).parent
-        proc = digest(cwd)
+        return digest(project(tmp_path, controller.port).parent)
     finally:
         controller.stop()
+
+
+def test_a_refused_recipient_is_not_reported_as_sent(tmp_path: Path) -> None:
+    inbox = RefusingInbox()
+    proc = digest_once(tmp_path, LoopbackController(inbox, hostname="127.0.0.1", port=0))
     assert [rcpts for _, rcpts, _ in inbox.received] == [[TO], [SALES]]
     assert f"sent the 2026-W48 digest for all to {TO}" in proc.stdout
     assert f"the server refused {CC} (550 5.1.1 no such user)" in proc.stdout
@@ -534,17 +537,11 @@ class RudeGoodbyeController(LoopbackController):
 
 def test_a_digest_the_server_accepted_is_sent_once_however_it_answers_quit(tmp_path: Path) -> None:
     inbox = Inbox()
-    controller = RudeGoodbyeController(inbox, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        cwd = project(tmp_path, controller.port).parent
-        proc = digest(cwd)
-    finally:
-        controller.stop()
+    proc = digest_once(tmp_path, RudeGoodbyeController(inbox, hostname="127.0.0.1", port=0))
     assert proc.returncode == 0, proc.stderr
     assert len(inbox.received) == 2  # To and Cc in one message, and the sales team's: each once
-    assert not list((cwd / "outbox" / "pending").glob("*.eml"))
-    assert sorted(sent_weeks(cwd)) == [("2026-W48", "Sales"), ("2026-W48", "all")]
+    assert not list((tmp_path / "outbox" / "pending").glob("*.eml"))
+    assert sorted(sent_weeks(tmp_path)) == [("2026-W48", "Sales"), ("2026-W48", "all")]
 
 
 def test_a_queued_digest_delivered_but_not_filed_in_sent_is_never_delivered_again(
