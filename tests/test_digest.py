@@ -378,7 +378,8 @@ def test_the_message_is_text_and_html_with_inline_charts() -> None:
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
     [(0.8734, "%", "87.3%"), (0.0041, "%", "0.41%"), (338937.2, "$", "$338,937"), (-12.5, "$", "-$12.5"),
-     (3.3236, "min", "3.32 min"), (4345.0, "", "4,345"), (None, "%", "—"), (2.0, "", "2")],
+     (3.3236, "min", "3.32 min"), (4345.0, "", "4,345"), (None, "%", "—"), (2.0, "", "2"),
+     (0.0004, "", "0.0004"), (0.00046, "", "0.00046"), (-0.0004, "$", "-$0.0004"), (0.000004, "%", "0.0004%")],
 )
 def test_values_read_naturally(value: float | None, unit: str, text: str) -> None:
     assert display.value(value, unit) == text
@@ -387,10 +388,16 @@ def test_values_read_naturally(value: float | None, unit: str, text: str) -> Non
 @pytest.mark.parametrize(
     ("delta", "unit", "text"),
     [(0.0124, "%", "+1.24 pts"), (-0.0059, "%", "-0.59 pts"), (0.0, "%", "±0 pts"), (42293.4, "$", "+$42,293"),
-     (-0.14, "min", "-0.14 min"), (0.0, "", "±0"), (None, "", "—")],
+     (-0.14, "min", "-0.14 min"), (0.0, "", "±0"), (None, "", "—"), (-0.0002, "", "-0.0002")],
 )
 def test_changes_are_signed(delta: float | None, unit: str, text: str) -> None:
     assert display.change(delta, unit) == text
+
+
+@pytest.mark.parametrize(("share", "text"), [(0.598, "60%"), (0.996, "99%"), (1.0, "100%"), (1.2, "120%"),
+                                            (0.0, "0%"), (None, "—")])  # fmt: skip
+def test_a_share_short_of_one_never_reads_100_percent(share: float | None, text: str) -> None:
+    assert display.percent(share) == text
 
 
 def test_one_line_removes_every_kind_of_line_break() -> None:

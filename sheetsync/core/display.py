@@ -96,7 +96,10 @@ def file_slug(name: str) -> str:
 
 
 def number(x: float) -> str:
-    """Few enough digits to read at a glance: 1,234 · 87.3 · 2.93 · 0.05."""
+    """Few enough digits to read at a glance: 1,234 · 87.3 · 2.93 · 0.05 · 0.0004.
+
+    Below 0.01 two significant digits are kept: a defect ratio of 0.0004 is not "0".
+    """
     if not math.isfinite(x):
         return "n/a"
     size = abs(x)
@@ -104,8 +107,10 @@ def number(x: float) -> str:
         text = f"{x:,.0f}"
     elif size >= 10:
         text = f"{x:,.1f}"
-    else:
+    elif size >= 0.01:
         text = f"{x:.2f}"
+    else:
+        text = f"{x:.{min(1 - math.floor(math.log10(size)), 12)}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -139,8 +144,11 @@ def change(x: float | None, unit: str = "") -> str:
 
 
 def percent(x: float | None) -> str:
-    """A share as a whole percentage: 0.598 -> 60%."""
-    return "—" if x is None else f"{x * 100:.0f}%"
+    """A share as a whole percentage: 0.598 -> 60%; short of 1, never 100% (0.996 -> 99%: not done yet)."""
+    if x is None:
+        return "—"
+    shown = round(x * 100)
+    return f"{99 if shown == 100 and x < 1 else shown}%"
 
 
 def points(x: float | None) -> str:
