@@ -191,3 +191,21 @@ def test_a_report_after_a_failed_read_shows_the_last_good_value_as_the_digest_do
     flat = " ".join(text.split())  # each row says it as the digest does, without the file or its error
     assert "last good value, from 17 Nov 2026: this week's data could not be read" in flat
     assert "sales.xlsx" not in flat and "file not found" not in flat
+
+
+def test_a_key_results_change_this_week_is_in_progress_points_as_in_the_digest(tmp_path) -> None:
+    copy_example(tmp_path)
+    for day in ("2026-11-17", AS_OF_TEXT):
+        proc = run_cli("sync", "--config", "config.toml", "--as-of", day, "--json", "results.json", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    proc = run_cli("report", "--config", "config.toml", "--as-of", AS_OF_TEXT, "--out", "week.pdf", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = pdf_text(tmp_path / "week.pdf")
+    results = json.loads((tmp_path / "results.json").read_text())
+    units = {k["id"]: k["unit"] for k in results["kpis"]}
+    changed = [k for o in results["objectives"] for k in o["key_results"] if k["change"] is not None]
+    assert changed
+    for k in changed:  # right after the row's current / target
+        unit = units[k["kpi"]]
+        row = f"{display.value(k['current'], unit)} / {display.value(k['target'], unit)} {display.points(k['change'])}"
+        assert row in text, (k["id"], row)
