@@ -38,7 +38,7 @@ from connectors.gsheet_plan import plan_tabs
 from connectors.gsheet_requests import build_requests, existing_tabs
 from connectors.gsheet_source import describe_google_error, quote_title
 from connectors.tracker_layout import load_template
-from sheetsync.core.checkins import TabRows
+from sheetsync.core.checkins import TabRows, is_tab_header, text_columns
 from sheetsync.core.model import SHEETS_URL, Config
 from sheetsync.core.tracker import CHECKINS_TAB, TrackerContent
 from sheetsync.errors import ConfigError
@@ -247,16 +247,18 @@ def checkins_from_metadata(metadata: Mapping[str, Any]) -> TabRows | None:
         if sheet.get("properties", {}).get("title") != CHECKINS_TAB or "data" not in sheet:
             continue
         grid: list[list[object]] = []
+        shown: list[list[object]] = []  # the text the sheet shows, for the free-text columns
         for block in sheet.get("data", []):
             top, left = int(block.get("startRow", 0)), int(block.get("startColumn", 0))
             for r, row in enumerate(block.get("rowData", [])):
-                while len(grid) <= top + r:
-                    grid.append([])
-                cells = [_cell_value(v) for v in row.get("values", [])]
-                line = grid[top + r]
-                line.extend([None] * (left + len(cells) - len(line)))
-                line[left : left + len(cells)] = cells
-        return checkins_from_values(grid)
+                for target, cells in ((grid, [_cell_value(v) for v in row.get("values", [])]),
+                                      (shown, [v.get("formattedValue") for v in row.get("values", [])])):
+                    while len(target) <= top + r:
+                        target.append([])
+                    line = target[top + r]
+                    line.extend([None] * (left + len(cells) - len(line)))
+                    line[left : left + len(cells)] = cells
+        return checkins_from_values(grid, shown)
     return None
 
 
@@ -268,15 +270,24 @@ def _cell_value(cell: Mapping[str, Any]) -> object:
     return cell.get("formattedValue")
 
 
-def checkins_from_values(grid: Sequence[Sequence[object]]) -> TabRows:
-    """Rows of the Check-ins tab (values as the API gives them) as a table under its header row."""
+def checkins_from_values(grid: Sequence[Sequence[object]], shown: Sequence[Sequence[object]] = ()) -> TabRows:
+    """Rows of the Check-ins tab (values as the API gives them) as a table under its header row.
+
+    `shown`, the same cells' formatted text where the answer has it, is what a free-text column
+    holds: a comment typed as `100%` is stored as the number 1, and must not come back as "1".
+    """
     where = f"Google Sheet tracker: tab {CHECKINS_TAB!r}"
-    wanted = {"key result", "confidence"}
     for index, row in enumerate(list(grid)[:HEADER_SCAN]):
-        names = [str(v).strip().casefold() if v is not None else "" for v in row]
-        if wanted <= set(names):
+        names = [str(v).strip() if v is not None else "" for v in row]
+        if is_tab_header(row):
             first = next(i for i, n in enumerate(names) if n)
-            body = [tuple(r[first:]) for r in grid[index + 1 :]]
+            texts = text_columns(row)
+            rows = [list(r) for r in grid]
+            for r in range(index + 1, min(len(rows), len(shown))):
+                for c in texts:
+                    if c < len(rows[r]) and not isinstance(rows[r][c], str) and c < len(shown[r]) and shown[r][c]:
+                        rows[r][c] = shown[r][c]
+            body = [tuple(r[first:]) for r in rows[index + 1 :]]
             while body and all(v in (None, "") for v in body[-1]):
                 body.pop()
             return TabRows(tuple(row[first:]), tuple(body), index + 2, where)

@@ -30,7 +30,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from connectors.atomic import OutputError, describe_os_error, staged_write
 from connectors.tracker_layout import DataCell, TableLayout, TrackerLayout, plan_layout, span_ref
 from connectors.xlsx_rows import SheetCells, save_workbook, stored_text
-from sheetsync.core.checkins import TabRows
+from sheetsync.core.checkins import TabRows, is_tab_header
 from sheetsync.core.tracker import CHECKINS_TAB, Cell, TrackerContent
 
 log = logging.getLogger("sheetsync")
@@ -276,9 +276,7 @@ def _checkins_table(wb: Workbook, path: Path) -> TabRows | None:
         return None
     rows = [tuple(r) for r in sheet.iter_rows(values_only=True)]
     if header_row is None:
-        found = next((i for i, r in enumerate(rows[:MAX_HEADER_SCAN], 1)
-                      if {"key result", "confidence"} <= {str(v).strip().casefold() for v in r if v is not None}),
-                     None)  # fmt: skip
+        found = next((i for i, r in enumerate(rows[:MAX_HEADER_SCAN], 1) if is_tab_header(r)), None)
         if found is None:  # no header: its rows are still handed over, so a tab with rows is never overwritten
             return TabRows((), tuple(rows), where=f"{path.name}: tab {sheet.title!r}")
         header_row, first_col = found, 1

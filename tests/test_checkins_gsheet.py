@@ -93,6 +93,27 @@ def test_an_owner_edit_made_through_the_api_is_read_back_in_the_same_requests(fa
     assert fake_google.spreadsheet(tracker_id).values("History")  # written again
 
 
+def test_a_header_with_words_added_and_a_comment_the_sheet_stores_as_a_number(fake_google: FakeGoogle,
+                                                                              tmp_path: Path) -> None:  # fmt: skip
+    tracker_id = fake_google.add_spreadsheet("Acme OKR tracker")
+    project(tmp_path, fake_google, tracker_id)
+    sync(tmp_path, "2026-11-24")
+    header = fake_google.spreadsheet(tracker_id).values("Check-ins")[0]
+    owner = fixtures.write_authorized_user(tmp_path / "ana.json", fake_google, email="ana@acme.example")
+    (tmp_path / "ana.json").chmod(0o600)
+    ws = make_gspread_client(credentials_path=str(owner), api_url=fake_google.url).open_by_key(tracker_id)
+    confidence = chr(ord("A") + header.index("Confidence"))
+    tab = ws.worksheet("Check-ins")
+    tab.update(range_name=f"{confidence}1", values=[["Confidence (owner)"]], value_input_option="USER_ENTERED")
+    tab.update(range_name=f"{confidence}2:{chr(ord(confidence) + 1)}2", values=[["at risk", "100%"]],
+               value_input_option="USER_ENTERED")  # the sheet keeps the comment as the number 1, shown 100%
+    results = sync(tmp_path, "2026-11-24")
+    checkin = kr(results, "O1-KR1")["checkin"]
+    assert (checkin["confidence"], checkin["comment"]) == ("at_risk", "100%")
+    rows = fake_google.spreadsheet(tracker_id).values("Check-ins")
+    assert rows[1][rows[0].index("Comment")] == "100%"  # the owner's text, not 1
+
+
 FORM_HEADER = ["Timestamp", "Email Address", "Which key result?", "How confident are you?", "What changed?",
                "Your name"]  # fmt: skip
 

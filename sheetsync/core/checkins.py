@@ -528,15 +528,10 @@ TAB_HEADER = (
 OWNER_PARTS = ("confidence", "comment", "value", "when")
 
 
-def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
-    """Where each column `TAB_COLUMNS` names is, and what is wrong with the header.
-
-    A header an owner added words to ("Confidence (owner)") still names its column. A
-    column the tab does not have, holding cells, would be dropped by the rewrite: with one of
-    the owner's columns missing it is most likely that column retitled (CheckinsTabError, the
-    tracker is not rewritten); otherwise a warning says its cells are not kept.
-    """
-    names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
+def _header_index(header: Sequence[object]) -> dict[str, int]:
+    """Where each column `TAB_COLUMNS` names is in a header row; a header an owner added words to
+    ("Confidence (owner)") still names its column."""
+    names = [str(h).strip().casefold() if h is not None else "" for h in header]
     index = {part: names.index(title.casefold()) for part, title in TAB_COLUMNS.items() if title.casefold() in names}
     known = {title.casefold() for title in TAB_HEADER}
     for part in OWNER_PARTS:
@@ -545,6 +540,32 @@ def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
             found = next((i for i, n in enumerate(names) if n not in known and re.match(rf"{title}\b", n)), None)
             if found is not None:
                 index[part] = found
+    return index
+
+
+def text_columns(header: Sequence[object]) -> list[int]:
+    """The positions of the tab's free-text columns (Comment): read as the sheet shows them, since
+    a spreadsheet stores a comment typed as `100%` or `3/4` as a number or a date."""
+    index = _header_index(header)
+    return [index[part] for part in ("comment",) if part in index]
+
+
+def is_tab_header(row: Sequence[object]) -> bool:
+    """Whether a row is the Check-ins tab's header: a Key result column and an owner's column."""
+    index = _header_index(row)
+    return "kr" in index and any(p in index for p in ("confidence", "comment", "value"))
+
+
+def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
+    """Where each column `TAB_COLUMNS` names is (`_header_index`), and what is wrong with the header.
+
+    A column the tab does not have, holding cells, would be dropped by the rewrite: with one of
+    the owner's columns missing it is most likely that column retitled (CheckinsTabError, the
+    tracker is not rewritten); otherwise a warning says its cells are not kept.
+    """
+    names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
+    index = _header_index(tab.header)
+    known = {title.casefold() for title in TAB_HEADER}
     if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
         return index, []
     used = set(index.values())
