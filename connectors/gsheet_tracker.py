@@ -19,7 +19,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,9 @@ class GSheetTracker:
                     values = http.values_get(key, quote_title(CHECKINS_TAB), params={
                         "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
                     checkins = checkins_from_values(values.get("values", []))
+                known = state.data.get("tabs") or {}
+                if checkins is None and known.get("key") == key and CHECKINS_TAB in known.get("titles", ()):
+                    checkins = _renamed_checkins(http, key, metadata, known.get("titles", ()), where)
         except GoogleAPIError as exc:
             _, message = describe_google_error(exc, account=account, role="Editor")
             raise OutputError(f"Google Sheet tracker {where}: {message} (failed before changing anything)",
@@ -259,6 +262,27 @@ def checkins_from_metadata(metadata: Mapping[str, Any]) -> TabRows | None:
                     line.extend([None] * (left + len(cells) - len(line)))
                     line[left : left + len(cells)] = cells
         return checkins_from_values(grid, shown)
+    return None
+
+
+def _renamed_checkins(http: Any, key: str, metadata: Mapping[str, Any], written: Sequence[str],
+                      where: str) -> TabRows | None:
+    """The Check-ins tab an owner renamed since the last sync, found among the tabs new since then
+    by its header (a request each, at most three); None, with a warning, when none is it.
+
+    Its check-ins are read, so none is lost; a new Check-ins tab is written beside it."""
+    new = [t for t in (s.get("properties", {}).get("title") for s in metadata.get("sheets", []))
+           if t and t not in written][:3]  # fmt: skip
+    for title in new:
+        values = http.values_get(key, quote_title(title), params={
+            "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
+        found = checkins_from_values(values.get("values", []))
+        if found.header:
+            log.warning("the tracker's %r tab is %r now (renamed by hand in %s): its check-ins are read, and a new "
+                        "%r tab is written beside it", CHECKINS_TAB, title, where, CHECKINS_TAB)
+            return replace(found, where=f"Google Sheet tracker: tab {title!r}")
+    log.warning("the tracker's %r tab is gone from %s (deleted or renamed by hand): check-ins typed there since the "
+                "last sync are not read; a new %r tab is written", CHECKINS_TAB, where, CHECKINS_TAB)
     return None
 
 

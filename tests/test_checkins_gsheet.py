@@ -114,6 +114,28 @@ def test_a_header_with_words_added_and_a_comment_the_sheet_stores_as_a_number(fa
     assert rows[1][rows[0].index("Comment")] == "100%"  # the owner's text, not 1
 
 
+def test_a_check_ins_tab_an_owner_renamed_is_found_and_read(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    tracker_id = fake_google.add_spreadsheet("Acme OKR tracker")
+    project(tmp_path, fake_google, tracker_id)
+    sync(tmp_path, "2026-11-24")
+    header = fake_google.spreadsheet(tracker_id).values("Check-ins")[0]
+    owner = fixtures.write_authorized_user(tmp_path / "ana.json", fake_google, email="ana@acme.example")
+    (tmp_path / "ana.json").chmod(0o600)
+    ws = make_gspread_client(credentials_path=str(owner), api_url=fake_google.url).open_by_key(tracker_id)
+    tab = ws.worksheet("Check-ins")
+    confidence = chr(ord("A") + header.index("Confidence"))
+    tab.update(range_name=f"{confidence}2:{chr(ord(confidence) + 1)}2", values=[["at risk", "two offers out"]],
+               value_input_option="USER_ENTERED")
+    tab.update_title("Check-ins Ana")
+    proc = run_cli("sync", "--config", "config.toml", "--as-of", "2026-11-24", "--json", "results.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "the tracker's 'Check-ins' tab is 'Check-ins Ana' now" in proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert kr(results, "O1-KR1")["checkin"]["comment"] == "two offers out"
+    rows = fake_google.spreadsheet(tracker_id).values("Check-ins")  # written anew, the check-in in it
+    assert rows[1][rows[0].index("Comment")] == "two offers out"
+
+
 FORM_HEADER = ["Timestamp", "Email Address", "Which key result?", "How confident are you?", "What changed?",
                "Your name"]  # fmt: skip
 
