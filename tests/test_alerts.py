@@ -94,6 +94,8 @@ def test_a_source_failing_on_two_syncs_in_a_row_alerts_and_clears_when_it_is_rea
     assert [[(e.key, e.event) for e in day] for day in events] == [
         [], [], [], [], [("source_failed_runs:sales", "started")], [], [("source_failed_runs:sales", "cleared")]]
     assert events[4][0].message == "Source 'sales' failed on 2 syncs in a row: sales.csv: file not found"
+    once = syncs(replace(ALL_RULES, source_failed_runs=1), [sources(x) for x in (True, False)])
+    assert once[1][0].message == "Source 'sales' failed on 1 sync in a row: sales.csv: file not found"
 
 
 def test_a_condition_whose_subject_left_the_config_is_forgotten() -> None:

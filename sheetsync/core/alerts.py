@@ -182,7 +182,7 @@ def evaluate(rules: AlertsConfig, result: SyncResult, state: AlertState | None) 
         key = f"source_failed_runs:{source.name}"
         if failed and count >= rules.source_failed_runs and key not in before.active:
             start(key, "source_failed_runs", source.name, source.name,
-                  f"Source {source.name!r} failed on {count} syncs in a row: "
+                  f"Source {source.name!r} failed on {count} sync{'s' if count != 1 else ''} in a row: "
                   f"{display.one_line(source.error or 'it could not be read', 300)}")
         elif not failed and key in before.active:
             clear(key, "source_failed_runs", source.name, source.name,
