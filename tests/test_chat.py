@@ -194,6 +194,20 @@ def test_slack_limits_are_met_by_summarising() -> None:
     assert teams_problems(card, len(json.dumps(card).encode())) == []
 
 
+def test_a_long_list_of_objectives_keeps_those_behind_in_the_post() -> None:
+    """Thirty objectives, the last two off track: a post cut to its size lists them, not the first on track."""
+    objectives = [objective(f"O{o}", [kr(f"O{o}-KR1", f"O{o}", 90, "on_track")], title="On course " * 12)
+                  for o in range(1, 29)]  # fmt: skip
+    objectives += [replace(objective(f"O{o}", [kr(f"O{o}-KR1", f"O{o}", 5, "off_track")], title="Behind " * 12),
+                           status="off_track") for o in (29, 30)]  # fmt: skip
+    content = build_digest(result(objectives), None, DigestConfig())
+    slack = json.dumps(slack_message.digest_payload(content))
+    teams = json.dumps(teams_card.digest_payload(content))
+    for text, listed in ((slack, "*O29*"), (teams, '"text": "O29 "')):
+        assert "more objectives" in text  # the list was cut
+        assert listed in text and listed.replace("29", "30") in text
+
+
 def test_text_from_sheets_is_escaped_for_each_medium() -> None:
     hostile = "<!channel> <http://evil.example|click> & *bold* {{DATE(2017-02-14T06:00:00Z)}} [x](http://evil)"
     content = build_digest(result([objective("O1", [kr("O1-KR1", "O1", 10, "off_track", title=hostile)],

@@ -659,6 +659,12 @@ def _first_needing_a_look(items: Sequence[T], status: Callable[[T], str], limit:
     return tuple(sorted(items, key=lambda item: _NEEDS_LOOK.get(status(item), 3))[:limit])
 
 
+def objectives_needing_a_look_first(content: DigestContent) -> list[ObjectiveBlock]:
+    """The objectives, those off track, at risk or without data first (stable): what a chat post
+    lists, since its size limit cuts the end of the list."""
+    return sorted(content.objectives, key=lambda o: _NEEDS_LOOK.get(o.status, 3))
+
+
 def bounded(content: DigestContent, limits: DigestLimits | None = None) -> DigestContent:
     """`content` with every list capped by `limits`, and `omitted` saying how much each lost.
 

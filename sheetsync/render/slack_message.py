@@ -17,7 +17,7 @@ from typing import Any
 
 from sheetsync.core import display
 from sheetsync.core.alerts import AlertEvent
-from sheetsync.core.digest import DigestContent
+from sheetsync.core.digest import DigestContent, objectives_needing_a_look_first
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -89,7 +89,8 @@ def digest_payload(content: DigestContent) -> dict[str, Any]:
     if highlights:
         blocks.append(section("*Highlights*\n" + fit_lines(highlights, MAX_SECTION - 20)))
     objectives = [f"{_ICONS.get(o.status, '')} *{escape(o.id)}* {escape(o.title, 150)}: "
-                  f"{display.percent(o.progress)} ({display.status_label(o.status)})" for o in d.objectives]
+                  f"{display.percent(o.progress)} ({display.status_label(o.status)})"
+                  for o in objectives_needing_a_look_first(d)]
     if objectives:
         blocks.append(section(f"*Objectives* (expected by now: {display.percent(d.expected)})\n"
                               + fit_lines(objectives, MAX_SECTION - 60, noun="more objectives")))

@@ -16,7 +16,7 @@ from typing import Any
 
 from sheetsync.core import display
 from sheetsync.core.alerts import AlertEvent
-from sheetsync.core.digest import DigestContent
+from sheetsync.core.digest import DigestContent, objectives_needing_a_look_first
 
 CARD_VERSION = "1.4"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -100,7 +100,7 @@ def digest_payload(content: DigestContent) -> dict[str, Any]:
         body += listed([rich(run(f"{o.id} ", weight="Bolder"), run(f"{o.title}: ", limit=150),
                              run(f"{display.percent(o.progress)} {display.status_label(o.status)}",
                                  color=_COLORS.get(o.status, "Default")))
-                        for o in d.objectives], "more objectives")
+                        for o in objectives_needing_a_look_first(d)], "more objectives")
     return message(body, open_url(d.tracker_url))
 
 
