@@ -14,6 +14,7 @@ one Drive call the first time, and its id is kept in the state folder so later s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -130,7 +131,7 @@ class GSheetTracker:
             if given is not None:
                 key, fresh = given, False
             else:
-                key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state)
+                key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state, config.name)
             where = tracker_url(key)
             try:
                 metadata, ranged = _metadata(http, key, state, read_checkins and not fresh)
@@ -139,7 +140,7 @@ class GSheetTracker:
                     raise
                 log.warning("the tracker spreadsheet %s was deleted; creating a new one", where)
                 state.data = {}
-                key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state)
+                key, fresh = _created_spreadsheet(http, tracker.create or "OKR tracker", state, config.name)
                 where = tracker_url(key)
                 metadata, ranged = _metadata(http, key, state, False)
             checkins = None
@@ -318,19 +319,28 @@ def checkins_from_values(grid: Sequence[Sequence[object]], shown: Sequence[Seque
     return TabRows((), tuple(tuple(r) for r in grid), where=where)  # no header: never overwritten (read_tab)
 
 
-def _created_spreadsheet(http: Any, title: str, state: TrackerState) -> tuple[str, bool]:
+def _created_spreadsheet(http: Any, title: str, state: TrackerState, project: str = "") -> tuple[str, bool]:
     """The spreadsheet made for ``create = title`` earlier, or a new one (one Drive call).
 
     A create is not idempotent: when its answer is lost (a timeout, a dropped connection) the
     spreadsheet may exist anyway. Each create carries a one-off marker in its appProperties;
     before trying again (now, or on the next sync when this one gives up, the marker kept in
     the state) one Drive search for the marker tells whether it was made, so no second sheet
-    appears.
+    appears. Each also carries its project and title (`_title_mark`): a state folder that is
+    new (lost, or not kept by a container) finds the spreadsheet made before by them, one Drive
+    search, instead of making a second one whose owners never saw the first's check-ins.
     """
     if state.data.get("create") == title and state.data.get("spreadsheet_id"):
         return str(state.data["spreadsheet_id"]), not state.data.get("written", False)
     marker = state.data.get("pending") if state.data.get("create") == title else None
     key = _find_created(http, marker) if marker else None
+    if key is None and marker is None and (earlier := _find_created(http, _title_mark(project, title), TITLE_MARKER)):
+        # The state folder is new (lost, or not kept by a container): the spreadsheet made before is reused.
+        log.warning("the state folder has no record of the tracker made for create = %r; using the one sheetsync made "
+                    "earlier, %s (keep %s to skip this search)", title, tracker_url(earlier), state.path)
+        state.data = {"create": title, "spreadsheet_id": earlier, "written": True, "shared": []}
+        _save(state)
+        return earlier, False
     if key is None:
         marker = marker or secrets.token_hex(12)
 
@@ -338,7 +348,7 @@ def _created_spreadsheet(http: Any, title: str, state: TrackerState) -> tuple[st
             state.data = {"create": title, "pending": marker, "shared": []}
             _save(state)
 
-        key = _create(http, title, marker, in_doubt)
+        key = _create(http, title, marker, in_doubt, _title_mark(project, title))
     state.data = {"create": title, "spreadsheet_id": key, "written": False, "shared": []}
     _save(state)  # before anything else, so a failed first write never creates a second sheet
     log.info("created Google Sheet tracker %s", tracker_url(key))
@@ -346,13 +356,15 @@ def _created_spreadsheet(http: Any, title: str, state: TrackerState) -> tuple[st
 
 
 CREATE_MARKER = "sheetsyncCreate"  # the appProperties key that tells a create's result apart
+TITLE_MARKER = "sheetsyncTracker"  # the appProperties key naming the `create` title a spreadsheet was made for
 CREATE_ATTEMPTS = 3
 
 
-def _create(http: Any, title: str, marker: str, in_doubt: Callable[[], None]) -> str:
+def _create(http: Any, title: str, marker: str, in_doubt: Callable[[], None], mark: str) -> str:
     """One new spreadsheet; a create that may have happened is looked for before it is repeated
     (`in_doubt` is called first, so a search that fails too leaves the marker to the next sync)."""
-    body = {"name": title, "mimeType": SPREADSHEET_MIME, "appProperties": {CREATE_MARKER: marker}}
+    body = {"name": title, "mimeType": SPREADSHEET_MIME,
+            "appProperties": {CREATE_MARKER: marker, TITLE_MARKER: mark}}
     for attempt in range(1, CREATE_ATTEMPTS + 1):
         try:
             response = http.request("post", DRIVE_FILES_API_V3_URL, json=body,
@@ -372,9 +384,14 @@ def _create(http: Any, title: str, marker: str, in_doubt: Callable[[], None]) ->
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _find_created(http: Any, marker: str) -> str | None:
-    """The spreadsheet an earlier create with `marker` made, if it made one (one Drive search)."""
-    query = f"appProperties has {{ key='{CREATE_MARKER}' and value='{marker}' }} and trashed = false"
+def _title_mark(project: str, title: str) -> str:
+    """A project's `create` title as an appProperties value (key and value share 124 bytes: a digest)."""
+    return hashlib.sha256(f"{project}\n{title}".encode()).hexdigest()[:32]
+
+
+def _find_created(http: Any, marker: str, key: str = CREATE_MARKER) -> str | None:
+    """The spreadsheet an earlier create marked `marker` made, if it made one (one Drive search)."""
+    query = f"appProperties has {{ key='{key}' and value='{marker}' }} and trashed = false"
     response = http.request("get", DRIVE_FILES_API_V3_URL, params={
         "q": query, "fields": "files(id)", "supportsAllDrives": True, "includeItemsFromAllDrives": True})  # fmt: skip
     files = response.json().get("files") or []

@@ -270,9 +270,9 @@ def test_create_and_share_once(fake_google: FakeGoogle, service_account_file: Pa
                         share=("ana@example.com", "bo@example.com"))  # fmt: skip
     url = write(config, make_content())
     assert fake_google.call_counts() == {
-        "oauth.token": 1, "drive.files.create": 1, "spreadsheets.get": 1, "spreadsheets.batchUpdate": 1,
-        "values.batchUpdate": 1, "drive.permissions.create": 2,
-    }  # fmt: skip
+        "oauth.token": 1, "drive.files.list": 1, "drive.files.create": 1, "spreadsheets.get": 1,
+        "spreadsheets.batchUpdate": 1, "values.batchUpdate": 1, "drive.permissions.create": 2,
+    }  # fmt: skip  (the list: no tracker made earlier for this project and title)
     ss = fake_google.spreadsheet(key_of(url))
     assert ss.title == "Acme OKRs"
     assert ss.sheet_titles == list(TAB_NAMES)  # the blank Sheet1 is gone
@@ -289,6 +289,14 @@ def test_create_and_share_once(fake_google: FakeGoogle, service_account_file: Pa
     assert "drive.files.create" not in fake_google.call_counts()
     assert "drive.permissions.create" not in fake_google.call_counts()
     assert len(fake_google.spreadsheets) == 1
+
+    # The state folder lost (a container that does not keep it): the one made before is found.
+    (tmp_path / "state" / "gsheet_tracker.json").unlink()
+    fake_google.reset_calls()
+    assert write(config, make_content()) == url
+    assert len(fake_google.spreadsheets) == 1 and "drive.files.create" not in fake_google.call_counts()
+    other = dataclasses.replace(config, name="Another project", state_dir=tmp_path / "other")  # the same title, not it
+    assert write(other, make_content()) != url and len(fake_google.spreadsheets) == 2
 
 
 def test_created_spreadsheet_deleted_by_someone_is_recreated(
@@ -387,7 +395,8 @@ def test_service_account_without_drive_storage_is_told_what_to_do(
     message = str(err.value)
     assert "no Drive storage" in message and "Create the spreadsheet yourself" in message
     assert f"share it with {fixtures.SERVICE_ACCOUNT_EMAIL} as Editor" in message
-    assert fake_google.call_counts() == {"oauth.token": 1, "drive.files.create": 1}  # not retried
+    assert fake_google.call_counts() == {"oauth.token": 1, "drive.files.list": 1,  # none made earlier
+                                         "drive.files.create": 1}  # not retried
     assert not (tmp_path / "state" / "gsheet_tracker.json").exists()
 
 
@@ -401,7 +410,7 @@ def test_a_create_whose_answer_was_lost_makes_one_spreadsheet(
     assert [ss.title for ss in fake_google.spreadsheets] == ["Acme OKRs"]
     assert fake_google.spreadsheet(key_of(url)).sheet_titles == list(TAB_NAMES)
     counts = fake_google.call_counts()
-    assert counts["drive.files.create"] == 1 and counts["drive.files.list"] == 1
+    assert counts["drive.files.create"] == 1 and counts["drive.files.list"] == 2  # an earlier one? the lost one?
 
 
 def test_a_create_that_never_arrived_is_made_again(
@@ -420,7 +429,8 @@ def test_a_create_left_in_doubt_is_looked_for_on_the_next_sync(
 ) -> None:
     config = config_for(fake_google, service_account_file, tmp_path, create="Acme OKRs")
     fake_google.drop_next(1, kind="drive.files.create", after=True)  # made, answer lost
-    fake_google.fail_next(4, status=503, kind="drive.files.list")  # and the search fails too (4 attempts)
+    # the search for an earlier tracker finds none; the one for the lost create fails too (4 attempts)
+    fake_google.fail_next(4, status=503, kind="drive.files.list", skip=1)
     with pytest.raises(OutputError):
         write(config, make_content())
     state = json.loads((tmp_path / "state" / "gsheet_tracker.json").read_text())

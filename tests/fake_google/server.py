@@ -82,6 +82,7 @@ class _Fault:
     drop: bool = False
     drive_reason: str | None = None
     after: bool = False  # drop only after carrying the request out: the change is made, the answer lost
+    skip: int = 0  # requests of its kind let through first
 
 
 @dataclass
@@ -371,8 +372,10 @@ class FakeGoogle:
         kind: str | None = None,
         message: str | None = None,
         drive_reason: str | None = None,
+        skip: int = 0,
     ) -> None:
-        """Make the next ``n`` API requests (optionally of one ``kind``, e.g. ``values.batchGet``) fail.
+        """Make the next ``n`` API requests (optionally of one ``kind``, e.g. ``values.batchGet``) fail,
+        after letting ``skip`` of them through.
 
         ``body="json"`` answers Google's JSON error shape, ``body="html"`` an HTML error page
         (as Google's front end does for some 5xx). ``drive_reason`` (e.g. ``userRateLimitExceeded``)
@@ -381,7 +384,8 @@ class FakeGoogle:
         if body not in ("json", "html"):
             raise ValueError("body must be 'json' or 'html'")
         with self._lock:
-            self._faults.append(_Fault(n, status, retry_after, body, kind, message, drive_reason=drive_reason))
+            self._faults.append(_Fault(n, status, retry_after, body, kind, message, drive_reason=drive_reason,
+                                       skip=skip))
 
     def drop_next(self, n: int = 1, *, kind: str | None = None, after: bool = False) -> None:
         """Close the connection without answering the next ``n`` API requests.
@@ -476,6 +480,9 @@ class FakeGoogle:
         with self._lock:
             for fault in self._faults:
                 if fault.kind is None or fault.kind == kind:
+                    if fault.skip:
+                        fault.skip -= 1
+                        return None
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
