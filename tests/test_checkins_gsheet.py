@@ -93,17 +93,22 @@ def test_an_owner_edit_made_through_the_api_is_read_back_in_the_same_requests(fa
     assert fake_google.spreadsheet(tracker_id).values("History")  # written again
 
 
+def owners_tab(fake: FakeGoogle, work: Path) -> tuple[str, Any, str]:
+    """A tracker after its first sync: its id, its Check-ins tab opened by its owner Ana (through
+    the API, as the Sheets editor does), and the letter of the tab's Confidence column."""
+    tracker_id = fake.add_spreadsheet("Acme OKR tracker")
+    project(work, fake, tracker_id)
+    sync(work, "2026-11-24")
+    header = fake.spreadsheet(tracker_id).values("Check-ins")[0]
+    owner = fixtures.write_authorized_user(work / "ana.json", fake, email="ana@acme.example")
+    owner.chmod(0o600)
+    sheet = make_gspread_client(credentials_path=str(owner), api_url=fake.url).open_by_key(tracker_id)
+    return tracker_id, sheet.worksheet("Check-ins"), chr(ord("A") + header.index("Confidence"))
+
+
 def test_a_header_with_words_added_and_a_comment_the_sheet_stores_as_a_number(fake_google: FakeGoogle,
                                                                               tmp_path: Path) -> None:  # fmt: skip
-    tracker_id = fake_google.add_spreadsheet("Acme OKR tracker")
-    project(tmp_path, fake_google, tracker_id)
-    sync(tmp_path, "2026-11-24")
-    header = fake_google.spreadsheet(tracker_id).values("Check-ins")[0]
-    owner = fixtures.write_authorized_user(tmp_path / "ana.json", fake_google, email="ana@acme.example")
-    (tmp_path / "ana.json").chmod(0o600)
-    ws = make_gspread_client(credentials_path=str(owner), api_url=fake_google.url).open_by_key(tracker_id)
-    confidence = chr(ord("A") + header.index("Confidence"))
-    tab = ws.worksheet("Check-ins")
+    tracker_id, tab, confidence = owners_tab(fake_google, tmp_path)
     tab.update(range_name=f"{confidence}1", values=[["Confidence (owner)"]], value_input_option="USER_ENTERED")
     tab.update(range_name=f"{confidence}2:{chr(ord(confidence) + 1)}2", values=[["at risk", "100%"]],
                value_input_option="USER_ENTERED")  # the sheet keeps the comment as the number 1, shown 100%
@@ -115,15 +120,7 @@ def test_a_header_with_words_added_and_a_comment_the_sheet_stores_as_a_number(fa
 
 
 def test_a_check_ins_tab_an_owner_renamed_is_found_and_read(fake_google: FakeGoogle, tmp_path: Path) -> None:
-    tracker_id = fake_google.add_spreadsheet("Acme OKR tracker")
-    project(tmp_path, fake_google, tracker_id)
-    sync(tmp_path, "2026-11-24")
-    header = fake_google.spreadsheet(tracker_id).values("Check-ins")[0]
-    owner = fixtures.write_authorized_user(tmp_path / "ana.json", fake_google, email="ana@acme.example")
-    (tmp_path / "ana.json").chmod(0o600)
-    ws = make_gspread_client(credentials_path=str(owner), api_url=fake_google.url).open_by_key(tracker_id)
-    tab = ws.worksheet("Check-ins")
-    confidence = chr(ord("A") + header.index("Confidence"))
+    tracker_id, tab, confidence = owners_tab(fake_google, tmp_path)
     tab.update(range_name=f"{confidence}2:{chr(ord(confidence) + 1)}2", values=[["at risk", "two offers out"]],
                value_input_option="USER_ENTERED")
     tab.update_title("Check-ins Ana")
