@@ -123,28 +123,31 @@ def history_error(path: Path, exc: sqlite3.Error | OSError) -> HistoryError:
     return HistoryError(f"{path}: history database error: {text}", path)
 
 
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Any database error inside, as the `HistoryError` that names the history file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise history_error(path, exc) from None
+
+
 class _Cursor(sqlite3.Cursor):
     """A cursor whose errors while its rows are read (a page found damaged halfway) name the file too."""
 
     connection: _Connection
 
     def __next__(self) -> Any:
-        try:
+        with _naming(self.connection.history_path):
             return super().__next__()
-        except sqlite3.DatabaseError as exc:
-            raise history_error(self.connection.history_path, exc) from None
 
     def fetchone(self) -> Any:
-        try:
+        with _naming(self.connection.history_path):
             return super().fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise history_error(self.connection.history_path, exc) from None
 
     def fetchall(self) -> list[Any]:
-        try:
+        with _naming(self.connection.history_path):
             return super().fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise history_error(self.connection.history_path, exc) from None
 
 
 class _Connection(sqlite3.Connection):
@@ -153,22 +156,16 @@ class _Connection(sqlite3.Connection):
     history_path: Path
 
     def execute(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        try:
+        with _naming(self.history_path):
             return self.cursor(_Cursor).execute(*args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            raise history_error(self.history_path, exc) from None
 
     def executemany(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        try:
+        with _naming(self.history_path):
             return super().executemany(*args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            raise history_error(self.history_path, exc) from None
 
     def executescript(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
-        try:
+        with _naming(self.history_path):
             return super().executescript(*args, **kwargs)
-        except sqlite3.DatabaseError as exc:
-            raise history_error(self.history_path, exc) from None
 
 
 def _expected_columns() -> dict[str, list[tuple[str, str, str | None]]]:
