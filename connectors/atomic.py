@@ -72,7 +72,6 @@ def staged_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         raise OutputError(f"{target}: cannot write: {describe_os_error(exc)}", file=str(target)) from None
     tmp = Path(tmp_name)
     previous = tmp.with_name(tmp.name.removesuffix(".tmp") + ".previous.tmp")
-    kept = False
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:
@@ -84,7 +83,6 @@ def staged_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         os.chmod(tmp, mode)
         if existed:
             _keep(target, previous)
-            kept = True
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -98,7 +96,7 @@ def staged_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
         yield target
     except BaseException:  # the block failed: the old file goes back (or the new one goes)
         with suppress(OSError):
-            if kept:
+            if existed:
                 os.replace(previous, target)
             else:
                 target.unlink(missing_ok=True)

@@ -104,11 +104,11 @@ class XlsxTracker:
     @contextmanager
     def staged(self, content: TrackerContent) -> Iterator[str]:
         """Written and put in place; the old file is put back if the block fails (`staged_write`)."""
-        with ExitStack() as replaced_on_exit:
+        with ExitStack() as undone_on_error:
             with old_objects_spared():
                 from connectors.xlsx_tracker import staged_xlsx_tracker
 
-                path = replaced_on_exit.enter_context(staged_xlsx_tracker(content, self.path, self.template))
+                path = undone_on_error.enter_context(staged_xlsx_tracker(content, self.path, self.template))
             yield str(path)
 
 
@@ -205,9 +205,9 @@ def run_sync(config: Config, as_of: date | None = None, *, json_path: str | Path
         # The week's snapshot and the tracker succeed or fail together: a tracker that cannot
         # be written rolls the history back, so a re-run starts from the same state; and a
         # history that cannot commit (locked by a backup, a full disk) puts the old .xlsx back.
-        with ExitStack() as replaced_after_commit, history.transaction():
+        with ExitStack() as undone_if_commit_fails, history.transaction():
             history.record(result)
-            written = replaced_after_commit.enter_context(
+            written = undone_if_commit_fails.enter_context(
                 tracker.staged(tracker_content(config, result, history, typed)))
         outcome.outputs.append(written)
         if config.tracker.type == "gsheet":
