@@ -120,12 +120,14 @@ def _read_one(config: SourceConfig, path: str) -> tuple[pd.DataFrame, list[str]]
     lines = all_lines[skip + _record_start(all_lines[skip:], config.header_row - 1) :]
     if len(head) == _SNIFF_BYTES and len(lines) <= _SNIFF_LINES:
         lines = lines[:-1] or lines  # the sample may end inside the last line: not a whole row
-    delimiter = delimiter or _sniff_delimiter("\n".join(lines[:_SNIFF_LINES]), config.decimal)
+    sample_text = "\n".join(lines[:_SNIFF_LINES])
+    delimiter = delimiter or _sniff_delimiter(sample_text, config.decimal)
     if not lines:
         return frame_from_grid(pd.DataFrame(), header_row=config.header_row, rename=config.rename)
-    header = next(csv.reader(io.StringIO("\n".join(lines[:_SNIFF_LINES])), delimiter=delimiter), [])  # may span lines
+    sampled = list(csv.reader(io.StringIO(sample_text), delimiter=delimiter))  # records: a cell may span lines
+    header = sampled[0] if sampled else []
     as_text: type[str] | dict[int, type[str]] | None = (
-        str if config.decimal != "." or config.thousands is not None else _zero_padded(lines[1:_SNIFF_LINES], delimiter)
+        str if config.decimal != "." or config.thousands is not None else _zero_padded(sampled[1:])
     )
     try:
         # The body is read with types inferred (numbers arrive as numbers, the fast path);
@@ -174,14 +176,13 @@ def _record_start(lines: list[str], records: int) -> int:
 _ZERO_PADDED = re.compile(r"0\d+")
 
 
-def _zero_padded(lines: list[str], delimiter: str) -> dict[int, type[str]] | None:
-    """The columns whose sampled cells include a zero-padded code (`02134`, `007`), to read as text.
+def _zero_padded(rows: list[list[str]]) -> dict[int, type[str]] | None:
+    """The columns whose sampled rows include a zero-padded code (`02134`, `007`), to read as text.
 
     Inferred as integers they would lose the zero: `02134` and `2134` would be one customer
     and `Zip == '02134'` would keep both, where the same cells in an .xlsx are text.
     """
-    found = {i for row in csv.reader(lines, delimiter=delimiter) for i, cell in enumerate(row)
-             if _ZERO_PADDED.fullmatch(cell.strip())}  # fmt: skip
+    found = {i for row in rows for i, cell in enumerate(row) if _ZERO_PADDED.fullmatch(cell.strip())}
     return dict.fromkeys(sorted(found), str) or None
 
 
