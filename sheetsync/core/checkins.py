@@ -552,7 +552,11 @@ def text_columns(header: Sequence[object]) -> list[int]:
 
 def is_tab_header(row: Sequence[object]) -> bool:
     """Whether a row is the Check-ins tab's header: a Key result column and an owner's column."""
-    index = _header_index(row)
+    return _readable(_header_index(row))
+
+
+def _readable(index: Mapping[str, int]) -> bool:
+    """Whether a header's columns say which key result a row is for, and what its owner said."""
     return "kr" in index and any(p in index for p in ("confidence", "comment", "value"))
 
 
@@ -566,7 +570,7 @@ def _tab_columns(tab: TabRows) -> tuple[dict[str, int], list[str]]:
     names = [str(h).strip().casefold() if h is not None else "" for h in tab.header]
     index = _header_index(tab.header)
     known = {title.casefold() for title in TAB_HEADER}
-    if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
+    if not _readable(index):
         return index, []
     used = set(index.values())
     extra = [i for i, n in enumerate(names) if i not in used and n not in known
@@ -626,7 +630,7 @@ def read_tab(
     row's week. A row re-read unchanged keeps its date, so re-runs never move it.
     """
     index, header_warnings = _tab_columns(tab)
-    if "kr" not in index or not any(p in index for p in ("confidence", "comment", "value")):
+    if not _readable(index):
         missing = f"{tab.where}: no header row with 'Key result' and 'Confidence' columns" + (
             f" (its header: {', '.join(repr(str(h)) for h in tab.header if h is not None)})" if tab.header else "")
         if any(not _blank(v) for r in tab.rows for v in r):
@@ -649,7 +653,7 @@ def read_tab(
         i = index.get(part)
         return row[i] if i is not None and i < len(row) else None
 
-    def dated_week(row: tuple[object, ...], week: str) -> str:
+    def dated_week(row: tuple[object, ...]) -> str:
         """A row's week with the Week column gone: its Date's, else the one the tab is read for."""
         if "week" in index:
             return week
@@ -671,7 +675,7 @@ def read_tab(
             warnings.append(f"{tab.where} row {number}: key result {str(cell(row, 'kr'))!r} is {renamed!r} now"
                             " (found by its title); its check-in is kept under the new id")
         cells = RowCells(number, named, cell(row, "when"), cell(row, "confidence"), cell(row, "comment"),
-                         cell(row, "value"), cell(row, "by"), cell(row, "week") or dated_week(row, week))  # fmt: skip
+                         cell(row, "value"), cell(row, "by"), cell(row, "week") or dated_week(row))  # fmt: skip
         row_week = parse_week(cells.week) or week
         kr_id = matcher.find(cells.kr)
         if kr_id is not None:
