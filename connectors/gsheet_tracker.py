@@ -147,9 +147,7 @@ class GSheetTracker:
             if read_checkins:
                 checkins = checkins_from_metadata(metadata)
                 if checkins is None and not ranged and _has_tab(metadata, CHECKINS_TAB):
-                    values = http.values_get(key, quote_title(CHECKINS_TAB), params={
-                        "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
-                    checkins = checkins_from_values(values.get("values", []))
+                    checkins = checkins_from_values(_tab_values(http, key, CHECKINS_TAB))
                 known = state.data.get("tabs") or {}
                 if checkins is None and known.get("key") == key and CHECKINS_TAB in known.get("titles", ()):
                     checkins = _renamed_checkins(http, key, metadata, known.get("titles", ()), where)
@@ -266,6 +264,13 @@ def checkins_from_metadata(metadata: Mapping[str, Any]) -> TabRows | None:
     return None
 
 
+def _tab_values(http: Any, key: str, title: str) -> list[list[object]]:
+    """One tab's cells as stored (numbers and date serials, not the text shown): one request."""
+    values = http.values_get(key, quote_title(title), params={
+        "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
+    return list(values.get("values", []))
+
+
 def _renamed_checkins(http: Any, key: str, metadata: Mapping[str, Any], written: Sequence[str],
                       where: str) -> TabRows | None:
     """The Check-ins tab an owner renamed since the last sync, found among the tabs new since then
@@ -275,9 +280,7 @@ def _renamed_checkins(http: Any, key: str, metadata: Mapping[str, Any], written:
     new = [t for t in (s.get("properties", {}).get("title") for s in metadata.get("sheets", []))
            if t and t not in written][:3]  # fmt: skip
     for title in new:
-        values = http.values_get(key, quote_title(title), params={
-            "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"})
-        found = checkins_from_values(values.get("values", []))
+        found = checkins_from_values(_tab_values(http, key, title))
         if found.header:
             log.warning("the tracker's %r tab is %r now (renamed by hand in %s): its check-ins are read, and a new "
                         "%r tab is written beside it", CHECKINS_TAB, title, where, CHECKINS_TAB)
