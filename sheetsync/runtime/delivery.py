@@ -266,7 +266,7 @@ class _Run:
                 self._set_aside(self.outbox, path, exc)
                 continue
             kind = "reminder" if audience.startswith(REMINDER_AUDIENCE) else "digest"
-            if week and week < self.week:
+            if week < self.week:  # load() refuses a file without its week
                 self.add(Delivery(audience, week, "superseded", path=self.outbox.supersede(path), kind=kind))
                 continue
             if kind == "reminder" and week == self.week and not self.dry_run and (
@@ -282,7 +282,7 @@ class _Run:
                 continue
             if week == self.week and self.force:
                 continue  # this run renders that digest afresh and replaces the file
-            if week and self.history is not None and self.history.digest_sent(week, audience):
+            if self._sent(week, audience):
                 self._drop_delivered(self.outbox, path, audience=audience, week=week, kind=kind)
                 continue
             try:
