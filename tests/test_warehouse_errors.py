@@ -76,6 +76,15 @@ def project(folder: Path, frame, table: str = 'table = "analytics.events"', time
     return folder / "config.toml"
 
 
+def duckdb_project(folder: Path, sql: str, config: str) -> Path:
+    """`folder/m.duckdb` made by `sql`, and `folder/config.toml` reading it; returns the config."""
+    con = duckdb.connect(str(folder / "m.duckdb"))
+    con.execute(sql)
+    con.close()
+    (folder / "config.toml").write_text(config)
+    return folder / "config.toml"
+
+
 def one_result(config: Path) -> dict:
     return sync(load_config(config), AS_OF).to_dict()
 
@@ -296,10 +305,8 @@ def test_first_without_a_date_column_is_a_config_error_on_a_table(tmp_path):
 
 
 def test_a_filter_the_engine_cannot_run_fails_that_kpi_naming_its_key(tmp_path, monkeypatch):
-    con = duckdb.connect(str(tmp_path / "m.duckdb"))
-    con.execute("CREATE TABLE t AS SELECT DATE '2026-10-05' AS day, '1,200' AS amount_text, 5.0 AS amount")
-    con.close()
-    (tmp_path / "config.toml").write_text(
+    duckdb_project(
+        tmp_path, "CREATE TABLE t AS SELECT DATE '2026-10-05' AS day, '1,200' AS amount_text, 5.0 AS amount",
         '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\n'
         '[kpis.bad]\nsource = "events"\ncolumn = "amount"\ndate_column = "day"\nfilter = "amount_text > 1000"\n'
         '[kpis.good]\nsource = "events"\ncolumn = "amount"\ndate_column = "day"\n')
@@ -310,11 +317,9 @@ def test_a_filter_the_engine_cannot_run_fails_that_kpi_naming_its_key(tmp_path, 
 
 
 def test_numbers_stored_as_text_are_fetched_and_parsed_with_a_note(tmp_path):
-    con = duckdb.connect(str(tmp_path / "m.duckdb"))
-    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (DATE '2026-10-05', '$1,200.50'), "
-                "(DATE '2026-10-06', 'N/A'), (DATE '2026-10-07', '300'), (DATE '2026-10-08', 'abc')) v(day, amount)")
-    con.close()
-    (tmp_path / "config.toml").write_text(
+    duckdb_project(
+        tmp_path, "CREATE TABLE t AS SELECT * FROM (VALUES (DATE '2026-10-05', '$1,200.50'), "
+        "(DATE '2026-10-06', 'N/A'), (DATE '2026-10-07', '300'), (DATE '2026-10-08', 'abc')) v(day, amount)",
         '[project]\nperiod = "2026-Q4"\n[sources.events]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "t"\n'
         '[kpis.revenue]\nsource = "events"\ncolumn = "amount"\ndate_column = "day"\n')
     result = sync(load_config(tmp_path / "config.toml"), AS_OF).to_dict()
@@ -344,11 +349,9 @@ def test_check_shows_each_tables_rows_and_date_range(frame, tmp_path):
 
 def test_check_on_a_healthy_table_judges_freshness_on_the_engines_values_and_exits_0(tmp_path):
     """`check` as a health probe: the KPIs the engine computes are fresh or stale as in a sync."""
-    con = duckdb.connect(str(tmp_path / "m.duckdb"))
-    con.execute("CREATE TABLE sales AS SELECT DATE '2026-09-01' + INTERVAL (i) DAY AS day, 10.0 AS amount "
-                "FROM range(92) t(i)")  # 1 Sep .. 1 Dec
-    con.close()
-    (tmp_path / "config.toml").write_text(
+    duckdb_project(
+        tmp_path, "CREATE TABLE sales AS SELECT DATE '2026-09-01' + INTERVAL (i) DAY AS day, 10.0 AS amount "
+        "FROM range(92) t(i)",  # 1 Sep .. 1 Dec
         '[project]\nperiod = "2026-Q4"\n[sources.s]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "sales"\n'
         '[kpis.revenue]\nsource = "s"\ncolumn = "amount"\ndate_column = "day"\n[tracker]\npath = "out/t.xlsx"\n')
     done = run_cli("check", "--config", "config.toml", "--as-of", "2026-12-01", cwd=tmp_path)
@@ -361,11 +364,9 @@ def test_check_on_a_healthy_table_judges_freshness_on_the_engines_values_and_exi
 
 
 def test_check_shows_a_zoned_range_in_the_projects_zone_and_an_empty_table_as_0_rows(tmp_path):
-    con = duckdb.connect(str(tmp_path / "m.duckdb"))
-    con.execute("SET TimeZone = 'UTC'; CREATE TABLE sales AS SELECT TIMESTAMPTZ '2026-11-10 03:00:00+00' AS ts, "
-                "10.0 AS amount; CREATE TABLE empty (ts TIMESTAMPTZ, amount DOUBLE)")
-    con.close()
-    (tmp_path / "config.toml").write_text(
+    duckdb_project(
+        tmp_path, "SET TimeZone = 'UTC'; CREATE TABLE sales AS SELECT TIMESTAMPTZ '2026-11-10 03:00:00+00' AS ts, "
+        "10.0 AS amount; CREATE TABLE empty (ts TIMESTAMPTZ, amount DOUBLE)",
         '[project]\nperiod = "2026-Q4"\ntimezone = "America/Los_Angeles"\n'
         '[sources.s]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "sales"\n'
         '[sources.e]\ntype = "sql"\nurl = "duckdb:///m.duckdb"\ntable = "empty"\n'
